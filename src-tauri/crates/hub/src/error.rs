@@ -1,0 +1,17 @@
+//! Errors the hub reports to its edges.
+
+use crate::{id::IdError, jpeg::JpegError};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HubError {
+    #[error(transparent)]
+    InvalidId(#[from] IdError),
+    #[error("the ID '{0}' is reserved for the app's own sources")]
+    ReservedId(String),
+    #[error("frame rejected: {0}")]
+    InvalidFrame(#[from] JpegError),
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    FrameTooLarge { size: usize, limit: usize },
+    #[error("another publisher has taken over this stream")]
+    Superseded,
+}

@@ -1,0 +1,266 @@
+//! The registry of streams.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use parking_lot::RwLock;
+use tokio::sync::broadcast;
+
+use crate::{error::HubError, id::StreamId, publisher::PublisherLease, stream::VideoStream};
+
+/// Who publishes a stream: a remote client, or one of the app's own sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    Remote,
+    Local,
+}
+
+/// What viewers are told about the set of cameras.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubEvent {
+    /// A stream was created.
+    Joined { id: StreamId },
+    /// A stream's publisher connected (again).
+    Online { id: StreamId, name: Option<String> },
+    /// A stream's publisher left; its last frame is still served.
+    Offline { id: StreamId },
+    /// A stream was removed after being idle.
+    Left { id: StreamId },
+}
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Frames kept per camera.
+    pub ring_frames: usize,
+    /// Largest JPEG accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// How long a stream without a publisher stays before the sweep removes it.
+    pub idle_timeout: Duration,
+    /// IDs only the app's own sources may publish under.
+    pub reserved_ids: Vec<String>,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            ring_frames: 16,
+            max_frame_bytes: 5 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(120),
+            reserved_ids: ["test-pattern", "host-camera", "mic", "screen"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// The hub: cheap to clone, shared by every edge.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+#[derive(Debug)]
+struct HubInner {
+    config: HubConfig,
+    streams: RwLock<HashMap<StreamId, Arc<VideoStream>>>,
+    events: broadcast::Sender<HubEvent>,
+    next_order: AtomicU64,
+    next_lease: AtomicU64,
+}
+
+impl Hub {
+    pub fn new(config: HubConfig) -> Self {
+        Self {
+            inner: Arc::new(HubInner {
+                config,
+                streams: RwLock::new(HashMap::new()),
+                events: broadcast::channel(1024).0,
+                next_order: AtomicU64::new(0),
+                next_lease: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    pub fn is_reserved(&self, id: &str) -> bool {
+        self.inner.config.reserved_ids.iter().any(|r| r == id)
+    }
+
+    /// Join/online/offline/leave notifications. A receiver that lags should
+    /// resynchronise from [`Hub::streams`].
+    pub fn events(&self) -> broadcast::Receiver<HubEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Takes the right to publish under `id`, creating the stream when new.
+    /// A current publisher of the same ID is superseded.
+    pub fn publish_as(&self, id: &str, name: Option<String>, kind: SourceKind) -> Result<PublisherLease, HubError> {
+        let id = StreamId::new(id)?;
+        if kind == SourceKind::Remote && self.is_reserved(id.as_str()) {
+            return Err(HubError::ReservedId(id.to_string()));
+        }
+        let stream = self.get_or_create(&id, kind);
+        let lease = self.inner.next_lease.fetch_add(1, Ordering::Relaxed);
+        let superseded = stream.attach_publisher(lease, name);
+        Ok(PublisherLease::new(stream, lease, superseded))
+    }
+
+    fn get_or_create(&self, id: &StreamId, kind: SourceKind) -> Arc<VideoStream> {
+        if let Some(s) = self.inner.streams.read().get(id) {
+            return s.clone();
+        }
+        let mut streams = self.inner.streams.write();
+        let cfg = &self.inner.config;
+        let mut created = false;
+        let stream = streams
+            .entry(id.clone())
+            .or_insert_with(|| {
+                created = true;
+                Arc::new(VideoStream::new(
+                    id.clone(),
+                    kind,
+                    self.inner.next_order.fetch_add(1, Ordering::Relaxed),
+                    cfg.ring_frames,
+                    cfg.max_frame_bytes,
+                    self.inner.events.clone(),
+                ))
+            })
+            .clone();
+        drop(streams);
+        if created {
+            let _ = self.inner.events.send(HubEvent::Joined { id: id.clone() });
+        }
+        stream
+    }
+
+    pub fn stream(&self, id: &str) -> Option<Arc<VideoStream>> {
+        self.inner.streams.read().get(id).cloned()
+    }
+
+    /// Every stream, in the order they were first registered.
+    pub fn streams(&self) -> Vec<Arc<VideoStream>> {
+        let mut all: Vec<_> = self.inner.streams.read().values().cloned().collect();
+        all.sort_by_key(|s| s.order());
+        all
+    }
+
+    /// The earliest-registered stream still present (µStreamer-style `/stream`).
+    pub fn first_stream(&self) -> Option<Arc<VideoStream>> {
+        self.inner.streams.read().values().min_by_key(|s| s.order()).cloned()
+    }
+
+    /// Removes streams that have had no publisher and no frame since
+    /// `now - idle_timeout`, and returns their IDs.
+    pub fn sweep(&self, now: Instant) -> Vec<StreamId> {
+        let Some(deadline) = now.checked_sub(self.inner.config.idle_timeout) else {
+            return Vec::new();
+        };
+        let mut removed = Vec::new();
+        self.inner.streams.write().retain(|id, s| {
+            let idle = s.is_idle_since(deadline);
+            if idle {
+                removed.push(id.clone());
+            }
+            !idle
+        });
+        for id in &removed {
+            let _ = self.inner.events.send(HubEvent::Left { id: id.clone() });
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::viewer::ViewerQueue;
+
+    fn jpeg(tag: u8) -> Vec<u8> {
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x10, 0x00, 0x20, 0x01, 0x01, 0x11, 0x00];
+        j.extend([0xFF, 0xDA, 0x00, 0x03, 0x00, tag, 0xFF, 0xD9]);
+        j
+    }
+
+    #[test]
+    fn reserved_ids_are_for_local_sources_only() {
+        let hub = Hub::new(HubConfig::default());
+        assert_eq!(
+            hub.publish_as("test-pattern", None, SourceKind::Remote).unwrap_err(),
+            HubError::ReservedId("test-pattern".into())
+        );
+        assert!(hub.publish_as("test-pattern", None, SourceKind::Local).is_ok());
+    }
+
+    #[test]
+    fn a_newer_publisher_takes_over() {
+        let hub = Hub::new(HubConfig::default());
+        let old = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
+        old.publish(&jpeg(1)).unwrap();
+        let new = hub.publish_as("cam", Some("Kitchen".into()), SourceKind::Remote).unwrap();
+        assert!(old.is_superseded());
+        assert_eq!(old.publish(&jpeg(2)).unwrap_err(), HubError::Superseded);
+        assert_eq!(new.publish(&jpeg(3)).unwrap().seq, 2, "sequence continues across publishers");
+        drop(old);
+        assert!(hub.stream("cam").unwrap().is_online(), "the old lease's drop must not mark the new one offline");
+        drop(new);
+        assert!(!hub.stream("cam").unwrap().is_online());
+    }
+
+    #[test]
+    fn viewers_get_the_newest_frame_on_subscribe_and_then_every_new_one() {
+        let hub = Hub::new(HubConfig::default());
+        let lease = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
+        lease.publish(&jpeg(1)).unwrap();
+        lease.publish(&jpeg(2)).unwrap();
+        let q = ViewerQueue::new();
+        let sub = lease.stream().subscribe(&q);
+        assert_eq!(sub.slot().take().unwrap().seq, 2);
+        sub.slot().finish(Some(2));
+        lease.publish(&jpeg(3)).unwrap();
+        assert_eq!(sub.slot().take().unwrap().jpeg_bytes(), &jpeg(3)[..]);
+        assert_eq!(*lease.stream().viewer_count().borrow(), 1);
+        drop(sub);
+        assert_eq!(*lease.stream().viewer_count().borrow(), 0);
+    }
+
+    #[test]
+    fn invalid_frames_do_not_enter_the_ring() {
+        let hub = Hub::new(HubConfig { max_frame_bytes: 64, ..HubConfig::default() });
+        let lease = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
+        assert!(matches!(lease.publish(b"not a jpeg"), Err(HubError::InvalidFrame(_))));
+        assert!(matches!(lease.publish(&[0u8; 65]), Err(HubError::FrameTooLarge { size: 65, limit: 64 })));
+        assert!(lease.stream().latest().is_none());
+    }
+
+    #[test]
+    fn the_sweep_removes_only_idle_streams_without_a_publisher() {
+        let hub = Hub::new(HubConfig { idle_timeout: Duration::from_secs(60), ..HubConfig::default() });
+        let live = hub.publish_as("live", None, SourceKind::Remote).unwrap();
+        drop(hub.publish_as("gone", None, SourceKind::Remote).unwrap());
+        let mut events = hub.events();
+        assert!(hub.sweep(Instant::now()).is_empty(), "not idle for long enough yet");
+        let later = Instant::now() + Duration::from_secs(61);
+        assert_eq!(hub.sweep(later), vec![StreamId::new("gone").unwrap()]);
+        assert_eq!(events.try_recv().unwrap(), HubEvent::Left { id: StreamId::new("gone").unwrap() });
+        assert!(hub.stream("live").is_some());
+        drop(live);
+    }
+
+    #[test]
+    fn first_stream_is_the_earliest_registered() {
+        let hub = Hub::new(HubConfig::default());
+        let _b = hub.publish_as("b", None, SourceKind::Remote).unwrap();
+        let _a = hub.publish_as("a", None, SourceKind::Remote).unwrap();
+        assert_eq!(hub.first_stream().unwrap().id().as_str(), "b");
+        let ids: Vec<_> = hub.streams().iter().map(|s| s.id().to_string()).collect();
+        assert_eq!(ids, ["b", "a"]);
+    }
+}

@@ -1,1 +1,15 @@
-pub fn x(){}
+//! Relay Deck's native sources: cameras and microphones on the host itself.
+//!
+//! | module | source |
+//! |--------|--------|
+//! | [`test_pattern`] | the built-in `test-pattern` camera: a moving, timestamped image encoded with turbojpeg |
+//! | [`pattern`] | drawing of that image (bars, sweeping bar, text), independent of encoding |
+//!
+//! Every source runs on its own OS thread, never on the async runtime, and
+//! publishes into the hub through a [`relaydeck_hub::PublisherLease`], the
+//! same path a remote camera's socket uses.
+
+pub mod pattern;
+pub mod test_pattern;
+
+pub use test_pattern::{TestPattern, TestPatternConfig, TestPatternError};

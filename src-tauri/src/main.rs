@@ -1,1 +1,73 @@
-fn main(){}
+//! `relaydeck`: the Relay Deck binary.
+//!
+//! * `relaydeck serve [flags]`: the headless relay (see `--help`).
+//! * `relaydeck`: the desktop app. Until the desktop shell lands, it runs
+//!   the relay with the test-pattern camera, which is what a newcomer wants
+//!   to see first.
+
+mod cli;
+
+use anyhow::Context;
+use clap::Parser;
+use relaydeck_capture::TestPattern;
+use relaydeck_hub::Hub;
+use relaydeck_server::Server;
+
+use cli::{Cli, Command, ServeArgs};
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => {
+            tracing::info!("no subcommand: running the relay with the test-pattern camera (`relaydeck serve --help` for options)");
+            ServeArgs::parse_defaults_with_test_pattern()
+        }
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("relaydeck")
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let hub = Hub::new(args.server.hub_config());
+    let server = Server::bind(args.server.clone(), hub.clone()).await?;
+    let addr = server.local_addr();
+    let _pattern = match args.test_pattern {
+        true => Some(TestPattern::start(&hub, args.test_pattern_config()).context("starting the test-pattern camera")?),
+        false => None,
+    };
+    cli::print_banner(&args, addr);
+    server.run(shutdown_signal()).await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,34 @@
+//! The Relay Deck relay server: HTTP and WebSocket edges around the hub.
+//!
+//! One port serves everything. WebSocket endpoints live at root paths, HTTP
+//! resources under `/api/`; `docs/PROTOCOL.md` is the contract.
+//!
+//! | module | what it holds |
+//! |--------|---------------|
+//! | [`config`] | [`ServerConfig`]: every flag, with its environment twin |
+//! | [`server`] | binding, the accept loop (HTTP/1.1 with upgrades), graceful shutdown, the idle sweep |
+//! | [`router`] | the canonical URL tree, composed from the edges' routers |
+//! | [`aliases`] | the one router that maps µStreamer, mjpg-streamer and go2rtc paths onto it |
+//! | [`api`] | REST: health, cameras, rings, frames, snapshots |
+//! | [`ws`] | WebSocket plumbing shared by every socket edge: upgrade, subprotocol echo, reassembly, limits, keepalive |
+//! | [`edges::ingest`] | `GET /ws`: cameras publishing JPEG frames |
+//! | [`edges::viewer`] | `GET /stream/ws`: viewers of one camera or many (multiplexed) |
+//! | [`edges::mjpeg`] | `multipart/x-mixed-replace` streams for VLC, ffplay, Home Assistant, `<img>` |
+//! | [`ui`] | the embedded web UI |
+//! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
+
+pub mod aliases;
+pub mod api;
+pub mod config;
+pub mod edges;
+pub mod error;
+pub mod router;
+pub mod server;
+pub mod state;
+pub mod ui;
+pub mod ws;
+
+pub use config::ServerConfig;
+pub use error::ApiError;
+pub use server::{RunningServer, Server, ServerError};
+pub use state::AppState;

@@ -1,0 +1,123 @@
+//! Cameras over REST: `/api/clients`, `/api/streams` and one camera's
+//! latest frame, ring, frames and MJPEG stream. No base64 anywhere: JSON
+//! carries metadata and URLs, images travel as `image/jpeg`.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    extract::{Path, Query, State},
+    response::Response,
+    routing::get,
+    Json, Router,
+};
+use relaydeck_hub::{StreamSnapshot, VideoFrame, VideoStream};
+use serde_json::{json, Value};
+
+use crate::{
+    edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps},
+    error::ApiError,
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(list_clients))
+        .route("/streams", get(list_streams))
+        .route("/clients/{id}", get(one_client))
+        .route("/clients/{id}/latest", get(latest))
+        .route("/clients/{id}/stream", get(ring))
+        .route("/clients/{id}/frames/{seq}", get(frame))
+        .route("/clients/{id}/mjpeg", get(mjpeg))
+}
+
+pub(crate) fn camera(state: &AppState, id: &str) -> Result<Arc<VideoStream>, ApiError> {
+    state.hub.stream(id).ok_or_else(|| ApiError::UnknownCamera(id.to_owned()))
+}
+
+/// The JSON shape of one camera, shared by `/api/clients` and `/api/streams`.
+fn client_json(s: &StreamSnapshot) -> Value {
+    json!({
+        "id": s.id,
+        "clientId": s.id,
+        "name": s.name,
+        "kind": s.kind,
+        "online": s.online,
+        "connectedSince": s.connected_since_ms,
+        "lastFrameTime": s.last_frame_ms,
+        "frames": s.frames,
+        "bytes": s.bytes,
+        "fps": s.fps,
+        "width": s.width,
+        "height": s.height,
+        "viewers": s.viewers,
+        "delivered": s.delivered,
+        "skipped": s.skipped,
+    })
+}
+
+async fn list_clients(State(state): State<AppState>) -> Json<Value> {
+    let clients: Vec<Value> = state.hub.streams().iter().map(|s| client_json(&s.snapshot())).collect();
+    Json(json!({ "clients": clients }))
+}
+
+async fn one_client(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(client_json(&camera(&state, &id)?.snapshot())))
+}
+
+async fn list_streams(State(state): State<AppState>) -> Json<Value> {
+    let streams: Vec<Value> = state
+        .hub
+        .streams()
+        .iter()
+        .map(|s| {
+            let snap = s.snapshot();
+            let frames = s.ring_frames();
+            let mut v = client_json(&snap);
+            v["ring"] = json!({
+                "capacity": snap.ring_capacity,
+                "length": frames.len(),
+                "firstSeq": frames.first().map(|f| f.seq),
+                "latestSeq": frames.last().map(|f| f.seq),
+            });
+            v
+        })
+        .collect();
+    Json(json!({ "streams": streams }))
+}
+
+fn frame_json(id: &str, f: &VideoFrame) -> Value {
+    json!({
+        "seq": f.seq,
+        "captureTimeUs": f.captured_us,
+        "size": f.len(),
+        "width": f.info.width,
+        "height": f.info.height,
+        "url": format!("/api/clients/{id}/frames/{}", f.seq),
+    })
+}
+
+async fn ring(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let cam = camera(&state, &id)?;
+    let frames: Vec<Value> = cam.ring_frames().iter().map(|f| frame_json(&id, f)).collect();
+    Ok(Json(json!({ "clientId": id, "online": cam.is_online(), "frames": frames })))
+}
+
+async fn latest(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let frame = camera(&state, &id)?.latest().ok_or(ApiError::NoFrame(id))?;
+    Ok(jpeg_response(&frame))
+}
+
+async fn frame(State(state): State<AppState>, Path((id, seq)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let seq: u64 = seq.parse().map_err(|_| ApiError::BadRequest(format!("frame number must be a whole number, not '{seq}'")))?;
+    let frame = camera(&state, &id)?.frame(seq).ok_or(ApiError::FrameGone { id, seq })?;
+    Ok(jpeg_response(&frame))
+}
+
+async fn mjpeg(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let fps = parse_fps(q.get("fps").map(String::as_str))?;
+    Ok(mjpeg_response(&state, camera(&state, &id)?, fps))
+}

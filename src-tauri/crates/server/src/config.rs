@@ -1,0 +1,152 @@
+//! The relay's configuration: one typed struct, filled by clap from flags
+//! and their `RELAYDECK_*` environment twins.
+
+use std::{net::SocketAddr, time::Duration};
+
+use relaydeck_hub::HubConfig;
+
+#[derive(Debug, Clone, clap::Args, serde::Serialize)]
+pub struct ServerConfig {
+    /// Address and port for HTTP and WebSocket. Use 0.0.0.0:PORT for LAN access.
+    #[arg(long, env = "RELAYDECK_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+
+    /// Frames kept per camera (for /api/clients/{id}/stream and late joiners).
+    #[arg(long, env = "RELAYDECK_RING_FRAMES", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub ring_frames: u32,
+
+    /// Largest JPEG a camera may send, in bytes (suffixes K, M: 5M = 5 MiB).
+    #[arg(long, env = "RELAYDECK_MAX_FRAME_BYTES", default_value = "5M", value_parser = parse_bytes)]
+    pub max_frame_bytes: usize,
+
+    /// How long a camera without a publisher keeps its last frame before it is removed (e.g. 120s, 2m).
+    #[arg(long, env = "RELAYDECK_CLIENT_TIMEOUT", default_value = "2m", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub client_timeout: Duration,
+
+    /// How often to look for cameras to remove.
+    #[arg(long, env = "RELAYDECK_SWEEP_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub sweep_interval: Duration,
+
+    /// How often the server pings every WebSocket.
+    #[arg(long, env = "RELAYDECK_WS_PING_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub ws_ping_interval: Duration,
+
+    /// A WebSocket silent this long (no pong, no message), or a write blocked this long, is closed.
+    #[arg(long, env = "RELAYDECK_WS_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub ws_timeout: Duration,
+
+    /// How often each viewer socket gets a `stats` message.
+    #[arg(long, env = "RELAYDECK_STATS_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub stats_interval: Duration,
+
+    /// How long a camera socket may take to register after connecting.
+    #[arg(long, env = "RELAYDECK_REGISTER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub register_timeout: Duration,
+
+    /// Largest text (JSON control) message accepted on any socket, in bytes.
+    #[arg(long, env = "RELAYDECK_MAX_TEXT_BYTES", default_value = "64K", value_parser = parse_bytes)]
+    pub max_text_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            c: ServerConfig,
+        }
+        // Defaults live in one place: the clap attributes above.
+        Wrapper::parse_from(["relaydeck"]).c
+    }
+}
+
+impl ServerConfig {
+    pub fn hub_config(&self) -> HubConfig {
+        HubConfig {
+            ring_frames: self.ring_frames as usize,
+            max_frame_bytes: self.max_frame_bytes,
+            idle_timeout: self.client_timeout,
+            ..HubConfig::default()
+        }
+    }
+}
+
+/// `1500`, `64K`, `5M`, `1G` (binary multiples; a trailing `B`/`iB` is allowed).
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim().trim_end_matches(['B', 'b']).trim_end_matches('i');
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1usize << 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: usize = num.trim().parse().map_err(|_| format!("'{s}' is not a size (examples: 65536, 64K, 5M)"))?;
+    let bytes = n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))?;
+    if bytes == 0 {
+        return Err("a size must be greater than zero".into());
+    }
+    Ok(bytes)
+}
+
+/// `250ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("'{s}' is not a duration (examples: 500ms, 30s, 2m)"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown time unit '{other}' in '{s}' (use ms, s, m or h)")),
+    };
+    if !(secs > 0.0 && secs < 1e9) {
+        return Err(format!("'{s}' must be greater than zero"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:?}", d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_parse_as_documented() {
+        assert_eq!(parse_bytes("5M"), Ok(5 << 20));
+        assert_eq!(parse_bytes("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_bytes("1500"), Ok(1500));
+        assert!(parse_bytes("five").is_err());
+        assert!(parse_bytes("0").is_err());
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert!(parse_duration("3 weeks").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = ServerConfig::default();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.ring_frames, 16);
+        assert_eq!(c.max_frame_bytes, 5 << 20);
+        assert_eq!(c.client_timeout, Duration::from_secs(120));
+        assert_eq!(c.sweep_interval, Duration::from_secs(30));
+        assert_eq!(c.ws_ping_interval, Duration::from_secs(30));
+        assert_eq!(c.ws_timeout, Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,161 @@
+//! MJPEG over HTTP (`multipart/x-mixed-replace`) and single JPEG responses.
+//!
+//! Each part carries `Content-Type` and `Content-Length`, so VLC, ffmpeg,
+//! Home Assistant, OctoPrint and a plain `<img>` all parse it. The response
+//! follows the camera by ID: if the camera is removed and comes back, the
+//! stream resumes. Delivery is latest-wins like every other viewer; `?fps=`
+//! caps the rate for slow links.
+
+use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use relaydeck_hub::{stream::Subscription, HubEvent, StreamId, VideoFrame, VideoStream, ViewerQueue};
+use tokio::{sync::broadcast, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::{error::ApiError, state::AppState};
+
+/// The multipart boundary (without the leading `--`).
+pub const BOUNDARY: &str = "relaydeck-frame";
+
+/// Parses `?fps=`: a positive number up to 120.
+pub fn parse_fps(raw: Option<&str>) -> Result<Option<f64>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    match raw.parse::<f64>() {
+        Ok(fps) if fps > 0.0 && fps <= 120.0 => Ok(Some(fps)),
+        _ => Err(ApiError::BadRequest(format!("fps must be a number above 0 and at most 120, not '{raw}'"))),
+    }
+}
+
+/// A live MJPEG response for `stream`.
+pub fn mjpeg_response(state: &AppState, stream: Arc<VideoStream>, fps: Option<f64>) -> Response {
+    let queue = ViewerQueue::new();
+    let events = state.hub.events();
+    let sub = stream.subscribe(&queue);
+    let body = MjpegBody {
+        id: stream.id().clone(),
+        hub: state.hub.clone(),
+        queue,
+        sub: Some(sub),
+        events,
+        pending: VecDeque::with_capacity(3),
+        in_flight: None,
+        min_interval: fps.map(|f| Duration::from_secs_f64(1.0 / f)),
+        next_at: None,
+        shutdown: state.shutdown.clone(),
+    };
+    let stream = futures_util::stream::unfold(body, MjpegBody::next_chunk);
+    let mut resp = Response::new(Body::from_stream(stream));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&format!("multipart/x-mixed-replace;boundary={BOUNDARY}")).unwrap());
+    no_cache(h);
+    // Tell reverse proxies such as nginx not to buffer the stream.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp
+}
+
+/// One JPEG as a response, never cached.
+pub fn jpeg_response(frame: &VideoFrame) -> Response {
+    let mut resp = (StatusCode::OK, Body::from(frame.jpeg())).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(frame.len()));
+    no_cache(h);
+    h.insert("x-frame-seq", HeaderValue::from(frame.seq));
+    h.insert("x-timestamp", HeaderValue::from_str(&timestamp(frame.captured_us)).unwrap());
+    resp
+}
+
+fn no_cache(h: &mut axum::http::HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(header::EXPIRES, HeaderValue::from_static("0"));
+}
+
+/// Seconds since the Unix epoch with µs, as µStreamer's `X-Timestamp`.
+fn timestamp(us: u64) -> String {
+    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+}
+
+struct MjpegBody {
+    id: StreamId,
+    hub: relaydeck_hub::Hub,
+    queue: Arc<ViewerQueue>,
+    sub: Option<Subscription>,
+    events: broadcast::Receiver<HubEvent>,
+    /// Chunks of the current part not yet handed to hyper.
+    pending: VecDeque<Bytes>,
+    in_flight: Option<u64>,
+    min_interval: Option<Duration>,
+    next_at: Option<Instant>,
+    shutdown: CancellationToken,
+}
+
+impl MjpegBody {
+    async fn next_chunk(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
+        loop {
+            if let Some(chunk) = self.pending.pop_front() {
+                return Some((Ok(chunk), self));
+            }
+            // hyper has taken every chunk of the previous part.
+            if let (Some(seq), Some(sub)) = (self.in_flight.take(), &self.sub) {
+                sub.slot().finish(Some(seq));
+            }
+            if let Some(at) = self.next_at.take() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = self.shutdown.cancelled() => return None,
+                }
+            }
+            if let Some(frame) = self.sub.as_ref().and_then(|s| s.slot().take()) {
+                self.push_part(&frame);
+                continue;
+            }
+            tokio::select! {
+                _ = self.queue.ready() => {}
+                ev = self.events.recv() => self.on_event(ev),
+                _ = self.shutdown.cancelled() => return None,
+            }
+        }
+    }
+
+    fn push_part(&mut self, frame: &VideoFrame) {
+        let head = format!(
+            "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}\r\nX-Frame-Seq: {}\r\n\r\n",
+            frame.len(),
+            timestamp(frame.captured_us),
+            frame.seq
+        );
+        self.pending.push_back(Bytes::from(head));
+        self.pending.push_back(frame.jpeg());
+        self.pending.push_back(Bytes::from_static(b"\r\n"));
+        self.in_flight = Some(frame.seq);
+        self.next_at = self.min_interval.map(|i| Instant::now() + i);
+    }
+
+    /// Follows the camera by ID across removal and return.
+    fn on_event(&mut self, ev: Result<HubEvent, broadcast::error::RecvError>) {
+        match ev {
+            Ok(HubEvent::Left { id }) if id == self.id => self.sub = None,
+            Ok(HubEvent::Joined { id }) if id == self.id => self.resubscribe(),
+            Err(broadcast::error::RecvError::Lagged(_)) => self.resubscribe(),
+            _ => {}
+        }
+    }
+
+    fn resubscribe(&mut self) {
+        let current = self.hub.stream(self.id.as_str());
+        let same = match (&self.sub, &current) {
+            (Some(sub), Some(stream)) => Arc::ptr_eq(sub.stream(), stream),
+            _ => false,
+        };
+        if !same {
+            self.sub = current.map(|s| s.subscribe(&self.queue));
+        }
+    }
+}

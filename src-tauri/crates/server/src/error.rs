@@ -1,0 +1,51 @@
+//! HTTP errors: every one is `{"error":{"code","message"}}` with a fitting status.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("no camera with the ID '{0}'")]
+    UnknownCamera(String),
+    #[error("camera '{0}' has not sent a frame yet")]
+    NoFrame(String),
+    #[error("frame {seq} of camera '{id}' is no longer in its ring")]
+    FrameGone { id: String, seq: u64 },
+    #[error("no camera is connected")]
+    NoCameras,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("this endpoint is a WebSocket: connect with a WebSocket client")]
+    UpgradeRequired,
+    #[error("no such resource: {0}")]
+    NotFound(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::UnknownCamera(_) => (StatusCode::NOT_FOUND, "unknown_camera"),
+            Self::NoFrame(_) => (StatusCode::NOT_FOUND, "no_frame"),
+            Self::FrameGone { .. } => (StatusCode::NOT_FOUND, "frame_gone"),
+            Self::NoCameras => (StatusCode::NOT_FOUND, "no_cameras"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        let mut resp = (status, Json(body)).into_response();
+        if status == StatusCode::UPGRADE_REQUIRED {
+            resp.headers_mut().insert("upgrade", "websocket".parse().unwrap());
+        }
+        resp
+    }
+}

@@ -1,0 +1,37 @@
+//! The canonical URL tree, composed from the edges' routers.
+//!
+//! ```text
+//! GET /ws                          camera ingest (WebSocket)        edges::ingest
+//! GET /stream/ws                   viewers (WebSocket)              edges::viewer
+//! GET /api/health                                                   api::health
+//! GET /api/clients, /api/streams, /api/clients/{id}[/latest|/stream|/frames/{seq}|/mjpeg]
+//!                                                                   api::cameras
+//! GET /stream, /snapshot, /?action=…, /api/stream.mjpeg, /api/frame.jpeg
+//!                                                                   aliases
+//! GET /, /assets/*, /{file}        the web UI                       ui
+//! ```
+
+use axum::{http::Uri, response::IntoResponse, Router};
+
+use crate::{
+    aliases, api,
+    edges::{ingest, viewer},
+    error::ApiError,
+    state::AppState,
+    ui,
+};
+
+pub fn build(state: AppState) -> Router {
+    Router::new()
+        .nest("/api", api::router())
+        .merge(ingest::router())
+        .merge(viewer::router())
+        .merge(aliases::router())
+        .merge(ui::router())
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> impl IntoResponse {
+    ApiError::NotFound(uri.path().to_owned())
+}

@@ -1,0 +1,137 @@
+//! Binding, the accept loop, graceful shutdown and the idle sweep.
+//!
+//! The relay runs its own accept loop over hyper's HTTP/1.1 connection
+//! (with upgrades) rather than `axum::serve`: it sets `TCP_NODELAY` on every
+//! socket, gives each connection its peer address, and is where
+//! connection limits belong.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use axum::extract::ConnectInfo;
+use hyper::{body::Incoming, server::conn::http1, Request};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
+use relaydeck_hub::Hub;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tower::ServiceExt;
+
+use crate::{config::ServerConfig, router, state::AppState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A bound, not yet running, relay server.
+pub struct Server {
+    state: AppState,
+    listener: TcpListener,
+}
+
+impl Server {
+    pub async fn bind(config: ServerConfig, hub: Hub) -> Result<Self, ServerError> {
+        let addr = config.bind;
+        let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+        Ok(Self { state: AppState::new(hub, config), listener })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs until `shutdown` resolves, then closes every socket (WebSockets
+    /// with 1001) and waits up to 10 s for connections to finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let Self { state, listener } = self;
+        let app = router::build(state.clone());
+        let sweeper = tokio::spawn(sweep_loop(state.clone()));
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                r = listener.accept() => r,
+                _ = &mut shutdown => break,
+                _ = state.shutdown.cancelled() => break,
+            };
+            let (tcp, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Typically EMFILE: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let svc = app.clone().map_request(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            });
+            let token = state.shutdown.clone();
+            state.tasks.spawn(async move {
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(svc))
+                    .with_upgrades();
+                tokio::pin!(conn);
+                tokio::select! {
+                    res = conn.as_mut() => if let Err(e) = res { tracing::debug!(%peer, "connection ended: {e}") },
+                    _ = token.cancelled() => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                    }
+                }
+            });
+        }
+        tracing::info!("shutting down");
+        state.shutdown.cancel();
+        state.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(10), state.tasks.wait()).await.is_err() {
+            tracing::warn!("some connections did not finish within 10 s");
+        }
+        sweeper.abort();
+    }
+
+    /// Runs the server on the current runtime; for tests and the desktop shell.
+    pub fn spawn(self) -> RunningServer {
+        let addr = self.local_addr();
+        let state = self.state.clone();
+        let handle = tokio::spawn(self.run(std::future::pending()));
+        RunningServer { addr, state, handle }
+    }
+}
+
+/// A server running in the background.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    handle: JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub fn hub(&self) -> &Hub {
+        &self.state.hub
+    }
+
+    /// Stops accepting, closes every socket and waits for the server to finish.
+    pub async fn shutdown(self) {
+        self.state.shutdown.cancel();
+        let _ = self.handle.await;
+    }
+}
+
+async fn sweep_loop(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.sweep_interval);
+    loop {
+        tick.tick().await;
+        for id in state.hub.sweep(std::time::Instant::now()) {
+            tracing::info!(camera = %id, "removed camera idle for {:?}", state.config.client_timeout);
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! A connected WebSocket: a reader task and a writer with bounded-time writes.
+//!
+//! The reader task owns the read half and hands complete messages to the
+//! edge through a small bounded channel, so reading is never cancelled
+//! half-way through a frame. The edge owns the write half and calls the
+//! `send_*` methods from one task; every write is bounded by the configured
+//! timeout, so a peer that stops reading is closed instead of holding a
+//! task (and its frame) forever.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use fastwebsockets::{Frame, OpCode, Payload, WebSocket, WebSocketError, WebSocketRead, WebSocketWrite};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::{
+    io::{ReadHalf, WriteHalf},
+    sync::mpsc,
+    task::JoinHandle,
+};
+
+use super::close;
+
+type Io = TokioIo<Upgraded>;
+
+/// Per-endpoint message size limits.
+#[derive(Debug, Clone, Copy)]
+pub struct WsLimits {
+    pub max_binary: usize,
+    pub max_text: usize,
+}
+
+/// What the reader hands to the edge.
+pub enum Inbound {
+    Text(String),
+    Binary(Bytes),
+    /// The peer answered a ping (or sent an unsolicited pong).
+    Pong,
+    /// A control frame the protocol obliges us to send back (pong, close echo).
+    /// Pass it to [`WsConn::send_reply`].
+    Reply(Frame<'static>),
+    /// The peer closed the connection (a close frame, or end of stream).
+    Closed { code: Option<u16>, reason: String },
+    /// The peer sent something the connection cannot survive.
+    Failed(ReadFailure),
+}
+
+impl std::fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(t) => write!(f, "Text({t:?})"),
+            Self::Binary(b) => write!(f, "Binary({} bytes)", b.len()),
+            Self::Pong => write!(f, "Pong"),
+            Self::Reply(frame) => write!(f, "Reply({:?})", frame.opcode),
+            Self::Closed { code, reason } => write!(f, "Closed({code:?}, {reason:?})"),
+            Self::Failed(e) => write!(f, "Failed({e})"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadFailure {
+    #[error("{kind} message exceeds the limit of {limit} bytes")]
+    TooLarge { kind: &'static str, limit: usize },
+    #[error("text message is not valid UTF-8")]
+    InvalidUtf8,
+    #[error("WebSocket protocol error: {0}")]
+    Protocol(String),
+}
+
+impl ReadFailure {
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Self::TooLarge { .. } => close::TOO_BIG,
+            Self::InvalidUtf8 => close::INVALID_PAYLOAD,
+            Self::Protocol(_) => close::PROTOCOL_ERROR,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WsError {
+    #[error("the peer did not accept data for {0:?}")]
+    WriteTimeout(Duration),
+    #[error("WebSocket write failed: {0}")]
+    Write(#[from] WebSocketError),
+}
+
+pub struct WsConn {
+    writer: WebSocketWrite<WriteHalf<Io>>,
+    inbound: mpsc::Receiver<Inbound>,
+    reader: JoinHandle<()>,
+    write_timeout: Duration,
+}
+
+impl WsConn {
+    pub(crate) fn new(ws: WebSocket<Io>, limits: WsLimits, write_timeout: Duration) -> Self {
+        let (mut read, mut writer) = ws.split(tokio::io::split);
+        read.set_auto_pong(true);
+        read.set_auto_close(true);
+        // Per-frame limit (the reassembler checks the total): one more than
+        // the largest message, because the library refuses lengths >= max.
+        read.set_max_message_size(limits.max_binary.max(limits.max_text) + 1);
+        writer.set_writev(true);
+        let (tx, inbound) = mpsc::channel(4);
+        let reader = tokio::spawn(read_loop(read, tx, limits));
+        Self { writer, inbound, reader, write_timeout }
+    }
+
+    /// The next message from the peer. Cancel-safe: it only waits on a channel.
+    pub async fn recv(&mut self) -> Option<Inbound> {
+        self.inbound.recv().await
+    }
+
+    async fn write(&mut self, frame: Frame<'_>) -> Result<(), WsError> {
+        match tokio::time::timeout(self.write_timeout, self.writer.write_frame(frame)).await {
+            Ok(res) => Ok(res?),
+            Err(_) => Err(WsError::WriteTimeout(self.write_timeout)),
+        }
+    }
+
+    pub async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
+        self.write(Frame::text(Payload::Borrowed(text.as_bytes()))).await
+    }
+
+    pub async fn send_json(&mut self, value: &serde_json::Value) -> Result<(), WsError> {
+        self.send_text(&value.to_string()).await
+    }
+
+    /// Sends one binary message; the payload is written straight from `data`.
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), WsError> {
+        self.write(Frame::binary(Payload::Borrowed(data))).await
+    }
+
+    pub async fn send_ping(&mut self) -> Result<(), WsError> {
+        self.write(Frame::new(true, OpCode::Ping, None, Payload::Borrowed(b"relaydeck"))).await
+    }
+
+    pub async fn send_reply(&mut self, frame: Frame<'static>) -> Result<(), WsError> {
+        self.write(frame).await
+    }
+
+    /// Sends a close frame with a reason, then gives the peer a moment to
+    /// answer before the connection is dropped.
+    pub async fn close(mut self, code: u16, reason: &str) {
+        // Close reasons are limited to 123 bytes by the 125-byte control frame limit.
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        if self.write(Frame::close(code, &reason.as_bytes()[..end])).await.is_ok() {
+            let wait = async {
+                while let Some(msg) = self.inbound.recv().await {
+                    if matches!(msg, Inbound::Closed { .. } | Inbound::Failed(_)) {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(2), wait).await;
+        }
+    }
+}
+
+impl Drop for WsConn {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+async fn read_loop(mut read: WebSocketRead<ReadHalf<Io>>, tx: mpsc::Sender<Inbound>, limits: WsLimits) {
+    let mut assembler = Assembler::new(limits);
+    loop {
+        let replies = tx.clone();
+        let mut send_fn = move |frame: Frame<'static>| {
+            let replies = replies.clone();
+            async move { replies.send(Inbound::Reply(frame)).await.map_err(|_| "connection task ended") }
+        };
+        let event = match read.read_frame(&mut send_fn).await {
+            Ok(frame) => match frame.opcode {
+                OpCode::Close => {
+                    let (code, reason) = parse_close(&frame.payload);
+                    Some(Inbound::Closed { code, reason })
+                }
+                OpCode::Pong => Some(Inbound::Pong),
+                OpCode::Ping => None,
+                _ => match assembler.push(frame.fin, frame.opcode, into_bytes(frame.payload)) {
+                    Ok(msg) => msg,
+                    Err(failure) => Some(Inbound::Failed(failure)),
+                },
+            },
+            Err(e) => Some(match e {
+                WebSocketError::UnexpectedEOF | WebSocketError::IoError(_) | WebSocketError::ConnectionClosed => {
+                    Inbound::Closed { code: None, reason: String::new() }
+                }
+                WebSocketError::FrameTooLarge => Inbound::Failed(assembler.too_large()),
+                WebSocketError::InvalidUTF8 => Inbound::Failed(ReadFailure::InvalidUtf8),
+                WebSocketError::SendError(_) => return,
+                other => Inbound::Failed(ReadFailure::Protocol(other.to_string())),
+            }),
+        };
+        let Some(event) = event else { continue };
+        let last = matches!(event, Inbound::Closed { .. } | Inbound::Failed(_));
+        if tx.send(event).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+fn into_bytes(payload: Payload<'_>) -> Bytes {
+    match payload {
+        Payload::Bytes(b) => b.freeze(),
+        other => Bytes::copy_from_slice(&other),
+    }
+}
+
+fn parse_close(payload: &[u8]) -> (Option<u16>, String) {
+    if payload.len() < 2 {
+        return (None, String::new());
+    }
+    (Some(u16::from_be_bytes([payload[0], payload[1]])), String::from_utf8_lossy(&payload[2..]).into_owned())
+}
+
+/// Reassembles fragmented messages, enforcing the size limits on the total.
+struct Assembler {
+    limits: WsLimits,
+    partial: Option<(OpCode, BytesMut)>,
+}
+
+impl Assembler {
+    fn new(limits: WsLimits) -> Self {
+        Self { limits, partial: None }
+    }
+
+    fn limit(&self, opcode: OpCode) -> (&'static str, usize) {
+        if opcode == OpCode::Text { ("text", self.limits.max_text) } else { ("binary", self.limits.max_binary) }
+    }
+
+    /// The failure for a frame the library refused as too large.
+    fn too_large(&self) -> ReadFailure {
+        let (kind, limit) = match &self.partial {
+            Some((op, _)) => self.limit(*op),
+            None => ("binary", self.limits.max_binary.max(self.limits.max_text)),
+        };
+        ReadFailure::TooLarge { kind, limit }
+    }
+
+    fn push(&mut self, fin: bool, opcode: OpCode, data: Bytes) -> Result<Option<Inbound>, ReadFailure> {
+        let (opcode, data) = match (opcode, self.partial.take()) {
+            (OpCode::Continuation, None) => return Err(ReadFailure::Protocol("continuation frame without a start".into())),
+            (OpCode::Continuation, Some((op, mut buf))) => {
+                let (kind, limit) = self.limit(op);
+                if buf.len() + data.len() > limit {
+                    return Err(ReadFailure::TooLarge { kind, limit });
+                }
+                buf.extend_from_slice(&data);
+                if !fin {
+                    self.partial = Some((op, buf));
+                    return Ok(None);
+                }
+                (op, buf.freeze())
+            }
+            (_, Some(_)) => return Err(ReadFailure::Protocol("new message before the previous one ended".into())),
+            (op, None) => {
+                let (kind, limit) = self.limit(op);
+                if data.len() > limit {
+                    return Err(ReadFailure::TooLarge { kind, limit });
+                }
+                if !fin {
+                    self.partial = Some((op, BytesMut::from(&data[..])));
+                    return Ok(None);
+                }
+                (op, data)
+            }
+        };
+        Ok(Some(match opcode {
+            OpCode::Text => Inbound::Text(String::from_utf8(data.to_vec()).map_err(|_| ReadFailure::InvalidUtf8)?),
+            _ => Inbound::Binary(data),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asm() -> Assembler {
+        Assembler::new(WsLimits { max_binary: 10, max_text: 4 })
+    }
+
+    #[test]
+    fn fragments_are_joined_and_limited_in_total() {
+        let mut a = asm();
+        assert!(a.push(false, OpCode::Binary, Bytes::from_static(b"abc")).unwrap().is_none());
+        assert!(a.push(false, OpCode::Continuation, Bytes::from_static(b"def")).unwrap().is_none());
+        match a.push(true, OpCode::Continuation, Bytes::from_static(b"g")).unwrap() {
+            Some(Inbound::Binary(b)) => assert_eq!(&b[..], b"abcdefg"),
+            other => panic!("{other:?}"),
+        }
+        let mut a = asm();
+        a.push(false, OpCode::Binary, Bytes::from_static(b"123456")).unwrap();
+        assert!(matches!(
+            a.push(true, OpCode::Continuation, Bytes::from_static(b"78901")),
+            Err(ReadFailure::TooLarge { kind: "binary", limit: 10 })
+        ));
+    }
+
+    #[test]
+    fn text_has_its_own_limit_and_must_be_utf8() {
+        assert!(matches!(asm().push(true, OpCode::Text, Bytes::from_static(b"12345")), Err(ReadFailure::TooLarge { kind: "text", .. })));
+        assert!(matches!(asm().push(true, OpCode::Text, Bytes::from_static(b"\xff")), Err(ReadFailure::InvalidUtf8)));
+        let mut a = asm();
+        // A character split across two fragments is fine once joined.
+        a.push(false, OpCode::Text, Bytes::from_static(b"\xc3")).unwrap();
+        assert!(matches!(a.push(true, OpCode::Continuation, Bytes::from_static(b"\xa9")), Ok(Some(Inbound::Text(t))) if t == "é"));
+    }
+
+    #[test]
+    fn stray_continuations_are_protocol_errors() {
+        assert!(matches!(asm().push(true, OpCode::Continuation, Bytes::new()), Err(ReadFailure::Protocol(_))));
+        let mut a = asm();
+        a.push(false, OpCode::Binary, Bytes::from_static(b"a")).unwrap();
+        assert!(matches!(a.push(true, OpCode::Binary, Bytes::new()), Err(ReadFailure::Protocol(_))));
+    }
+}

@@ -1,0 +1,19 @@
+//! WebSocket plumbing shared by every socket edge.
+//!
+//! * [`upgrade`]: the handshake, answering a requested subprotocol with the
+//!   client's first one (never refusing over it).
+//! * [`conn`]: a connected socket split into a reader task (reassembly, size
+//!   limits, UTF-8 checks, automatic pongs) and a writer the edge drives with
+//!   bounded-time writes.
+//! * [`close`]: the close codes the relay uses.
+//!
+//! Sockets run on `fastwebsockets`: it writes a frame's header and its
+//! payload with one vectored write, so a shared JPEG goes from the hub to
+//! the kernel without being copied into a per-socket buffer.
+
+pub mod close;
+pub mod conn;
+pub mod upgrade;
+
+pub use conn::{Inbound, ReadFailure, WsConn, WsError, WsLimits};
+pub use upgrade::WsUpgrade;

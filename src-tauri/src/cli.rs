@@ -1,0 +1,121 @@
+//! Command line: subcommands, the serve flags and the start-up banner.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+use relaydeck_capture::TestPatternConfig;
+use relaydeck_server::ServerConfig;
+
+#[derive(Debug, Parser)]
+#[command(name = "relaydeck", version, about = "Relay Deck: a private live-streaming hub for your cameras and audio")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the relay server without a window.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, clap::Args, serde::Serialize)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub server: ServerConfig,
+
+    /// Publish the built-in `test-pattern` camera.
+    #[arg(long, env = "RELAYDECK_TEST_PATTERN")]
+    pub test_pattern: bool,
+
+    /// Size of the test pattern, WIDTHxHEIGHT.
+    #[arg(long, env = "RELAYDECK_TEST_PATTERN_SIZE", default_value = "640x480", value_parser = parse_size)]
+    pub test_pattern_size: (usize, usize),
+
+    /// Frames per second of the test pattern.
+    #[arg(long, env = "RELAYDECK_TEST_PATTERN_FPS", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub test_pattern_fps: u32,
+
+    /// JPEG quality of the test pattern (1-100).
+    #[arg(long, env = "RELAYDECK_TEST_PATTERN_QUALITY", default_value_t = 80, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub test_pattern_quality: i32,
+}
+
+impl ServeArgs {
+    pub fn parse_defaults_with_test_pattern() -> Self {
+        let Cli { command: Some(Command::Serve(mut args)) } = Cli::parse_from(["relaydeck", "serve"]) else {
+            unreachable!("`serve` parses to the serve command")
+        };
+        args.test_pattern = true;
+        args
+    }
+
+    pub fn test_pattern_config(&self) -> TestPatternConfig {
+        TestPatternConfig {
+            width: self.test_pattern_size.0,
+            height: self.test_pattern_size.1,
+            fps: self.test_pattern_fps,
+            quality: self.test_pattern_quality,
+        }
+    }
+}
+
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT (e.g. 640x480)"))?;
+    let parse = |v: &str| v.trim().parse::<usize>().map_err(|_| format!("'{s}' is not WIDTHxHEIGHT (e.g. 640x480)"));
+    Ok((parse(w)?, parse(h)?))
+}
+
+/// Prints the effective configuration and the URLs to open.
+pub fn print_banner(args: &ServeArgs, addr: SocketAddr) {
+    let config = serde_json::to_value(args).unwrap_or_default();
+    let mut lines = vec![format!("Relay Deck {} — effective configuration:", env!("CARGO_PKG_VERSION"))];
+    flatten("", &config, &mut lines);
+    let host = if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() };
+    lines.push(String::new());
+    lines.push(format!("  web UI            http://{host}/"));
+    lines.push(format!("  cameras publish   ws://{host}/ws?clientId=ID"));
+    lines.push(format!("  viewers           ws://{host}/stream/ws"));
+    lines.push(format!("  MJPEG (first cam) http://{host}/stream"));
+    lines.push(format!("  snapshot          http://{host}/snapshot"));
+    lines.push(format!("  camera list       http://{host}/api/clients"));
+    if addr.ip().is_unspecified() {
+        lines.push(format!("  listening on every interface, port {}: other machines use this machine's LAN address", addr.port()));
+    } else if addr.ip().is_loopback() {
+        lines.push("  only this machine can connect; use --bind 0.0.0.0:PORT for LAN access".into());
+    }
+    println!("{}", lines.join("\n"));
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() { k.replace('_', "-") } else { format!("{prefix}.{}", k.replace('_', "-")) };
+                flatten(&key, v, out);
+            }
+        }
+        other => out.push(format!("  {prefix:<26} {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("640x480"), Ok((640, 480)));
+        assert!(parse_size("640").is_err());
+        assert!(parse_size("axb").is_err());
+    }
+
+    #[test]
+    fn bare_relaydeck_runs_the_test_pattern() {
+        let args = ServeArgs::parse_defaults_with_test_pattern();
+        assert!(args.test_pattern);
+        assert_eq!(args.test_pattern_size, (640, 480));
+        assert_eq!(args.test_pattern_fps, 15);
+    }
+}

@@ -1,0 +1,164 @@
+//! Helpers for the end-to-end tests: a server on an ephemeral port, real
+//! JPEG frames, and small WebSocket conveniences over tokio-tungstenite (an
+//! implementation independent of the server's).
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use relaydeck_hub::Hub;
+use relaydeck_server::{RunningServer, Server, ServerConfig};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    tungstenite::{protocol::CloseFrame, Message},
+    MaybeTlsStream, WebSocketStream,
+};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub async fn start_server(configure: impl FnOnce(&mut ServerConfig)) -> RunningServer {
+    let mut config = ServerConfig::default();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    configure(&mut config);
+    let hub = Hub::new(config.hub_config());
+    Server::bind(config, hub).await.expect("bind").spawn()
+}
+
+/// A real JPEG (encoded by libjpeg-turbo) whose pixels depend on `tag`.
+pub fn jpeg(tag: u32, width: usize, height: usize) -> Vec<u8> {
+    let mut rgb = vec![0u8; width * height * 3];
+    for (i, px) in rgb.chunks_exact_mut(3).enumerate() {
+        let (x, y) = (i % width, i / width);
+        px.copy_from_slice(&[(x as u32 + tag) as u8, (y as u32 * 3 + tag * 7) as u8, (tag * 31) as u8]);
+    }
+    let image = turbojpeg::Image { pixels: &rgb[..], width, pitch: width * 3, height, format: turbojpeg::PixelFormat::RGB };
+    turbojpeg::compress(image, 85, turbojpeg::Subsamp::Sub2x2).unwrap().to_vec()
+}
+
+/// A large, noisy JPEG (hundreds of KB), to fill socket buffers quickly.
+pub fn big_jpeg(tag: u32) -> Vec<u8> {
+    let (width, height) = (1280, 720);
+    let mut state = 0x9E37_79B9u32.wrapping_add(tag);
+    let rgb: Vec<u8> = (0..width * height * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    let image = turbojpeg::Image { pixels: &rgb[..], width, pitch: width * 3, height, format: turbojpeg::PixelFormat::RGB };
+    turbojpeg::compress(image, 95, turbojpeg::Subsamp::None).unwrap().to_vec()
+}
+
+pub async fn connect(addr: SocketAddr, path: &str) -> Ws {
+    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(format!("ws://{addr}{path}")))
+        .await
+        .expect("connect timed out")
+        .expect("connect");
+    ws
+}
+
+/// A camera registered by query string, with its `registered` ack consumed.
+pub async fn camera(addr: SocketAddr, id: &str) -> Ws {
+    let mut ws = connect(addr, &format!("/ws?clientId={id}")).await;
+    let ack = next_json(&mut ws).await;
+    assert_eq!(ack["type"], "registered", "{ack}");
+    assert_eq!(ack["clientId"], id);
+    ws
+}
+
+pub async fn send_frame(ws: &mut Ws, jpeg: &[u8]) {
+    ws.send(Message::binary(jpeg.to_vec())).await.expect("send frame");
+}
+
+pub async fn send_json(ws: &mut Ws, v: Value) {
+    ws.send(Message::text(v.to_string())).await.expect("send text");
+}
+
+/// The next message that is not a ping/pong.
+pub async fn next_message(ws: &mut Ws) -> Message {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next()).await.expect("timed out waiting for a message");
+        match msg.expect("socket ended").expect("socket error") {
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The next text message, parsed; binary messages before it fail the test.
+pub async fn next_json(ws: &mut Ws) -> Value {
+    match next_message(ws).await {
+        Message::Text(t) => serde_json::from_str(&t).expect("server sent invalid JSON"),
+        other => panic!("expected a text message, got {other:?}"),
+    }
+}
+
+/// The next text message of `kind`, skipping other text and binary messages.
+pub async fn next_json_of(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        if let Message::Text(t) = next_message(ws).await {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+}
+
+/// The next binary message, skipping text messages (stats, status).
+pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
+    loop {
+        match next_message(ws).await {
+            Message::Binary(b) => return b.to_vec(),
+            Message::Text(_) => continue,
+            other => panic!("expected a binary message, got {other:?}"),
+        }
+    }
+}
+
+/// Reads until the server closes, returning its close frame.
+pub async fn expect_close(ws: &mut Ws) -> CloseFrame {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next()).await.expect("timed out waiting for close") {
+            Some(Ok(Message::Close(Some(frame)))) => return frame,
+            Some(Ok(Message::Close(None))) => panic!("closed without a code"),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("socket error before close: {e}"),
+            None => panic!("socket ended without a close frame"),
+        }
+    }
+}
+
+/// Polls `f` until it returns `Some`, for at most [`WAIT`].
+pub async fn eventually<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within {WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub fn http(addr: SocketAddr, path: &str) -> String {
+    format!("http://{addr}{path}")
+}
+
+/// `base` with a COM segment carrying `tag` inserted after SOI: a distinct,
+/// still valid JPEG without re-encoding.
+pub fn tagged(base: &[u8], tag: u64) -> Vec<u8> {
+    let text = format!("relaydeck-test {tag}");
+    let mut out = Vec::with_capacity(base.len() + text.len() + 4);
+    out.extend_from_slice(&base[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&base[2..]);
+    out
+}

@@ -139,7 +139,8 @@ impl ViewerSession {
         let mut ping = tokio::time::interval_at(start + cfg.ws_ping_interval, cfg.ws_ping_interval);
         let mut stats = tokio::time::interval_at(start + cfg.stats_interval, cfg.stats_interval);
         let mut last_seen = Instant::now();
-        let shutdown = self.state.shutdown.clone();
+        // A child token per viewer: waiting on it does not contend with other viewers.
+        let shutdown = self.state.shutdown.child_token();
         let queue = self.queue.clone();
         loop {
             let step = tokio::select! {

@@ -280,10 +280,14 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
     }
     let mut cameras = Vec::new();
     for c in 0..args.cameras {
-        let mut ws = ws_connect(addr, &format!("/ws?clientId=cam{c}"), None).await?.into_inner();
-        let mut ack = [0u8; 64];
-        let _ = ws.read(&mut ack).await?;
-        cameras.push(ws);
+        let mut ws = ws_connect(addr, &format!("/ws?clientId=cam{c}"), None).await?;
+        // Read the `registered` ack through the buffer: it may have arrived with the 101.
+        let mut ack = Vec::new();
+        let op = read_frame(&mut ws, &mut ack).await?;
+        if op != 0x1 || !ack.windows(10).any(|w| w == b"registered") {
+            bail!("camera {c} was not registered: {}", String::from_utf8_lossy(&ack));
+        }
+        cameras.push(ws.into_inner());
     }
     // Warm-up: one second of frames not counted.
     let period = Duration::from_secs_f64(1.0 / args.fps as f64);

@@ -102,19 +102,29 @@ async fn a_viewer_can_choose_its_cameras() {
     assert_eq!(h, "b", "only the chosen camera is delivered");
 
     send_json(&mut viewer, json!({"type": "subscribe", "clientIds": ["a"]})).await;
-    let mut got_left = false;
-    loop {
-        let v = next_json(&mut viewer).await;
-        match v["type"].as_str().unwrap() {
-            "left" => { assert_eq!(v["clientId"], "b"); got_left = true; }
-            "joined" => assert_eq!(v["clientId"], "a"),
-            "subscribed" => { assert_eq!(v["clientIds"], json!(["a"])); break; }
-            _ => {}
+    // Expected: `left b`, `joined a`, then a's newest frame at once; the
+    // `subscribed` reply may come before or after that frame.
+    let (mut got_left, mut joined_a, mut subscribed, mut frame_a) = (false, false, false, false);
+    while !(subscribed && frame_a) {
+        match next_message(&mut viewer).await {
+            Message::Text(t) => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                match v["type"].as_str().unwrap() {
+                    "left" => { assert_eq!(v["clientId"], "b"); got_left = true; }
+                    "joined" => { assert_eq!(v["clientId"], "a"); joined_a = true; }
+                    "subscribed" => { assert_eq!(v["clientIds"], json!(["a"])); subscribed = true; }
+                    _ => {}
+                }
+            }
+            Message::Binary(msg) => {
+                assert!(joined_a, "a camera's frames come after its `joined` message");
+                assert_eq!(MuxHeader::parse(&msg).unwrap().0.id, "a", "only the chosen camera is delivered");
+                frame_a = true;
+            }
+            other => panic!("unexpected {other:?}"),
         }
     }
     assert!(got_left);
-    let msg = next_binary(&mut viewer).await;
-    assert_eq!(MuxHeader::parse(&msg).unwrap().0.id, "a", "the newest frame of a newly chosen camera comes at once");
 }
 
 #[tokio::test]

@@ -38,4 +38,4 @@ pub use jpeg::{JpegError, JpegInfo};
 pub use publisher::PublisherLease;
 pub use ring::FrameRing;
 pub use stream::{StreamSnapshot, VideoStream};
-pub use viewer::{SlotStats, ViewerQueue, ViewerSlot};
+pub use viewer::{DirectSink, Handoff, SlotStats, ViewerQueue, ViewerSlot};

@@ -28,7 +28,9 @@ pub struct VideoStream {
     created_at: SystemTime,
     max_frame_bytes: usize,
     state: Mutex<StreamState>,
-    subscribers: Mutex<Vec<Arc<ViewerSlot>>>,
+    /// Copy-on-write: publishing clones the `Arc` and offers outside the
+    /// lock, so a subscribe never waits for a fan-out (and vice versa).
+    subscribers: Mutex<Arc<[Arc<ViewerSlot>]>>,
     viewer_count: watch::Sender<usize>,
     events: broadcast::Sender<HubEvent>,
 }
@@ -112,7 +114,7 @@ impl VideoStream {
                 bytes: 0,
                 retired: SlotStats::default(),
             }),
-            subscribers: Mutex::new(Vec::new()),
+            subscribers: Mutex::new(Arc::from([])),
             viewer_count: watch::channel(0).0,
             events,
         }
@@ -162,22 +164,26 @@ impl VideoStream {
     /// Starts delivering this stream to `queue`; the newest frame is offered at once.
     pub fn subscribe(self: &Arc<Self>, queue: &ViewerQueue) -> Subscription {
         let slot = queue.new_slot(self.id.clone());
-        let mut subs = self.subscribers.lock();
-        subs.push(slot.clone());
+        let count = {
+            let mut subs = self.subscribers.lock();
+            *subs = subs.iter().cloned().chain([slot.clone()]).collect();
+            subs.len()
+        };
+        // Offered after joining the list: if a newer frame is published in
+        // between, the slot keeps that one and refuses this older one.
         if let Some(latest) = self.latest() {
             slot.offer(&latest);
         }
-        let count = subs.len();
-        drop(subs);
         self.viewer_count.send_replace(count);
         Subscription { stream: self.clone(), slot }
     }
 
     fn unsubscribe(&self, slot: &Arc<ViewerSlot>) {
-        let mut subs = self.subscribers.lock();
-        subs.retain(|s| !Arc::ptr_eq(s, slot));
-        let count = subs.len();
-        drop(subs);
+        let count = {
+            let mut subs = self.subscribers.lock();
+            *subs = subs.iter().filter(|s| !Arc::ptr_eq(s, slot)).cloned().collect();
+            subs.len()
+        };
         let stats = slot.stats();
         let mut st = self.state.lock();
         st.retired.delivered += stats.delivered;
@@ -269,7 +275,8 @@ impl VideoStream {
             st.ring.push(frame.clone());
             frame
         };
-        for slot in self.subscribers.lock().iter() {
+        let subscribers = self.subscribers.lock().clone();
+        for slot in subscribers.iter() {
             slot.offer(&frame);
         }
         Ok(frame)

@@ -7,6 +7,12 @@
 //! announce cameras joining, leaving and going on/offline, and carry `stats`
 //! every second. Delivery is latest-wins per camera (see the hub's
 //! `ViewerSlot`): a slow viewer skips frames, it never delays anybody.
+//!
+//! Frames reach the socket by one of two paths. The fast one: the viewer's
+//! queue has a [`SocketSink`], so the publisher writes the frame itself with
+//! a write that never waits, and the viewer's task is not even woken. When
+//! the socket is busy (a message being written, or its buffer full) the frame
+//! waits in the slot and the task writes it.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -20,7 +26,7 @@ use axum::{
     routing::get,
     Router,
 };
-use relaydeck_hub::{stream::Subscription, HubEvent, StreamId, VideoStream, ViewerQueue};
+use relaydeck_hub::{stream::Subscription, DirectSink, Handoff, HubEvent, StreamId, VideoFrame, VideoStream, ViewerQueue, ViewerSlot};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -31,8 +37,20 @@ use super::{
 };
 use crate::{
     state::AppState,
-    ws::{close, Inbound, WsConn, WsError, WsLimits, WsUpgrade},
+    ws::{close, Inbound, WsConn, WsError, WsLimits, WsUpgrade, WsWriter},
 };
+
+/// The publisher's direct path to one viewer's socket.
+struct SocketSink {
+    writer: Arc<WsWriter>,
+    mode: Mode,
+}
+
+impl DirectSink for SocketSink {
+    fn try_send(&self, slot: &Arc<ViewerSlot>, frame: &VideoFrame) -> Handoff {
+        self.writer.try_send_now(self.mode.payload(frame), (slot.clone(), frame.seq))
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/stream/ws", get(viewer))
@@ -66,6 +84,16 @@ enum Mode {
     Single,
     /// Several cameras; binary messages carry the multi-camera header.
     Multi,
+}
+
+impl Mode {
+    /// What a viewer in this mode receives for `frame` (shared, not copied).
+    fn payload(self, frame: &VideoFrame) -> bytes::Bytes {
+        match self {
+            Mode::Single => frame.jpeg(),
+            Mode::Multi => frame.mux_packet().clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -127,7 +155,8 @@ impl ViewerSession {
     fn new(state: AppState, conn: WsConn, mode: Mode, wanted: Wanted) -> Self {
         // Subscribe to events before listing cameras, so no join is missed.
         let events = state.hub.events();
-        Self { state, conn, mode, wanted, queue: ViewerQueue::new(), subs: BTreeMap::new(), events }
+        let queue = ViewerQueue::with_sink(Arc::new(SocketSink { writer: conn.writer().clone(), mode }));
+        Self { state, conn, mode, wanted, queue, subs: BTreeMap::new(), events }
     }
 
     async fn run(&mut self) -> End {
@@ -167,18 +196,14 @@ impl ViewerSession {
         }
     }
 
-    /// Writes every pending frame, one per camera, newest only.
+    /// Finishes a frame a publisher started, then writes every pending
+    /// frame, one per camera, newest only.
     async fn write_frames(&mut self) -> Result<(), WsError> {
-        for sub in self.subs.values() {
-            let slot = sub.slot();
+        self.conn.flush_unfinished().await?;
+        let slots: Vec<Arc<ViewerSlot>> = self.subs.values().map(|s| s.slot().clone()).collect();
+        for slot in slots {
             let Some(frame) = slot.take() else { continue };
-            let bytes = match self.mode {
-                Mode::Single => frame.jpeg_bytes(),
-                Mode::Multi => &frame.mux_packet()[..],
-            };
-            let res = self.conn.send_binary(bytes).await;
-            slot.finish(res.is_ok().then_some(frame.seq));
-            res?;
+            self.conn.send_frame(self.mode.payload(&frame), slot, frame.seq).await?;
         }
         Ok(())
     }

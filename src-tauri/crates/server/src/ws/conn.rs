@@ -2,26 +2,43 @@
 //!
 //! The reader task owns the read half and hands complete messages to the
 //! edge through a small bounded channel, so reading is never cancelled
-//! half-way through a frame. The edge owns the write half and calls the
-//! `send_*` methods from one task; every write is bounded by the configured
-//! timeout, so a peer that stops reading is closed instead of holding a
-//! task (and its frame) forever.
+//! half-way through a frame. Writes go through a [`WsWriter`] the edge may
+//! share with publishers (see `edges::viewer`); the task's writes are bounded
+//! by the configured timeout, so a peer that stops reading is closed instead
+//! of holding a task (and its frame) forever.
+//!
+//! When the connection is a plain TCP socket, the socket is split into
+//! owned halves (no lock between reader and writer); otherwise (a TLS
+//! stream, say) `tokio::io::split` shares it.
 
-use std::time::Duration;
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use bytes::{Bytes, BytesMut};
-use fastwebsockets::{Frame, OpCode, Payload, WebSocket, WebSocketError, WebSocketRead, WebSocketWrite};
+use fastwebsockets::Payload;
+use relaydeck_hub::ViewerSlot;
+use fastwebsockets::{after_handshake_split, Frame, OpCode, Role, WebSocket, WebSocketError, WebSocketRead};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::{
-    io::{ReadHalf, WriteHalf},
+    io::{AsyncRead, ReadBuf},
+    net::TcpStream,
     sync::mpsc,
     task::JoinHandle,
 };
 
-use super::close;
+use super::{
+    close,
+    writer::{BoxWrite, Opcode, WsWriter},
+};
 
 type Io = TokioIo<Upgraded>;
+type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
 
 /// Per-endpoint message size limits.
 #[derive(Debug, Clone, Copy)]
@@ -83,28 +100,65 @@ pub enum WsError {
     #[error("the peer did not accept data for {0:?}")]
     WriteTimeout(Duration),
     #[error("WebSocket write failed: {0}")]
-    Write(#[from] WebSocketError),
+    Write(#[from] std::io::Error),
 }
 
 pub struct WsConn {
-    writer: WebSocketWrite<WriteHalf<Io>>,
+    writer: Arc<WsWriter>,
     inbound: mpsc::Receiver<Inbound>,
     reader: JoinHandle<()>,
     write_timeout: Duration,
 }
 
+/// Splits the upgraded connection into a reader and a writer.
+fn split_io(io: Io) -> (BoxRead, BoxWrite) {
+    match io.into_inner().downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            let (read, write) = parts.io.into_inner().into_split();
+            // Bytes the HTTP layer read past the handshake come first.
+            (Box::new(Prefixed { prefix: parts.read_buf, inner: read }), Box::new(write))
+        }
+        Err(upgraded) => {
+            let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+            (Box::new(read), Box::new(write))
+        }
+    }
+}
+
+/// A reader that yields `prefix` before the stream.
+struct Prefixed<R> {
+    prefix: Bytes,
+    inner: R,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Prefixed<R> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        if self.prefix.is_empty() {
+            return Pin::new(&mut self.inner).poll_read(cx, buf);
+        }
+        let n = self.prefix.len().min(buf.remaining());
+        buf.put_slice(&self.prefix.split_to(n));
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl WsConn {
     pub(crate) fn new(ws: WebSocket<Io>, limits: WsLimits, write_timeout: Duration) -> Self {
-        let (mut read, mut writer) = ws.split(tokio::io::split);
+        let (read, write) = split_io(ws.into_inner());
+        let (mut read, _) = after_handshake_split(read, tokio::io::sink(), Role::Server);
         read.set_auto_pong(true);
         read.set_auto_close(true);
         // Per-frame limit (the reassembler checks the total): one more than
         // the largest message, because the library refuses lengths >= max.
         read.set_max_message_size(limits.max_binary.max(limits.max_text) + 1);
-        writer.set_writev(true);
         let (tx, inbound) = mpsc::channel(4);
         let reader = tokio::spawn(read_loop(read, tx, limits));
-        Self { writer, inbound, reader, write_timeout }
+        Self { writer: WsWriter::new(write), inbound, reader, write_timeout }
+    }
+
+    /// The write side, for a direct sink that writes from publishers' threads.
+    pub fn writer(&self) -> &Arc<WsWriter> {
+        &self.writer
     }
 
     /// The next message from the peer. Cancel-safe: it only waits on a channel.
@@ -112,32 +166,55 @@ impl WsConn {
         self.inbound.recv().await
     }
 
-    async fn write(&mut self, frame: Frame<'_>) -> Result<(), WsError> {
-        match tokio::time::timeout(self.write_timeout, self.writer.write_frame(frame)).await {
+    async fn bounded(&self, write: impl Future<Output = std::io::Result<()>>) -> Result<(), WsError> {
+        match tokio::time::timeout(self.write_timeout, write).await {
             Ok(res) => Ok(res?),
             Err(_) => Err(WsError::WriteTimeout(self.write_timeout)),
         }
     }
 
-    pub async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
-        self.write(Frame::text(Payload::Borrowed(text.as_bytes()))).await
+    async fn write(&mut self, opcode: Opcode, payload: Bytes) -> Result<(), WsError> {
+        self.bounded(self.writer.send(opcode, payload, None)).await
+    }
+
+    pub async fn send_text(&mut self, text: String) -> Result<(), WsError> {
+        self.write(Opcode::Text, Bytes::from(text)).await
     }
 
     pub async fn send_json(&mut self, value: &serde_json::Value) -> Result<(), WsError> {
-        self.send_text(&value.to_string()).await
+        self.send_text(value.to_string()).await
     }
 
-    /// Sends one binary message; the payload is written straight from `data`.
-    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), WsError> {
-        self.write(Frame::binary(Payload::Borrowed(data))).await
+    /// Sends one binary message, written straight from the shared `data`.
+    pub async fn send_binary(&mut self, data: Bytes) -> Result<(), WsError> {
+        self.write(Opcode::Binary, data).await
+    }
+
+    /// Sends one video frame and tells `slot` when it is out (or abandoned).
+    pub async fn send_frame(&mut self, data: Bytes, slot: Arc<ViewerSlot>, seq: u64) -> Result<(), WsError> {
+        self.bounded(self.writer.send(Opcode::Binary, data, Some((slot, seq)))).await
+    }
+
+    /// Finishes a frame a publisher started writing directly.
+    pub async fn flush_unfinished(&mut self) -> Result<(), WsError> {
+        self.bounded(self.writer.flush_unfinished()).await
     }
 
     pub async fn send_ping(&mut self) -> Result<(), WsError> {
-        self.write(Frame::new(true, OpCode::Ping, None, Payload::Borrowed(b"relaydeck"))).await
+        self.write(Opcode::Ping, Bytes::from_static(b"relaydeck")).await
     }
 
+    /// Sends a control frame the reader was obliged to answer with.
     pub async fn send_reply(&mut self, frame: Frame<'static>) -> Result<(), WsError> {
-        self.write(frame).await
+        let opcode = match frame.opcode {
+            OpCode::Pong => Opcode::Pong,
+            OpCode::Close => Opcode::Close,
+            other => {
+                tracing::debug!(?other, "unexpected reply frame dropped");
+                return Ok(());
+            }
+        };
+        self.write(opcode, into_bytes(frame.payload)).await
     }
 
     /// Sends a close frame with a reason, then gives the peer a moment to
@@ -148,7 +225,9 @@ impl WsConn {
         while !reason.is_char_boundary(end) {
             end -= 1;
         }
-        if self.write(Frame::close(code, &reason.as_bytes()[..end])).await.is_ok() {
+        let mut payload = code.to_be_bytes().to_vec();
+        payload.extend_from_slice(&reason.as_bytes()[..end]);
+        if self.write(Opcode::Close, Bytes::from(payload)).await.is_ok() {
             let wait = async {
                 while let Some(msg) = self.inbound.recv().await {
                     if matches!(msg, Inbound::Closed { .. } | Inbound::Failed(_)) {
@@ -167,7 +246,7 @@ impl Drop for WsConn {
     }
 }
 
-async fn read_loop(mut read: WebSocketRead<ReadHalf<Io>>, tx: mpsc::Sender<Inbound>, limits: WsLimits) {
+async fn read_loop(mut read: WebSocketRead<BoxRead>, tx: mpsc::Sender<Inbound>, limits: WsLimits) {
     let mut assembler = Assembler::new(limits);
     loop {
         let replies = tx.clone();

@@ -5,15 +5,19 @@
 //! * [`conn`]: a connected socket split into a reader task (reassembly, size
 //!   limits, UTF-8 checks, automatic pongs) and a writer the edge drives with
 //!   bounded-time writes.
+//! * [`writer`]: the write side, shared between the connection's task and
+//!   publishers that write frames directly (never waiting).
 //! * [`close`]: the close codes the relay uses.
 //!
-//! Sockets run on `fastwebsockets`: it writes a frame's header and its
-//! payload with one vectored write, so a shared JPEG goes from the hub to
-//! the kernel without being copied into a per-socket buffer.
+//! Reading runs on `fastwebsockets`. Writing is our own: a frame's header
+//! and its payload go out with one vectored write, so a shared JPEG goes
+//! from the hub to the kernel without being copied into a per-socket buffer.
 
 pub mod close;
 pub mod conn;
 pub mod upgrade;
+pub mod writer;
 
 pub use conn::{Inbound, ReadFailure, WsConn, WsError, WsLimits};
 pub use upgrade::WsUpgrade;
+pub use writer::{Opcode, WsWriter};

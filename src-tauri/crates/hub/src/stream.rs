@@ -263,7 +263,7 @@ impl VideoStream {
         let now = SystemTime::now();
         let frame = {
             let mut st = self.state.lock();
-            if !st.publisher.as_ref().is_some_and(|p| p.lease == lease) {
+            if st.publisher.as_ref().is_none_or(|p| p.lease != lease) {
                 return Err(HubError::Superseded);
             }
             let frame = VideoFrame::build(&self.id, st.next_seq, unix_us(now), info, jpeg);

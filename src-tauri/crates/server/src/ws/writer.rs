@@ -224,13 +224,14 @@ mod tests {
         let (client, server) = tokio::io::duplex(16);
         let writer = WsWriter::new(Box::new(server));
         let payload = Bytes::from((0..100u8).collect::<Vec<_>>());
-        let mut st = writer.state.lock();
-        let mut frame = OutFrame::new(Opcode::Binary, payload.clone());
-        let mut cx = Context::from_waker(Waker::noop());
-        assert!(frame.poll_write(&mut st.io, &mut cx).is_pending());
-        assert_eq!(frame.written, 16);
-        st.unfinished = Some(frame);
-        drop(st);
+        {
+            let mut st = writer.state.lock();
+            let mut frame = OutFrame::new(Opcode::Binary, payload.clone());
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(frame.poll_write(&mut st.io, &mut cx).is_pending());
+            assert_eq!(frame.written, 16);
+            st.unfinished = Some(frame);
+        }
         let reader = tokio::spawn(async move {
             let mut client = client;
             let mut all = Vec::new();

@@ -14,4 +14,6 @@ pub enum HubError {
     FrameTooLarge { size: usize, limit: usize },
     #[error("another publisher has taken over this stream")]
     Superseded,
+    #[error("unsupported audio: {0}")]
+    BadFormat(String),
 }

@@ -12,7 +12,13 @@ use std::{
 use parking_lot::RwLock;
 use tokio::sync::broadcast;
 
-use crate::{error::HubError, id::StreamId, publisher::PublisherLease, stream::VideoStream};
+use crate::{
+    audio::{AudioFormat, AudioLease, AudioSource},
+    error::HubError,
+    id::StreamId,
+    publisher::PublisherLease,
+    stream::VideoStream,
+};
 
 /// Who publishes a stream: a remote client, or one of the app's own sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -45,6 +51,10 @@ pub struct HubConfig {
     pub idle_timeout: Duration,
     /// IDs only the app's own sources may publish under.
     pub reserved_ids: Vec<String>,
+    /// Audio kept per audio source.
+    pub audio_ring: Duration,
+    /// How far an audio listener may fall behind before its oldest audio is dropped.
+    pub listener_max_lag: Duration,
 }
 
 impl Default for HubConfig {
@@ -54,6 +64,8 @@ impl Default for HubConfig {
             max_frame_bytes: 5 * 1024 * 1024,
             idle_timeout: Duration::from_secs(120),
             reserved_ids: ["test-pattern", "host-camera", "mic", "screen"].map(String::from).to_vec(),
+            audio_ring: Duration::from_secs(5),
+            listener_max_lag: Duration::from_secs(1),
         }
     }
 }
@@ -68,6 +80,7 @@ pub struct Hub {
 struct HubInner {
     config: HubConfig,
     streams: RwLock<HashMap<StreamId, Arc<VideoStream>>>,
+    audio: RwLock<HashMap<StreamId, Arc<AudioSource>>>,
     events: broadcast::Sender<HubEvent>,
     next_order: AtomicU64,
     next_lease: AtomicU64,
@@ -79,6 +92,7 @@ impl Hub {
             inner: Arc::new(HubInner {
                 config,
                 streams: RwLock::new(HashMap::new()),
+                audio: RwLock::new(HashMap::new()),
                 events: broadcast::channel(1024).0,
                 next_order: AtomicU64::new(0),
                 next_lease: AtomicU64::new(1),
@@ -141,6 +155,58 @@ impl Hub {
         stream
     }
 
+    /// Takes the right to publish audio under `id` in `format`. A current
+    /// publisher of the same source is superseded; listeners are told when
+    /// the format changes.
+    pub fn publish_audio_as(
+        &self,
+        id: &str,
+        name: Option<String>,
+        kind: SourceKind,
+        format: AudioFormat,
+    ) -> Result<AudioLease, HubError> {
+        let id = StreamId::new(id)?;
+        if kind == SourceKind::Remote && self.is_reserved(id.as_str()) {
+            return Err(HubError::ReservedId(id.to_string()));
+        }
+        let source = self.audio_source_or_create(&id, kind);
+        let lease = self.inner.next_lease.fetch_add(1, Ordering::Relaxed);
+        Ok(AudioLease::new(source, lease, name, format))
+    }
+
+    /// The audio source `id`, created (offline, without a format) when
+    /// absent, so a listener can wait for a known device to come online.
+    pub fn audio_source_or_create(&self, id: &StreamId, kind: SourceKind) -> Arc<AudioSource> {
+        if let Some(s) = self.inner.audio.read().get(id) {
+            return s.clone();
+        }
+        let cfg = &self.inner.config;
+        self.inner
+            .audio
+            .write()
+            .entry(id.clone())
+            .or_insert_with(|| Arc::new(AudioSource::new(id.clone(), kind, cfg.audio_ring, cfg.listener_max_lag)))
+            .clone()
+    }
+
+    pub fn audio_source(&self, id: &str) -> Option<Arc<AudioSource>> {
+        self.inner.audio.read().get(id).cloned()
+    }
+
+    /// Every audio source, sorted by ID.
+    pub fn audio_sources(&self) -> Vec<Arc<AudioSource>> {
+        let mut all: Vec<_> = self.inner.audio.read().values().cloned().collect();
+        all.sort_by(|a, b| a.id().cmp(b.id()));
+        all
+    }
+
+    /// Removes an audio source now (its device was revoked); its listeners' queues end.
+    pub fn remove_audio_source(&self, id: &str) {
+        if let Some(source) = self.inner.audio.write().remove(id) {
+            source.close_listeners();
+        }
+    }
+
     pub fn stream(&self, id: &str) -> Option<Arc<VideoStream>> {
         self.inner.streams.read().get(id).cloned()
     }
@@ -174,6 +240,7 @@ impl Hub {
         for id in &removed {
             let _ = self.inner.events.send(HubEvent::Left { id: id.clone() });
         }
+        self.inner.audio.write().retain(|_, s| !s.is_idle_since(deadline));
         removed
     }
 }

@@ -15,11 +15,13 @@
 //! | [`viewer`]  | [`ViewerQueue`] and [`ViewerSlot`]: latest-wins delivery, at most two frames held per viewer and camera |
 //! | [`stream`]  | [`VideoStream`]: one camera: ring, subscribers, statistics, its current publisher |
 //! | [`publisher`] | [`PublisherLease`]: the right to publish under an ID, taken over by a newer publisher |
+//! | [`audio`]   | [`AudioSource`]: PCM chunks with a format, a ring of recent audio, listeners with bounded queues |
 //! | [`hub`]     | [`Hub`]: the registry of streams, reserved IDs, join/leave events, the idle sweep |
 //!
 //! Frames are `bytes::Bytes`: publishing copies the JPEG once (to prepend the
 //! multi-camera header), and every viewer after that shares the same memory.
 
+pub mod audio;
 pub mod error;
 pub mod frame;
 pub mod hub;
@@ -30,6 +32,7 @@ pub mod ring;
 pub mod stream;
 pub mod viewer;
 
+pub use audio::{AudioChunk, AudioFormat, AudioLease, AudioSnapshot, AudioSource, AudioSubscription, ListenerItem, ListenerQueue, LossStats};
 pub use error::HubError;
 pub use frame::{MuxHeader, VideoFrame};
 pub use hub::{Hub, HubConfig, HubEvent, SourceKind};

@@ -19,9 +19,23 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// How long any single wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// A fresh, empty data directory for one test server.
+pub fn temp_data_dir() -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("relaydeck-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A server on ephemeral ports (HTTP, devkit TCP and UDP) with its own data directory.
 pub async fn start_server(configure: impl FnOnce(&mut ServerConfig)) -> RunningServer {
     let mut config = ServerConfig::default();
     config.bind = "127.0.0.1:0".parse().unwrap();
+    config.devkit_tcp_port = 0;
+    config.devkit_udp_port = 0;
+    config.data_dir = Some(temp_data_dir());
     configure(&mut config);
     let hub = Hub::new(config.hub_config());
     Server::bind(config, hub).await.expect("bind").spawn()

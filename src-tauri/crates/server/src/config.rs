@@ -1,9 +1,12 @@
 //! The relay's configuration: one typed struct, filled by clap from flags
 //! and their `RELAYDECK_*` environment twins.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use relaydeck_hub::HubConfig;
+
+/// The app's identifier (as in tauri.conf.json): names its data directory.
+pub const APP_IDENTIFIER: &str = "app.relaydeck.desktop";
 
 #[derive(Debug, Clone, clap::Args, serde::Serialize)]
 pub struct ServerConfig {
@@ -52,6 +55,54 @@ pub struct ServerConfig {
     /// Largest text (JSON control) message accepted on any socket, in bytes.
     #[arg(long, env = "RELAYDECK_MAX_TEXT_BYTES", default_value = "64K", value_parser = parse_bytes)]
     pub max_text_bytes: usize,
+
+    /// Where the app keeps its state (device registry, settings). Default: the
+    /// platform's data directory for the app, shared with the desktop app.
+    #[arg(long, env = "RELAYDECK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// TCP port of the devkit command channel, on the --bind host (0: any free port).
+    #[arg(long, env = "RELAYDECK_DEVKIT_TCP_PORT", default_value_t = 5000)]
+    pub devkit_tcp_port: u16,
+
+    /// UDP port for devkit audio, on the --bind host (0: any free port).
+    #[arg(long, env = "RELAYDECK_DEVKIT_UDP_PORT", default_value_t = 5001)]
+    pub devkit_udp_port: u16,
+
+    /// How long a devkit may take to send its hello.
+    #[arg(long, env = "RELAYDECK_HELLO_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub hello_timeout: Duration,
+
+    /// The keepalive period devkits are told (`keepaliveSec`); three silent periods drop a device.
+    #[arg(long, env = "RELAYDECK_DEVKIT_KEEPALIVE", default_value = "15s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub devkit_keepalive: Duration,
+
+    /// How long a devkit datagram that arrives ahead of a gap waits for the missing ones.
+    #[arg(long, env = "RELAYDECK_REORDER_WINDOW", default_value = "40ms", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub reorder_window: Duration,
+
+    /// How long a device command waits for the device's ack.
+    #[arg(long, env = "RELAYDECK_COMMAND_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub command_timeout: Duration,
+
+    /// Audio kept per audio source (for backlog and late listeners).
+    #[arg(long, env = "RELAYDECK_AUDIO_RING", default_value = "5s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub audio_ring: Duration,
+
+    /// How far an audio listener may fall behind before its oldest audio is dropped.
+    #[arg(long, env = "RELAYDECK_LISTENER_MAX_LAG", default_value = "1s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub listener_max_lag: Duration,
+
+    /// How often each audio listener gets a `stats` message.
+    #[arg(long, env = "RELAYDECK_AUDIO_STATS_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub audio_stats_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -73,8 +124,19 @@ impl ServerConfig {
             ring_frames: self.ring_frames as usize,
             max_frame_bytes: self.max_frame_bytes,
             idle_timeout: self.client_timeout,
+            audio_ring: self.audio_ring,
+            listener_max_lag: self.listener_max_lag,
             ..HubConfig::default()
         }
+    }
+
+    /// The data directory: `--data-dir`, or the platform's data directory
+    /// under the app's identifier (where the desktop app's store lives too).
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join(APP_IDENTIFIER)
     }
 }
 

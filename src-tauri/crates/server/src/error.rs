@@ -22,6 +22,22 @@ pub enum ApiError {
     UpgradeRequired,
     #[error("no such resource: {0}")]
     NotFound(String),
+    #[error("no audio source with the ID '{0}'")]
+    UnknownSource(String),
+    #[error("audio source '{0}' has not streamed yet, so its format is unknown; try again when it is online")]
+    NoAudioYet(String),
+    #[error("no device with the ID '{0}'")]
+    UnknownDevice(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("device '{0}' is offline")]
+    DeviceOffline(String),
+    #[error("the device refused the command: {0}")]
+    CommandRefused(String),
+    #[error("the device did not acknowledge the command within {0:?}")]
+    CommandTimeout(std::time::Duration),
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -34,6 +50,14 @@ impl ApiError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::UnknownSource(_) => (StatusCode::NOT_FOUND, "unknown_source"),
+            Self::NoAudioYet(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_audio_yet"),
+            Self::UnknownDevice(_) => (StatusCode::NOT_FOUND, "unknown_device"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::DeviceOffline(_) => (StatusCode::CONFLICT, "device_offline"),
+            Self::CommandRefused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "command_refused"),
+            Self::CommandTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "command_timeout"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }

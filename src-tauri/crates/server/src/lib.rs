@@ -9,11 +9,15 @@
 //! | [`server`] | binding, the accept loop (HTTP/1.1 with upgrades), graceful shutdown, the idle sweep |
 //! | [`router`] | the canonical URL tree, composed from the edges' routers |
 //! | [`aliases`] | the one router that maps µStreamer, mjpg-streamer and go2rtc paths onto it |
-//! | [`api`] | REST: health, cameras, rings, frames, snapshots |
+//! | [`api`] | REST: health, cameras, rings, frames, snapshots, devices and commands, audio sources |
 //! | [`ws`] | WebSocket plumbing shared by every socket edge: upgrade, subprotocol echo, reassembly, limits, keepalive |
 //! | [`edges::ingest`] | `GET /ws`: cameras publishing JPEG frames |
 //! | [`edges::viewer`] | `GET /stream/ws`: viewers of one camera or many (multiplexed) |
 //! | [`edges::mjpeg`] | `multipart/x-mixed-replace` streams for VLC, ffplay, Home Assistant, `<img>` |
+//! | [`edges::devkit`] | devkits: the TCP command channel, UDP audio, the reorder window |
+//! | [`edges::audio_ws`] | `GET /audio/ws` listeners and `GET /audio/publish` publishers |
+//! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
+//! | [`store`] | state on disk, one writer per file: the device registry |
 //! | [`ui`] | the embedded web UI |
 //! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
 
@@ -25,6 +29,7 @@ pub mod error;
 pub mod router;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod ui;
 pub mod ws;
 

@@ -3,6 +3,12 @@
 //! ```text
 //! GET /ws                          camera ingest (WebSocket)        edges::ingest
 //! GET /stream/ws                   viewers (WebSocket)              edges::viewer
+//! GET /audio/ws, /audio/publish    audio listeners / publishers     edges::audio_ws
+//! GET /api/audio/{id}/live.wav     streaming WAV                    edges::wav
+//! GET,POST /api/devices, DELETE /api/devices/{id}, POST /api/devices/{id}/commands
+//!                                                                   api::devices
+//! GET /api/sources                                                  api::sources
+//! TCP :5000, UDP :5001             devkits (not HTTP)               edges::devkit
 //! GET /api/health                                                   api::health
 //! GET /api/clients, /api/streams, /api/clients/{id}[/latest|/stream|/frames/{seq}|/mjpeg]
 //!                                                                   api::cameras
@@ -15,7 +21,7 @@ use axum::{http::Uri, response::IntoResponse, Router};
 
 use crate::{
     aliases, api,
-    edges::{ingest, viewer},
+    edges::{audio_ws, ingest, viewer, wav},
     error::ApiError,
     state::AppState,
     ui,
@@ -23,8 +29,9 @@ use crate::{
 
 pub fn build(state: AppState) -> Router {
     Router::new()
-        .nest("/api", api::router())
+        .nest("/api", api::router().merge(wav::router()))
         .merge(ingest::router())
+        .merge(audio_ws::router())
         .merge(viewer::router())
         .merge(aliases::router())
         .merge(ui::router())

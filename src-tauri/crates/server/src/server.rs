@@ -14,28 +14,49 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use relaydeck_hub::Hub;
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{
+    net::{TcpListener, UdpSocket},
+    task::JoinHandle,
+};
 use tower::ServiceExt;
 
-use crate::{config::ServerConfig, router, state::AppState};
+use crate::{
+    config::ServerConfig,
+    edges::devkit,
+    router,
+    state::AppState,
+    store::devices::{DeviceRegistry, RegistryError},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot open the device registry: {0}")]
+    Registry(#[from] RegistryError),
 }
 
 /// A bound, not yet running, relay server.
 pub struct Server {
     state: AppState,
     listener: TcpListener,
+    devkit_tcp: TcpListener,
+    devkit_udp: UdpSocket,
 }
 
 impl Server {
+    /// Opens the device registry and binds the HTTP port and the devkit ports.
     pub async fn bind(config: ServerConfig, hub: Hub) -> Result<Self, ServerError> {
         let addr = config.bind;
+        let devices = DeviceRegistry::open(&config.data_dir())?;
         let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
-        Ok(Self { state: AppState::new(hub, config), listener })
+        let tcp_addr = SocketAddr::new(addr.ip(), config.devkit_tcp_port);
+        let devkit_tcp = TcpListener::bind(tcp_addr).await.map_err(|source| ServerError::Bind { addr: tcp_addr, source })?;
+        let udp_addr = SocketAddr::new(addr.ip(), config.devkit_udp_port);
+        let devkit_udp = devkit::udp::bind(udp_addr).map_err(|source| ServerError::Bind { addr: udp_addr, source })?;
+        let state = AppState::new(hub, config, devices);
+        state.devkits.set_addrs(devkit_tcp.local_addr().expect("bound"), devkit_udp.local_addr().expect("bound"));
+        Ok(Self { state, listener, devkit_tcp, devkit_udp })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -49,9 +70,11 @@ impl Server {
     /// Runs until `shutdown` resolves, then closes every socket (WebSockets
     /// with 1001) and waits up to 10 s for connections to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let Self { state, listener } = self;
+        let Self { state, listener, devkit_tcp, devkit_udp } = self;
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
+        let udp = tokio::spawn(devkit::udp::run(devkit_udp, state.devkits.clone()));
+        let devkit_accept = tokio::spawn(devkit_accept_loop(state.clone(), devkit_tcp));
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -96,6 +119,8 @@ impl Server {
             tracing::warn!("some connections did not finish within 10 s");
         }
         sweeper.abort();
+        udp.abort();
+        devkit_accept.abort();
     }
 
     /// Runs the server on the current runtime; for tests and the desktop shell.
@@ -123,6 +148,21 @@ impl RunningServer {
     pub async fn shutdown(self) {
         self.state.shutdown.cancel();
         let _ = self.handle.await;
+    }
+}
+
+/// Accepts devkit command connections; each runs as a tracked task.
+async fn devkit_accept_loop(state: AppState, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, peer)) => {
+                state.tasks.spawn(devkit::session::run(state.clone(), state.devkits.clone(), tcp, peer));
+            }
+            Err(e) => {
+                tracing::warn!("devkit accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
 }
 

@@ -5,7 +5,11 @@ use std::{sync::Arc, time::Instant};
 use relaydeck_hub::Hub;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::config::ServerConfig;
+use crate::{
+    config::ServerConfig,
+    edges::{audio_ws::ListenerIds, devkit::Devkits},
+    store::devices::DeviceRegistry,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,11 +21,20 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every connection and upgraded socket, so shutdown can wait for them.
     pub tasks: TaskTracker,
+    /// The device registry (the only writer of `devices.json`).
+    pub devices: Arc<DeviceRegistry>,
+    /// Live devkit sessions.
+    pub devkits: Arc<Devkits>,
+    /// Audio listeners by `listenerId`.
+    pub listener_ids: Arc<ListenerIds>,
 }
 
 impl AppState {
-    pub fn new(hub: Hub, config: ServerConfig) -> Self {
+    pub fn new(hub: Hub, config: ServerConfig, devices: DeviceRegistry) -> Self {
         Self {
+            devices: Arc::new(devices),
+            devkits: Devkits::new(),
+            listener_ids: Arc::default(),
             hub,
             config: Arc::new(config),
             started: Instant::now(),

@@ -1,12 +1,18 @@
 //! REST resources under `/api/`.
 
 pub mod cameras;
+pub mod devices;
 pub mod health;
+pub mod sources;
 
 use axum::Router;
 
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(health::router()).merge(cameras::router())
+    Router::new()
+        .merge(health::router())
+        .merge(cameras::router())
+        .merge(devices::router())
+        .merge(sources::router())
 }

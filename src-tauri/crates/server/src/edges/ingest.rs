@@ -6,7 +6,7 @@
 //! dropped; the connection stays. A newer connection with the same ID takes
 //! the camera over and this one is closed with a reason.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::{
     extract::{Query, State},
@@ -21,7 +21,7 @@ use serde_json::json;
 use super::control::{self, error_message};
 use crate::{
     state::AppState,
-    ws::{close, Inbound, WsConn, WsLimits, WsUpgrade},
+    ws::{close, conn::silent_for_too_long, Inbound, WsConn, WsLimits, WsUpgrade},
 };
 
 pub fn router() -> Router<AppState> {
@@ -190,10 +190,6 @@ async fn publish_loop(state: &AppState, conn: &mut WsConn, lease: &PublisherLeas
             return (0, "write failed".into());
         }
     }
-}
-
-pub(crate) fn silent_for_too_long(last_seen: Instant, timeout: Duration) -> Option<String> {
-    (last_seen.elapsed() > timeout).then(|| format!("no answer to pings for {timeout:?}"))
 }
 
 fn unix_ms() -> u64 {

@@ -1,7 +1,10 @@
 //! Edges: adapters that publish into the hub or subscribe from it.
 //! Each edge is its own module with its own router; edges never call each other.
 
+pub mod audio_ws;
 pub mod control;
+pub mod devkit;
 pub mod ingest;
 pub mod mjpeg;
 pub mod viewer;
+pub mod wav;

@@ -31,13 +31,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::{
-    control::{self, error_message},
-    ingest::silent_for_too_long,
-};
+use super::control::{self, error_message};
 use crate::{
     state::AppState,
-    ws::{close, Inbound, WsConn, WsError, WsLimits, WsUpgrade, WsWriter},
+    ws::{close, conn::silent_for_too_long, Inbound, WsConn, WsError, WsLimits, WsUpgrade, WsWriter},
 };
 
 /// The publisher's direct path to one viewer's socket.

@@ -240,6 +240,12 @@ impl WsConn {
     }
 }
 
+/// The keepalive verdict: `Some(reason)` when the peer has been silent
+/// (no pong, no message) for longer than `timeout`.
+pub fn silent_for_too_long(last_seen: std::time::Instant, timeout: Duration) -> Option<String> {
+    (last_seen.elapsed() > timeout).then(|| format!("no answer to pings for {timeout:?}"))
+}
+
 impl Drop for WsConn {
     fn drop(&mut self) {
         self.reader.abort();

@@ -1,0 +1,66 @@
+//! The JSON messages of the devkit command channel (see docs/PROTOCOL.md).
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hello {
+    pub device_id: String,
+    pub token: String,
+    #[serde(default)]
+    pub fw: Option<String>,
+    pub audio: HelloAudioRaw,
+}
+
+/// The audio a devkit announces; checked by `session::check_audio` so the error can say what is wrong.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelloAudioRaw {
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub format: String,
+    pub frame_ms: u32,
+}
+
+/// Messages a device sends after its hello.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum FromDevice {
+    Ping {
+        #[serde(default)]
+        t: Value,
+    },
+    Pong {
+        #[serde(default)]
+        t: Value,
+    },
+    Ack {
+        id: u64,
+        ok: bool,
+        #[serde(default)]
+        error: Option<String>,
+    },
+    Event {
+        name: String,
+        #[serde(flatten)]
+        fields: Map<String, Value>,
+    },
+}
+
+pub const FROM_DEVICE: &[&str] = &["ping", "pong", "ack", "event"];
+
+/// Error codes the server sends in `{"type":"error"}`.
+pub mod code {
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const TIMEOUT: &str = "timeout";
+    pub const REPLACED: &str = "replaced";
+    pub const REVOKED: &str = "revoked";
+    pub const SHUTTING_DOWN: &str = "shutting_down";
+    pub const UNKNOWN_TYPE: &str = "unknown_type";
+}
+
+pub fn error(code: &str, message: &str) -> String {
+    serde_json::json!({ "type": "error", "code": code, "message": message }).to_string()
+}

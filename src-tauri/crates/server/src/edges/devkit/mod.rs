@@ -1,0 +1,139 @@
+//! The devkit edge: microcontroller boards that take commands over TCP and
+//! stream PCM over UDP (docs/PROTOCOL.md, "Devkits").
+//!
+//! * [`framing`]: length-prefixed JSON frames on the command channel.
+//! * [`messages`]: the JSON messages.
+//! * [`session`]: one device's TCP connection: hello, auth, keepalive, commands, events.
+//! * [`udp`]: the datagram socket: header parsing, session and peer checks.
+//! * [`reorder`]: the reorder window, gap filling, late and duplicate packets.
+//!
+//! [`Devkits`] is the table of live sessions the three share with the REST
+//! API. Audio goes into the hub under the device's ID, whether or not
+//! anybody listens.
+
+pub mod framing;
+pub mod messages;
+pub mod reorder;
+pub mod session;
+pub mod udp;
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use parking_lot::Mutex;
+use serde_json::Value;
+
+pub use session::{CommandError, DevkitSession, SessionInfo};
+
+/// Datagrams dropped before reaching a session.
+#[derive(Debug, Default)]
+pub struct UdpDrops {
+    pub unknown_session: AtomicU64,
+    pub wrong_peer: AtomicU64,
+    pub malformed: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UdpDropCounts {
+    pub unknown_session: u64,
+    pub wrong_peer: u64,
+    pub malformed: u64,
+}
+
+/// The live devkit sessions, by session ID and by device ID.
+#[derive(Debug, Default)]
+pub struct Devkits {
+    by_session: Mutex<HashMap<u32, Arc<DevkitSession>>>,
+    by_device: Mutex<HashMap<String, Arc<DevkitSession>>>,
+    pub drops: UdpDrops,
+    udp_addr: Mutex<Option<SocketAddr>>,
+    tcp_addr: Mutex<Option<SocketAddr>>,
+}
+
+impl Devkits {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        *self.udp_addr.lock()
+    }
+
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        *self.tcp_addr.lock()
+    }
+
+    pub(crate) fn set_addrs(&self, tcp: SocketAddr, udp: SocketAddr) {
+        *self.tcp_addr.lock() = Some(tcp);
+        *self.udp_addr.lock() = Some(udp);
+    }
+
+    pub fn drop_counts(&self) -> UdpDropCounts {
+        UdpDropCounts {
+            unknown_session: self.drops.unknown_session.load(Ordering::Relaxed),
+            wrong_peer: self.drops.wrong_peer.load(Ordering::Relaxed),
+            malformed: self.drops.malformed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A fresh, unused, non-zero session ID.
+    fn new_session_id(&self) -> u32 {
+        let sessions = self.by_session.lock();
+        loop {
+            let mut b = [0u8; 4];
+            getrandom::fill(&mut b).expect("the OS random number generator failed");
+            let id = u32::from_be_bytes(b);
+            if id != 0 && !sessions.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Registers a session; a live session of the same device is replaced
+    /// (and returned, so the caller can close it).
+    fn insert(&self, session: Arc<DevkitSession>) -> Option<Arc<DevkitSession>> {
+        self.by_session.lock().insert(session.id, session.clone());
+        let old = self.by_device.lock().insert(session.device_id.clone(), session);
+        if let Some(old) = &old {
+            self.by_session.lock().remove(&old.id);
+        }
+        old
+    }
+
+    fn remove(&self, session: &DevkitSession) {
+        self.by_session.lock().remove(&session.id);
+        let mut by_device = self.by_device.lock();
+        if by_device.get(&session.device_id).is_some_and(|s| s.id == session.id) {
+            by_device.remove(&session.device_id);
+        }
+    }
+
+    pub fn session(&self, session_id: u32) -> Option<Arc<DevkitSession>> {
+        self.by_session.lock().get(&session_id).cloned()
+    }
+
+    pub fn device(&self, device_id: &str) -> Option<Arc<DevkitSession>> {
+        self.by_device.lock().get(device_id).cloned()
+    }
+
+    /// Ends a device's live session (it was revoked).
+    pub fn disconnect(&self, device_id: &str, code: &'static str, reason: &str) {
+        if let Some(s) = self.device(device_id) {
+            s.close(code, reason);
+        }
+    }
+
+    /// Sends a command and waits for the device's ack.
+    pub async fn command(&self, device_id: &str, name: &str, args: Value, timeout: Duration) -> Result<session::Ack, CommandError> {
+        let session = self.device(device_id).ok_or(CommandError::Offline)?;
+        session.command(name, args, timeout).await
+    }
+}

@@ -1,0 +1,419 @@
+//! One devkit's TCP connection: hello and authentication, keepalive,
+//! commands and their acks, events, and the audio it streams over UDP.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use relaydeck_hub::{AudioFormat, AudioLease, SourceKind};
+use serde_json::{json, Map, Value};
+use tokio::{
+    io::AsyncWriteExt,
+    net::{tcp::OwnedWriteHalf, TcpStream},
+    sync::{mpsc, oneshot},
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    framing::{self, FrameError, FrameReader},
+    messages::{self, code, FromDevice, Hello},
+    reorder::{Output, Packet, Reorderer},
+    udp::MAX_DATAGRAM,
+    Devkits,
+};
+use crate::state::AppState;
+
+/// The UDP header: session, sequence, timestamp.
+pub const UDP_HEADER: usize = 12;
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// A device's answer to a command.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Ack {
+    pub id: u64,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("the device is offline")]
+    Offline,
+    #[error("the device did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the device's connection is too busy to take a command")]
+    Busy,
+}
+
+/// Audio statistics of a session.
+#[derive(Debug, Default)]
+struct AudioIngest {
+    packets: u64,
+    bytes: u64,
+    last_packet_ms: Option<u64>,
+    /// RFC 3550 interarrival jitter, in timestamp units (sample frames).
+    jitter: f64,
+    last_transit: Option<f64>,
+}
+
+/// A live devkit session, shared by its TCP task, the UDP loop and the API.
+#[derive(Debug)]
+pub struct DevkitSession {
+    pub id: u32,
+    pub device_id: String,
+    pub peer: SocketAddr,
+    pub fw: Option<String>,
+    pub format: AudioFormat,
+    pub frame_ms: u32,
+    pub connected_ms: u64,
+    lease: AudioLease,
+    reorder: Mutex<Reorderer>,
+    audio: Mutex<AudioIngest>,
+    epoch: Instant,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Ack>>>,
+    next_command: AtomicU64,
+    outbox: mpsc::Sender<String>,
+    status: Mutex<Map<String, Value>>,
+    closing: CancellationToken,
+    close_reason: Mutex<Option<(&'static str, String)>>,
+}
+
+/// What the API shows about a live session.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    pub session_id: u32,
+    pub ip: String,
+    pub fw: Option<String>,
+    pub format: Value,
+    pub connected_ms: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub lost: u64,
+    pub late: u64,
+    pub duplicates: u64,
+    pub filled: u64,
+    pub jitter_ms: f64,
+    pub last_packet_ms: Option<u64>,
+    pub listeners: usize,
+    pub status: Map<String, Value>,
+}
+
+impl DevkitSession {
+    pub fn info(&self) -> SessionInfo {
+        let a = self.audio.lock();
+        let loss = self.reorder.lock().stats();
+        SessionInfo {
+            session_id: self.id,
+            ip: self.peer.ip().to_string(),
+            fw: self.fw.clone(),
+            format: json!({
+                "sampleRate": self.format.sample_rate, "channels": self.format.channels,
+                "format": AudioFormat::ENCODING, "frameMs": self.frame_ms,
+            }),
+            connected_ms: self.connected_ms,
+            packets: a.packets,
+            bytes: a.bytes,
+            lost: loss.lost,
+            late: loss.late,
+            duplicates: loss.duplicates,
+            filled: loss.filled,
+            jitter_ms: (a.jitter / self.format.sample_rate as f64 * 1000.0 * 1000.0).round() / 1000.0,
+            last_packet_ms: a.last_packet_ms,
+            listeners: self.lease.source().listener_count(),
+            status: self.status.lock().clone(),
+        }
+    }
+
+    /// Asks the session's task to close the connection with an error message.
+    pub fn close(&self, code: &'static str, reason: &str) {
+        self.close_reason.lock().get_or_insert((code, reason.to_owned()));
+        self.closing.cancel();
+    }
+
+    pub async fn command(&self, name: &str, args: Value, timeout: Duration) -> Result<Ack, CommandError> {
+        let id = self.next_command.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().insert(id, tx);
+        let msg = json!({ "type": "command", "id": id, "name": name, "args": args }).to_string();
+        if self.outbox.try_send(msg).is_err() {
+            self.pending.lock().remove(&id);
+            return Err(if self.closing.is_cancelled() { CommandError::Offline } else { CommandError::Busy });
+        }
+        let result = tokio::time::timeout(timeout, rx).await;
+        self.pending.lock().remove(&id);
+        match result {
+            Ok(Ok(ack)) => Ok(ack),
+            Ok(Err(_)) => Err(CommandError::Offline),
+            Err(_) => Err(CommandError::Timeout(timeout)),
+        }
+    }
+
+    /// Takes one datagram's audio (already checked for session and peer).
+    pub(crate) fn on_audio(&self, seq: u32, ts: u32, pcm: Bytes, arrived: Instant) -> Option<Instant> {
+        {
+            let mut a = self.audio.lock();
+            a.packets += 1;
+            a.bytes += pcm.len() as u64;
+            a.last_packet_ms = Some(now_ms());
+            // RFC 3550 §6.4.1, with arrival measured in sample frames.
+            let arrival = arrived.duration_since(self.epoch).as_secs_f64() * self.format.sample_rate as f64;
+            let transit = arrival - ts as f64;
+            if let Some(last) = a.last_transit {
+                let mut d = (transit - last).abs();
+                // A timestamp wrap looks like a 2^32 jump; ignore it.
+                if d > (u32::MAX / 2) as f64 {
+                    d = 0.0;
+                }
+                a.jitter += (d - a.jitter) / 16.0;
+            }
+            a.last_transit = Some(transit);
+        }
+        let mut out = Vec::new();
+        let mut r = self.reorder.lock();
+        r.push(Packet { seq, ts, pcm }, arrived, &mut out);
+        let deadline = r.deadline();
+        self.forward(&r, out);
+        deadline
+    }
+
+    /// Gives up on missing packets whose window has passed.
+    pub(crate) fn flush_due(&self, now: Instant) -> Option<Instant> {
+        let mut out = Vec::new();
+        let mut r = self.reorder.lock();
+        r.flush_due(now, &mut out);
+        let deadline = r.deadline();
+        self.forward(&r, out);
+        deadline
+    }
+
+    /// Publishes in order; called with the reorder lock held so output order is kept.
+    fn forward(&self, r: &Reorderer, out: Vec<Output>) {
+        for o in out {
+            let res = match o {
+                Output::Audio { seq, pcm } => self.lease.publish(seq as u64, pcm),
+                Output::Silence { seq, frames } => self.lease.publish_silence(seq as u64, frames as usize),
+            };
+            if let Err(e) = res {
+                tracing::debug!(device = %self.device_id, "audio not published: {e}");
+            }
+        }
+        self.lease.report_loss(r.stats());
+    }
+}
+
+/// Why a connection ends, sent to the device as an error message when set.
+type End = Option<(&'static str, String)>;
+
+/// Runs one devkit connection to its end.
+pub async fn run(state: AppState, devkits: Arc<Devkits>, tcp: TcpStream, peer: SocketAddr) {
+    let _ = tcp.set_nodelay(true);
+    let (read, mut write) = tcp.into_split();
+    let mut reader = FrameReader::new(read);
+    let session = match handshake(&state, &devkits, &mut reader, &mut write, peer).await {
+        Ok(s) => s,
+        Err((code, message)) => {
+            tracing::info!(%peer, code, "devkit refused: {message}");
+            let _ = tokio::time::timeout(Duration::from_secs(2), framing::write_frame(&mut write, &messages::error(code, &message))).await;
+            let _ = write.shutdown().await;
+            return;
+        }
+    };
+    tracing::info!(device = %session.0.device_id, session = session.0.id, %peer, "devkit connected");
+    let (session, outbox) = session;
+    let end = serve(&state, &session, reader, &mut write, outbox).await;
+    devkits.remove(&session);
+    session.closing.cancel();
+    session.pending.lock().clear();
+    if let Some((code, message)) = end {
+        tracing::info!(device = %session.device_id, code, "devkit disconnected: {message}");
+        let _ = tokio::time::timeout(Duration::from_secs(2), framing::write_frame(&mut write, &messages::error(code, &message))).await;
+    } else {
+        tracing::info!(device = %session.device_id, "devkit disconnected");
+    }
+    let _ = write.shutdown().await;
+}
+
+type Refusal = (&'static str, String);
+
+fn bad(message: impl Into<String>) -> Refusal {
+    (code::BAD_REQUEST, message.into())
+}
+
+/// Checks a hello's audio: s16le, a supported rate and channel count, and a
+/// packet that fits one datagram.
+pub fn check_audio(audio: &messages::HelloAudioRaw) -> Result<AudioFormat, Refusal> {
+    if audio.format != AudioFormat::ENCODING {
+        return Err(bad(format!("audio format '{}' is not supported (use s16le)", audio.format)));
+    }
+    let format = AudioFormat::new(audio.sample_rate, audio.channels).map_err(|e| bad(e.to_string()))?;
+    if audio.frame_ms == 0 || (audio.sample_rate as u64 * audio.frame_ms as u64) % 1000 != 0 {
+        return Err(bad(format!("frameMs {} must be at least 1 and a whole number of samples", audio.frame_ms)));
+    }
+    let packet = UDP_HEADER + format.bytes_for_ms(audio.frame_ms as u64);
+    if packet > MAX_DATAGRAM {
+        let max_ms = (MAX_DATAGRAM - UDP_HEADER) as u64 * 1000 / format.bytes_per_second() as u64;
+        return Err(bad(format!(
+            "{} ms of {} Hz {}-channel audio is a {packet}-byte datagram; the limit is {MAX_DATAGRAM} (use frameMs <= {max_ms})",
+            audio.frame_ms, audio.sample_rate, audio.channels
+        )));
+    }
+    Ok(format)
+}
+
+async fn handshake(
+    state: &AppState,
+    devkits: &Arc<Devkits>,
+    reader: &mut FrameReader<tokio::net::tcp::OwnedReadHalf>,
+    write: &mut OwnedWriteHalf,
+    peer: SocketAddr,
+) -> Result<(Arc<DevkitSession>, mpsc::Receiver<String>), Refusal> {
+    let cfg = &state.config;
+    let text = match tokio::time::timeout(cfg.hello_timeout, reader.next()).await {
+        Err(_) => return Err((code::TIMEOUT, format!("no hello within {:?}", cfg.hello_timeout))),
+        Ok(Err(FrameError::Closed)) => return Err(bad("closed before hello")),
+        Ok(Err(e)) => return Err(bad(e.to_string())),
+        Ok(Ok(text)) => text,
+    };
+    let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("the hello is not valid JSON: {e}")))?;
+    if value.get("type").and_then(Value::as_str) != Some("hello") {
+        return Err(bad("the first message must be {\"type\":\"hello\",...}"));
+    }
+    let hello: Hello = serde_json::from_value(value).map_err(|e| bad(format!("invalid hello: {e}")))?;
+    let record = state
+        .devices
+        .authenticate(&hello.device_id, &hello.token)
+        .ok_or((code::UNAUTHORIZED, format!("unknown device '{}' or wrong token", hello.device_id)))?;
+    let format = check_audio(&hello.audio)?;
+    let lease = state
+        .hub
+        .publish_audio_as(&record.device_id, Some(record.name.clone()), SourceKind::Remote, format)
+        .map_err(|e| bad(e.to_string()))?;
+    let (outbox, outbox_rx) = mpsc::channel(64);
+    let frame_ms = hello.audio.frame_ms;
+    let session = Arc::new(DevkitSession {
+        id: devkits.new_session_id(),
+        device_id: record.device_id.clone(),
+        peer,
+        fw: hello.fw,
+        format,
+        frame_ms,
+        connected_ms: now_ms(),
+        lease,
+        reorder: Mutex::new(Reorderer::new(cfg.reorder_window, format.frame_bytes(), (1000 / frame_ms).max(8))),
+        audio: Mutex::new(AudioIngest::default()),
+        epoch: Instant::now(),
+        pending: Mutex::new(HashMap::new()),
+        next_command: AtomicU64::new(1),
+        outbox,
+        status: Mutex::new(Map::new()),
+        closing: CancellationToken::new(),
+        close_reason: Mutex::new(None),
+    });
+    if let Some(old) = devkits.insert(session.clone()) {
+        old.close(code::REPLACED, "the device connected again; this connection is replaced");
+    }
+    let udp_port = devkits.udp_addr().map_or(0, |a| a.port());
+    let welcome = json!({
+        "type": "welcome", "sessionId": session.id, "udpPort": udp_port,
+        "keepaliveSec": cfg.devkit_keepalive.as_secs().max(1),
+    });
+    if framing::write_frame(write, &welcome.to_string()).await.is_err() {
+        devkits.remove(&session);
+        return Err(bad("the connection failed during the handshake"));
+    }
+    if let Err(e) = state.devices.touch(&session.device_id) {
+        tracing::warn!("could not record last-seen time: {e}");
+    }
+    Ok((session, outbox_rx))
+}
+
+async fn serve(
+    state: &AppState,
+    session: &Arc<DevkitSession>,
+    mut reader: FrameReader<tokio::net::tcp::OwnedReadHalf>,
+    write: &mut OwnedWriteHalf,
+    mut outbox: mpsc::Receiver<String>,
+) -> End {
+    let keepalive = state.config.devkit_keepalive;
+    let silence_limit = keepalive * 3;
+    let mut last_heard = tokio::time::Instant::now();
+    let mut ping = tokio::time::interval_at(last_heard + keepalive, keepalive);
+    let write_timeout = state.config.ws_timeout;
+    loop {
+        let outgoing = tokio::select! {
+            biased;
+            _ = state.shutdown.cancelled() => return Some((code::SHUTTING_DOWN, "the server is shutting down".into())),
+            _ = session.closing.cancelled() => return session.close_reason.lock().clone(),
+            _ = session.lease.superseded() => return Some((code::REPLACED, "another connection took this device over".into())),
+            _ = tokio::time::sleep_until(last_heard + silence_limit) => {
+                return Some((code::TIMEOUT, format!("nothing heard on TCP for {silence_limit:?} (3 keepalive periods)")));
+            }
+            frame = reader.next() => {
+                last_heard = tokio::time::Instant::now();
+                match frame {
+                    Ok(text) => on_message(session, &text),
+                    Err(FrameError::NotUtf8) => Some(messages::error(code::BAD_REQUEST, "frame is not valid UTF-8; ignored")),
+                    Err(FrameError::Closed) => return None,
+                    Err(e @ FrameError::BadLength(_)) => return Some((code::BAD_REQUEST, e.to_string())),
+                    Err(e) => { tracing::debug!(device = %session.device_id, "read failed: {e}"); return None }
+                }
+            }
+            Some(msg) = outbox.recv() => Some(msg),
+            _ = ping.tick() => Some(json!({ "type": "ping", "t": now_ms() }).to_string()),
+        };
+        if let Some(msg) = outgoing {
+            match tokio::time::timeout(write_timeout, framing::write_frame(write, &msg)).await {
+                Ok(Ok(())) => {}
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Handles one message from the device; returns the reply, if any.
+fn on_message(session: &DevkitSession, text: &str) -> Option<String> {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return Some(messages::error(code::BAD_REQUEST, &format!("not valid JSON: {e}"))),
+    };
+    let kind = value.get("type").and_then(Value::as_str).map(str::to_owned);
+    match kind.as_deref() {
+        None => return Some(messages::error(code::BAD_REQUEST, "a message needs a string \"type\"")),
+        Some(t) if !messages::FROM_DEVICE.contains(&t) => {
+            return Some(messages::error(code::UNKNOWN_TYPE, &format!("unknown message type '{t}'; expected one of ping, pong, ack, event")));
+        }
+        _ => {}
+    }
+    match serde_json::from_value::<FromDevice>(value) {
+        Ok(FromDevice::Ping { t }) => Some(json!({ "type": "pong", "t": t }).to_string()),
+        Ok(FromDevice::Pong { .. }) => None,
+        Ok(FromDevice::Ack { id, ok, error }) => {
+            if let Some(tx) = session.pending.lock().remove(&id) {
+                let _ = tx.send(Ack { id, ok, error });
+            } else {
+                tracing::debug!(device = %session.device_id, id, "ack for no pending command");
+            }
+            None
+        }
+        Ok(FromDevice::Event { name, mut fields }) => {
+            fields.remove("type");
+            fields.insert("receivedMs".into(), json!(now_ms()));
+            session.status.lock().insert(name, Value::Object(fields));
+            None
+        }
+        Err(e) => Some(messages::error(code::BAD_REQUEST, &format!("invalid {} message: {e}", kind.unwrap_or_default()))),
+    }
+}

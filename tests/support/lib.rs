@@ -176,3 +176,68 @@ pub fn tagged(base: &[u8], tag: u64) -> Vec<u8> {
     out.extend_from_slice(&base[2..]);
     out
 }
+
+// ---- devkits and audio ----
+
+/// Creates a device over the REST API; returns its token.
+pub async fn create_device(addr: SocketAddr, id: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(http(addr, "/api/devices"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "deviceId": id, "name": format!("Test {id}") }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "creating device {id}");
+    let v: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+pub fn devkit_config(srv: &RunningServer, id: &str, token: &str) -> relaydeck_devkit_sim::DevkitConfig {
+    relaydeck_devkit_sim::DevkitConfig::new(srv.state.devkits.tcp_addr().unwrap(), id, token)
+}
+
+/// A registered, connected devkit (16 kHz mono, 20 ms packets).
+pub async fn devkit(srv: &RunningServer, id: &str) -> relaydeck_devkit_sim::Devkit {
+    let token = create_device(srv.addr, id).await;
+    relaydeck_devkit_sim::Devkit::connect(devkit_config(srv, id, &token)).await.expect("devkit connects")
+}
+
+/// 20 ms of 16 kHz mono PCM whose every sample is `tag` (never zero).
+pub fn pcm(tag: u32) -> Vec<u8> {
+    let v = (tag as i16).wrapping_mul(7).wrapping_add(1000);
+    v.to_le_bytes().repeat(320)
+}
+
+pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let resp = reqwest::get(http(addr, path)).await.unwrap();
+    let status = resp.status().as_u16();
+    (status, serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null))
+}
+
+pub async fn post_json(addr: SocketAddr, path: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(http(addr, path))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null))
+}
+
+/// One device's entry in `GET /api/devices`.
+pub async fn device_state(addr: SocketAddr, id: &str) -> Value {
+    let (_, v) = get_json(addr, "/api/devices").await;
+    v["devices"].as_array().unwrap().iter().find(|d| d["deviceId"] == id).cloned().unwrap_or(Value::Null)
+}
+
+/// Collects binary PCM from a listener until `bytes` have arrived.
+pub async fn read_pcm(ws: &mut Ws, bytes: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < bytes {
+        out.extend(next_binary(ws).await);
+    }
+    out
+}

@@ -114,7 +114,9 @@ pub struct WsConn {
 fn split_io(io: Io) -> (BoxRead, BoxWrite) {
     match io.into_inner().downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
-            let (read, write) = parts.io.into_inner().into_split();
+            let tcp = parts.io.into_inner();
+            limit_unsent(&tcp);
+            let (read, write) = tcp.into_split();
             // Bytes the HTTP layer read past the handshake come first.
             (Box::new(Prefixed { prefix: parts.read_buf, inner: read }), Box::new(write))
         }
@@ -123,6 +125,38 @@ fn split_io(io: Io) -> (BoxRead, BoxWrite) {
             (Box::new(read), Box::new(write))
         }
     }
+}
+
+/// Unsent bytes the kernel may queue for one WebSocket before it reports
+/// the socket as busy.
+pub const NOTSENT_LOWAT: u32 = 64 * 1024;
+
+/// Keeps a slow peer's backlog in the relay's own bounded queues (where it
+/// is counted and the oldest data is dropped first) instead of in kernel
+/// send buffers, which autotune to megabytes: with `TCP_NOTSENT_LOWAT` the
+/// socket stops taking data once 64 KiB wait unsent. Data in flight on a
+/// fast link is not affected.
+fn limit_unsent(tcp: &TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    {
+        use std::os::fd::AsRawFd;
+        let value: libc::c_int = NOTSENT_LOWAT as libc::c_int;
+        // SAFETY: a valid socket descriptor and a correctly sized option value.
+        let rc = unsafe {
+            libc::setsockopt(
+                tcp.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NOTSENT_LOWAT,
+                &value as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            tracing::debug!("TCP_NOTSENT_LOWAT not set: {}", std::io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    let _ = tcp;
 }
 
 /// A reader that yields `prefix` before the stream.

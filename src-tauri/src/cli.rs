@@ -17,6 +17,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the relay server without a window.
     Serve(ServeArgs),
+    /// Manage devkits on a running server (add, list, revoke, command).
+    Device(crate::device_cli::DeviceArgs),
+    /// Simulate a devkit: connect, authenticate and stream a tone, a WAV file or speech.
+    DevkitSim(crate::sim_cli::SimArgs),
 }
 
 #[derive(Debug, Clone, clap::Args, serde::Serialize)]
@@ -68,7 +72,7 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
 }
 
 /// Prints the effective configuration and the URLs to open.
-pub fn print_banner(args: &ServeArgs, addr: SocketAddr) {
+pub fn print_banner(args: &ServeArgs, addr: SocketAddr, devkit_ports: (Option<u16>, Option<u16>), data_dir: &std::path::Path) {
     let config = serde_json::to_value(args).unwrap_or_default();
     let mut lines = vec![format!("Relay Deck {} — effective configuration:", env!("CARGO_PKG_VERSION"))];
     flatten("", &config, &mut lines);
@@ -80,6 +84,13 @@ pub fn print_banner(args: &ServeArgs, addr: SocketAddr) {
     lines.push(format!("  MJPEG (first cam) http://{host}/stream"));
     lines.push(format!("  snapshot          http://{host}/snapshot"));
     lines.push(format!("  camera list       http://{host}/api/clients"));
+    lines.push(format!("  audio sources     http://{host}/api/sources"));
+    lines.push(format!("  audio listeners   ws://{host}/audio/ws?source=ID   http://{host}/api/audio/ID/live.wav"));
+    lines.push(format!("  devices           http://{host}/api/devices   (add one: relaydeck device add NAME)"));
+    if let (Some(tcp), Some(udp)) = devkit_ports {
+        lines.push(format!("  devkits           TCP {tcp} (commands), UDP {udp} (audio)"));
+    }
+    lines.push(format!("  data directory    {}", data_dir.display()));
     if addr.ip().is_unspecified() {
         lines.push(format!("  listening on every interface, port {}: other machines use this machine's LAN address", addr.port()));
     } else if addr.ip().is_loopback() {

@@ -1,11 +1,15 @@
 //! `relaydeck`: the Relay Deck binary.
 //!
 //! * `relaydeck serve [flags]`: the headless relay (see `--help`).
+//! * `relaydeck device add|list|revoke|command`: devkits, through a running server's API.
+//! * `relaydeck devkit-sim`: a simulated devkit streaming a tone, a WAV file or speech.
 //! * `relaydeck`: the desktop app. Until the desktop shell lands, it runs
 //!   the relay with the test-pattern camera, which is what a newcomer wants
 //!   to see first.
 
 mod cli;
+mod device_cli;
+mod sim_cli;
 
 use anyhow::Context;
 use clap::Parser;
@@ -15,7 +19,18 @@ use relaydeck_server::Server;
 
 use cli::{Cli, Command, ServeArgs};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the whole chain of causes on one line, without a backtrace.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -24,6 +39,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Device(args)) => return device_cli::run(args),
+        Some(Command::DevkitSim(args)) => {
+            return tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(sim_cli::run(args));
+        }
         None => {
             tracing::info!("no subcommand: running the relay with the test-pattern camera (`relaydeck serve --help` for options)");
             ServeArgs::parse_defaults_with_test_pattern()
@@ -45,7 +64,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         true => Some(TestPattern::start(&hub, args.test_pattern_config()).context("starting the test-pattern camera")?),
         false => None,
     };
-    cli::print_banner(&args, addr);
+    let devkits = &server.state().devkits;
+    let ports = (devkits.tcp_addr().map(|a| a.port()), devkits.udp_addr().map(|a| a.port()));
+    cli::print_banner(&args, addr, ports, &args.server.data_dir());
     server.run(shutdown_signal()).await;
     Ok(())
 }

@@ -1,0 +1,117 @@
+//! `relaydeck device …`: manage devkits through a running server's REST API.
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+#[derive(Debug, clap::Args)]
+pub struct DeviceArgs {
+    /// The running server's base URL.
+    #[arg(long, env = "RELAYDECK_SERVER", default_value = "http://127.0.0.1:3000", global = true)]
+    pub server: String,
+
+    #[command(subcommand)]
+    pub action: DeviceAction,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DeviceAction {
+    /// Register a device; prints its token (shown only this once).
+    Add {
+        /// A name people recognise, e.g. "Kitchen mic".
+        name: String,
+        /// The device ID (generated when omitted): 1-64 of A-Z a-z 0-9 _ -.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List devices with their live state.
+    List {
+        /// Print the raw JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device: its token stops working and a live session is dropped.
+    Revoke { id: String },
+    /// Send a command and print the device's answer.
+    Command {
+        id: String,
+        /// e.g. start_audio, stop_audio, set_gain, reboot.
+        name: String,
+        /// Arguments as a JSON object, e.g. '{"gain":12}'.
+        #[arg(long, default_value = "{}")]
+        args: String,
+    },
+}
+
+fn call(server: &str, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    let req = ureq::request(method, &url).timeout(std::time::Duration::from_secs(15));
+    let res = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    match res {
+        Ok(resp) => Ok(resp.into_json().context("the server's answer is not JSON")?),
+        Err(ureq::Error::Status(status, resp)) => {
+            let v: Value = resp.into_json().unwrap_or_default();
+            let msg = v["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            bail!("{msg} (HTTP {status})")
+        }
+        Err(ureq::Error::Transport(t)) => {
+            bail!("no Relay Deck server is running at {server} ({t}); start one with `relaydeck serve`, or pass --server URL")
+        }
+    }
+}
+
+pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
+    let s = &args.server;
+    match args.action {
+        DeviceAction::Add { name, id } => {
+            let v = call(s, "POST", "/api/devices", Some(json!({ "deviceId": id, "name": name })))?;
+            println!("device   {}", v["deviceId"].as_str().unwrap_or_default());
+            println!("name     {}", v["name"].as_str().unwrap_or_default());
+            println!("token    {}", v["token"].as_str().unwrap_or_default());
+            println!("ports    TCP {} (commands), UDP {} (audio)", v["tcpPort"], v["udpPort"]);
+            println!("\nThe token is shown only now: store it on the device. To try it with the simulator:");
+            println!(
+                "  relaydeck devkit-sim --device-id {} --token {} --tone 440",
+                v["deviceId"].as_str().unwrap_or_default(),
+                v["token"].as_str().unwrap_or_default()
+            );
+        }
+        DeviceAction::List { json } => {
+            let v = call(s, "GET", "/api/devices", None)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            let devices = v["devices"].as_array().cloned().unwrap_or_default();
+            if devices.is_empty() {
+                println!("no devices yet: add one with `relaydeck device add NAME`");
+            }
+            println!("{:<20} {:<20} {:<8} {:<16} {:>8} {:>6} {:>6} {:>9}", "ID", "NAME", "STATE", "IP", "PACKETS", "LOST", "LATE", "JITTER ms");
+            for d in devices {
+                println!(
+                    "{:<20} {:<20} {:<8} {:<16} {:>8} {:>6} {:>6} {:>9}",
+                    d["deviceId"].as_str().unwrap_or_default(),
+                    d["name"].as_str().unwrap_or_default(),
+                    if d["online"] == true { "online" } else { "offline" },
+                    d["ip"].as_str().unwrap_or("-"),
+                    d["packets"].as_u64().map_or("-".into(), |n| n.to_string()),
+                    d["lost"].as_u64().map_or("-".into(), |n| n.to_string()),
+                    d["late"].as_u64().map_or("-".into(), |n| n.to_string()),
+                    d["jitterMs"].as_f64().map_or("-".into(), |n| format!("{n:.2}")),
+                );
+            }
+        }
+        DeviceAction::Revoke { id } => {
+            call(s, "DELETE", &format!("/api/devices/{id}"), None)?;
+            println!("revoked {id}");
+        }
+        DeviceAction::Command { id, name, args } => {
+            let args: Value = serde_json::from_str(&args).context("--args must be a JSON object, e.g. '{\"gain\":12}'")?;
+            let v = call(s, "POST", &format!("/api/devices/{id}/commands"), Some(json!({ "name": name, "args": args })))?;
+            println!("{id} acknowledged {name} (command {})", v["id"]);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! `relaydeck devkit-sim …`: a simulated devkit streaming a tone, a WAV file or speech.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use relaydeck_devkit_sim::{stream_audio, CommandPolicy, Devkit, DevkitConfig, Impairments, PcmSource};
+
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// The server's devkit TCP address.
+    #[arg(long, env = "RELAYDECK_DEVKIT_SERVER", default_value = "127.0.0.1:5000")]
+    pub server: String,
+    /// The device ID (from `relaydeck device add`).
+    #[arg(long, env = "RELAYDECK_DEVICE_ID")]
+    pub device_id: String,
+    /// The device's token (from `relaydeck device add`).
+    #[arg(long, env = "RELAYDECK_DEVICE_TOKEN")]
+    pub token: String,
+    /// Play a sine tone of this frequency in Hz (the default when no other source is given: 440).
+    #[arg(long, conflicts_with_all = ["wav", "speech"])]
+    pub tone: Option<f64>,
+    /// Play a 16-bit PCM WAV file (converted to the stream's format).
+    #[arg(long, conflicts_with = "speech")]
+    pub wav: Option<PathBuf>,
+    /// Speak this text (needs espeak-ng).
+    #[arg(long)]
+    pub speech: Option<String>,
+    #[arg(long, default_value_t = 16_000)]
+    pub rate: u32,
+    #[arg(long, default_value_t = 1)]
+    pub channels: u16,
+    /// Audio per datagram, in ms.
+    #[arg(long, default_value_t = 20)]
+    pub frame_ms: u32,
+    /// Probability (0-1) that a packet is lost.
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Probability (0-1) that a packet is sent after the next one.
+    #[arg(long, default_value_t = 0.0)]
+    pub reorder: f64,
+    /// Probability (0-1) that a packet is sent twice.
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate: f64,
+    /// Seed for the simulated impairments.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Stop after this many seconds (default: when a file or speech ends; a tone plays until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Refuse every command with this error instead of acknowledging.
+    #[arg(long)]
+    pub refuse_commands: Option<String>,
+}
+
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    let server: SocketAddr = tokio::net::lookup_host(&args.server)
+        .await
+        .with_context(|| format!("cannot resolve {}", args.server))?
+        .next()
+        .context("no address")?;
+    let mut config = DevkitConfig::new(server, &args.device_id, &args.token);
+    (config.sample_rate, config.channels, config.frame_ms) = (args.rate, args.channels, args.frame_ms);
+    if let Some(e) = args.refuse_commands {
+        config.commands = CommandPolicy::RefuseAll(e);
+    }
+    let mut source = match (&args.wav, &args.speech) {
+        (Some(path), _) => PcmSource::wav_file(path, args.rate, args.channels)?,
+        (_, Some(text)) => PcmSource::speech(text, args.rate, args.channels).await?,
+        _ => PcmSource::tone(args.tone.unwrap_or(440.0), args.rate, args.channels, 0.3),
+    };
+    let devkit = Devkit::connect(config).await?;
+    println!("connected as {} (session {}, audio to UDP port {})", args.device_id, devkit.session_id, devkit.udp_port);
+    let impairments = Impairments { loss: args.loss, reorder: args.reorder, duplicate: args.duplicate, seed: args.seed };
+    let duration = args.duration.map(Duration::from_secs_f64);
+    let report = tokio::select! {
+        r = stream_audio(&devkit, &mut source, impairments, 1, duration) => r?,
+        _ = tokio::signal::ctrl_c() => { println!("stopped"); return Ok(()) }
+    };
+    println!(
+        "played {} packets: sent {}, dropped {}, reordered {}, duplicated {}",
+        report.packets, report.sent, report.dropped, report.reordered, report.duplicated
+    );
+    Ok(())
+}

@@ -30,7 +30,7 @@ use tokio::{
 
 #[derive(Debug, Parser, Clone)]
 #[command(about = "Load benchmark for the Relay Deck relay")]
-struct Args {
+pub(crate) struct Args {
     /// Cameras publishing at once.
     #[arg(long, default_value_t = 1)]
     cameras: usize,
@@ -56,13 +56,29 @@ struct Args {
     /// Print a Markdown table row as well.
     #[arg(long)]
     markdown: bool,
+    /// Audio mode: this many simulated devkits (16 kHz mono, 20 ms packets) instead of cameras.
+    #[arg(long, default_value_t = 0)]
+    devkits: usize,
+    /// Audio mode: WebSocket listeners per devkit.
+    #[arg(long, default_value_t = 1)]
+    listeners: usize,
 }
 
 const TAG: &[u8; 4] = b"RLD1";
 
+mod audio;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.devkits > 0 {
+        let (mut child, addr) = start_server(&args).await?;
+        let result = audio::run(&args, addr, child.id()).await;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = child.wait();
+        result?.print(&args);
+        return Ok(());
+    }
     let base = base_jpeg(args.width, args.height)?;
     let (mut child, addr) = start_server(&args).await?;
     let result = run(&args, addr, &base, child.id()).await;
@@ -95,8 +111,11 @@ async fn start_server(args: &Args) -> anyhow::Result<(Child, SocketAddr)> {
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let data_dir = std::env::temp_dir().join(format!("relayload-{}", std::process::id()));
     let child = Command::new(&bin)
-        .args(["serve", "--bind", &addr.to_string()])
+        .args(["serve", "--bind", &addr.to_string(), "--devkit-tcp-port", "0", "--devkit-udp-port", "0"])
+        .arg("--data-dir")
+        .arg(&data_dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -111,7 +130,7 @@ async fn start_server(args: &Args) -> anyhow::Result<(Child, SocketAddr)> {
     Ok((child, addr))
 }
 
-fn now_us() -> u64 {
+pub(crate) fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64
 }
 
@@ -163,7 +182,7 @@ impl ViewerStats {
     }
 }
 
-async fn ws_connect(addr: SocketAddr, path: &str, rcvbuf: Option<u32>) -> anyhow::Result<BufReader<TcpStream>> {
+pub(crate) async fn ws_connect(addr: SocketAddr, path: &str, rcvbuf: Option<u32>) -> anyhow::Result<BufReader<TcpStream>> {
     let sock = TcpSocket::new_v4()?;
     if let Some(b) = rcvbuf {
         sock.set_recv_buffer_size(b)?;
@@ -215,7 +234,7 @@ async fn run_viewer(mut ws: BufReader<TcpStream>, measuring: Arc<AtomicBool>, st
     stats
 }
 
-async fn read_frame(ws: &mut BufReader<TcpStream>, payload: &mut Vec<u8>) -> std::io::Result<u8> {
+pub(crate) async fn read_frame(ws: &mut BufReader<TcpStream>, payload: &mut Vec<u8>) -> std::io::Result<u8> {
     let b0 = ws.read_u8().await?;
     let b1 = ws.read_u8().await?;
     let len = match b1 & 0x7F {
@@ -343,7 +362,7 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
 }
 
 /// utime + stime of `pid`, in µs.
-fn cpu_time_us(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn cpu_time_us(pid: u32) -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = &stat[stat.rfind(')').context("bad /proc stat")? + 2..];
@@ -353,7 +372,7 @@ fn cpu_time_us(pid: u32) -> anyhow::Result<u64> {
     Ok(ticks * 1_000_000 / hz)
 }
 
-fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM")?;
     Ok(line.split_whitespace().nth(1).context("bad VmHWM")?.parse()?)

@@ -23,12 +23,16 @@ async fn a_listener_gets_the_format_then_byte_identical_pcm_and_stats() {
     }
     let want: Vec<u8> = (100..110).flat_map(pcm).collect();
     assert_eq!(read_pcm(&mut listener, want.len()).await, want);
-    let stats = loop {
-        let s = next_json_of(&mut listener, "stats").await;
-        if s["seq"] == 109 {
-            break s;
+    let stats = tokio::time::timeout(WAIT, async {
+        loop {
+            let s = next_json_of(&mut listener, "stats").await;
+            if s["seq"] == 109 {
+                break s;
+            }
         }
-    };
+    })
+    .await
+    .expect("a stats message naming the last sequence forwarded");
     assert_eq!((stats["lost"].as_u64(), stats["late"].as_u64(), stats["filled"].as_u64()), (Some(0), Some(0), Some(0)));
     let server_ms = stats["serverTimeMs"].as_u64().unwrap();
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
@@ -278,7 +282,9 @@ async fn a_slow_listener_loses_its_oldest_audio_and_nobody_elses() {
     // Now the slow one reads: its stats say what it lost (7 s of audio went
     // by; it may lag 1 s, and the kernel buffers hold well under a second).
     let mut received = 0;
+    let deadline = tokio::time::Instant::now() + WAIT;
     let dropped = loop {
+        assert!(tokio::time::Instant::now() < deadline, "no stats message reported drops");
         match next_message(&mut slow_ws).await {
             tokio_tungstenite::tungstenite::Message::Binary(b) => received += b.len(),
             tokio_tungstenite::tungstenite::Message::Text(t) => {

@@ -233,11 +233,17 @@ pub async fn device_state(addr: SocketAddr, id: &str) -> Value {
     v["devices"].as_array().unwrap().iter().find(|d| d["deviceId"] == id).cloned().unwrap_or(Value::Null)
 }
 
-/// Collects binary PCM from a listener until `bytes` have arrived.
+/// Collects binary PCM from a listener until `bytes` have arrived (within [`WAIT`] in all:
+/// stats messages keep coming, so a per-message timeout alone would never fire).
 pub async fn read_pcm(ws: &mut Ws, bytes: usize) -> Vec<u8> {
     let mut out = Vec::new();
-    while out.len() < bytes {
-        out.extend(next_binary(ws).await);
+    let collect = async {
+        while out.len() < bytes {
+            out.extend(next_binary(ws).await);
+        }
+    };
+    if tokio::time::timeout(WAIT, collect).await.is_err() {
+        panic!("only {} of {bytes} PCM bytes arrived within {WAIT:?}", out.len());
     }
     out
 }

@@ -1,8 +1,8 @@
 //! Devkit devices: `GET/POST /api/devices`, `DELETE /api/devices/{id}`,
 //! `POST /api/devices/{id}/commands`.
 //!
-//! These endpoints are open for now; the access-control issue puts them
-//! behind `api::guard` (the one place auth will live).
+//! These endpoints are open for now, behind `api::guard::access`: the one
+//! place the access-control issue will put authentication.
 
 use axum::{
     body::Bytes,

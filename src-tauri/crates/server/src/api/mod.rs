@@ -2,6 +2,7 @@
 
 pub mod cameras;
 pub mod devices;
+pub mod guard;
 pub mod health;
 pub mod sources;
 
@@ -13,6 +14,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(cameras::router())
-        .merge(devices::router())
-        .merge(sources::router())
+        .merge(devices::router().route_layer(axum::middleware::from_fn(guard::access)))
+        .merge(sources::router().route_layer(axum::middleware::from_fn(guard::access)))
 }

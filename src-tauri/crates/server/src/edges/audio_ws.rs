@@ -33,7 +33,10 @@ use crate::{
 type End = (u16, String);
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audio/ws", get(listen)).route("/audio/publish", get(publish))
+    Router::new()
+        .route("/audio/ws", get(listen))
+        .route("/audio/publish", get(publish))
+        .route_layer(axum::middleware::from_fn(crate::api::guard::access))
 }
 
 /// Live listener sockets by `listenerId`, so a newer one replaces an older one.

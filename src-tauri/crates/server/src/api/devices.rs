@@ -132,7 +132,12 @@ async fn command(State(state): State<AppState>, Path(id): Path<String>, body: By
     let args = cmd.args.unwrap_or_else(|| json!({}));
     let timeout = state.config.command_timeout;
     match state.devkits.command(&id, &cmd.name, args, timeout).await {
-        Ok(ack) if ack.ok => Ok(Json(json!({ "deviceId": id, "id": ack.id, "ok": true }))),
+        Ok(ack) if ack.ok => {
+            // The device's ack as it sent it, with the device named.
+            let mut body = ack.raw;
+            body["deviceId"] = json!(id);
+            Ok(Json(body))
+        }
         Ok(ack) => Err(ApiError::CommandRefused(ack.error.unwrap_or_else(|| "no reason given".into()))),
         Err(CommandError::Offline) => Err(ApiError::DeviceOffline(id)),
         Err(CommandError::Timeout(t)) => Err(ApiError::CommandTimeout(t)),

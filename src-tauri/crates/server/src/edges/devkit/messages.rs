@@ -10,13 +10,13 @@ pub struct Hello {
     pub token: String,
     #[serde(default)]
     pub fw: Option<String>,
-    pub audio: HelloAudioRaw,
+    pub audio: HelloAudio,
 }
 
 /// The audio a devkit announces; checked by `session::check_audio` so the error can say what is wrong.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct HelloAudioRaw {
+pub struct HelloAudio {
     pub sample_rate: u32,
     pub channels: u16,
     pub format: String,

@@ -45,6 +45,9 @@ pub struct Ack {
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The ack as the device sent it (it may carry more fields, such as a result).
+    #[serde(skip)]
+    pub raw: Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -254,7 +257,7 @@ fn bad(message: impl Into<String>) -> Refusal {
 
 /// Checks a hello's audio: s16le, a supported rate and channel count, and a
 /// packet that fits one datagram.
-pub fn check_audio(audio: &messages::HelloAudioRaw) -> Result<AudioFormat, Refusal> {
+pub fn check_audio(audio: &messages::HelloAudio) -> Result<AudioFormat, Refusal> {
     if audio.format != AudioFormat::ENCODING {
         return Err(bad(format!("audio format '{}' is not supported (use s16le)", audio.format)));
     }
@@ -397,12 +400,13 @@ fn on_message(session: &DevkitSession, text: &str) -> Option<String> {
         }
         _ => {}
     }
+    let raw = value.clone();
     match serde_json::from_value::<FromDevice>(value) {
         Ok(FromDevice::Ping { t }) => Some(json!({ "type": "pong", "t": t }).to_string()),
         Ok(FromDevice::Pong { .. }) => None,
         Ok(FromDevice::Ack { id, ok, error }) => {
             if let Some(tx) = session.pending.lock().remove(&id) {
-                let _ = tx.send(Ack { id, ok, error });
+                let _ = tx.send(Ack { id, ok, error, raw });
             } else {
                 tracing::debug!(device = %session.device_id, id, "ack for no pending command");
             }

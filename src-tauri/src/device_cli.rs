@@ -115,3 +115,45 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn says_clearly_when_no_server_is_running() {
+        // Port 1 on loopback: nothing listens there.
+        let err = call("http://127.0.0.1:1", "GET", "/api/devices", None).unwrap_err().to_string();
+        assert!(err.starts_with("no Relay Deck server is running at http://127.0.0.1:1"), "{err}");
+        assert!(err.contains("relaydeck serve"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn adds_lists_and_revokes_through_a_running_server() {
+        let mut config = relaydeck_server::ServerConfig::default();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        (config.devkit_tcp_port, config.devkit_udp_port) = (0, 0);
+        let dir = std::env::temp_dir().join(format!("relaydeck-cli-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        config.data_dir = Some(dir);
+        let hub = relaydeck_hub::Hub::new(config.hub_config());
+        let srv = relaydeck_server::Server::bind(config, hub).await.unwrap().spawn();
+        let base = format!("http://{}", srv.addr);
+        let result = tokio::task::spawn_blocking(move || {
+            let added = call(&base, "POST", "/api/devices", Some(json!({ "deviceId": "dk-cli", "name": "CLI" })))?;
+            assert_eq!(added["token"].as_str().map(str::len), Some(48));
+            let listed = call(&base, "GET", "/api/devices", None)?;
+            assert_eq!(listed["devices"][0]["deviceId"], "dk-cli");
+            let err = call(&base, "POST", "/api/devices/dk-cli/commands", Some(json!({ "name": "reboot" }))).unwrap_err();
+            assert_eq!(err.to_string(), "device 'dk-cli' is offline (HTTP 409)");
+            call(&base, "DELETE", "/api/devices/dk-cli", None)?;
+            let err = call(&base, "DELETE", "/api/devices/dk-cli", None).unwrap_err();
+            assert_eq!(err.to_string(), "no device with the ID 'dk-cli' (HTTP 404)");
+            anyhow::Ok(())
+        })
+        .await
+        .unwrap();
+        result.unwrap();
+        srv.shutdown().await;
+    }
+}

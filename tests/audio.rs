@@ -92,7 +92,7 @@ async fn a_new_socket_with_the_same_listener_id_closes_the_old_one() {
 async fn the_first_offered_subprotocol_is_echoed() {
     let srv = start_server(|_| {}).await;
     let _dk = devkit(&srv, "dk-01").await;
-    let mut req = format!("ws://{}/audio/ws?source=dk-01", srv.addr).into_client_request().unwrap();
+    let mut req = format!("ws://{}{}", srv.addr, authed(srv.addr, "/audio/ws?source=dk-01")).into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", "pcm.relaydeck, audio".parse().unwrap());
     let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.expect("handshake accepted");
     assert_eq!(resp.headers()["sec-websocket-protocol"], "pcm.relaydeck");
@@ -261,7 +261,7 @@ async fn a_slow_listener_loses_its_oldest_audio_and_nobody_elses() {
     sock.set_nonblocking(true).unwrap();
     let slow = tokio::net::TcpStream::from_std(sock.into()).unwrap();
     let (mut slow_ws, _) = tokio_tungstenite::client_async(
-        format!("ws://{}/audio/ws?source=dk-01", srv.addr),
+        format!("ws://{}{}", srv.addr, authed(srv.addr, "/audio/ws?source=dk-01")),
         tokio_tungstenite::MaybeTlsStream::Plain(slow),
     )
     .await

@@ -203,7 +203,7 @@ async fn a_camera_that_never_registers_is_closed() {
 async fn the_server_answers_with_the_clients_first_subprotocol() {
     let srv = start_server(|_| {}).await;
     for path in ["/ws?clientId=c", "/stream/ws"] {
-        let mut req = format!("ws://{}{path}", srv.addr).into_client_request().unwrap();
+        let mut req = format!("ws://{}{}", srv.addr, authed(srv.addr, path)).into_client_request().unwrap();
         req.headers_mut().insert("sec-websocket-protocol", "relaydeck.v1, something-else".parse().unwrap());
         let (_ws, resp) = tokio_tungstenite::connect_async(req).await.expect("handshake accepted");
         assert_eq!(resp.headers()["sec-websocket-protocol"], "relaydeck.v1", "{path}");
@@ -217,8 +217,9 @@ async fn stalled_viewer(addr: std::net::SocketAddr, path: &str) -> tokio::net::T
     sock.set_recv_buffer_size(4096).unwrap();
     let mut tcp = sock.connect(addr).await.unwrap();
     let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        "GET {} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        relaydeck_tests::authed(addr, path)
     );
     tcp.write_all(req.as_bytes()).await.unwrap();
     let mut head = Vec::new();

@@ -72,7 +72,7 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
 }
 
 /// Prints the effective configuration and the URLs to open.
-pub fn print_banner(args: &ServeArgs, addr: SocketAddr, devkit_ports: (Option<u16>, Option<u16>), data_dir: &std::path::Path) {
+pub fn print_banner(args: &ServeArgs, addr: SocketAddr, devkit_ports: (Option<u16>, Option<u16>), data_dir: &std::path::Path, new_password: Option<&str>) {
     let config = serde_json::to_value(args).unwrap_or_default();
     let mut lines = vec![format!("Relay Deck {} — effective configuration:", env!("CARGO_PKG_VERSION"))];
     flatten("", &config, &mut lines);
@@ -91,6 +91,15 @@ pub fn print_banner(args: &ServeArgs, addr: SocketAddr, devkit_ports: (Option<u1
         lines.push(format!("  devkits           TCP {tcp} (commands), UDP {udp} (audio)"));
     }
     lines.push(format!("  data directory    {}", data_dir.display()));
+    lines.push(format!("  sign in           http://{host}/login"));
+    match new_password {
+        Some(p) => {
+            lines.push(String::new());
+            lines.push(format!("  ADMIN PASSWORD    {p}"));
+            lines.push("  (generated on first start and shown only now; only its Argon2 hash is stored. Set another with --admin-password.)".into());
+        }
+        None => lines.push("  admin password    as stored (set another with --admin-password)".into()),
+    }
     if addr.ip().is_unspecified() {
         lines.push(format!("  listening on every interface, port {}: other machines use this machine's LAN address", addr.port()));
     } else if addr.ip().is_loopback() {

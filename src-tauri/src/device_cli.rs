@@ -9,6 +9,14 @@ pub struct DeviceArgs {
     #[arg(long, env = "RELAYDECK_SERVER", default_value = "http://127.0.0.1:3000", global = true)]
     pub server: String,
 
+    /// An admin API token (`relaydeck` prints none; create one with POST /api/tokens).
+    #[arg(long, env = "RELAYDECK_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+
+    /// The admin password (instead of a token).
+    #[arg(long, env = "RELAYDECK_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub password: Option<String>,
+
     #[command(subcommand)]
     pub action: DeviceAction,
 }
@@ -42,9 +50,31 @@ pub enum DeviceAction {
     },
 }
 
-fn call(server: &str, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+/// How the CLI proves it is the admin.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Token(String),
+    Password(String),
+    None,
+}
+
+impl Credential {
+    fn header(&self) -> Option<String> {
+        use base64::Engine;
+        match self {
+            Credential::Token(t) => Some(format!("Bearer {t}")),
+            Credential::Password(p) => Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("admin:{p}")))),
+            Credential::None => None,
+        }
+    }
+}
+
+fn call(server: &str, cred: &Credential, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.trim_end_matches('/'));
-    let req = ureq::request(method, &url).timeout(std::time::Duration::from_secs(15));
+    let mut req = ureq::request(method, &url).timeout(std::time::Duration::from_secs(15));
+    if let Some(h) = cred.header() {
+        req = req.set("Authorization", &h);
+    }
     let res = match body {
         Some(b) => req.send_json(b),
         None => req.call(),
@@ -54,6 +84,9 @@ fn call(server: &str, method: &str, path: &str, body: Option<Value>) -> anyhow::
         Err(ureq::Error::Status(status, resp)) => {
             let v: Value = resp.into_json().unwrap_or_default();
             let msg = v["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            if status == 401 {
+                bail!("{msg} (HTTP 401): pass --password (or RELAYDECK_ADMIN_PASSWORD) or an admin --token (RELAYDECK_TOKEN)");
+            }
             bail!("{msg} (HTTP {status})")
         }
         Err(ureq::Error::Transport(t)) => {
@@ -63,10 +96,16 @@ fn call(server: &str, method: &str, path: &str, body: Option<Value>) -> anyhow::
 }
 
 pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
+    let cred = match (args.token, args.password) {
+        (Some(t), _) => Credential::Token(t),
+        (None, Some(p)) => Credential::Password(p),
+        (None, None) => Credential::None,
+    };
     let s = &args.server;
+    let call = |method: &str, path: &str, body: Option<Value>| call(s, &cred, method, path, body);
     match args.action {
         DeviceAction::Add { name, id } => {
-            let v = call(s, "POST", "/api/devices", Some(json!({ "deviceId": id, "name": name })))?;
+            let v = call("POST", "/api/devices", Some(json!({ "deviceId": id, "name": name })))?;
             println!("device   {}", v["deviceId"].as_str().unwrap_or_default());
             println!("name     {}", v["name"].as_str().unwrap_or_default());
             println!("token    {}", v["token"].as_str().unwrap_or_default());
@@ -79,7 +118,7 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
             );
         }
         DeviceAction::List { json } => {
-            let v = call(s, "GET", "/api/devices", None)?;
+            let v = call("GET", "/api/devices", None)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(());
@@ -104,12 +143,12 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
             }
         }
         DeviceAction::Revoke { id } => {
-            call(s, "DELETE", &format!("/api/devices/{id}"), None)?;
+            call("DELETE", &format!("/api/devices/{id}"), None)?;
             println!("revoked {id}");
         }
         DeviceAction::Command { id, name, args } => {
             let args: Value = serde_json::from_str(&args).context("--args must be a JSON object, e.g. '{\"gain\":12}'")?;
-            let v = call(s, "POST", &format!("/api/devices/{id}/commands"), Some(json!({ "name": name, "args": args })))?;
+            let v = call("POST", &format!("/api/devices/{id}/commands"), Some(json!({ "name": name, "args": args })))?;
             println!("{id} acknowledged {name} (command {})", v["id"]);
         }
     }
@@ -123,7 +162,7 @@ mod tests {
     #[test]
     fn says_clearly_when_no_server_is_running() {
         // Port 1 on loopback: nothing listens there.
-        let err = call("http://127.0.0.1:1", "GET", "/api/devices", None).unwrap_err().to_string();
+        let err = call("http://127.0.0.1:1", &Credential::None, "GET", "/api/devices", None).unwrap_err().to_string();
         assert!(err.starts_with("no Relay Deck server is running at http://127.0.0.1:1"), "{err}");
         assert!(err.contains("relaydeck serve"));
     }
@@ -136,18 +175,23 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("relaydeck-cli-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         config.data_dir = Some(dir);
+        config.admin_password = Some("cli test password".into());
         let hub = relaydeck_hub::Hub::new(config.hub_config());
         let srv = relaydeck_server::Server::bind(config, hub).await.unwrap().spawn();
         let base = format!("http://{}", srv.addr);
         let result = tokio::task::spawn_blocking(move || {
-            let added = call(&base, "POST", "/api/devices", Some(json!({ "deviceId": "dk-cli", "name": "CLI" })))?;
+            let err = call(&base, &Credential::None, "GET", "/api/devices", None).unwrap_err().to_string();
+            assert!(err.contains("HTTP 401") && err.contains("--password"), "{err}");
+            let cred = Credential::Password("cli test password".into());
+            let call = |m: &str, p: &str, b: Option<Value>| call(&base, &cred, m, p, b);
+            let added = call("POST", "/api/devices", Some(json!({ "deviceId": "dk-cli", "name": "CLI" })))?;
             assert_eq!(added["token"].as_str().map(str::len), Some(48));
-            let listed = call(&base, "GET", "/api/devices", None)?;
+            let listed = call("GET", "/api/devices", None)?;
             assert_eq!(listed["devices"][0]["deviceId"], "dk-cli");
-            let err = call(&base, "POST", "/api/devices/dk-cli/commands", Some(json!({ "name": "reboot" }))).unwrap_err();
+            let err = call("POST", "/api/devices/dk-cli/commands", Some(json!({ "name": "reboot" }))).unwrap_err();
             assert_eq!(err.to_string(), "device 'dk-cli' is offline (HTTP 409)");
-            call(&base, "DELETE", "/api/devices/dk-cli", None)?;
-            let err = call(&base, "DELETE", "/api/devices/dk-cli", None).unwrap_err();
+            call("DELETE", "/api/devices/dk-cli", None)?;
+            let err = call("DELETE", "/api/devices/dk-cli", None).unwrap_err();
             assert_eq!(err.to_string(), "no device with the ID 'dk-cli' (HTTP 404)");
             anyhow::Ok(())
         })

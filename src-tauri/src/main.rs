@@ -66,7 +66,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let devkits = &server.state().devkits;
     let ports = (devkits.tcp_addr().map(|a| a.port()), devkits.udp_addr().map(|a| a.port()));
-    cli::print_banner(&args, addr, ports, &args.server.data_dir());
+    cli::print_banner(&args, addr, ports, &args.server.data_dir(), server.generated_password());
     server.run(shutdown_signal()).await;
     Ok(())
 }

@@ -29,16 +29,37 @@ pub fn temp_data_dir() -> std::path::PathBuf {
     dir
 }
 
-/// A server on ephemeral ports (HTTP, devkit TCP and UDP) with its own data directory.
+/// The admin password of every test server.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+static TOKENS: std::sync::Mutex<Vec<(SocketAddr, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// The admin API token the helpers use for the server at `addr`.
+pub fn admin_token(addr: SocketAddr) -> String {
+    TOKENS.lock().unwrap().iter().find(|(a, _)| *a == addr).map(|(_, t)| t.clone()).expect("a server started by start_server")
+}
+
+/// `path` with the server's admin token as `?token=` (for helpers and raw requests).
+pub fn authed(addr: SocketAddr, path: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}token={}", admin_token(addr))
+}
+
+/// A server on ephemeral ports (HTTP, devkit TCP and UDP) with its own data
+/// directory, a known admin password and an admin token for the helpers.
 pub async fn start_server(configure: impl FnOnce(&mut ServerConfig)) -> RunningServer {
     let mut config = ServerConfig::default();
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.devkit_tcp_port = 0;
     config.devkit_udp_port = 0;
     config.data_dir = Some(temp_data_dir());
+    config.admin_password = Some(ADMIN_PASSWORD.into());
     configure(&mut config);
     let hub = Hub::new(config.hub_config());
-    Server::bind(config, hub).await.expect("bind").spawn()
+    let srv = Server::bind(config, hub).await.expect("bind").spawn();
+    let (_, token) = srv.state.auth.create_token("tests", relaydeck_server::auth::Scope::Admin, None, None).unwrap();
+    TOKENS.lock().unwrap().push((srv.addr, token));
+    srv
 }
 
 /// A real JPEG (encoded by libjpeg-turbo) whose pixels depend on `tag`.
@@ -69,7 +90,7 @@ pub fn big_jpeg(tag: u32) -> Vec<u8> {
 }
 
 pub async fn connect(addr: SocketAddr, path: &str) -> Ws {
-    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(format!("ws://{addr}{path}")))
+    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(format!("ws://{addr}{}", authed(addr, path))))
         .await
         .expect("connect timed out")
         .expect("connect");
@@ -160,7 +181,13 @@ pub async fn eventually<T>(mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// The URL of `path`, carrying the admin token.
 pub fn http(addr: SocketAddr, path: &str) -> String {
+    format!("http://{addr}{}", authed(addr, path))
+}
+
+/// The URL of `path` without credentials.
+pub fn http_anon(addr: SocketAddr, path: &str) -> String {
     format!("http://{addr}{path}")
 }
 

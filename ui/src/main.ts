@@ -36,7 +36,10 @@ function render() {
 
 let backoff = 500;
 function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/stream/ws`);
+  // A share link carries its token in the page URL; the socket needs it too.
+  const token = new URLSearchParams(location.search).get("token");
+  const query = token ? `?token=${encodeURIComponent(token)}` : "";
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/stream/ws${query}`);
   ws.binaryType = "arraybuffer";
   ws.onopen = () => { state.textContent = "connected"; backoff = 500; };
   ws.onmessage = async (ev) => {

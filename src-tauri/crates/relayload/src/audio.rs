@@ -13,12 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use relaydeck_devkit_sim::{Devkit, DevkitConfig};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
+use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 use crate::{cpu_time_us, now_us, peak_rss_kib, read_frame, ws_connect, Args};
 
@@ -39,19 +36,8 @@ pub struct AudioReport {
 /// Creates a device over the REST API; returns (token, devkit TCP port).
 async fn create_device(addr: SocketAddr, id: &str) -> anyhow::Result<(String, u16)> {
     let body = format!(r#"{{"deviceId":"{id}","name":"relayload {id}"}}"#);
-    let mut tcp = TcpStream::connect(addr).await?;
-    let req = format!(
-        "POST /api/devices HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(req.as_bytes()).await?;
-    let mut resp = String::new();
-    tcp.read_to_string(&mut resp).await?;
-    if !resp.starts_with("HTTP/1.1 201") {
-        bail!("creating device {id} failed: {resp}");
-    }
-    let json = &resp[resp.find("\r\n\r\n").context("no body")? + 4..];
-    let v: serde_json::Value = serde_json::from_str(json)?;
+    let resp = crate::http_request(addr, "POST", &crate::with_token("/api/devices"), "", &body).await?;
+    let v: serde_json::Value = serde_json::from_str(&resp)?;
     Ok((v["token"].as_str().context("no token")?.to_owned(), v["tcpPort"].as_u64().context("no tcpPort")? as u16))
 }
 

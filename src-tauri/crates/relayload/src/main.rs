@@ -59,6 +59,9 @@ pub(crate) struct Args {
     /// Audio mode: this many simulated devkits (16 kHz mono, 20 ms packets) instead of cameras.
     #[arg(long, default_value_t = 0)]
     devkits: usize,
+    /// An admin token for the server (default: the benchmark signs in to the server it starts and creates one).
+    #[arg(long, env = "RELAYLOAD_TOKEN")]
+    token: Option<String>,
     /// Audio mode: WebSocket listeners per devkit.
     #[arg(long, default_value_t = 1)]
     listeners: usize,
@@ -114,6 +117,7 @@ async fn start_server(args: &Args) -> anyhow::Result<(Child, SocketAddr)> {
     let data_dir = std::env::temp_dir().join(format!("relayload-{}", std::process::id()));
     let child = Command::new(&bin)
         .args(["serve", "--bind", &addr.to_string(), "--devkit-tcp-port", "0", "--devkit-udp-port", "0"])
+        .args(["--admin-password", ADMIN_PASSWORD])
         .arg("--data-dir")
         .arg(&data_dir)
         .env("RUST_LOG", "warn")
@@ -127,7 +131,58 @@ async fn start_server(args: &Args) -> anyhow::Result<(Child, SocketAddr)> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let token = match &args.token {
+        Some(t) => t.clone(),
+        None => create_admin_token(addr).await?,
+    };
+    let _ = TOKEN.set(token);
     Ok((child, addr))
+}
+
+const ADMIN_PASSWORD: &str = "relayload-admin-password";
+pub(crate) static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `path` with the benchmark's token.
+pub(crate) fn with_token(path: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}token={}", TOKEN.get().map(String::as_str).unwrap_or(""))
+}
+
+/// Signs in with the admin password (HTTP Basic) and creates an admin token.
+async fn create_admin_token(addr: SocketAddr) -> anyhow::Result<String> {
+    let body = r#"{"name":"relayload","scope":"admin","expiresInSec":86400}"#;
+    let basic = base64_encode(format!("admin:{ADMIN_PASSWORD}").as_bytes());
+    let resp = http_request(addr, "POST", "/api/tokens", &format!("Authorization: Basic {basic}\r\n"), body).await?;
+    let v: serde_json::Value = serde_json::from_str(&resp).with_context(|| format!("creating a token: {resp}"))?;
+    Ok(v["token"].as_str().context("no token in the answer")?.to_owned())
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns the body of a 2xx answer.
+pub(crate) async fn http_request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> anyhow::Result<String> {
+    let mut tcp = TcpStream::connect(addr).await?;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await?;
+    let mut resp = String::new();
+    tcp.read_to_string(&mut resp).await?;
+    if !resp.starts_with("HTTP/1.1 2") {
+        bail!("{method} {path} failed: {resp}");
+    }
+    Ok(resp[resp.find("\r\n\r\n").context("no body")? + 4..].to_owned())
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() { T[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
 }
 
 pub(crate) fn now_us() -> u64 {
@@ -189,6 +244,7 @@ pub(crate) async fn ws_connect(addr: SocketAddr, path: &str, rcvbuf: Option<u32>
     }
     let mut tcp = sock.connect(addr).await?;
     tcp.set_nodelay(true)?;
+    let path = with_token(path);
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: cmVsYXlsb2FkLWtleS0xMjM=\r\nSec-WebSocket-Version: 13\r\n\r\n"

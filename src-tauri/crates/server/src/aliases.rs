@@ -17,6 +17,7 @@ use axum::{
 use relaydeck_hub::VideoStream;
 
 use crate::{
+    auth::{Caller, Principal},
     api::cameras::camera,
     edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps},
     error::ApiError,
@@ -35,11 +36,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/frame.jpeg", get(go2rtc_frame))
 }
 
-/// The camera named by `key`, or the first camera registered.
-fn pick(state: &AppState, q: &HashMap<String, String>, key: &str) -> Result<Arc<VideoStream>, ApiError> {
+/// The camera named by `key`, or the first camera registered that the caller may watch.
+fn pick(state: &AppState, caller: &Principal, q: &HashMap<String, String>, key: &str) -> Result<Arc<VideoStream>, ApiError> {
     match q.get(key) {
         Some(id) => camera(state, id),
-        None => state.hub.first_stream().ok_or(ApiError::NoCameras),
+        None => state.hub.streams().into_iter().find(|s| caller.can_view(s.id().as_str())).ok_or(ApiError::NoCameras),
     }
 }
 
@@ -52,20 +53,20 @@ fn snapshot(cam: Arc<VideoStream>) -> Result<Response, ApiError> {
     Ok(jpeg_response(&frame))
 }
 
-async fn ustreamer_stream(State(s): State<AppState>, Query(q): Params) -> Result<Response, ApiError> {
-    stream(&s, pick(&s, &q, "clientId")?, &q)
+async fn ustreamer_stream(State(s): State<AppState>, Caller(c): Caller, Query(q): Params) -> Result<Response, ApiError> {
+    stream(&s, pick(&s, &c, &q, "clientId")?, &q)
 }
 
-async fn ustreamer_snapshot(State(s): State<AppState>, Query(q): Params) -> Result<Response, ApiError> {
-    snapshot(pick(&s, &q, "clientId")?)
+async fn ustreamer_snapshot(State(s): State<AppState>, Caller(c): Caller, Query(q): Params) -> Result<Response, ApiError> {
+    snapshot(pick(&s, &c, &q, "clientId")?)
 }
 
 /// `/` is the UI, unless it carries mjpg-streamer's `?action=`.
-async fn root(State(s): State<AppState>, Query(q): Params) -> Result<Response, ApiError> {
+async fn root(State(s): State<AppState>, Caller(c): Caller, Query(q): Params) -> Result<Response, ApiError> {
     match q.get("action").map(String::as_str) {
         None => Ok(ui::index().into_response()),
-        Some("stream") => stream(&s, pick(&s, &q, "clientId")?, &q),
-        Some("snapshot") => snapshot(pick(&s, &q, "clientId")?),
+        Some("stream") => stream(&s, pick(&s, &c, &q, "clientId")?, &q),
+        Some("snapshot") => snapshot(pick(&s, &c, &q, "clientId")?),
         Some(other) => Err(ApiError::BadRequest(format!("unknown action '{other}': use action=stream or action=snapshot"))),
     }
 }

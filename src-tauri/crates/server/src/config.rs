@@ -99,6 +99,16 @@ pub struct ServerConfig {
     #[serde(with = "secs")]
     pub listener_max_lag: Duration,
 
+    /// The admin password (stored only as an Argon2 hash). Without it, the stored one is
+    /// kept; on first start one is generated and printed once.
+    #[arg(long, env = "RELAYDECK_ADMIN_PASSWORD", hide_env_values = true)]
+    #[serde(skip)]
+    pub admin_password: Option<String>,
+
+    /// Other origins whose pages may use a signed-in session (e.g. https://deck.example.com); comma-separated.
+    #[arg(long, env = "RELAYDECK_CORS_ALLOW", value_delimiter = ',')]
+    pub cors_allow: Vec<String>,
+
     /// How often each audio listener gets a `stats` message.
     #[arg(long, env = "RELAYDECK_AUDIO_STATS_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
     #[serde(with = "secs")]
@@ -128,6 +138,11 @@ impl ServerConfig {
             listener_max_lag: self.listener_max_lag,
             ..HubConfig::default()
         }
+    }
+
+    /// Whether the server speaks TLS (cookies get `Secure`, links `https`).
+    pub fn tls_enabled(&self) -> bool {
+        false
     }
 
     /// The data directory: `--data-dir`, or the platform's data directory

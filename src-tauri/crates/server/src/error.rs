@@ -38,6 +38,14 @@ pub enum ApiError {
     CommandTimeout(std::time::Duration),
     #[error("{0}")]
     Internal(String),
+    #[error("sign in (POST /api/login), or pass a token: Authorization: Bearer, HTTP Basic with the token as the password, or ?token=")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many failed sign-ins from this address; try again in {} s", .0.as_secs().max(1))]
+    TooManyAttempts(std::time::Duration),
+    #[error("wrong password")]
+    WrongPassword,
 }
 
 impl ApiError {
@@ -58,6 +66,10 @@ impl ApiError {
             Self::CommandRefused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "command_refused"),
             Self::CommandTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "command_timeout"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Self::WrongPassword => (StatusCode::UNAUTHORIZED, "wrong_password"),
         }
     }
 }
@@ -67,6 +79,9 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_and_code();
         let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
         let mut resp = (status, Json(body)).into_response();
+        if let Self::TooManyAttempts(wait) = &self {
+            resp.headers_mut().insert("retry-after", wait.as_secs().max(1).into());
+        }
         if status == StatusCode::UPGRADE_REQUIRED {
             resp.headers_mut().insert("upgrade", "websocket".parse().unwrap());
         }

@@ -5,6 +5,7 @@
 //!
 //! | module | what it holds |
 //! |--------|---------------|
+//! | [`auth`] | access control: credentials, sessions, tokens, the login limiter, the policy table and its guard |
 //! | [`config`] | [`ServerConfig`]: every flag, with its environment twin |
 //! | [`server`] | binding, the accept loop (HTTP/1.1 with upgrades), graceful shutdown, the idle sweep |
 //! | [`router`] | the canonical URL tree, composed from the edges' routers |
@@ -22,6 +23,7 @@
 //! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
 
 pub mod aliases;
+pub mod auth;
 pub mod api;
 pub mod config;
 pub mod edges;

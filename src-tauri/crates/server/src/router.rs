@@ -20,7 +20,7 @@
 use axum::{http::Uri, response::IntoResponse, Router};
 
 use crate::{
-    aliases, api,
+    aliases, api, auth,
     edges::{audio_ws, ingest, viewer, wav},
     error::ApiError,
     state::AppState,
@@ -34,8 +34,10 @@ pub fn build(state: AppState) -> Router {
         .merge(audio_ws::router())
         .merge(viewer::router())
         .merge(aliases::router())
+        .merge(api::session::page_router())
         .merge(ui::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard::guard))
         .with_state(state)
 }
 

@@ -21,7 +21,9 @@ use tokio::{
 use tower::ServiceExt;
 
 use crate::{
+    auth::Auth,
     config::ServerConfig,
+    auth::AuthError,
     edges::devkit,
     router,
     state::AppState,
@@ -34,6 +36,8 @@ pub enum ServerError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the device registry: {0}")]
     Registry(#[from] RegistryError),
+    #[error("cannot open the credentials: {0}")]
+    Auth(#[from] AuthError),
 }
 
 /// A bound, not yet running, relay server.
@@ -42,6 +46,7 @@ pub struct Server {
     listener: TcpListener,
     devkit_tcp: TcpListener,
     devkit_udp: UdpSocket,
+    generated_password: Option<String>,
 }
 
 impl Server {
@@ -49,14 +54,20 @@ impl Server {
     pub async fn bind(config: ServerConfig, hub: Hub) -> Result<Self, ServerError> {
         let addr = config.bind;
         let devices = DeviceRegistry::open(&config.data_dir())?;
+        let (auth, generated_password) = Auth::open(&config.data_dir(), config.admin_password.as_deref())?;
         let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
         let tcp_addr = SocketAddr::new(addr.ip(), config.devkit_tcp_port);
         let devkit_tcp = TcpListener::bind(tcp_addr).await.map_err(|source| ServerError::Bind { addr: tcp_addr, source })?;
         let udp_addr = SocketAddr::new(addr.ip(), config.devkit_udp_port);
         let devkit_udp = devkit::udp::bind(udp_addr).map_err(|source| ServerError::Bind { addr: udp_addr, source })?;
-        let state = AppState::new(hub, config, devices);
+        let state = AppState::new(hub, config, devices, auth);
         state.devkits.set_addrs(devkit_tcp.local_addr().expect("bound"), devkit_udp.local_addr().expect("bound"));
-        Ok(Self { state, listener, devkit_tcp, devkit_udp })
+        Ok(Self { state, listener, devkit_tcp, devkit_udp, generated_password })
+    }
+
+    /// The admin password generated on first start (to be shown once), if one was.
+    pub fn generated_password(&self) -> Option<&str> {
+        self.generated_password.as_deref()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -70,7 +81,7 @@ impl Server {
     /// Runs until `shutdown` resolves, then closes every socket (WebSockets
     /// with 1001) and waits up to 10 s for connections to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let Self { state, listener, devkit_tcp, devkit_udp } = self;
+        let Self { state, listener, devkit_tcp, devkit_udp, .. } = self;
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
         let udp = tokio::spawn(devkit::udp::run(devkit_udp, state.devkits.clone()));

@@ -6,6 +6,7 @@ use relaydeck_hub::Hub;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    auth::{policy::Rule, Auth},
     config::ServerConfig,
     edges::{audio_ws::ListenerIds, devkit::Devkits},
     store::devices::DeviceRegistry,
@@ -27,11 +28,17 @@ pub struct AppState {
     pub devkits: Arc<Devkits>,
     /// Audio listeners by `listenerId`.
     pub listener_ids: Arc<ListenerIds>,
+    /// Credentials, sessions, the login limiter.
+    pub auth: Arc<Auth>,
+    /// The policy table (`auth::policy`).
+    pub policy: Arc<Vec<Rule>>,
 }
 
 impl AppState {
-    pub fn new(hub: Hub, config: ServerConfig, devices: DeviceRegistry) -> Self {
+    pub fn new(hub: Hub, config: ServerConfig, devices: DeviceRegistry, auth: Auth) -> Self {
         Self {
+            auth: Arc::new(auth),
+            policy: Arc::new(crate::auth::policy::table()),
             devices: Arc::new(devices),
             devkits: Devkits::new(),
             listener_ids: Arc::default(),

@@ -55,6 +55,9 @@ fn serve(path: &str, immutable: bool) -> Response {
     // Vite puts a content hash in every file name under assets/.
     let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if path.ends_with(".html") || path == "/" {
+        crate::api::session::page_headers(h);
+    }
     r
 }
 

@@ -14,6 +14,7 @@ use relaydeck_hub::{StreamSnapshot, VideoFrame, VideoStream};
 use serde_json::{json, Value};
 
 use crate::{
+    auth::Caller,
     edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps},
     error::ApiError,
     state::AppState,
@@ -55,8 +56,9 @@ fn client_json(s: &StreamSnapshot) -> Value {
     })
 }
 
-async fn list_clients(State(state): State<AppState>) -> Json<Value> {
-    let clients: Vec<Value> = state.hub.streams().iter().map(|s| client_json(&s.snapshot())).collect();
+async fn list_clients(State(state): State<AppState>, Caller(caller): Caller) -> Json<Value> {
+    let clients: Vec<Value> =
+        state.hub.streams().iter().filter(|s| caller.can_view(s.id().as_str())).map(|s| client_json(&s.snapshot())).collect();
     Json(json!({ "clients": clients }))
 }
 
@@ -64,11 +66,12 @@ async fn one_client(State(state): State<AppState>, Path(id): Path<String>) -> Re
     Ok(Json(client_json(&camera(&state, &id)?.snapshot())))
 }
 
-async fn list_streams(State(state): State<AppState>) -> Json<Value> {
+async fn list_streams(State(state): State<AppState>, Caller(caller): Caller) -> Json<Value> {
     let streams: Vec<Value> = state
         .hub
         .streams()
         .iter()
+        .filter(|s| caller.can_view(s.id().as_str()))
         .map(|s| {
             let snap = s.snapshot();
             let frames = s.ring_frames();

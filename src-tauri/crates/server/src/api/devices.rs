@@ -1,8 +1,7 @@
 //! Devkit devices: `GET/POST /api/devices`, `DELETE /api/devices/{id}`,
 //! `POST /api/devices/{id}/commands`.
 //!
-//! These endpoints are open for now, behind `api::guard::access`: the one
-//! place the access-control issue will put authentication.
+//! Admin only (see `auth::policy`).
 
 use axum::{
     body::Bytes,

@@ -2,8 +2,8 @@
 
 pub mod cameras;
 pub mod devices;
-pub mod guard;
 pub mod health;
+pub mod session;
 pub mod sources;
 
 use axum::Router;
@@ -14,6 +14,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(cameras::router())
-        .merge(devices::router().route_layer(axum::middleware::from_fn(guard::access)))
-        .merge(sources::router().route_layer(axum::middleware::from_fn(guard::access)))
+        .merge(devices::router())
+        .merge(sources::router())
+        .merge(session::router())
 }

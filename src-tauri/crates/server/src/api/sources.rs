@@ -3,17 +3,18 @@
 use axum::{extract::State, routing::get, Json, Router};
 use serde_json::{json, Value};
 
-use crate::state::AppState;
+use crate::{auth::Caller, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/sources", get(list))
 }
 
-async fn list(State(state): State<AppState>) -> Json<Value> {
+async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Json<Value> {
     let sources: Vec<Value> = state
         .hub
         .audio_sources()
         .iter()
+        .filter(|s| caller.can_view(s.id().as_str()))
         .map(|s| {
             let snap = s.snapshot();
             let mut v = serde_json::to_value(&snap).expect("serialisable");

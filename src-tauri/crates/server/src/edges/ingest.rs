@@ -20,6 +20,7 @@ use serde_json::json;
 
 use super::control::{self, error_message};
 use crate::{
+    auth::{Caller, Principal},
     state::AppState,
     ws::{close, conn::silent_for_too_long, Inbound, WsConn, WsLimits, WsUpgrade},
 };
@@ -69,12 +70,12 @@ struct Registration {
     dialect: Dialect,
 }
 
-async fn ingest(State(state): State<AppState>, Query(q): Query<IngestQuery>, ws: WsUpgrade) -> Response {
+async fn ingest(State(state): State<AppState>, Caller(caller): Caller, Query(q): Query<IngestQuery>, ws: WsUpgrade) -> Response {
     let limits = WsLimits { max_binary: state.config.max_frame_bytes, max_text: state.config.max_text_bytes };
-    ws.on_upgrade(&state.clone(), limits, move |conn| run(state, conn, q))
+    ws.on_upgrade(&state.clone(), limits, move |conn| run(state, conn, q, caller))
 }
 
-async fn run(state: AppState, mut conn: WsConn, q: IngestQuery) {
+async fn run(state: AppState, mut conn: WsConn, q: IngestQuery, caller: Principal) {
     let registration = match q.client_id {
         Some(id) => Registration { id, name: q.name, dialect: Dialect::RelayDeck },
         None => match await_registration(&state, &mut conn).await {
@@ -83,6 +84,10 @@ async fn run(state: AppState, mut conn: WsConn, q: IngestQuery) {
             Err(None) => return,
         },
     };
+    if !caller.can_publish(&registration.id) {
+        let reason = format!("these credentials do not allow publishing '{}'", registration.id);
+        return conn.close(close::POLICY, &reason).await;
+    }
     let lease = match state.hub.publish_as(&registration.id, registration.name.clone(), SourceKind::Remote) {
         Ok(lease) => lease,
         Err(e) => return conn.close(close::POLICY, &e.to_string()).await,

@@ -33,6 +33,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::control::{self, error_message};
 use crate::{
+    auth::{Caller, Principal},
     state::AppState,
     ws::{close, conn::silent_for_too_long, Inbound, WsConn, WsError, WsLimits, WsUpgrade, WsWriter},
 };
@@ -108,7 +109,7 @@ impl Wanted {
     }
 }
 
-async fn viewer(State(state): State<AppState>, Query(q): Query<ViewerQuery>, ws: WsUpgrade) -> Response {
+async fn viewer(State(state): State<AppState>, Caller(caller): Caller, Query(q): Query<ViewerQuery>, ws: WsUpgrade) -> Response {
     let limits = WsLimits { max_binary: 1024, max_text: state.config.max_text_bytes };
     ws.on_upgrade(&state.clone(), limits, move |conn| async move {
         let (mode, wanted) = match (q.client_id, q.client_ids) {
@@ -122,7 +123,12 @@ async fn viewer(State(state): State<AppState>, Query(q): Query<ViewerQuery>, ws:
                 return conn.close(close::POLICY, &reason).await;
             }
         }
-        let mut session = ViewerSession::new(state, conn, mode, wanted);
+        if let Wanted::Only(ids) = &wanted {
+            if let Some(denied) = ids.iter().find(|id| !caller.can_view(id)) {
+                return conn.close(close::POLICY, &format!("these credentials do not allow watching '{denied}'")).await;
+            }
+        }
+        let mut session = ViewerSession::new(state, conn, mode, wanted, caller);
         let (code, reason) = session.run().await;
         tracing::debug!(viewer = session.queue.id(), code, %reason, "viewer left");
         if code != 0 {
@@ -139,6 +145,8 @@ struct ViewerSession {
     queue: Arc<ViewerQueue>,
     subs: BTreeMap<StreamId, Subscription>,
     events: broadcast::Receiver<HubEvent>,
+    /// Who is watching: a limited token only ever gets its own cameras.
+    caller: Principal,
 }
 
 type End = (u16, String);
@@ -149,11 +157,11 @@ fn write_failed(e: WsError) -> End {
 }
 
 impl ViewerSession {
-    fn new(state: AppState, conn: WsConn, mode: Mode, wanted: Wanted) -> Self {
+    fn new(state: AppState, conn: WsConn, mode: Mode, wanted: Wanted, caller: Principal) -> Self {
         // Subscribe to events before listing cameras, so no join is missed.
         let events = state.hub.events();
         let queue = ViewerQueue::with_sink(Arc::new(SocketSink { writer: conn.writer().clone(), mode }));
-        Self { state, conn, mode, wanted, queue, subs: BTreeMap::new(), events }
+        Self { state, conn, mode, wanted, queue, subs: BTreeMap::new(), events, caller }
     }
 
     async fn run(&mut self) -> End {
@@ -233,6 +241,9 @@ impl ViewerSession {
         if let Some(bad) = ids.iter().flatten().find(|id| StreamId::new(id).is_err()) {
             return Ok(Some(error_message("invalid_id", &format!("invalid clientId '{bad}'; subscription unchanged"))));
         }
+        if let Some(denied) = ids.iter().flatten().find(|id| !self.caller.can_view(id)) {
+            return Ok(Some(error_message("forbidden", &format!("these credentials do not allow watching '{denied}'; subscription unchanged"))));
+        }
         self.wanted = match ids {
             Some(ids) => Wanted::Only(ids.into_iter().collect()),
             None => Wanted::All,
@@ -242,17 +253,22 @@ impl ViewerSession {
         Ok(Some(json!({ "type": "subscribed", "clientIds": ids })))
     }
 
+    /// Chosen by the viewer and allowed by its credentials.
+    fn wants(&self, id: &str) -> bool {
+        self.wanted.contains(id) && self.caller.can_view(id)
+    }
+
     /// Makes the subscriptions match `wanted` and the hub's cameras.
     async fn sync_subscriptions(&mut self) -> Result<(), WsError> {
         let streams = self.state.hub.streams();
         let present: BTreeSet<&str> = streams.iter().map(|s| s.id().as_str()).collect();
         let stale: Vec<StreamId> =
-            self.subs.keys().filter(|id| !self.wanted.contains(id.as_str()) || !present.contains(id.as_str())).cloned().collect();
+            self.subs.keys().filter(|id| !self.wants(id.as_str()) || !present.contains(id.as_str())).cloned().collect();
         for id in stale {
             self.subs.remove(&id);
             self.conn.send_json(&json!({ "type": "left", "clientId": id })).await?;
         }
-        let wanted: Vec<_> = streams.iter().filter(|s| self.wanted.contains(s.id().as_str())).collect();
+        let wanted: Vec<_> = streams.iter().filter(|s| self.wants(s.id().as_str())).collect();
         for stream in wanted {
             self.subscribe(stream).await?;
         }
@@ -276,7 +292,7 @@ impl ViewerSession {
     async fn on_event(&mut self, ev: Result<HubEvent, RecvError>) -> Result<(), WsError> {
         match ev {
             Ok(HubEvent::Joined { id }) => {
-                if let Some(stream) = self.wanted.contains(id.as_str()).then(|| self.state.hub.stream(id.as_str())).flatten() {
+                if let Some(stream) = self.wants(id.as_str()).then(|| self.state.hub.stream(id.as_str())).flatten() {
                     self.subscribe(&stream).await?;
                 }
             }

@@ -1,0 +1,252 @@
+//! Signing in and out, the bootstrap exchange, and API tokens.
+//!
+//! `GET /login` is a plain server-rendered page (no script) that posts a
+//! form to `POST /api/login`, which also takes JSON.
+
+use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
+
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::{delete, get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::devices::json_body;
+use crate::{
+    auth::{cookie::CookieSigner, guard::cookie_value, Scope, StoreError},
+    error::ApiError,
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/bootstrap", post(bootstrap))
+        .route("/tokens", get(list_tokens).post(create_token))
+        .route("/tokens/{id}", delete(revoke_token))
+}
+
+/// `GET /login`, mounted at the root.
+pub fn page_router() -> Router<AppState> {
+    Router::new().route("/login", get(login_page))
+}
+
+/// Security headers for every page the server renders.
+pub fn page_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+    error: Option<String>,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Only local paths may be redirected to after signing in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn render_login(next: &str, error: Option<&str>) -> Response {
+    let error = error.map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e))).unwrap_or_default();
+    let html = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · Relay Deck</title><style>
+body{{margin:0;min-height:100vh;display:grid;place-items:center;background:#0f141b;color:#e6edf3;font:16px system-ui,sans-serif}}
+form{{background:#182029;padding:2rem;border-radius:12px;width:min(22rem,90vw);box-shadow:0 8px 30px #0006}}
+h1{{margin:0 0 1.25rem;font-size:1.3rem}} label{{display:block;margin-bottom:.4rem;color:#9fb0c0}}
+input{{box-sizing:border-box;width:100%;padding:.7rem;border-radius:8px;border:1px solid #314050;background:#0f141b;color:inherit;font-size:1rem}}
+button{{margin-top:1rem;width:100%;padding:.75rem;border:0;border-radius:8px;background:#2f81f7;color:#fff;font-size:1rem;cursor:pointer}}
+.error{{background:#4a1d24;color:#ffb4b4;padding:.6rem .8rem;border-radius:8px}} .hint{{color:#7d8b99;font-size:.85rem;margin-top:1rem}}
+</style></head><body><form method="post" action="/api/login">
+<h1>Relay Deck</h1>{error}
+<label for="password">Admin password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
+<input type="hidden" name="next" value="{next}">
+<button type="submit">Sign in</button>
+<p class="hint">The password was printed when the server first started (or set with --admin-password).</p>
+</form></body></html>"#,
+        next = escape(next)
+    );
+    let mut resp = Html(html).into_response();
+    page_headers(resp.headers_mut());
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    render_login(&safe_next(q.next.as_deref()), q.error.as_deref())
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    password: String,
+    next: Option<String>,
+}
+
+fn session_response(state: &AppState, mut resp: Response) -> Response {
+    let cookie = state.auth.cookies.issue();
+    let set = CookieSigner::set_cookie(&cookie, state.config.tls_enabled());
+    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&set).expect("ASCII cookie"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Response {
+    let is_form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let form: Result<LoginForm, ApiError> = if is_form {
+        serde_urlencoded(&body).ok_or_else(|| ApiError::BadRequest("expected password=…".into()))
+    } else {
+        json_body(&body)
+    };
+    let form = match form {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let next = safe_next(form.next.as_deref());
+    let outcome = match state.auth.login(peer.ip(), &form.password) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::WrongPassword),
+        Err(wait) => Err(ApiError::TooManyAttempts(wait)),
+    };
+    match (outcome, is_form) {
+        (Ok(()), false) => session_response(&state, Json(json!({ "ok": true })).into_response()),
+        (Ok(()), true) => {
+            let mut resp = StatusCode::SEE_OTHER.into_response();
+            resp.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/")));
+            session_response(&state, resp)
+        }
+        (Err(e), false) => e.into_response(),
+        (Err(e), true) => {
+            let status = e.into_response().status();
+            let mut resp = render_login(&next, Some(&match status {
+                StatusCode::TOO_MANY_REQUESTS => "Too many attempts from this address; wait a minute and try again.".to_owned(),
+                _ => "Wrong password.".to_owned(),
+            }));
+            *resp.status_mut() = status;
+            resp
+        }
+    }
+}
+
+/// `a=1&b=2` into a [`LoginForm`] (percent-decoding, `+` as space).
+fn serde_urlencoded(body: &[u8]) -> Option<LoginForm> {
+    let text = std::str::from_utf8(body).ok()?;
+    let get = |name: &str| crate::auth::policy::query_param(Some(text), name);
+    Some(LoginForm { password: get("password")?, next: get("next") })
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(c) = cookie_value(&headers, crate::auth::cookie::COOKIE_NAME) {
+        state.auth.cookies.revoke(c);
+    }
+    let mut resp = Json(json!({ "ok": true })).into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&CookieSigner::clear_cookie(state.config.tls_enabled())).expect("ASCII"));
+    resp
+}
+
+#[derive(Debug, Deserialize)]
+struct BootstrapBody {
+    code: String,
+}
+
+async fn bootstrap(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Response {
+    let b: BootstrapBody = match json_body(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(wait) = state.auth.limiter.check(peer.ip()) {
+        return ApiError::TooManyAttempts(wait).into_response();
+    }
+    if !state.auth.redeem_bootstrap_code(&b.code) {
+        state.auth.limiter.failure(peer.ip());
+        return ApiError::Forbidden("unknown, used or expired bootstrap code".into()).into_response();
+    }
+    session_response(&state, Json(json!({ "ok": true })).into_response())
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(id) => ApiError::NotFound(format!("token {id}")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+async fn list_tokens(State(state): State<AppState>) -> Json<Value> {
+    let now = crate::auth::now_ms();
+    let tokens: Vec<Value> = state
+        .auth
+        .store
+        .tokens()
+        .iter()
+        .map(|t| {
+            json!({ "id": t.id, "name": t.name, "scope": t.scope, "ids": t.ids, "createdMs": t.created_ms,
+                    "expiresMs": t.expires_ms, "expired": t.expired(now) })
+        })
+        .collect();
+    Json(json!({ "tokens": tokens }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    scope: Scope,
+    ids: Option<BTreeSet<String>>,
+    #[serde(rename = "expiresInSec")]
+    expires_in_sec: Option<u64>,
+}
+
+async fn create_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, ApiError> {
+    let t: NewToken = json_body(&body)?;
+    if t.name.trim().is_empty() || t.name.len() > 100 {
+        return Err(ApiError::BadRequest("a token name must be 1 to 100 characters".into()));
+    }
+    if let Some(bad) = t.ids.iter().flatten().find(|id| relaydeck_hub::StreamId::new(id).is_err()) {
+        return Err(ApiError::BadRequest(format!("invalid camera/source ID '{bad}'")));
+    }
+    if t.expires_in_sec == Some(0) {
+        return Err(ApiError::BadRequest("expiresInSec must be at least 1".into()));
+    }
+    let (record, secret) = state.auth.create_token(t.name.trim(), t.scope, t.ids, t.expires_in_sec.map(Duration::from_secs))?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3000");
+    let scheme = if state.config.tls_enabled() { "https" } else { "http" };
+    let link = match record.scope {
+        Scope::View => Some(format!("{scheme}://{host}/?token={secret}")),
+        Scope::Publish => Some(format!("{scheme}://{host}/capture?token={secret}")),
+        Scope::Admin => None,
+    };
+    tracing::info!(token = %record.id, scope = ?record.scope, "API token created");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": record.id, "name": record.name, "scope": record.scope, "ids": record.ids,
+                     "createdMs": record.created_ms, "expiresMs": record.expires_ms, "token": secret, "link": link })),
+    ))
+}
+
+async fn revoke_token(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    state.auth.store.revoke_token(&id)?;
+    tracing::info!(token = %id, "API token revoked");
+    Ok(Json(json!({ "id": id, "revoked": true })))
+}

@@ -1,0 +1,252 @@
+//! Access control: who may watch, listen, publish and administer.
+//!
+//! * [`store`]: the credentials on disk (admin password hash, cookie key, API tokens).
+//! * [`cookie`]: signed session cookies.
+//! * [`limiter`]: login attempts per IP.
+//! * [`policy`]: the one table that says what every route needs.
+//! * [`guard`]: the middleware that reads credentials and applies the table.
+//!
+//! Principals: the **admin** (password, session cookie, or an `admin`
+//! token) may do everything; a **view** token may watch and listen (its
+//! cameras/sources only, when limited); a **publish** token may push under
+//! the IDs it names and nothing else. Devkits authenticate on their own
+//! channel with device tokens (`store::devices`).
+
+pub mod cookie;
+pub mod guard;
+pub mod limiter;
+pub mod policy;
+pub mod store;
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    net::IpAddr,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+pub use store::{AuthStore, StoreError, TokenRecord};
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).expect("the OS random number generator failed");
+    b
+}
+
+/// Constant-time equality (length is not secret).
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    View,
+    Publish,
+    Admin,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Admin,
+    Token { id: String, scope: Scope, ids: Option<BTreeSet<String>> },
+}
+
+impl Principal {
+    fn in_scope(ids: &Option<BTreeSet<String>>, id: &str) -> bool {
+        ids.as_ref().is_none_or(|ids| ids.contains(id))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Principal::Admin | Principal::Token { scope: Scope::Admin, .. })
+    }
+
+    /// May watch camera / listen to source `id`.
+    pub fn can_view(&self, id: &str) -> bool {
+        match self {
+            Principal::Admin => true,
+            Principal::Token { scope: Scope::Admin | Scope::View, ids, .. } => Self::in_scope(ids, id),
+            Principal::Token { scope: Scope::Publish, .. } => false,
+        }
+    }
+
+    /// May view anything at all (lists are then filtered with `can_view`).
+    pub fn can_view_some(&self) -> bool {
+        !matches!(self, Principal::Token { scope: Scope::Publish, .. })
+    }
+
+    /// May publish under `id`.
+    pub fn can_publish(&self, id: &str) -> bool {
+        match self {
+            Principal::Admin => true,
+            Principal::Token { scope: Scope::Admin | Scope::Publish, ids, .. } => Self::in_scope(ids, id),
+            Principal::Token { scope: Scope::View, .. } => false,
+        }
+    }
+
+    pub fn can_publish_some(&self) -> bool {
+        !matches!(self, Principal::Token { scope: Scope::View, .. })
+    }
+}
+
+/// A one-time code that only the process running the server can mint
+/// (the desktop shell), exchanged once for an admin session.
+#[derive(Debug, Default)]
+struct Bootstrap {
+    codes: HashMap<String, Instant>,
+}
+
+pub const BOOTSTRAP_LIFETIME: Duration = Duration::from_secs(60);
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Everything access control keeps at run time.
+#[derive(Debug)]
+pub struct Auth {
+    pub store: AuthStore,
+    pub cookies: cookie::CookieSigner,
+    pub limiter: limiter::LoginLimiter,
+    bootstrap: Mutex<Bootstrap>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Auth {
+    /// Opens the credentials in `dir`. With `password`, the admin password is
+    /// set to it; with none stored and none given, one is generated and
+    /// returned so the caller can show it once.
+    pub fn open(dir: &std::path::Path, password: Option<&str>) -> Result<(Self, Option<String>), AuthError> {
+        let store = AuthStore::open(dir)?;
+        let mut generated = None;
+        match password {
+            Some(p) => store.set_password(p)?,
+            None if !store.has_password() => {
+                let p = generate_password();
+                store.set_password(&p)?;
+                generated = Some(p);
+            }
+            None => {}
+        }
+        let cookies = cookie::CookieSigner::new(store.cookie_key()?);
+        Ok((Self { store, cookies, limiter: limiter::LoginLimiter::default(), bootstrap: Mutex::default() }, generated))
+    }
+
+    /// Mints a bootstrap code (in-process only; there is no route for this).
+    pub fn mint_bootstrap_code(&self) -> String {
+        let code = hex(&random_bytes(16));
+        let mut b = self.bootstrap.lock();
+        b.codes.retain(|_, at| at.elapsed() < BOOTSTRAP_LIFETIME);
+        b.codes.insert(code.clone(), Instant::now());
+        code
+    }
+
+    /// Uses a bootstrap code: true once, within its lifetime.
+    pub fn redeem_bootstrap_code(&self, code: &str) -> bool {
+        let mut b = self.bootstrap.lock();
+        let found = b.codes.keys().find(|k| same(k.as_bytes(), code.as_bytes())).cloned();
+        match found.and_then(|k| b.codes.remove(&k)) {
+            Some(at) => at.elapsed() < BOOTSTRAP_LIFETIME,
+            None => false,
+        }
+    }
+
+    /// Creates an API token; returns its record and the secret (shown once).
+    pub fn create_token(&self, name: &str, scope: Scope, ids: Option<BTreeSet<String>>, ttl: Option<Duration>) -> Result<(TokenRecord, String), StoreError> {
+        let secret = format!("rdk_{}", hex(&random_bytes(32)));
+        let now = now_ms();
+        let record = TokenRecord {
+            id: format!("tok-{}", hex(&random_bytes(4))),
+            name: name.to_owned(),
+            scope,
+            ids,
+            created_ms: now,
+            expires_ms: ttl.map(|t| now + t.as_millis() as u64),
+            sha256: store::sha256_hex(&secret),
+        };
+        self.store.add_token(record.clone())?;
+        Ok((record, secret))
+    }
+
+    /// The principal a token secret stands for.
+    pub fn token_principal(&self, secret: &str) -> Option<Principal> {
+        self.store.find_token(secret).map(|t| Principal::Token { id: t.id, scope: t.scope, ids: t.ids })
+    }
+
+    /// Checks the admin password under the per-IP login limit.
+    pub fn login(&self, ip: IpAddr, password: &str) -> Result<bool, Duration> {
+        self.limiter.check(ip)?;
+        let ok = self.store.check_password(password);
+        if ok {
+            self.limiter.success(ip);
+        } else {
+            self.limiter.failure(ip);
+            tracing::warn!(%ip, "failed admin login");
+        }
+        Ok(ok)
+    }
+}
+
+/// A readable random password: 4 groups of 5 lowercase letters and digits (~103 bits).
+fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let bytes = random_bytes(20);
+    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
+    chars.chunks(5).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_grant_what_they_say() {
+        let view_a = Principal::Token { id: "t".into(), scope: Scope::View, ids: Some(["a".to_string()].into()) };
+        assert!(view_a.can_view("a") && !view_a.can_view("b") && !view_a.can_publish("a") && !view_a.is_admin());
+        let publish = Principal::Token { id: "t".into(), scope: Scope::Publish, ids: None };
+        assert!(publish.can_publish("x") && !publish.can_view("x") && !publish.can_view_some());
+        assert!(Principal::Admin.can_view("x") && Principal::Admin.can_publish("x") && Principal::Admin.is_admin());
+    }
+
+    #[test]
+    fn bootstrap_codes_work_once() {
+        let dir = std::env::temp_dir().join(format!("relaydeck-auth-{}", hex(&random_bytes(4))));
+        let (auth, generated) = Auth::open(&dir, None).unwrap();
+        let password = generated.expect("a password is generated on first start");
+        assert_eq!(password.len(), 23);
+        assert!(auth.store.check_password(&password));
+        let code = auth.mint_bootstrap_code();
+        assert!(!auth.redeem_bootstrap_code("nope"));
+        assert!(auth.redeem_bootstrap_code(&code));
+        assert!(!auth.redeem_bootstrap_code(&code), "single use");
+        let (again, generated) = Auth::open(&dir, None).unwrap();
+        assert!(generated.is_none(), "the stored password is kept");
+        assert!(again.store.check_password(&password));
+        assert!(!again.store.check_password("wrong"));
+    }
+}
+
+/// The caller of a guarded route, as the guard established it.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Principal>().cloned().map(Caller).ok_or(crate::error::ApiError::Unauthorized)
+    }
+}

@@ -32,11 +32,12 @@ pub fn temp_data_dir() -> std::path::PathBuf {
 /// The admin password of every test server.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
+/// The newest server on each address (a port can be reused after a server stops).
 static TOKENS: std::sync::Mutex<Vec<(SocketAddr, String)>> = std::sync::Mutex::new(Vec::new());
 
 /// The admin API token the helpers use for the server at `addr`.
 pub fn admin_token(addr: SocketAddr) -> String {
-    TOKENS.lock().unwrap().iter().find(|(a, _)| *a == addr).map(|(_, t)| t.clone()).expect("a server started by start_server")
+    TOKENS.lock().unwrap().iter().rev().find(|(a, _)| *a == addr).map(|(_, t)| t.clone()).expect("a server started by start_server")
 }
 
 /// `path` with the server's admin token as `?token=` (for helpers and raw requests).

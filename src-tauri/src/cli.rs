@@ -19,6 +19,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Manage devkits on a running server (add, list, revoke, command).
     Device(crate::device_cli::DeviceArgs),
+    /// Manage API tokens and share links on a running server (add, list, revoke).
+    Token(crate::token_cli::TokenArgs),
     /// Simulate a devkit: connect, authenticate and stream a tone, a WAV file or speech.
     DevkitSim(crate::sim_cli::SimArgs),
 }

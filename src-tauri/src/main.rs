@@ -2,14 +2,17 @@
 //!
 //! * `relaydeck serve [flags]`: the headless relay (see `--help`).
 //! * `relaydeck device add|list|revoke|command`: devkits, through a running server's API.
+//! * `relaydeck token add|list|revoke`: scoped API tokens and share links.
 //! * `relaydeck devkit-sim`: a simulated devkit streaming a tone, a WAV file or speech.
 //! * `relaydeck`: the desktop app. Until the desktop shell lands, it runs
 //!   the relay with the test-pattern camera, which is what a newcomer wants
 //!   to see first.
 
+mod api_client;
 mod cli;
 mod device_cli;
 mod sim_cli;
+mod token_cli;
 
 use anyhow::Context;
 use clap::Parser;
@@ -40,6 +43,7 @@ fn run() -> anyhow::Result<()> {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Device(args)) => return device_cli::run(args),
+        Some(Command::Token(args)) => return token_cli::run(args),
         Some(Command::DevkitSim(args)) => {
             return tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(sim_cli::run(args));
         }

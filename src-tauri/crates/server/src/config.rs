@@ -109,6 +109,23 @@ pub struct ServerConfig {
     #[arg(long, env = "RELAYDECK_CORS_ALLOW", value_delimiter = ',')]
     pub cors_allow: Vec<String>,
 
+    /// Open connections allowed in total (HTTP, WebSocket).
+    #[arg(long, env = "RELAYDECK_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Open connections allowed from one IP address (room for the load benchmark from loopback).
+    #[arg(long, env = "RELAYDECK_MAX_CONNECTIONS_PER_IP", default_value_t = 2_500)]
+    pub max_connections_per_ip: usize,
+
+    /// Largest HTTP request body accepted (JSON API calls), in bytes.
+    #[arg(long, env = "RELAYDECK_MAX_BODY_BYTES", default_value = "64K", value_parser = parse_bytes)]
+    pub max_body_bytes: usize,
+
+    /// How long a client may take to send a request's headers.
+    #[arg(long, env = "RELAYDECK_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub header_timeout: Duration,
+
     /// How often each audio listener gets a `stats` message.
     #[arg(long, env = "RELAYDECK_AUDIO_STATS_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
     #[serde(with = "secs")]

@@ -20,6 +20,7 @@
 //! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
 //! | [`store`] | state on disk, one writer per file: the device registry |
 //! | [`ui`] | the embedded web UI |
+//! | [`limits`] | connection caps per IP and in total |
 //! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
 
 pub mod aliases;
@@ -28,6 +29,7 @@ pub mod api;
 pub mod config;
 pub mod edges;
 pub mod error;
+pub mod limits;
 pub mod router;
 pub mod server;
 pub mod state;

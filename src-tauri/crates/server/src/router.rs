@@ -38,6 +38,7 @@ pub fn build(state: AppState) -> Router {
         .merge(ui::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard::guard))
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
 }
 

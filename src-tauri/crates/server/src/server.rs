@@ -21,6 +21,7 @@ use tokio::{
 use tower::ServiceExt;
 
 use crate::{
+    limits::{refusal, ConnectionLimits},
     auth::Auth,
     config::ServerConfig,
     auth::AuthError,
@@ -84,6 +85,7 @@ impl Server {
         let Self { state, listener, devkit_tcp, devkit_udp, .. } = self;
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
+        let limits = ConnectionLimits::new(state.config.max_connections, state.config.max_connections_per_ip);
         let udp = tokio::spawn(devkit::udp::run(devkit_udp, state.devkits.clone()));
         let devkit_accept = tokio::spawn(devkit_accept_loop(state.clone(), devkit_tcp));
         tokio::pin!(shutdown);
@@ -102,15 +104,49 @@ impl Server {
                     continue;
                 }
             };
+            let permit = match limits.admit(peer.ip()) {
+                Ok(p) => p,
+                Err(reason) => {
+                    tracing::warn!(%peer, "connection refused: {reason}");
+                    tokio::spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut tcp = tcp;
+                        // Read the request head first: a client that is still
+                        // sending would otherwise see a reset, not the answer.
+                        let mut head = Vec::with_capacity(1024);
+                        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                            let mut buf = [0u8; 1024];
+                            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                                match tcp.read(&mut buf).await {
+                                    Ok(0) | Err(_) => break,
+                                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                                }
+                            }
+                        })
+                        .await;
+                        let _ = tokio::time::timeout(Duration::from_secs(2), tcp.write_all(&refusal(&reason))).await;
+                        let _ = tcp.shutdown().await;
+                    });
+                    continue;
+                }
+            };
             let _ = tcp.set_nodelay(true);
+            // Every request carries the connection's permit, so an upgraded
+            // WebSocket keeps its place under the caps after HTTP is done.
+            let permit = std::sync::Arc::new(permit);
+            let request_permit = permit.clone();
             let svc = app.clone().map_request(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(request_permit.clone());
                 req
             });
             let token = state.shutdown.clone();
+            let header_timeout = state.config.header_timeout;
             state.tasks.spawn(async move {
+                let _permit = permit;
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(svc))
                     .with_upgrades();
                 tokio::pin!(conn);

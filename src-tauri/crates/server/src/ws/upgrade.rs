@@ -20,6 +20,8 @@ use crate::{
 pub struct WsUpgrade {
     inner: IncomingUpgrade,
     protocol: Option<HeaderValue>,
+    /// The connection's place under the connection caps, kept while the socket lives.
+    permit: Option<std::sync::Arc<crate::limits::ConnectionPermit>>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
@@ -38,7 +40,8 @@ impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
         let inner = IncomingUpgrade::from_request_parts(parts, state).await.map_err(|_| {
             ApiError::BadRequest("invalid WebSocket handshake (needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13)".into())
         })?;
-        Ok(Self { inner, protocol })
+        let permit = parts.extensions.get::<std::sync::Arc<crate::limits::ConnectionPermit>>().cloned();
+        Ok(Self { inner, protocol, permit })
     }
 }
 
@@ -62,7 +65,9 @@ impl WsUpgrade {
             Err(e) => return ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")).into_response(),
         };
         let write_timeout = state.config.ws_timeout;
+        let permit = self.permit;
         state.tasks.spawn(async move {
+            let _permit = permit;
             match upgraded.await {
                 Ok(ws) => handler(WsConn::new(ws, limits, write_timeout)).await,
                 Err(e) => tracing::debug!("WebSocket upgrade did not complete: {e}"),

@@ -74,26 +74,37 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
 }
 
 /// Prints the effective configuration and the URLs to open.
-pub fn print_banner(args: &ServeArgs, addr: SocketAddr, devkit_ports: (Option<u16>, Option<u16>), data_dir: &std::path::Path, new_password: Option<&str>) {
+pub struct BannerFacts<'a> {
+    pub addr: SocketAddr,
+    pub devkit_ports: (Option<u16>, Option<u16>),
+    pub data_dir: &'a std::path::Path,
+    pub new_password: Option<&'a str>,
+    /// Certificate path, SHA-256 fingerprint, self-signed.
+    pub tls: Option<(&'a std::path::Path, &'a str, bool)>,
+}
+
+pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
+    let BannerFacts { addr, devkit_ports, data_dir, new_password, tls } = facts;
+    let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     let config = serde_json::to_value(args).unwrap_or_default();
     let mut lines = vec![format!("Relay Deck {} — effective configuration:", env!("CARGO_PKG_VERSION"))];
     flatten("", &config, &mut lines);
     let host = if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() };
     lines.push(String::new());
-    lines.push(format!("  web UI            http://{host}/"));
-    lines.push(format!("  cameras publish   ws://{host}/ws?clientId=ID"));
-    lines.push(format!("  viewers           ws://{host}/stream/ws"));
-    lines.push(format!("  MJPEG (first cam) http://{host}/stream"));
-    lines.push(format!("  snapshot          http://{host}/snapshot"));
-    lines.push(format!("  camera list       http://{host}/api/clients"));
-    lines.push(format!("  audio sources     http://{host}/api/sources"));
-    lines.push(format!("  audio listeners   ws://{host}/audio/ws?source=ID   http://{host}/api/audio/ID/live.wav"));
-    lines.push(format!("  devices           http://{host}/api/devices   (add one: relaydeck device add NAME)"));
+    lines.push(format!("  web UI            {http}://{host}/"));
+    lines.push(format!("  cameras publish   {ws}://{host}/ws?clientId=ID"));
+    lines.push(format!("  viewers           {ws}://{host}/stream/ws"));
+    lines.push(format!("  MJPEG (first cam) {http}://{host}/stream"));
+    lines.push(format!("  snapshot          {http}://{host}/snapshot"));
+    lines.push(format!("  camera list       {http}://{host}/api/clients"));
+    lines.push(format!("  audio sources     {http}://{host}/api/sources"));
+    lines.push(format!("  audio listeners   {ws}://{host}/audio/ws?source=ID   {http}://{host}/api/audio/ID/live.wav"));
+    lines.push(format!("  devices           {http}://{host}/api/devices   (add one: relaydeck device add NAME)"));
     if let (Some(tcp), Some(udp)) = devkit_ports {
         lines.push(format!("  devkits           TCP {tcp} (commands), UDP {udp} (audio)"));
     }
     lines.push(format!("  data directory    {}", data_dir.display()));
-    lines.push(format!("  sign in           http://{host}/login"));
+    lines.push(format!("  sign in           {http}://{host}/login"));
     match new_password {
         Some(p) => {
             lines.push(String::new());
@@ -102,8 +113,18 @@ pub fn print_banner(args: &ServeArgs, addr: SocketAddr, devkit_ports: (Option<u1
         }
         None => lines.push("  admin password    as stored (set another with --admin-password)".into()),
     }
+    if let Some((path, fingerprint, self_signed)) = tls {
+        lines.push(format!("  TLS certificate   {}{}", path.display(), if self_signed { " (self-signed: browsers ask you to accept it once)" } else { "" }));
+        lines.push(format!("  SHA-256           {fingerprint}"));
+    }
     if addr.ip().is_unspecified() {
-        lines.push(format!("  listening on every interface, port {}: other machines use this machine's LAN address", addr.port()));
+        lines.push(format!("  listening on every interface, port {} (devkit ports too); on the LAN:", addr.port()));
+        for ip in relaydeck_server::tls::lan_addresses() {
+            lines.push(format!("    {http}://{ip}:{}/", addr.port()));
+        }
+        if tls.is_none() {
+            lines.push("  phones and laptops on the LAN need --tls for camera, microphone and Bluetooth access".into());
+        }
     } else if addr.ip().is_loopback() {
         lines.push("  only this machine can connect; use --bind 0.0.0.0:PORT for LAN access".into());
     }

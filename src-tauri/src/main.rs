@@ -70,7 +70,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let devkits = &server.state().devkits;
     let ports = (devkits.tcp_addr().map(|a| a.port()), devkits.udp_addr().map(|a| a.port()));
-    cli::print_banner(&args, addr, ports, &args.server.data_dir(), server.generated_password());
+    let data_dir = args.server.data_dir();
+    cli::print_banner(
+        &args,
+        cli::BannerFacts { addr, devkit_ports: ports, data_dir: &data_dir, new_password: server.generated_password(), tls: server.tls_info() },
+    );
     server.run(shutdown_signal()).await;
     Ok(())
 }

@@ -109,6 +109,19 @@ pub struct ServerConfig {
     #[arg(long, env = "RELAYDECK_CORS_ALLOW", value_delimiter = ',')]
     pub cors_allow: Vec<String>,
 
+    /// Serve HTTPS and WSS. Without --tls-cert/--tls-key a self-signed certificate is
+    /// generated (kept in the data directory and reused).
+    #[arg(long, env = "RELAYDECK_TLS")]
+    pub tls: bool,
+
+    /// PEM certificate chain for --tls.
+    #[arg(long, env = "RELAYDECK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls.
+    #[arg(long, env = "RELAYDECK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Open connections allowed in total (HTTP, WebSocket).
     #[arg(long, env = "RELAYDECK_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
@@ -159,7 +172,7 @@ impl ServerConfig {
 
     /// Whether the server speaks TLS (cookies get `Secure`, links `https`).
     pub fn tls_enabled(&self) -> bool {
-        false
+        self.tls || self.tls_cert.is_some()
     }
 
     /// The data directory: `--data-dir`, or the platform's data directory

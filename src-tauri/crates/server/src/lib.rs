@@ -20,6 +20,7 @@
 //! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
 //! | [`store`] | state on disk, one writer per file: the device registry |
 //! | [`ui`] | the embedded web UI |
+//! | [`tls`] | HTTPS/WSS: rustls, a generated self-signed certificate kept in the data directory |
 //! | [`limits`] | connection caps per IP and in total |
 //! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
 
@@ -33,6 +34,7 @@ pub mod limits;
 pub mod router;
 pub mod server;
 pub mod state;
+pub mod tls;
 pub mod store;
 pub mod ui;
 pub mod ws;

@@ -22,6 +22,7 @@ use tower::ServiceExt;
 
 use crate::{
     limits::{refusal, ConnectionLimits},
+    tls::{self, Tls, TlsError},
     auth::Auth,
     config::ServerConfig,
     auth::AuthError,
@@ -39,6 +40,8 @@ pub enum ServerError {
     Registry(#[from] RegistryError),
     #[error("cannot open the credentials: {0}")]
     Auth(#[from] AuthError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// A bound, not yet running, relay server.
@@ -48,6 +51,7 @@ pub struct Server {
     devkit_tcp: TcpListener,
     devkit_udp: UdpSocket,
     generated_password: Option<String>,
+    tls: Option<Tls>,
 }
 
 impl Server {
@@ -61,9 +65,18 @@ impl Server {
         let devkit_tcp = TcpListener::bind(tcp_addr).await.map_err(|source| ServerError::Bind { addr: tcp_addr, source })?;
         let udp_addr = SocketAddr::new(addr.ip(), config.devkit_udp_port);
         let devkit_udp = devkit::udp::bind(udp_addr).map_err(|source| ServerError::Bind { addr: udp_addr, source })?;
+        let tls = match config.tls_enabled() {
+            true => Some(tls::load(&config.data_dir(), config.tls_cert.as_deref(), config.tls_key.as_deref())?),
+            false => None,
+        };
         let state = AppState::new(hub, config, devices, auth);
         state.devkits.set_addrs(devkit_tcp.local_addr().expect("bound"), devkit_udp.local_addr().expect("bound"));
-        Ok(Self { state, listener, devkit_tcp, devkit_udp, generated_password })
+        Ok(Self { state, listener, devkit_tcp, devkit_udp, generated_password, tls })
+    }
+
+    /// The TLS certificate in use: its path, SHA-256 fingerprint, and whether it was generated.
+    pub fn tls_info(&self) -> Option<(&std::path::Path, &str, bool)> {
+        self.tls.as_ref().map(|t| (t.cert_path.as_path(), t.fingerprint.as_str(), t.self_signed))
     }
 
     /// The admin password generated on first start (to be shown once), if one was.
@@ -82,10 +95,11 @@ impl Server {
     /// Runs until `shutdown` resolves, then closes every socket (WebSockets
     /// with 1001) and waits up to 10 s for connections to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let Self { state, listener, devkit_tcp, devkit_udp, .. } = self;
+        let Self { state, listener, devkit_tcp, devkit_udp, tls, .. } = self;
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
         let limits = ConnectionLimits::new(state.config.max_connections, state.config.max_connections_per_ip);
+        let tls = tls.map(|t| t.acceptor);
         let udp = tokio::spawn(devkit::udp::run(devkit_udp, state.devkits.clone()));
         let devkit_accept = tokio::spawn(devkit_accept_loop(state.clone(), devkit_tcp));
         tokio::pin!(shutdown);
@@ -142,20 +156,17 @@ impl Server {
             });
             let token = state.shutdown.clone();
             let header_timeout = state.config.header_timeout;
+            let tls = tls.clone();
             state.tasks.spawn(async move {
                 let _permit = permit;
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(svc))
-                    .with_upgrades();
-                tokio::pin!(conn);
-                tokio::select! {
-                    res = conn.as_mut() => if let Err(e) = res { tracing::debug!(%peer, "connection ended: {e}") },
-                    _ = token.cancelled() => {
-                        conn.as_mut().graceful_shutdown();
-                        let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
-                    }
+                let svc = TowerToHyperService::new(svc);
+                match tls {
+                    None => serve_connection(TokioIo::new(tcp), svc, peer, header_timeout, token).await,
+                    Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => serve_connection(TokioIo::new(stream), svc, peer, header_timeout, token).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    },
                 }
             });
         }
@@ -195,6 +206,28 @@ impl RunningServer {
     pub async fn shutdown(self) {
         self.state.shutdown.cancel();
         let _ = self.handle.await;
+    }
+}
+
+/// Serves one HTTP/1.1 connection (with upgrades) until it ends or the server stops.
+async fn serve_connection<I, S>(io: I, svc: S, peer: SocketAddr, header_timeout: Duration, token: tokio_util::sync::CancellationToken)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming> + Send,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as http_body::Body>::Data: Send,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(header_timeout).serve_connection(io, svc).with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => if let Err(e) = res { tracing::debug!(%peer, "connection ended: {e}") },
+        _ = token.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+        }
     }
 }
 

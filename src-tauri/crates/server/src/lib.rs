@@ -30,6 +30,8 @@ pub mod api;
 pub mod config;
 pub mod edges;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod limits;
 pub mod router;
 pub mod server;

@@ -193,7 +193,7 @@ async fn every_route_answers_every_credential_as_the_policy_says() {
             for (name, cred, may) in &creds {
                 let allowed = match rule.need {
                     Need::View(_) => allows(may.view, scoped_id) || (may.view.is_some() && !rule.pattern.contains("{id}") && key.is_empty()),
-                    Need::Publish(_) => allows(may.publish, scoped_id),
+                    Need::Publish(_) => allows(may.publish, scoped_id) || (may.publish.is_some() && !rule.pattern.contains("{id}") && key.is_empty()),
                     Need::Admin => may.admin,
                     Need::Public => true,
                 };
@@ -350,4 +350,36 @@ async fn a_limited_viewer_sees_only_its_cameras_in_lists_and_on_the_multi_camera
     assert_eq!(next_json(&mut ws).await["clientId"], "a");
     send_json(&mut ws, json!({"type":"subscribe","clientIds":["b"]})).await;
     assert_eq!(next_json_of(&mut ws, "error").await["code"], "forbidden");
+}
+
+#[tokio::test]
+async fn cors_is_same_origin_unless_an_origin_is_allowed() {
+    let srv = start_server(|c| c.cors_allow = vec!["https://deck.example".into()]).await;
+    let client = reqwest::Client::new();
+    let pre = client
+        .request(Method::OPTIONS, http_anon(srv.addr, "/api/clients"))
+        .header(header::ORIGIN, "https://deck.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    assert_eq!(pre.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://deck.example");
+    assert_eq!(pre.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+    let ok = client.get(http(srv.addr, "/api/clients")).header(header::ORIGIN, "https://deck.example").send().await.unwrap();
+    assert_eq!(ok.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://deck.example");
+    let other = client.get(http(srv.addr, "/api/clients")).header(header::ORIGIN, "https://evil.example").send().await.unwrap();
+    assert!(other.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "no CORS for other origins");
+}
+
+#[tokio::test]
+async fn a_publish_link_opens_the_capture_page() {
+    let srv = start_server(|_| {}).await;
+    let (_, token) = srv.state.auth.create_token("phone", Scope::Publish, Some(["phone".to_string()].into()), None).unwrap();
+    let r = reqwest::get(format!("http://{}/capture?token={token}", srv.addr)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'self'"));
+    assert!(r.text().await.unwrap().contains("<html"));
+    let viewer = srv.state.auth.create_token("v", Scope::View, None, None).unwrap().1;
+    assert_eq!(reqwest::get(format!("http://{}/capture?token={viewer}", srv.addr)).await.unwrap().status(), 403);
 }

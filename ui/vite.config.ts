@@ -2,6 +2,10 @@ import { defineConfig } from "vite";
 
 // The relay serves the built files from ui/dist; `npm run dev` proxies to a local relay.
 export default defineConfig({
-  build: { outDir: "dist", emptyOutDir: true },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    rollupOptions: { input: { main: "index.html", capture: "capture.html" } },
+  },
   server: { proxy: { "/api": "http://127.0.0.1:3000", "/stream": { target: "ws://127.0.0.1:3000", ws: true } } },
 });

@@ -16,7 +16,10 @@ include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
 const NOT_BUILT: &str = include_str!("ui_not_built.html");
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/assets/{*path}", get(asset)).route("/{file}", get(top_level_file))
+    Router::new()
+        .route("/assets/{*path}", get(asset))
+        .route("/capture", get(capture))
+        .route("/{file}", get(top_level_file))
 }
 
 fn lookup(path: &str) -> Option<&'static [u8]> {
@@ -30,10 +33,20 @@ pub fn is_built() -> bool {
 
 /// The UI's start page.
 pub fn index() -> Response {
-    let body = lookup("/index.html").unwrap_or(NOT_BUILT.as_bytes());
+    page("/index.html")
+}
+
+/// The capture page a publish link opens.
+async fn capture() -> Response {
+    page("/capture.html")
+}
+
+fn page(path: &str) -> Response {
+    let body = lookup(path).unwrap_or(NOT_BUILT.as_bytes());
     let mut r = body.into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    crate::api::session::page_headers(r.headers_mut());
     r
 }
 

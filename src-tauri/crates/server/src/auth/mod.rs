@@ -5,6 +5,7 @@
 //! * [`limiter`]: login attempts per IP.
 //! * [`policy`]: the one table that says what every route needs.
 //! * [`guard`]: the middleware that reads credentials and applies the table.
+//! * [`cors`]: same-origin by default; `--cors-allow` origins get CORS headers.
 //!
 //! Principals: the **admin** (password, session cookie, or an `admin`
 //! token) may do everything; a **view** token may watch and listen (its
@@ -13,6 +14,7 @@
 //! channel with device tokens (`store::devices`).
 
 pub mod cookie;
+pub mod cors;
 pub mod guard;
 pub mod limiter;
 pub mod policy;
@@ -154,6 +156,14 @@ impl Auth {
         code
     }
 
+    /// Makes every bootstrap code minted so far `age` older (tests of expiry).
+    #[doc(hidden)]
+    pub fn age_bootstrap_codes(&self, age: Duration) {
+        for at in self.bootstrap.lock().codes.values_mut() {
+            *at = at.checked_sub(age).unwrap_or(*at);
+        }
+    }
+
     /// Uses a bootstrap code: true once, within its lifetime.
     pub fn redeem_bootstrap_code(&self, code: &str) -> bool {
         let mut b = self.bootstrap.lock();
@@ -232,6 +242,9 @@ mod tests {
         assert!(!auth.redeem_bootstrap_code("nope"));
         assert!(auth.redeem_bootstrap_code(&code));
         assert!(!auth.redeem_bootstrap_code(&code), "single use");
+        let late = auth.mint_bootstrap_code();
+        auth.age_bootstrap_codes(BOOTSTRAP_LIFETIME + Duration::from_secs(1));
+        assert!(!auth.redeem_bootstrap_code(&late), "short-lived");
         let (again, generated) = Auth::open(&dir, None).unwrap();
         assert!(generated.is_none(), "the stored password is kept");
         assert!(again.store.check_password(&password));

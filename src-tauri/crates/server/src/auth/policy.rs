@@ -87,6 +87,7 @@ pub fn table() -> Vec<Rule> {
         GET  "/api/audio/{id}/live.wav"        => View(Path), Media;
         GET  "/api/sources"                    => View(None), Api;
 
+        GET  "/capture"                        => Publish(None), Page;   // the capture page a publish link opens
         GET  "/ws"                             => Publish(Query("clientId")), WebSocket;
         GET  "/audio/publish"                  => Publish(Query("source")), WebSocket;
 

@@ -98,10 +98,10 @@ impl Server {
         let Self { state, listener, devkit_tcp, devkit_udp, tls, .. } = self;
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
-        let limits = ConnectionLimits::new(state.config.max_connections, state.config.max_connections_per_ip);
         let tls = tls.map(|t| t.acceptor);
         let udp = tokio::spawn(devkit::udp::run(devkit_udp, state.devkits.clone()));
-        let devkit_accept = tokio::spawn(devkit_accept_loop(state.clone(), devkit_tcp));
+        let limits = ConnectionLimits::new(state.config.max_connections, state.config.max_connections_per_ip);
+        let devkit_accept = tokio::spawn(devkit_accept_loop(state.clone(), devkit_tcp, limits.clone()));
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -232,11 +232,23 @@ where
 }
 
 /// Accepts devkit command connections; each runs as a tracked task.
-async fn devkit_accept_loop(state: AppState, listener: TcpListener) {
+/// Devkit connections count against the same caps as HTTP ones.
+async fn devkit_accept_loop(state: AppState, listener: TcpListener, limits: std::sync::Arc<ConnectionLimits>) {
     loop {
         match listener.accept().await {
             Ok((tcp, peer)) => {
-                state.tasks.spawn(devkit::session::run(state.clone(), state.devkits.clone(), tcp, peer));
+                let permit = match limits.admit(peer.ip()) {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        tracing::warn!(%peer, "devkit connection refused: {reason}");
+                        continue;
+                    }
+                };
+                let session = devkit::session::run(state.clone(), state.devkits.clone(), tcp, peer);
+                state.tasks.spawn(async move {
+                    let _permit = permit;
+                    session.await
+                });
             }
             Err(e) => {
                 tracing::warn!("devkit accept failed: {e}");

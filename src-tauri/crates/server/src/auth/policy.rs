@@ -131,9 +131,11 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        // On bytes, not `&str` slices: a `%` may be followed by a multi-byte
+        // character (found by fuzzing: slicing there panicked).
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
+            if let (Some(h), Some(l)) = (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2])) {
+                out.push(h << 4 | l);
                 i += 3;
                 continue;
             }
@@ -142,6 +144,10 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// The value of query parameter `name`.
@@ -190,5 +196,7 @@ mod tests {
         assert_eq!(decide(&t, &Method::GET, "/api/secret", None).need, Need::Admin);
         assert_eq!(decide(&t, &Method::DELETE, "/api/clients/x", None).need, Need::Admin);
         assert_eq!(decide(&t, &Method::HEAD, "/api/health", None).need, Need::Public);
+        assert_eq!(query_param(Some("a=%Ϲ&b=%41%4"), "a").as_deref(), Some("%Ϲ"), "a % before a multi-byte character");
+        assert_eq!(query_param(Some("b=%41%4"), "b").as_deref(), Some("A%4"));
     }
 }

@@ -59,7 +59,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
         }
         TokenAction::List => {
             let v = call(s, &cred, "GET", "/api/tokens", None)?;
-            println!("{:<14} {:<24} {:<8} {:<20} {}", "ID", "NAME", "SCOPE", "LIMITED TO", "EXPIRES");
+            println!("{:<14} {:<24} {:<8} {:<20} EXPIRES", "ID", "NAME", "SCOPE", "LIMITED TO");
             for t in v["tokens"].as_array().cloned().unwrap_or_default() {
                 let ids = t["ids"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_else(|| "all".into());
                 let expires = if t["expired"] == true { "expired".to_string() } else { t["expiresMs"].as_u64().map_or("never".into(), |ms| format!("{ms} (unix ms)")) };

@@ -395,11 +395,11 @@ impl AudioSource {
 
     fn publish(&self, lease: u64, seq: u64, pcm: Bytes, filled: bool) -> Result<AudioChunk, HubError> {
         let mut st = self.state.lock();
-        if !st.lease.as_ref().is_some_and(|(l, _)| *l == lease) {
+        if st.lease.as_ref().is_none_or(|(l, _)| *l != lease) {
             return Err(HubError::Superseded);
         }
         let format = st.format.expect("a lease always sets the format");
-        if pcm.len() % format.frame_bytes() != 0 {
+        if !pcm.len().is_multiple_of(format.frame_bytes()) {
             return Err(HubError::BadFormat(format!(
                 "{} bytes is not a whole number of {}-byte sample frames",
                 pcm.len(),

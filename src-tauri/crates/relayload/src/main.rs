@@ -366,7 +366,7 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
     }
     // Warm-up: one second of frames not counted.
     let period = Duration::from_secs_f64(1.0 / args.fps as f64);
-    let total = (args.duration * args.fps as u64) as u64;
+    let total = args.duration * args.fps as u64;
     let warmup = args.fps as u64;
     let mut seq = 0u64;
     let mut tick = tokio::time::interval(period);

@@ -262,7 +262,7 @@ pub fn check_audio(audio: &messages::HelloAudio) -> Result<AudioFormat, Refusal>
         return Err(bad(format!("audio format '{}' is not supported (use s16le)", audio.format)));
     }
     let format = AudioFormat::new(audio.sample_rate, audio.channels).map_err(|e| bad(e.to_string()))?;
-    if audio.frame_ms == 0 || (audio.sample_rate as u64 * audio.frame_ms as u64) % 1000 != 0 {
+    if audio.frame_ms == 0 || !(audio.sample_rate as u64 * audio.frame_ms as u64).is_multiple_of(1000) {
         return Err(bad(format!("frameMs {} must be at least 1 and a whole number of samples", audio.frame_ms)));
     }
     let packet = UDP_HEADER + format.bytes_for_ms(audio.frame_ms as u64);

@@ -138,6 +138,7 @@ pub async fn run(args: &Args, addr: SocketAddr, pid: u32) -> anyhow::Result<Audi
     window.0.store(warmup, Ordering::Relaxed);
     window.1.store(warmup + total, Ordering::Relaxed);
     let cpu0 = cpu_time_us(pid)?;
+    crate::reset_peak_rss(pid);
     let t0 = Instant::now();
     for s in senders {
         s.await?;

@@ -382,6 +382,7 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
             tick.reset();
             measuring.store(true, Ordering::Relaxed);
             cpu0 = cpu_time_us(pid)?;
+            reset_peak_rss(pid);
             t0 = Instant::now();
         }
         for (c, ws) in cameras.iter_mut().enumerate() {
@@ -426,6 +427,13 @@ pub(crate) fn cpu_time_us(pid: u32) -> anyhow::Result<u64> {
     let ticks: u64 = f[11].parse::<u64>()? + f[12].parse::<u64>()?;
     let hz = 100; // USER_HZ is 100 on Linux
     Ok(ticks * 1_000_000 / hz)
+}
+
+/// Resets the process's peak RSS to its current RSS (Linux ≥ 4.0), so the
+/// peak reported is the one under load, not start-up's (Argon2 hashing the
+/// admin password briefly takes 19 MiB).
+pub(crate) fn reset_peak_rss(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
 pub(crate) fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {

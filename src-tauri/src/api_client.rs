@@ -3,6 +3,29 @@
 use anyhow::{bail, Context};
 use serde_json::Value;
 
+/// Where the running server is and how the CLI proves it is the admin
+/// (flattened into every subcommand that calls the API).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// The running server's base URL.
+    #[arg(long, env = "RELAYDECK_SERVER", default_value = "http://127.0.0.1:3000", global = true)]
+    pub server: String,
+
+    /// An admin API token (create one with `relaydeck token add NAME --scope admin`).
+    #[arg(long, env = "RELAYDECK_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+
+    /// The admin password (instead of a token).
+    #[arg(long, env = "RELAYDECK_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub password: Option<String>,
+}
+
+impl ServerArgs {
+    pub fn credential(&self) -> Credential {
+        Credential::from_args(self.token.clone(), self.password.clone())
+    }
+}
+
 /// How the CLI proves it is the admin.
 #[derive(Debug, Clone)]
 pub enum Credential {

@@ -3,21 +3,12 @@
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use crate::api_client::{call, Credential};
+use crate::api_client::{call, ServerArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct DeviceArgs {
-    /// The running server's base URL.
-    #[arg(long, env = "RELAYDECK_SERVER", default_value = "http://127.0.0.1:3000", global = true)]
-    pub server: String,
-
-    /// An admin API token (`relaydeck` prints none; create one with POST /api/tokens).
-    #[arg(long, env = "RELAYDECK_TOKEN", hide_env_values = true, global = true)]
-    pub token: Option<String>,
-
-    /// The admin password (instead of a token).
-    #[arg(long, env = "RELAYDECK_ADMIN_PASSWORD", hide_env_values = true, global = true)]
-    pub password: Option<String>,
+    #[command(flatten)]
+    pub api: ServerArgs,
 
     #[command(subcommand)]
     pub action: DeviceAction,
@@ -53,8 +44,8 @@ pub enum DeviceAction {
 }
 
 pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
-    let cred = Credential::from_args(args.token, args.password);
-    let s = &args.server;
+    let cred = args.api.credential();
+    let s = &args.api.server;
     let call = |method: &str, path: &str, body: Option<Value>| call(s, &cred, method, path, body);
     match args.action {
         DeviceAction::Add { name, id } => {
@@ -111,6 +102,7 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api_client::Credential;
 
     #[test]
     fn says_clearly_when_no_server_is_running() {

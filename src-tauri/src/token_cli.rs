@@ -2,19 +2,13 @@
 
 use serde_json::{json, Value};
 
-use crate::api_client::{call, Credential};
+use crate::api_client::{call, ServerArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct TokenArgs {
-    /// The running server's base URL.
-    #[arg(long, env = "RELAYDECK_SERVER", default_value = "http://127.0.0.1:3000", global = true)]
-    pub server: String,
-    /// An admin API token.
-    #[arg(long, env = "RELAYDECK_TOKEN", hide_env_values = true, global = true)]
-    pub token: Option<String>,
-    /// The admin password (instead of a token).
-    #[arg(long, env = "RELAYDECK_ADMIN_PASSWORD", hide_env_values = true, global = true)]
-    pub password: Option<String>,
+    #[command(flatten)]
+    pub api: ServerArgs,
+
     #[command(subcommand)]
     pub action: TokenAction,
 }
@@ -42,8 +36,8 @@ pub enum TokenAction {
 }
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let cred = Credential::from_args(args.token, args.password);
-    let s = &args.server;
+    let cred = args.api.credential();
+    let s = &args.api.server;
     match args.action {
         TokenAction::Add { name, scope, ids, hours } => {
             let ids: Value = if ids.is_empty() { Value::Null } else { json!(ids) };

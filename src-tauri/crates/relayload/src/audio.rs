@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::Context;
 use relaydeck_devkit_sim::{Devkit, DevkitConfig};
-use tokio::{io::AsyncWriteExt, net::TcpStream};
+use tokio::net::TcpStream;
 
 use crate::{cpu_time_us, now_us, peak_rss_kib, read_frame, ws_connect, Args};
 
@@ -84,11 +84,7 @@ async fn listen(mut ws: tokio::io::BufReader<TcpStream>, dev: u32, window: Arc<(
                     }
                 }
             }
-            0x9 => {
-                let mut pong = vec![0x8A, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-                pong.extend_from_slice(&payload);
-                let _ = ws.get_mut().write_all(&pong).await;
-            }
+            0x9 => crate::answer_ping(&mut ws, &payload).await,
             0x8 => break,
             _ => {}
         }

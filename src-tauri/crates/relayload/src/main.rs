@@ -278,16 +278,19 @@ async fn run_viewer(mut ws: BufReader<TcpStream>, measuring: Arc<AtomicBool>, st
         };
         match opcode {
             0x2 => stats.record(&payload, measuring.load(Ordering::Relaxed)),
-            0x9 => {
-                let mut pong = vec![0x8A, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-                pong.extend_from_slice(&payload);
-                let _ = ws.get_mut().write_all(&pong).await;
-            }
+            0x9 => answer_ping(&mut ws, &payload).await,
             0x8 => break,
             _ => {}
         }
     }
     stats
+}
+
+/// Answers a server ping with a masked pong carrying the same payload.
+pub(crate) async fn answer_ping(ws: &mut BufReader<TcpStream>, payload: &[u8]) {
+    let mut pong = vec![0x8A, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    pong.extend_from_slice(payload);
+    let _ = ws.get_mut().write_all(&pong).await;
 }
 
 pub(crate) async fn read_frame(ws: &mut BufReader<TcpStream>, payload: &mut Vec<u8>) -> std::io::Result<u8> {

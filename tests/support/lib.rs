@@ -134,40 +134,51 @@ pub async fn next_json(ws: &mut Ws) -> Value {
     }
 }
 
-/// The next text message of `kind`, skipping other text and binary messages.
+/// The next text message of `kind`, skipping other text and binary messages
+/// (within [`WAIT`] in all: periodic stats would keep a per-message timeout from firing).
 pub async fn next_json_of(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        if let Message::Text(t) = next_message(ws).await {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["type"] == kind {
-                return v;
+    let find = async {
+        loop {
+            if let Message::Text(t) = next_message(ws).await {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == kind {
+                    return v;
+                }
             }
         }
-    }
+    };
+    tokio::time::timeout(WAIT, find).await.unwrap_or_else(|_| panic!("no '{kind}' message within {WAIT:?}"))
 }
 
-/// The next binary message, skipping text messages (stats, status).
+/// The next binary message, skipping text messages (stats, status), within [`WAIT`] in all.
 pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
-    loop {
-        match next_message(ws).await {
-            Message::Binary(b) => return b.to_vec(),
-            Message::Text(_) => continue,
-            other => panic!("expected a binary message, got {other:?}"),
+    let find = async {
+        loop {
+            match next_message(ws).await {
+                Message::Binary(b) => return b.to_vec(),
+                Message::Text(_) => continue,
+                other => panic!("expected a binary message, got {other:?}"),
+            }
         }
-    }
+    };
+    tokio::time::timeout(WAIT, find).await.unwrap_or_else(|_| panic!("no binary message within {WAIT:?}"))
 }
 
 /// Reads until the server closes, returning its close frame.
+/// Within [`WAIT`] in all, whatever else the server keeps sending meanwhile.
 pub async fn expect_close(ws: &mut Ws) -> CloseFrame {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next()).await.expect("timed out waiting for close") {
-            Some(Ok(Message::Close(Some(frame)))) => return frame,
-            Some(Ok(Message::Close(None))) => panic!("closed without a code"),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => panic!("socket error before close: {e}"),
-            None => panic!("socket ended without a close frame"),
+    let find = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => return frame,
+                Some(Ok(Message::Close(None))) => panic!("closed without a code"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("socket error before close: {e}"),
+                None => panic!("socket ended without a close frame"),
+            }
         }
-    }
+    };
+    tokio::time::timeout(WAIT, find).await.expect("timed out waiting for close")
 }
 
 /// Polls `f` until it returns `Some`, for at most [`WAIT`].

@@ -34,6 +34,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod limits;
 pub mod router;
+pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod tls;

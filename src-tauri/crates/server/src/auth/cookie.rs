@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use sha2::Sha256;
 
 use super::{hex, now_ms, random_bytes, SESSION_LIFETIME};
+use crate::secrets::unhex;
 
 pub const COOKIE_NAME: &str = "relaydeck_session";
 
@@ -79,13 +80,6 @@ impl CookieSigner {
         let msg = format!("{expires}.{id}");
         format!("{msg}.{}", hex(&self.mac(&msg).finalize().into_bytes()))
     }
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

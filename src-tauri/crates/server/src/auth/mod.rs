@@ -23,7 +23,7 @@ pub mod store;
 use std::{
     collections::{BTreeSet, HashMap},
     net::IpAddr,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use parking_lot::Mutex;
@@ -31,24 +31,7 @@ use serde::{Deserialize, Serialize};
 
 pub use store::{AuthStore, StoreError, TokenRecord};
 
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
-    let mut b = vec![0u8; n];
-    getrandom::fill(&mut b).expect("the OS random number generator failed");
-    b
-}
-
-/// Constant-time equality (length is not secret).
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub(crate) use crate::secrets::{hex, now_ms, random_bytes, same};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -185,7 +168,7 @@ impl Auth {
             ids,
             created_ms: now,
             expires_ms: ttl.map(|t| now + t.as_millis() as u64),
-            sha256: store::sha256_hex(&secret),
+            sha256: crate::secrets::sha256_hex(&secret),
         };
         self.store.add_token(record.clone())?;
         Ok((record, secret))

@@ -13,9 +13,9 @@ use argon2::{
 };
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{hex, now_ms, random_bytes, same, Scope};
+use crate::secrets::{sha256_hex, unhex};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -61,9 +61,6 @@ pub struct AuthStore {
     file: Mutex<AuthFile>,
 }
 
-pub fn sha256_hex(s: &str) -> String {
-    hex(&Sha256::digest(s.as_bytes()))
-}
 
 impl AuthStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
@@ -175,6 +172,3 @@ fn give_back_argon2_memory() {
     }
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()
-}

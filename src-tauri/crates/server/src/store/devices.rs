@@ -6,13 +6,12 @@
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use parking_lot::Mutex;
 use relaydeck_hub::StreamId;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use crate::secrets::{now_ms, random_hex, same, sha256_hex};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -55,27 +54,8 @@ pub struct DeviceRegistry {
     devices: Mutex<BTreeMap<String, DeviceRecord>>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Compares without an early exit, so timing says nothing about the hash.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS random number generator failed");
-    hex(&buf)
+    sha256_hex(token)
 }
 
 impl DeviceRegistry {
@@ -152,7 +132,7 @@ impl DeviceRegistry {
     pub fn authenticate(&self, id: &str, token: &str) -> Option<DeviceRecord> {
         let devices = self.devices.lock();
         let record = devices.get(id)?;
-        same(&record.token_sha256, &hash(token)).then(|| record.clone())
+        same(record.token_sha256.as_bytes(), hash(token).as_bytes()).then(|| record.clone())
     }
 
     /// Records a successful connection.

@@ -8,7 +8,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
@@ -34,9 +34,7 @@ use crate::state::AppState;
 /// The UDP header: session, sequence, timestamp.
 pub const UDP_HEADER: usize = 12;
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+use crate::secrets::now_ms;
 
 /// A device's answer to a command.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -46,7 +46,11 @@ struct SocketSink {
 
 impl DirectSink for SocketSink {
     fn try_send(&self, slot: &Arc<ViewerSlot>, frame: &VideoFrame) -> Handoff {
-        self.writer.try_send_now(self.mode.payload(frame), (slot.clone(), frame.seq))
+        let body = match self.mode {
+            Mode::Single => frame.jpeg_bytes(),
+            Mode::Multi => &frame.mux_packet()[..],
+        };
+        self.writer.try_send_now(body, || self.mode.payload(frame), slot, frame.seq)
     }
 }
 

@@ -34,7 +34,7 @@ use tokio::{
 
 use super::{
     close,
-    writer::{BoxWrite, Opcode, WsWriter},
+    writer::{BoxWrite, Opcode, RawSocket, WsWriter},
 };
 
 type Io = TokioIo<Upgraded>;
@@ -111,18 +111,19 @@ pub struct WsConn {
 }
 
 /// Splits the upgraded connection into a reader and a writer.
-fn split_io(io: Io) -> (BoxRead, BoxWrite) {
+fn split_io(io: Io) -> (BoxRead, BoxWrite, Option<RawSocket>) {
     match io.into_inner().downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
             let tcp = parts.io.into_inner();
             limit_unsent(&tcp);
+            let raw = RawSocket::of(&tcp);
             let (read, write) = tcp.into_split();
             // Bytes the HTTP layer read past the handshake come first.
-            (Box::new(Prefixed { prefix: parts.read_buf, inner: read }), Box::new(write))
+            (Box::new(Prefixed { prefix: parts.read_buf, inner: read }), Box::new(write), raw)
         }
         Err(upgraded) => {
             let (read, write) = tokio::io::split(TokioIo::new(upgraded));
-            (Box::new(read), Box::new(write))
+            (Box::new(read), Box::new(write), None)
         }
     }
 }
@@ -178,7 +179,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for Prefixed<R> {
 
 impl WsConn {
     pub(crate) fn new(ws: WebSocket<Io>, limits: WsLimits, write_timeout: Duration) -> Self {
-        let (read, write) = split_io(ws.into_inner());
+        let (read, write, raw) = split_io(ws.into_inner());
         let (mut read, _) = after_handshake_split(read, tokio::io::sink(), Role::Server);
         read.set_auto_pong(true);
         read.set_auto_close(true);
@@ -187,7 +188,7 @@ impl WsConn {
         read.set_max_message_size(limits.max_binary.max(limits.max_text) + 1);
         let (tx, inbound) = mpsc::channel(4);
         let reader = tokio::spawn(read_loop(read, tx, limits));
-        Self { writer: WsWriter::new(write), inbound, reader, write_timeout }
+        Self { writer: WsWriter::with_raw(write, raw), inbound, reader, write_timeout }
     }
 
     /// The write side, for a direct sink that writes from publishers' threads.

@@ -40,6 +40,10 @@ pub type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 pub struct WsWriter {
     state: Mutex<WriterState>,
+    /// The socket's descriptor when the connection is plain TCP: the direct
+    /// path writes to it with one `sendmsg`, skipping the async layers (see
+    /// [`WsWriter::try_send_now`]). It stays open while `state.io` lives.
+    raw: Option<RawSocket>,
 }
 
 struct WriterState {
@@ -64,21 +68,7 @@ struct OutFrame {
 
 impl OutFrame {
     fn new(opcode: Opcode, payload: Bytes) -> Self {
-        let mut header = [0u8; 10];
-        header[0] = 0x80 | opcode as u8;
-        let len = payload.len();
-        let header_len = if len < 126 {
-            header[1] = len as u8;
-            2
-        } else if len <= u16::MAX as usize {
-            header[1] = 126;
-            header[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-            4
-        } else {
-            header[1] = 127;
-            header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-            10
-        };
+        let (header, header_len) = encode_header(opcode, payload.len());
         Self { header, header_len, payload, written: 0, done: None }
     }
 
@@ -142,7 +132,12 @@ impl WriterState {
 
 impl WsWriter {
     pub fn new(io: BoxWrite) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::new(WriterState { io, unfinished: None, failed: None }) })
+        Self::with_raw(io, None)
+    }
+
+    /// A writer whose `io` is the plain TCP socket `raw` (which `io` keeps open).
+    pub fn with_raw(io: BoxWrite, raw: Option<RawSocket>) -> Arc<Self> {
+        Arc::new(Self { state: Mutex::new(WriterState { io, unfinished: None, failed: None }), raw })
     }
 
     /// Writes one message after any unfinished one; waits for the socket.
@@ -171,36 +166,127 @@ impl WsWriter {
     }
 
     /// Writes as much of a video frame as the socket takes now, never waiting.
-    /// On [`Handoff::Started`] the rest is left for [`WsWriter::flush_unfinished`]
-    /// (the hub wakes the connection's task for it).
-    pub fn try_send_now(&self, payload: Bytes, done: Completion) -> Handoff {
+    /// `body` is the payload; `owned` gives it as shared memory, and is only
+    /// called when part of the frame has to wait. On [`Handoff::Started`] the
+    /// rest is left for [`WsWriter::flush_unfinished`] (the hub wakes the
+    /// connection's task for it), and `slot` is told when it is out.
+    pub fn try_send_now(&self, body: &[u8], owned: impl FnOnce() -> Bytes, slot: &Arc<ViewerSlot>, seq: u64) -> Handoff {
         let Some(mut st) = self.state.try_lock() else { return Handoff::Busy };
         if st.unfinished.is_some() || st.failed.is_some() {
             return Handoff::Busy;
         }
-        let mut frame = OutFrame::new(Opcode::Binary, payload);
-        // A no-op waker: if the socket is full, the task is woken by the
-        // caller instead and polls again with its own waker.
-        let mut cx = Context::from_waker(Waker::noop());
-        // Outside tokio's cooperative budget: a fan-out to hundreds of
-        // viewers is one bounded loop, and a spent budget would report every
-        // socket after the 128th as busy.
-        let mut write = tokio::task::coop::unconstrained(poll_fn(|cx| frame.poll_write(&mut st.io, cx)));
-        let polled = Pin::new(&mut write).poll(&mut cx);
-        drop(write);
-        match polled {
-            Poll::Ready(Ok(())) => Handoff::Delivered,
-            Poll::Ready(Err(e)) => {
-                st.failed = Some(e.kind());
-                Handoff::Busy
-            }
-            Poll::Pending if frame.written == 0 => Handoff::Busy,
-            Poll::Pending => {
-                frame.done = Some(done);
+        let (header, header_len) = encode_header(Opcode::Binary, body.len());
+        let head = &header[..header_len];
+        let written = match self.raw {
+            Some(raw) => raw.send_now(head, body),
+            None => poll_now(&mut st.io, head, body),
+        };
+        match written {
+            Ok(n) if n == header_len + body.len() => Handoff::Delivered,
+            Ok(0) => Handoff::Busy,
+            Ok(n) => {
+                let mut frame = OutFrame::new(Opcode::Binary, owned());
+                frame.written = n;
+                frame.done = Some((slot.clone(), seq));
                 st.unfinished = Some(frame);
                 Handoff::Started
             }
+            Err(e) => {
+                st.failed = Some(e.kind());
+                Handoff::Busy
+            }
         }
+    }
+}
+
+/// A frame's header for a payload of `len` bytes, and the header's length.
+fn encode_header(opcode: Opcode, len: usize) -> ([u8; 10], usize) {
+    let mut header = [0u8; 10];
+    header[0] = 0x80 | opcode as u8;
+    let header_len = if len < 126 {
+        header[1] = len as u8;
+        2
+    } else if len <= u16::MAX as usize {
+        header[1] = 126;
+        header[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
+    } else {
+        header[1] = 127;
+        header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    };
+    (header, header_len)
+}
+
+/// One vectored write through the async layers, never waiting: the bytes
+/// written (0 when the socket is full).
+fn poll_now(io: &mut BoxWrite, head: &[u8], body: &[u8]) -> io::Result<usize> {
+    // A no-op waker: if the socket is full, the task is woken by the
+    // caller instead and polls again with its own waker. Outside tokio's
+    // cooperative budget: a fan-out to hundreds of viewers is one bounded
+    // loop, and a spent budget would report every socket after the 128th as
+    // busy.
+    let mut cx = Context::from_waker(Waker::noop());
+    let bufs = [IoSlice::new(head), IoSlice::new(body)];
+    let mut write = tokio::task::coop::unconstrained(poll_fn(|cx| Pin::new(&mut *io).poll_write_vectored(cx, &bufs)));
+    match Pin::new(&mut write).poll(&mut cx) {
+        Poll::Ready(Ok(0)) => Err(io::ErrorKind::WriteZero.into()),
+        Poll::Ready(res) => res,
+        Poll::Pending => Ok(0),
+    }
+}
+
+/// A plain TCP socket's descriptor, for the publisher's direct write.
+///
+/// Why not through tokio: at hundreds of viewers per frame, the trait
+/// object, the readiness check and the cooperative-budget wrapper cost more
+/// than the bookkeeping they save, because each touches per-viewer memory
+/// that is cold by the time the fan-out reaches it. The socket is
+/// non-blocking (tokio set it so); when the kernel says `EAGAIN` the frame
+/// goes to the viewer's task, whose own write through tokio sees the same
+/// `EAGAIN` and registers for readiness, so nothing is lost or doubled.
+#[derive(Debug, Clone, Copy)]
+pub struct RawSocket(#[cfg(unix)] std::os::fd::RawFd);
+
+impl RawSocket {
+    #[cfg(unix)]
+    pub fn of(tcp: &tokio::net::TcpStream) -> Option<Self> {
+        Some(Self(std::os::fd::AsRawFd::as_raw_fd(tcp)))
+    }
+
+    #[cfg(not(unix))]
+    pub fn of(_tcp: &tokio::net::TcpStream) -> Option<Self> {
+        None
+    }
+
+    /// One `sendmsg` of `head` then `body`: the bytes written, 0 when the
+    /// socket is full. `MSG_NOSIGNAL`: a closed peer is an error, not SIGPIPE.
+    #[cfg(unix)]
+    fn send_now(self, head: &[u8], body: &[u8]) -> io::Result<usize> {
+        let mut iov = [
+            libc::iovec { iov_base: head.as_ptr() as *mut libc::c_void, iov_len: head.len() },
+            libc::iovec { iov_base: body.as_ptr() as *mut libc::c_void, iov_len: body.len() },
+        ];
+        // SAFETY: a zeroed msghdr is valid; it points at two live buffers.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = iov.len() as _;
+        // SAFETY: `self.0` is an open socket (its owner outlives this call:
+        // the writer's state, locked by the caller, holds it).
+        let n = unsafe { libc::sendmsg(self.0, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+            _ => Err(err),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn send_now(self, _head: &[u8], _body: &[u8]) -> io::Result<usize> {
+        Ok(0)
     }
 }
 

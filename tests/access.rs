@@ -195,6 +195,7 @@ async fn every_route_answers_every_credential_as_the_policy_says() {
                     Need::View(_) => allows(may.view, scoped_id) || (may.view.is_some() && !rule.pattern.contains("{id}") && key.is_empty()),
                     Need::Publish(_) => allows(may.publish, scoped_id) || (may.publish.is_some() && !rule.pattern.contains("{id}") && key.is_empty()),
                     Need::Admin => may.admin,
+                    Need::SignedIn => may.view.is_some() || may.publish.is_some() || may.admin,
                     Need::Public => true,
                 };
                 let authenticated = may.view.is_some() || may.publish.is_some() || may.admin;

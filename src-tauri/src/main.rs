@@ -11,14 +11,15 @@
 mod api_client;
 mod cli;
 mod device_cli;
+mod relay;
 mod sim_cli;
 mod token_cli;
 
+use std::sync::Arc;
+
 use anyhow::Context;
-use clap::Parser;
-use relaydeck_capture::TestPattern;
-use relaydeck_hub::Hub;
-use relaydeck_server::Server;
+use clap::{CommandFactory, FromArgMatches};
+use relaydeck_server::store::settings::{JsonFileSettings, Settings};
 
 use cli::{Cli, Command, ServeArgs};
 
@@ -39,7 +40,9 @@ fn run() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let explicit = matches.subcommand_matches("serve").map(relay::explicit_args).unwrap_or_default();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Device(args)) => return device_cli::run(args),
@@ -57,17 +60,16 @@ fn run() -> anyhow::Result<()> {
         .thread_name("relaydeck")
         .build()
         .context("starting the async runtime")?
-        .block_on(serve(args))
+        .block_on(serve(args, explicit))
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let hub = Hub::new(args.server.hub_config());
-    let server = Server::bind(args.server.clone(), hub.clone()).await?;
+async fn serve(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()> {
+    let store = Arc::new(JsonFileSettings::in_dir(&args.server.data_dir()));
+    let first_run = Settings { test_pattern: args.test_pattern, ..Settings::default() };
+    let settings = relay::settings(&mut args, &explicit, store.clone(), first_run)
+        .with_context(|| format!("settings file {}", store.path().display()))?;
+    let (server, _hub) = relay::start(&args, settings).await?;
     let addr = server.local_addr();
-    let _pattern = match args.test_pattern {
-        true => Some(TestPattern::start(&hub, args.test_pattern_config()).context("starting the test-pattern camera")?),
-        false => None,
-    };
     let devkits = &server.state().devkits;
     let ports = (devkits.tcp_addr().map(|a| a.port()), devkits.udp_addr().map(|a| a.port()));
     let data_dir = args.server.data_dir();

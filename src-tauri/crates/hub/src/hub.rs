@@ -84,12 +84,15 @@ struct HubInner {
     events: broadcast::Sender<HubEvent>,
     next_order: AtomicU64,
     next_lease: AtomicU64,
+    /// Ring size for streams created from now on (a setting, changed live).
+    ring_frames: std::sync::atomic::AtomicUsize,
 }
 
 impl Hub {
     pub fn new(config: HubConfig) -> Self {
         Self {
             inner: Arc::new(HubInner {
+                ring_frames: std::sync::atomic::AtomicUsize::new(config.ring_frames),
                 config,
                 streams: RwLock::new(HashMap::new()),
                 audio: RwLock::new(HashMap::new()),
@@ -102,6 +105,16 @@ impl Hub {
 
     pub fn config(&self) -> &HubConfig {
         &self.inner.config
+    }
+
+    /// Frames kept per camera for cameras that appear from now on (those
+    /// already streaming keep their ring).
+    pub fn set_ring_frames(&self, frames: usize) {
+        self.inner.ring_frames.store(frames.max(1), Ordering::Relaxed);
+    }
+
+    pub fn ring_frames(&self) -> usize {
+        self.inner.ring_frames.load(Ordering::Relaxed)
     }
 
     pub fn is_reserved(&self, id: &str) -> bool {
@@ -142,7 +155,7 @@ impl Hub {
                     id.clone(),
                     kind,
                     self.inner.next_order.fetch_add(1, Ordering::Relaxed),
-                    cfg.ring_frames,
+                    self.ring_frames(),
                     cfg.max_frame_bytes,
                     self.inner.events.clone(),
                 ))

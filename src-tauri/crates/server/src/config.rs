@@ -170,6 +170,33 @@ impl ServerConfig {
         }
     }
 
+    /// Takes the port, LAN access, TLS and ring size from the user's
+    /// settings, except those `explicit` says were given as flags or
+    /// environment variables (those win, for this run only).
+    pub fn apply_settings(&mut self, s: &crate::store::settings::Settings, explicit: impl Fn(&str) -> bool) {
+        if !explicit("bind") {
+            let ip: std::net::IpAddr = if s.lan_access { [0, 0, 0, 0].into() } else { [127, 0, 0, 1].into() };
+            self.bind = SocketAddr::new(ip, s.port);
+        }
+        if !explicit("tls") {
+            self.tls = s.tls;
+        }
+        if !explicit("ring_frames") {
+            self.ring_frames = s.ring_frames as u32;
+        }
+    }
+
+    /// `base` with the fields this configuration decides (what the run uses).
+    pub fn as_settings(&self, base: crate::store::settings::Settings) -> crate::store::settings::Settings {
+        crate::store::settings::Settings {
+            port: self.bind.port(),
+            lan_access: !self.bind.ip().is_loopback(),
+            tls: self.tls_enabled(),
+            ring_frames: self.ring_frames as usize,
+            ..base
+        }
+    }
+
     /// Whether the server speaks TLS (cookies get `Secure`, links `https`).
     pub fn tls_enabled(&self) -> bool {
         self.tls || self.tls_cert.is_some()

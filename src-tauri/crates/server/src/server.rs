@@ -29,7 +29,10 @@ use crate::{
     edges::devkit,
     router,
     state::AppState,
-    store::devices::{DeviceRegistry, RegistryError},
+    store::{
+        devices::{DeviceRegistry, RegistryError},
+        settings::{Settings, SettingsHandle},
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,13 @@ pub struct Server {
 impl Server {
     /// Opens the device registry and binds the HTTP port and the devkit ports.
     pub async fn bind(config: ServerConfig, hub: Hub) -> Result<Self, ServerError> {
+        let settings = SettingsHandle::in_memory(config.as_settings(Settings::default()));
+        Self::bind_with_settings(config, hub, settings).await
+    }
+
+    /// [`Server::bind`] with the user's settings (persisted by their store,
+    /// followed live by the hub and whoever else subscribes).
+    pub async fn bind_with_settings(config: ServerConfig, hub: Hub, settings: SettingsHandle) -> Result<Self, ServerError> {
         let addr = config.bind;
         let devices = DeviceRegistry::open(&config.data_dir())?;
         let (auth, generated_password) = Auth::open(&config.data_dir(), config.admin_password.as_deref())?;
@@ -69,7 +79,7 @@ impl Server {
             true => Some(tls::load(&config.data_dir(), config.tls_cert.as_deref(), config.tls_key.as_deref())?),
             false => None,
         };
-        let state = AppState::new(hub, config, devices, auth);
+        let state = AppState::new(hub, config, devices, auth, settings);
         state.devkits.set_addrs(devkit_tcp.local_addr().expect("bound"), devkit_udp.local_addr().expect("bound"));
         Ok(Self { state, listener, devkit_tcp, devkit_udp, generated_password, tls })
     }
@@ -98,6 +108,7 @@ impl Server {
         let Self { state, listener, devkit_tcp, devkit_udp, tls, .. } = self;
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
+        let follower = tokio::spawn(follow_settings(state.clone()));
         let tls = tls.map(|t| t.acceptor);
         let udp = tokio::spawn(devkit::udp::run(devkit_udp, state.devkits.clone()));
         let limits = ConnectionLimits::new(state.config.max_connections, state.config.max_connections_per_ip);
@@ -177,6 +188,7 @@ impl Server {
             tracing::warn!("some connections did not finish within 10 s");
         }
         sweeper.abort();
+        follower.abort();
         udp.abort();
         devkit_accept.abort();
     }
@@ -254,6 +266,21 @@ async fn devkit_accept_loop(state: AppState, listener: TcpListener, limits: std:
                 tracing::warn!("devkit accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+        }
+    }
+}
+
+/// Applies the settings the relay itself follows live (the hub's ring size).
+async fn follow_settings(state: AppState) {
+    let mut settings = state.settings.subscribe();
+    loop {
+        let ring = settings.borrow_and_update().ring_frames;
+        if ring != state.hub.ring_frames() {
+            state.hub.set_ring_frames(ring);
+            tracing::info!(ring, "ring size for new cameras changed");
+        }
+        if settings.changed().await.is_err() {
+            return;
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::{
     auth::{policy::Rule, Auth},
     config::ServerConfig,
     edges::{audio_ws::ListenerIds, devkit::Devkits},
-    store::devices::DeviceRegistry,
+    store::{devices::DeviceRegistry, settings::SettingsHandle},
 };
 
 #[derive(Clone)]
@@ -32,11 +32,14 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The policy table (`auth::policy`).
     pub policy: Arc<Vec<Rule>>,
+    /// The user's settings, live.
+    pub settings: SettingsHandle,
 }
 
 impl AppState {
-    pub fn new(hub: Hub, config: ServerConfig, devices: DeviceRegistry, auth: Auth) -> Self {
+    pub fn new(hub: Hub, config: ServerConfig, devices: DeviceRegistry, auth: Auth, settings: SettingsHandle) -> Self {
         Self {
+            settings,
             auth: Arc::new(auth),
             policy: Arc::new(crate::auth::policy::table()),
             devices: Arc::new(devices),

@@ -4,6 +4,7 @@ pub mod cameras;
 pub mod devices;
 pub mod health;
 pub mod session;
+pub mod settings;
 pub mod sources;
 
 use axum::Router;
@@ -17,4 +18,5 @@ pub fn router() -> Router<AppState> {
         .merge(devices::router())
         .merge(sources::router())
         .merge(session::router())
+        .merge(settings::router())
 }

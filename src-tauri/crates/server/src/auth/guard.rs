@@ -86,6 +86,7 @@ fn allowed(p: &Principal, d: &Decision) -> bool {
         (Need::View(_), None) => p.can_view_some(),
         (Need::Publish(_), Some(id)) => p.can_publish(id),
         (Need::Publish(_), None) => p.can_publish_some(),
+        (Need::SignedIn, _) => true,
         (Need::Admin, _) => p.is_admin(),
     }
 }

@@ -18,6 +18,8 @@ pub enum Need {
     View(Id),
     /// Publish under an ID (checked by the edge when the ID comes later).
     Publish(Id),
+    /// Any valid credential (the caller asks who they are).
+    SignedIn,
     Admin,
 }
 
@@ -67,6 +69,7 @@ pub fn table() -> Vec<Rule> {
         POST "/api/logout"                     => Public, Api;
         POST "/api/bootstrap"                  => Public, Api;
         GET  "/api/health"                     => Public, Api;
+        GET  "/api/session"                    => SignedIn, Api;
 
         GET  "/"                               => View(None), Page;
         GET  "/index.html"                     => View(None), Page;
@@ -99,6 +102,9 @@ pub fn table() -> Vec<Rule> {
         GET    "/api/tokens"                   => Admin, Api;
         POST   "/api/tokens"                   => Admin, Api;
         DELETE "/api/tokens/{id}"              => Admin, Api;
+        GET    "/api/settings"                 => Admin, Api;
+        PUT    "/api/settings"                 => Admin, Api;
+        POST   "/api/password"                 => Admin, Api;
     }
 }
 

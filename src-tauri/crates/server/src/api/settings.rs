@@ -1,0 +1,107 @@
+//! `GET/PUT /api/settings`, `POST /api/password` (admin) and `GET /api/session`
+//! (anyone signed in: who am I, what may I do).
+//!
+//! A `PUT` is a merge patch of top-level keys: only the keys sent change.
+//! The answer is always the whole settings object, plus `restartRequired`:
+//! the keys whose new value waits for the next start (port, LAN access, TLS).
+
+use axum::{
+    extract::{ConnectInfo, State},
+    routing::{get, post},
+    Json, Router,
+};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+
+use super::devices::json_body;
+use crate::{
+    auth::{Caller, Principal, Scope},
+    error::ApiError,
+    state::AppState,
+    store::settings::SettingsError,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(read).put(update))
+        .route("/password", post(change_password))
+        .route("/session", get(session))
+}
+
+fn view(state: &AppState) -> Json<Value> {
+    let s = &state.settings;
+    Json(json!({
+        "settings": s.get(),
+        "running": s.running(),
+        "restartRequired": s.pending_restart(),
+    }))
+}
+
+async fn read(State(state): State<AppState>) -> Json<Value> {
+    view(&state)
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::Io { .. } | SettingsError::Backend(_) => ApiError::Internal(e.to_string()),
+            _ => ApiError::BadRequest(e.to_string()),
+        }
+    }
+}
+
+async fn update(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let patch: Value = json_body(&body)?;
+    let next = state.settings.get().patched(&patch)?;
+    state.settings.update(next)?;
+    tracing::info!(settings = %patch, "settings changed");
+    Ok(view(&state))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// The new admin password. The current one is asked again (a borrowed,
+/// unlocked session must not be enough to lock the owner out), under the
+/// login limiter.
+async fn change_password(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let req: PasswordChange = json_body(&body)?;
+    if req.new.chars().count() < 8 {
+        return Err(ApiError::BadRequest("the new password needs at least 8 characters".into()));
+    }
+    let auth = state.auth.clone();
+    let checked = tokio::task::spawn_blocking(move || match auth.login(peer.ip(), &req.current) {
+        Ok(true) => auth.store.set_password(&req.new).map_err(|e| ApiError::Internal(e.to_string())),
+        Ok(false) => Err(ApiError::WrongPassword),
+        Err(wait) => Err(ApiError::TooManyAttempts(wait)),
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    checked?;
+    tracing::info!("admin password changed");
+    Ok(Json(json!({ "ok": true })))
+}
+
+async fn session(Caller(p): Caller) -> Json<Value> {
+    let (role, scope, ids, token) = match &p {
+        Principal::Admin => ("admin", Value::Null, Value::Null, Value::Null),
+        Principal::Token { id, scope, ids } => {
+            let role = if *scope == Scope::Admin { "admin" } else { "token" };
+            (role, json!(scope), json!(ids), json!(id))
+        }
+    };
+    Json(json!({
+        "role": role,
+        "admin": p.is_admin(),
+        "scope": scope,
+        "ids": ids,
+        "token": token,
+        "canView": p.can_view_some(),
+        "canPublish": p.can_publish_some(),
+    }))
+}

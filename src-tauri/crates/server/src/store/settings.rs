@@ -1,0 +1,288 @@
+//! The user's settings: one typed struct, one file (`settings.json` in the
+//! data directory), one writer at a time.
+//!
+//! The file is a flat JSON object, the shape `tauri-plugin-store` writes, so
+//! the desktop app (which persists through the plugin, see the shell's
+//! `settings` module) and headless `serve` (which uses [`JsonFileSettings`])
+//! read and write the same file. Whoever runs the relay supplies the
+//! [`SettingsStore`]; the relay itself only talks to the trait.
+//!
+//! Command-line flags and environment variables override the file for the
+//! run they start, and are never written back.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+/// The file's name in the data directory (the desktop app's store uses it too).
+pub const FILE_NAME: &str = "settings.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+/// Everything a user may change from the Settings page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// HTTP/WebSocket port (0: any free port). Applies at the next start.
+    pub port: u16,
+    /// Listen on every interface (the LAN), not only 127.0.0.1. Next start.
+    pub lan_access: bool,
+    /// HTTPS/WSS with the generated certificate. Next start.
+    pub tls: bool,
+    /// Frames kept per camera. Live, for cameras that connect afterwards.
+    pub ring_frames: usize,
+    /// Publish the built-in `test-pattern` camera. Live.
+    pub test_pattern: bool,
+    /// The audio player's jitter buffer in milliseconds. Live (the UI's default).
+    pub audio_buffer_ms: u32,
+    /// The UI's theme. Live.
+    pub theme: Theme,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { port: 3000, lan_access: false, tls: false, ring_frames: 16, test_pattern: false, audio_buffer_ms: 150, theme: Theme::System }
+    }
+}
+
+/// The settings that only take effect when the relay starts again.
+pub const RESTART_FIELDS: &[&str] = &["port", "lanAccess", "tls"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("setting '{field}': {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("settings are not valid JSON of the expected shape: {0}")]
+    Shape(String),
+    #[error("unknown setting '{0}'")]
+    Unknown(String),
+    #[error("reading or writing the settings file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("saving settings: {0}")]
+    Backend(String),
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |field, message: &str| Err(SettingsError::Invalid { field, message: message.to_owned() });
+        if !(1..=1024).contains(&self.ring_frames) {
+            return invalid("ringFrames", "must be between 1 and 1024 frames");
+        }
+        if !(20..=5000).contains(&self.audio_buffer_ms) {
+            return invalid("audioBufferMs", "must be between 20 and 5000 ms");
+        }
+        Ok(())
+    }
+
+    /// These settings with `patch`'s fields replaced (a JSON merge patch of
+    /// top-level keys). Unknown keys and wrong types are errors, so a typo
+    /// never silently does nothing.
+    pub fn patched(&self, patch: &Value) -> Result<Settings, SettingsError> {
+        let Value::Object(patch) = patch else {
+            return Err(SettingsError::Shape("expected a JSON object of settings".into()));
+        };
+        let Value::Object(mut merged) = serde_json::to_value(self).expect("settings serialize") else { unreachable!() };
+        for (key, value) in patch {
+            if !merged.contains_key(key) {
+                return Err(SettingsError::Unknown(key.clone()));
+            }
+            merged.insert(key.clone(), value.clone());
+        }
+        let next: Settings = serde_json::from_value(Value::Object(merged)).map_err(|e| SettingsError::Shape(e.to_string()))?;
+        next.validate()?;
+        Ok(next)
+    }
+
+    /// Reads settings from a stored object, keeping defaults for missing keys
+    /// and ignoring keys this version does not know (a newer version's file).
+    pub fn from_stored(stored: &Map<String, Value>) -> Result<Settings, SettingsError> {
+        let Value::Object(mut merged) = serde_json::to_value(Settings::default()).expect("settings serialize") else { unreachable!() };
+        for (key, value) in stored {
+            if merged.contains_key(key) {
+                merged.insert(key.clone(), value.clone());
+            } else {
+                tracing::warn!(key, "ignoring an unknown key in the settings file");
+            }
+        }
+        let s: Settings = serde_json::from_value(Value::Object(merged)).map_err(|e| SettingsError::Shape(e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn to_map(&self) -> Map<String, Value> {
+        match serde_json::to_value(self).expect("settings serialize") {
+            Value::Object(m) => m,
+            _ => unreachable!("settings serialize to an object"),
+        }
+    }
+}
+
+/// Where settings live. Headless: [`JsonFileSettings`]; the desktop app:
+/// `tauri-plugin-store`.
+pub trait SettingsStore: Send + Sync {
+    /// The stored settings, or `None` when nothing is stored yet.
+    fn load(&self) -> Result<Option<Settings>, SettingsError>;
+    fn save(&self, settings: &Settings) -> Result<(), SettingsError>;
+}
+
+/// `settings.json` written by the relay itself (headless `serve`).
+pub struct JsonFileSettings {
+    path: PathBuf,
+}
+
+impl JsonFileSettings {
+    pub fn in_dir(dir: &Path) -> Self {
+        Self { path: dir.join(FILE_NAME) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl SettingsStore for JsonFileSettings {
+    fn load(&self) -> Result<Option<Settings>, SettingsError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(SettingsError::Io { path: self.path.clone(), source }),
+        };
+        let map: Map<String, Value> =
+            serde_json::from_str(&text).map_err(|e| SettingsError::Shape(format!("{}: {e}", self.path.display())))?;
+        Settings::from_stored(&map).map(Some)
+    }
+
+    fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
+        let text = serde_json::to_vec_pretty(&settings.to_map()).expect("settings serialize");
+        super::write_atomic(&self.path, &text).map_err(|source| SettingsError::Io { path: self.path.clone(), source })
+    }
+}
+
+/// The live settings: the current value for everyone who follows it (a
+/// `watch`), and the store that persists each change.
+#[derive(Clone)]
+pub struct SettingsHandle {
+    current: watch::Sender<Settings>,
+    store: Arc<dyn SettingsStore>,
+    /// What the running relay started with, for the fields that need a restart.
+    running: Settings,
+}
+
+impl std::fmt::Debug for SettingsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettingsHandle").field("current", &*self.current.borrow()).field("running", &self.running).finish()
+    }
+}
+
+impl SettingsHandle {
+    pub fn new(initial: Settings, running: Settings, store: Arc<dyn SettingsStore>) -> Self {
+        Self { current: watch::channel(initial).0, store, running }
+    }
+
+    /// Settings that live only in memory (tests, tools).
+    pub fn in_memory(initial: Settings) -> Self {
+        struct Nowhere;
+        impl SettingsStore for Nowhere {
+            fn load(&self) -> Result<Option<Settings>, SettingsError> {
+                Ok(None)
+            }
+            fn save(&self, _: &Settings) -> Result<(), SettingsError> {
+                Ok(())
+            }
+        }
+        Self::new(initial.clone(), initial, Arc::new(Nowhere))
+    }
+
+    pub fn get(&self) -> Settings {
+        self.current.borrow().clone()
+    }
+
+    pub fn running(&self) -> &Settings {
+        &self.running
+    }
+
+    /// Follows every change (the test pattern, the hub's ring size, …).
+    pub fn subscribe(&self) -> watch::Receiver<Settings> {
+        self.current.subscribe()
+    }
+
+    /// Validates, persists, then publishes `next`. Nothing changes when the
+    /// store fails.
+    pub fn update(&self, next: Settings) -> Result<(), SettingsError> {
+        next.validate()?;
+        self.store.save(&next)?;
+        self.current.send_replace(next);
+        Ok(())
+    }
+
+    /// The settings whose stored value differs from what this run uses.
+    pub fn pending_restart(&self) -> Vec<&'static str> {
+        let (now, run) = (self.get(), &self.running);
+        let mut fields = Vec::new();
+        if now.port != run.port {
+            fields.push("port");
+        }
+        if now.lan_access != run.lan_access {
+            fields.push("lanAccess");
+        }
+        if now.tls != run.tls {
+            fields.push("tls");
+        }
+        fields
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_patch_changes_only_its_keys_and_refuses_typos_and_bad_values() {
+        let s = Settings::default();
+        let next = s.patched(&json!({"testPattern": true, "theme": "dark"})).unwrap();
+        assert!(next.test_pattern);
+        assert_eq!(next.theme, Theme::Dark);
+        assert_eq!(next.port, 3000);
+        assert!(matches!(s.patched(&json!({"testPatern": true})), Err(SettingsError::Unknown(k)) if k == "testPatern"));
+        assert!(matches!(s.patched(&json!({"port": 70000})), Err(SettingsError::Shape(_))));
+        assert!(matches!(s.patched(&json!({"port": "80"})), Err(SettingsError::Shape(_))));
+        assert!(matches!(s.patched(&json!({"ringFrames": 0})), Err(SettingsError::Invalid { field: "ringFrames", .. })));
+        assert!(matches!(s.patched(&json!([1])), Err(SettingsError::Shape(_))));
+    }
+
+    #[test]
+    fn the_file_round_trips_and_tolerates_keys_of_newer_versions() {
+        let dir = std::env::temp_dir().join(format!("relaydeck-settings-{}", std::process::id()));
+        let store = JsonFileSettings::in_dir(&dir);
+        assert!(store.load().unwrap().is_none());
+        let s = Settings { port: 3100, theme: Theme::Light, ..Settings::default() };
+        store.save(&s).unwrap();
+        assert_eq!(store.load().unwrap(), Some(s));
+        std::fs::write(store.path(), r#"{"port": 3200, "futureThing": 1}"#).unwrap();
+        assert_eq!(store.load().unwrap().unwrap().port, 3200);
+        std::fs::write(store.path(), r#"{"port": "x"}"#).unwrap();
+        assert!(store.load().is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn restart_fields_are_reported_until_the_next_start() {
+        let h = SettingsHandle::in_memory(Settings::default());
+        h.update(h.get().patched(&json!({"port": 3300, "theme": "dark"})).unwrap()).unwrap();
+        assert_eq!(h.pending_restart(), vec!["port"]);
+        assert_eq!(h.subscribe().borrow().theme, Theme::Dark);
+    }
+}

@@ -5,7 +5,16 @@ export default defineConfig({
   build: {
     outDir: "dist",
     emptyOutDir: true,
-    rollupOptions: { input: { main: "index.html", capture: "capture.html" } },
+    rollupOptions: { input: { main: "index.html", capture: "capture.html", login: "login.html" } },
   },
-  server: { proxy: { "/api": "http://127.0.0.1:3000", "/stream": { target: "ws://127.0.0.1:3000", ws: true } } },
-});
+  worker: { format: "es" },
+  server: {
+    proxy: {
+      "/api": "http://127.0.0.1:3000",
+      "/stream/ws": { target: "ws://127.0.0.1:3000", ws: true },
+      "/audio": { target: "ws://127.0.0.1:3000", ws: true },
+      "/ws": { target: "ws://127.0.0.1:3000", ws: true },
+    },
+  },
+  test: { include: ["test/**/*.test.ts"], environment: "node" },
+} as any);

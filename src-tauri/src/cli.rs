@@ -49,12 +49,18 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    pub fn parse_defaults_with_test_pattern() -> Self {
-        let Cli { command: Some(Command::Serve(mut args)) } = Cli::parse_from(["relaydeck", "serve"]) else {
+    /// What bare `relaydeck` runs: `serve` with the environment's settings
+    /// (and the test pattern, unless the settings file says otherwise), plus
+    /// which options the environment set explicitly.
+    pub fn parse_defaults_with_test_pattern() -> (Self, crate::relay::Explicit) {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches_from(["relaydeck", "serve"]);
+        let Ok(Cli { command: Some(Command::Serve(mut args)) }) = Cli::from_arg_matches(&matches) else {
             unreachable!("`serve` parses to the serve command")
         };
+        let explicit = matches.subcommand_matches("serve").map(crate::relay::explicit_args).unwrap_or_default();
         args.test_pattern = true;
-        args
+        (args, explicit)
     }
 
     pub fn test_pattern_config(&self) -> TestPatternConfig {
@@ -156,7 +162,8 @@ mod tests {
 
     #[test]
     fn bare_relaydeck_runs_the_test_pattern() {
-        let args = ServeArgs::parse_defaults_with_test_pattern();
+        let (args, explicit) = ServeArgs::parse_defaults_with_test_pattern();
+        assert!(explicit.is_empty() || std::env::vars().any(|(k, _)| k.starts_with("RELAYDECK_")));
         assert!(args.test_pattern);
         assert_eq!(args.test_pattern_size, (640, 480));
         assert_eq!(args.test_pattern_fps, 15);

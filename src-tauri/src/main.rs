@@ -4,13 +4,16 @@
 //! * `relaydeck device add|list|revoke|command`: devkits, through a running server's API.
 //! * `relaydeck token add|list|revoke`: scoped API tokens and share links.
 //! * `relaydeck devkit-sim`: a simulated devkit streaming a tone, a WAV file or speech.
-//! * `relaydeck`: the desktop app. Until the desktop shell lands, it runs
-//!   the relay with the test-pattern camera, which is what a newcomer wants
-//!   to see first.
+//! * `relaydeck`: the desktop app (with the default `desktop` feature): a
+//!   window over the same relay, started in-process. Without a display, or
+//!   built without the feature, it runs the headless relay with the
+//!   test-pattern camera instead and says so.
 
 mod api_client;
 mod cli;
 mod device_cli;
+#[cfg(feature = "desktop")]
+mod desktop;
 mod relay;
 mod sim_cli;
 mod token_cli;
@@ -51,16 +54,43 @@ fn run() -> anyhow::Result<()> {
             return tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(sim_cli::run(args));
         }
         None => {
-            tracing::info!("no subcommand: running the relay with the test-pattern camera (`relaydeck serve --help` for options)");
-            ServeArgs::parse_defaults_with_test_pattern()
+            let (args, env_explicit) = ServeArgs::parse_defaults_with_test_pattern();
+            match desktop_unavailable() {
+                None => return run_desktop(args, env_explicit),
+                Some(why) => {
+                    eprintln!("relaydeck: {why}; running the headless relay instead (`relaydeck serve --help` for options).");
+                    return runtime()?.block_on(serve(args, env_explicit));
+                }
+            }
         }
     };
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("relaydeck")
-        .build()
-        .context("starting the async runtime")?
-        .block_on(serve(args, explicit))
+    runtime()?.block_on(serve(args, explicit))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("relaydeck").build().context("starting the async runtime")
+}
+
+/// Why the window cannot open here, if it cannot.
+fn desktop_unavailable() -> Option<&'static str> {
+    if !cfg!(feature = "desktop") {
+        return Some("this build has no desktop app (built without the `desktop` feature)");
+    }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return Some("no display (neither DISPLAY nor WAYLAND_DISPLAY is set)");
+    }
+    None
+}
+
+#[cfg(feature = "desktop")]
+fn run_desktop(args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()> {
+    desktop::run(args, explicit)
+}
+
+#[cfg(not(feature = "desktop"))]
+fn run_desktop(_args: ServeArgs, _explicit: relay::Explicit) -> anyhow::Result<()> {
+    unreachable!("desktop_unavailable() says so without the feature")
 }
 
 async fn serve(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()> {

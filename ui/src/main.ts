@@ -1,71 +1,98 @@
-// A first camera grid: every camera over one multiplexed WebSocket, frames
-// decoded off the main thread with createImageBitmap and drawn to canvases.
-import { parseMux } from "./mux";
+// The Relay Deck UI: one page, one route per feature (#/cameras, #/listen,
+// #/devices, #/capture, #/share, #/settings). The same code runs in the
+// desktop window and in LAN browsers; pages a caller may not use are hidden
+// (the server refuses them anyway).
+import "./style.css";
+import { api, pageToken, Session, Settings } from "./lib/api";
+import { h } from "./lib/dom";
+import { applyTheme, initialTheme } from "./lib/theme";
+import { mountCameras } from "./pages/cameras";
+import { mountCapture } from "./pages/capture";
+import { mountDevices } from "./pages/devices";
+import { mountListen } from "./pages/listen";
+import { mountSettings } from "./pages/settings";
+import { mountShare } from "./pages/share";
 
-interface Tile { root: HTMLElement; canvas: HTMLCanvasElement; meta: HTMLElement; frames: number; last: number; online: boolean }
+type Page = { title: string; allowed: (s: Session) => boolean; mount: (root: HTMLElement) => () => void };
 
-const grid = document.getElementById("grid")!;
-const empty = document.getElementById("empty")!;
-const state = document.getElementById("state")!;
-const tiles = new Map<string, Tile>();
+applyTheme(initialTheme());
+let settings: Settings | null = null;
+const status = document.getElementById("conn-status")!;
+const setStatus = (text: string, kind = "") => {
+  status.textContent = text;
+  status.dataset.kind = kind;
+};
 
-function tile(id: string, name?: string): Tile {
-  let t = tiles.get(id);
-  if (t) return t;
-  const root = document.createElement("section");
-  root.className = "tile";
-  const canvas = document.createElement("canvas");
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  root.append(canvas, meta);
-  grid.append(root);
-  t = { root, canvas, meta, frames: 0, last: 0, online: true };
-  root.dataset.name = name ?? id;
-  tiles.set(id, t);
-  empty.hidden = true;
-  return t;
-}
+const PAGES: Record<string, Page> = {
+  cameras: { title: "Cameras", allowed: (s) => s.canView, mount: (r) => mountCameras(r, setStatus) },
+  listen: { title: "Listen", allowed: (s) => s.canView, mount: (r) => mountListen(r, settings?.audioBufferMs ?? 150) },
+  devices: { title: "Devices", allowed: (s) => s.admin, mount: mountDevices },
+  capture: { title: "Capture", allowed: (s) => s.canPublish, mount: mountCapture },
+  share: { title: "Share", allowed: (s) => s.admin, mount: mountShare },
+  settings: { title: "Settings", allowed: (s) => s.admin, mount: (r) => mountSettings(r, (s) => (settings = s)) },
+};
 
-function render() {
-  const now = performance.now();
-  for (const [id, t] of tiles) {
-    const fresh = t.online && now - t.last < 3000;
-    t.meta.innerHTML = `<span>${t.root.dataset.name ?? id}</span><span class="${fresh ? "live" : "offline"}">${fresh ? "live" : "offline"} · ${t.canvas.width}×${t.canvas.height}</span>`;
+async function main() {
+  let session: Session;
+  try {
+    session = await api<Session>("/api/session");
+  } catch (e) {
+    document.getElementById("page")!.append(h("p", { class: "notice error" }, `Cannot reach the relay: ${(e as Error).message}`));
+    return;
   }
-}
-
-let backoff = 500;
-function connect() {
-  // A share link carries its token in the page URL; the socket needs it too.
-  const token = new URLSearchParams(location.search).get("token");
-  const query = token ? `?token=${encodeURIComponent(token)}` : "";
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/stream/ws${query}`);
-  ws.binaryType = "arraybuffer";
-  ws.onopen = () => { state.textContent = "connected"; backoff = 500; };
-  ws.onmessage = async (ev) => {
-    if (typeof ev.data === "string") {
-      const msg = JSON.parse(ev.data);
-      if (msg.type === "joined") { tile(msg.clientId, msg.name).online = msg.online; }
-      if (msg.type === "status") { tile(msg.clientId).online = msg.online; }
-      if (msg.type === "left") { tiles.get(msg.clientId)?.root.remove(); tiles.delete(msg.clientId); empty.hidden = tiles.size > 0; }
+  if (session.admin) {
+    try {
+      settings = (await api("/api/settings")).settings;
+      applyTheme(settings!.theme);
+    } catch {
+      /* settings stay at their defaults */
+    }
+  }
+  const nav = document.getElementById("nav")!;
+  const allowed = Object.entries(PAGES).filter(([, p]) => p.allowed(session));
+  const keep = pageToken() ? `?token=${encodeURIComponent(pageToken()!)}` : "";
+  nav.replaceChildren(...allowed.map(([key, p]) => h("a", { href: `${location.pathname}${keep}#/${key}`, "data-page": key }, p.title)));
+  const who = document.getElementById("who")!;
+  who.textContent = session.admin ? "admin" : `${session.scope} link${session.ids ? ` · ${session.ids.join(", ")}` : ""}`;
+  if (!pageToken()) {
+    const out = h("button", { type: "button", class: "link-button", id: "logout" }, "Sign out");
+    out.onclick = async () => {
+      await fetch("/api/logout", { method: "POST" });
+      location.href = "/login";
+    };
+    who.after(out);
+  }
+  showNotice();
+  let unmount: (() => void) | null = null;
+  const route = () => {
+    const key = location.hash.replace(/^#\/?/, "").split(/[?&]/)[0] || allowed[0]?.[0];
+    const entry = allowed.find(([k]) => k === key) ?? allowed[0];
+    unmount?.();
+    const root = document.getElementById("page")!;
+    root.replaceChildren();
+    if (!entry) {
+      root.append(h("p", { class: "notice error" }, "These credentials do not give access to any page."));
       return;
     }
-    const f = parseMux(ev.data);
-    if (!f) return;
-    const t = tile(f.id);
-    const bitmap = await createImageBitmap(new Blob([f.jpeg], { type: "image/jpeg" }));
-    if (t.canvas.width !== bitmap.width) { t.canvas.width = bitmap.width; t.canvas.height = bitmap.height; }
-    t.canvas.getContext("2d")!.drawImage(bitmap, 0, 0);
-    bitmap.close();
-    t.frames++; t.last = performance.now();
+    const [k, page] = entry;
+    document.title = `${page.title} · Relay Deck`;
+    for (const a of nav.querySelectorAll("a")) a.toggleAttribute("aria-current", a.dataset.page === k);
+    root.append(h("h1", { class: "page-title" }, page.title));
+    unmount = page.mount(root);
   };
-  ws.onclose = () => {
-    const wait = Math.min(backoff, 10000) * (0.75 + Math.random() / 2);
-    state.textContent = `disconnected, retrying in ${(wait / 1000).toFixed(1)} s`;
-    backoff *= 2;
-    setTimeout(connect, wait);
-  };
+  window.addEventListener("hashchange", route);
+  route();
 }
 
-setInterval(render, 500);
-connect();
+/** A message the desktop shell passed in the URL (e.g. "port 3000 was busy"). */
+function showNotice() {
+  const text = sessionStorage.getItem("relaydeck-notice");
+  if (!text) return;
+  sessionStorage.removeItem("relaydeck-notice");
+  const close = h("button", { type: "button", "aria-label": "Dismiss" }, "×");
+  const bar = h("div", { class: "banner", role: "status" }, text, close);
+  close.onclick = () => bar.remove();
+  document.body.prepend(bar);
+}
+
+void main();

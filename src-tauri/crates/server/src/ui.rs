@@ -36,6 +36,15 @@ pub fn index() -> Response {
     page("/index.html")
 }
 
+/// The UI's sign-in page, if the UI is built.
+pub fn login_page() -> Option<Response> {
+    lookup("/login.html").map(|_| {
+        let mut r = page("/login.html");
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    })
+}
+
 /// The capture page a publish link opens.
 async fn capture() -> Response {
     page("/capture.html")

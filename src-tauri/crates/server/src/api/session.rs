@@ -93,7 +93,12 @@ button{{margin-top:1rem;width:100%;padding:.75rem;border:0;border-radius:8px;bac
     resp
 }
 
+/// The UI's sign-in page when the UI is built (it also signs the desktop
+/// window in with its bootstrap code); else a plain form that needs no script.
 async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    if let Some(page) = crate::ui::login_page() {
+        return page;
+    }
     render_login(&safe_next(q.next.as_deref()), q.error.as_deref())
 }
 

@@ -7,6 +7,7 @@
 
 use axum::{
     extract::{ConnectInfo, State},
+    http::{header, HeaderMap},
     routing::{get, post},
     Json, Router,
 };
@@ -30,17 +31,32 @@ pub fn router() -> Router<AppState> {
         .route("/session", get(session))
 }
 
-fn view(state: &AppState) -> Json<Value> {
+fn view(state: &AppState, headers: &HeaderMap) -> Json<Value> {
     let s = &state.settings;
     Json(json!({
         "settings": s.get(),
         "running": s.running(),
         "restartRequired": s.pending_restart(),
+        "urls": urls(state, headers),
     }))
 }
 
-async fn read(State(state): State<AppState>) -> Json<Value> {
-    view(&state)
+/// Where browsers reach this relay: each LAN address when it listens on all
+/// interfaces, else its own address (the port is the one this request used).
+fn urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
+    let scheme = if state.config.tls_enabled() { "https" } else { "http" };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let port = host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()).unwrap_or(state.config.bind.port());
+    let bind = state.config.bind.ip();
+    if bind.is_unspecified() {
+        crate::tls::lan_addresses().iter().map(|ip| format!("{scheme}://{ip}:{port}")).collect()
+    } else {
+        vec![format!("{scheme}://{bind}:{port}")]
+    }
+}
+
+async fn read(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    view(&state, &headers)
 }
 
 impl From<SettingsError> for ApiError {
@@ -52,12 +68,12 @@ impl From<SettingsError> for ApiError {
     }
 }
 
-async fn update(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn update(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
     let patch: Value = json_body(&body)?;
     let next = state.settings.get().patched(&patch)?;
     state.settings.update(next)?;
     tracing::info!(settings = %patch, "settings changed");
-    Ok(view(&state))
+    Ok(view(&state, &headers))
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,26 @@
+# The two commands of the README, and the steps behind them.
+#   make run    build the UI, then run the desktop app (or the headless relay without a display)
+#   make test   every test: UI unit tests, Rust tests, browser and desktop end-to-end tests
+
+.PHONY: run test ui ui-test rust-test e2e
+
+# The built UI is embedded in the binary, so it is built first.
+ui:
+	cd ui && npm run build
+
+run: ui
+	cargo run --release
+
+ui-test:
+	cd ui && npm test
+
+rust-test: ui
+	cargo test --workspace --locked
+
+# Real browsers and the real desktop window against the debug binary.
+e2e: ui
+	cargo build -p relaydeck --locked
+	node --test tests/e2e/ui.e2e.mjs
+	node --test tests/e2e/desktop.e2e.mjs
+
+test: ui-test rust-test e2e

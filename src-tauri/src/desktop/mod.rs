@@ -1,0 +1,143 @@
+//! The desktop app: a Tauri window over the same relay `serve` runs.
+//!
+//! The shell is thin. It starts the relay in-process ([`crate::relay`]),
+//! persists the settings through `tauri-plugin-store` ([`settings_store`]),
+//! claims a free port ([`port`]), signs its own webview in with a one-time
+//! bootstrap code, and adds what only a desktop app has: a tray
+//! ([`tray`]), a single instance, remembered window geometry. The window
+//! shows the UI from `http://127.0.0.1:PORT/`, exactly what LAN browsers get;
+//! frames, audio and stats reach it over the relay's WebSockets, never
+//! through Tauri events.
+
+mod commands;
+mod port;
+mod settings_store;
+mod tray;
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use relaydeck_server::{store::settings::Settings, RunningServer};
+use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
+
+use crate::{cli::ServeArgs, relay};
+
+/// What the shell knows about the relay it runs (managed state).
+pub struct Shell {
+    pub base_url: String,
+    pub lan_url: Option<String>,
+    pub notices: Vec<String>,
+    pub data_dir: std::path::PathBuf,
+    server: Mutex<Option<RunningServer>>,
+}
+
+impl Shell {
+    /// Asks the relay to stop and waits (bounded) for it.
+    fn stop_server(&self) {
+        let Some(server) = self.server.lock().expect("not poisoned").take() else { return };
+        tauri::async_runtime::block_on(async move {
+            if tokio::time::timeout(std::time::Duration::from_secs(10), server.shutdown()).await.is_err() {
+                tracing::warn!("the relay did not stop within 10 s");
+            }
+        });
+        tracing::info!("relay stopped");
+    }
+}
+
+/// Runs the desktop app until the user quits.
+pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()> {
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            // A second launch shows the running instance instead.
+            show_main_window(app);
+        }))
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .invoke_handler(tauri::generate_handler![commands::desktop_info, commands::copy_lan_url])
+        .setup(move |app| {
+            let shell = start_relay(app.handle(), &mut args, &explicit)?;
+            let url = shell.start_url(app.state::<BootstrapCode>().inner());
+            app.manage(shell);
+            tray::install(app.handle())?;
+            let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
+                .title("Relay Deck")
+                .inner_size(1200.0, 800.0)
+                .min_inner_size(360.0, 480.0)
+                .build()?;
+            let _ = window.set_focus();
+            watch_signals(app.handle().clone());
+            Ok(())
+        })
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .context("starting the desktop app")?;
+    app.run(|app, event| {
+        if let RunEvent::Exit = event {
+            if let Some(shell) = app.try_state::<Shell>() {
+                shell.stop_server();
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The one-time code the window signs in with (minted when the relay starts).
+struct BootstrapCode(String);
+
+fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::Explicit) -> anyhow::Result<Shell> {
+    let data_dir = args.server.data_dir();
+    let store = Arc::new(settings_store::PluginSettings::open(app, &data_dir)?);
+    // First start of the desktop app: show something moving at once.
+    let first_run = Settings { test_pattern: true, ..Settings::default() };
+    let settings = relay::settings(args, explicit, store, first_run)?;
+    let (server, notices) = tauri::async_runtime::block_on(port::bind_free(args, settings))?;
+    let addr = server.local_addr();
+    let scheme = if args.server.tls_enabled() { "https" } else { "http" };
+    let base_url = format!("{scheme}://127.0.0.1:{}", addr.port());
+    let lan_url = addr.ip().is_unspecified().then(|| relaydeck_server::tls::lan_addresses().first().map(|ip| format!("{scheme}://{ip}:{}", addr.port()))).flatten();
+    if let Some(password) = server.generated_password() {
+        tracing::info!("admin password for browsers on the LAN (shown once): {password}");
+    }
+    let code = server.state().auth.mint_bootstrap_code();
+    app.manage(BootstrapCode(code));
+    let running = tauri::async_runtime::block_on(async move { server.spawn() });
+    for n in &notices {
+        tracing::warn!("{n}");
+    }
+    tracing::info!(url = %base_url, "relay running");
+    Ok(Shell { base_url, lan_url, notices, data_dir, server: Mutex::new(Some(running)) })
+}
+
+impl Shell {
+    /// The login page with the bootstrap code in the fragment (never sent
+    /// to the server, never logged), then the Cameras page.
+    fn start_url(&self, code: &BootstrapCode) -> String {
+        let mut fragment = format!("bootstrap={}&next=%2F%23%2Fcameras", code.0);
+        if let Some(n) = self.notices.first() {
+            fragment.push_str("&notice=");
+            fragment.push_str(&percent_encode(n));
+        }
+        format!("{}/login#{fragment}", self.base_url)
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+pub fn show_main_window(app: &tauri::AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+/// SIGTERM and Ctrl-C end the app the same way the tray's Quit does (Tauri
+/// does not raise `RunEvent::Exit` for signals by itself).
+fn watch_signals(app: tauri::AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        crate::shutdown_signal().await;
+        app.exit(0);
+    });
+}

@@ -1,0 +1,145 @@
+// The desktop app itself, under Xvfb: the window opens signed in on the
+// Cameras page showing the test pattern (an X screenshot and a WebDriver
+// screenshot are kept), and a WebDriver session through tauri-driver and
+// WebKitWebDriver clicks through every page inside the real webview.
+// Needs: Xvfb, dbus-run-session, tauri-driver, WebKitWebDriver, ImageMagick.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.RELAYDECK_DESKTOP_BIN ?? path.join(root, "target/debug/relaydeck");
+const artifacts = path.join(root, "tests/artifacts");
+mkdirSync(artifacts, { recursive: true });
+const DISPLAY = process.env.E2E_DISPLAY ?? ":97";
+const DRIVER_PORT = 4447;
+const children = [];
+let home;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function run(cmd, args, env = {}) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  child.log = "";
+  child.stdout.on("data", (d) => (child.log += d));
+  child.stderr.on("data", (d) => (child.log += d));
+  children.push(child);
+  return child;
+}
+
+async function until(what, f, ms = 30000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+// A minimal W3C WebDriver client over HTTP.
+const wd = {
+  async call(method, url, body) {
+    const r = await fetch(`http://127.0.0.1:${DRIVER_PORT}${url}`, { method, headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+    const v = await r.json();
+    if (!r.ok) throw new Error(`${method} ${url}: ${JSON.stringify(v.value)}`);
+    return v.value;
+  },
+  script(sid, script, args = []) {
+    return this.call("POST", `/session/${sid}/execute/sync`, { script, args });
+  },
+  async click(sid, css) {
+    const el = await this.call("POST", `/session/${sid}/element`, { using: "css selector", value: css });
+    await this.call("POST", `/session/${sid}/element/${Object.values(el)[0]}/click`, {});
+  },
+};
+
+before(() => {
+  home = mkdtempSync(path.join(tmpdir(), "relaydeck-desktop-"));
+  run("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
+});
+
+after(() => {
+  for (const c of children.reverse()) c.kill("SIGTERM");
+  // The desktop portal may have mounted its document store under HOME.
+  try {
+    execFileSync("sh", ["-c", `mount | awk '{print $3}' | grep '^${home}' | xargs -r -n1 fusermount -u -z`]);
+  } catch {}
+  try {
+    rmSync(home, { recursive: true, force: true });
+  } catch (e) {
+    console.warn(`leaving ${home}: ${e.message}`);
+  }
+});
+
+const PASSWORD = "desktop e2e password";
+const auth = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` };
+
+function appEnv(port) {
+  return { DISPLAY, HOME: home, XDG_DATA_HOME: path.join(home, "data"), RELAYDECK_ADMIN_PASSWORD: PASSWORD, RELAYDECK_BIND: `127.0.0.1:${port}`, RELAYDECK_DEVKIT_TCP_PORT: "0", RELAYDECK_DEVKIT_UDP_PORT: "0", RUST_LOG: "info" };
+}
+
+/** The test pattern's viewer count, read as admin. */
+async function viewers(base) {
+  const r = await fetch(`${base}/api/clients`, { headers: auth });
+  if (!r.ok) return 0;
+  const { clients } = await r.json();
+  return clients.find((c) => c.id === "test-pattern")?.viewers ?? 0;
+}
+
+test("the window opens signed in on the Cameras page with the test pattern, and SIGTERM stops it cleanly", async () => {
+  await sleep(1000);
+  // Another program holds the configured port: the app must take the next one.
+  const squatter = (await import("node:net")).createServer((s) => s.end("HTTP/1.1 200 OK\r\n\r\nnot relay deck")).listen(3917, "127.0.0.1");
+  await new Promise((r) => squatter.once("listening", r));
+  const app = run("dbus-run-session", ["--", bin], appEnv(3917));
+  const base = "http://127.0.0.1:3918";
+  await until("the relay on the next free port", async () => (await fetch(`${base}/api/health`)).ok);
+  assert.match(app.log, /Port 3917 was in use/);
+  // The window signed itself in (bootstrap code) and its grid watches the camera.
+  await until("the window to watch the test pattern", async () => (await viewers(base)) >= 1, 45000);
+  await sleep(2500);
+  execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, "desktop-window.png")]);
+  squatter.close();
+  // SIGTERM to the app itself (dbus-run-session is only its parent).
+  const pid = execFileSync("pgrep", ["-P", String(app.pid), "-x", "relaydeck"]).toString().trim();
+  process.kill(Number(pid), "SIGTERM");
+  await until("the app to quit on SIGTERM", () => app.exitCode !== null || app.signalCode !== null, 20000);
+  assert.match(app.log, /relay stopped/, `the relay stops cleanly on SIGTERM:\n${app.log}`);
+});
+
+test("WebDriver clicks through every page inside the real webview", async () => {
+  const driver = run("dbus-run-session", ["--", "tauri-driver", "--port", String(DRIVER_PORT)], appEnv(3927));
+  await until("tauri-driver", async () => (await fetch(`http://127.0.0.1:${DRIVER_PORT}/status`)).ok);
+  const session = await wd.call("POST", "/session", { capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: bin } } } });
+  const sid = session.sessionId;
+  try {
+    await until("the signed-in grid with a live test pattern", () =>
+      wd.script(sid, `const t = document.querySelector('.tile[data-camera="test-pattern"]'); return !!t && t.dataset.state === "live" && Number(t.dataset.fps) > 1;`), 45000);
+    const shot = await wd.call("GET", `/session/${sid}/screenshot`);
+    writeFileSync(path.join(artifacts, "desktop-webview-cameras.png"), Buffer.from(shot, "base64"));
+    const pages = await wd.script(sid, `return [...document.querySelectorAll("#nav a")].map(a => a.dataset.page);`);
+    assert.deepEqual(pages, ["cameras", "listen", "devices", "capture", "share", "settings"]);
+    for (const page of pages) {
+      await wd.click(sid, `#nav a[data-page="${page}"]`);
+      const title = await until(`the ${page} page`, () => wd.script(sid, 'return location.hash === "#/" + arguments[0] && document.querySelector(".page-title")?.textContent;', [page]));
+      assert.equal(title.toLowerCase(), page);
+      await sleep(1500);
+      const png = await wd.call("GET", `/session/${sid}/screenshot`);
+      writeFileSync(path.join(artifacts, `desktop-webview-${page}.png`), Buffer.from(png, "base64"));
+    }
+    const theme = await wd.script(sid, `return document.documentElement.dataset.theme;`);
+    assert.ok(["system", "light", "dark"].includes(theme));
+  } finally {
+    await wd.call("DELETE", `/session/${sid}`).catch(() => {});
+  }
+});

@@ -1,0 +1,207 @@
+// End-to-end tests of the web UI in a real browser (Debian's Chromium driven
+// by playwright-core) against a real `relaydeck serve`: sign-in, the live grid,
+// browser capture with Chromium's fake camera and microphone, the audio player
+// hearing a devkit's tone, sharing, sign-out and a phone-sized screen.
+// Run: node --test tests/e2e/   (after `cargo build -p relaydeck` with ui/dist built)
+// Screenshots go to tests/artifacts/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
+const bin = process.env.RELAYDECK_BIN ?? path.join(root, "target/debug/relaydeck");
+const artifacts = path.join(root, "tests/artifacts");
+mkdirSync(artifacts, { recursive: true });
+const PASSWORD = "e2e password 1234";
+
+let server, base, devkitPort, browser, dataDir;
+const children = [];
+
+function startServer() {
+  dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-"));
+  const child = spawn(bin, ["serve", "--bind", "127.0.0.1:0", "--test-pattern", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`no banner from the server:\n${out}`)), 20000);
+    const onData = (d) => {
+      out += d;
+      const web = out.match(/web UI\s+(http:\/\/127\.0\.0\.1:\d+)\//);
+      const dk = out.match(/devkits\s+TCP (\d+)/);
+      if (web && dk) {
+        clearTimeout(timer);
+        resolve({ child, base: web[1], devkitPort: Number(dk[1]) });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${out}`)));
+  });
+}
+
+before(async () => {
+  ({ child: server, base, devkitPort } = await startServer());
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const c of children) c.kill("SIGTERM");
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+
+async function signedIn(context) {
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#nav a[data-page=cameras]");
+  return page;
+}
+
+async function liveTile(page, id) {
+  const tile = page.locator(`.tile[data-camera="${id}"]`);
+  await tile.waitFor();
+  await page.waitForFunction((id) => {
+    const t = document.querySelector(`.tile[data-camera="${id}"]`);
+    return t?.dataset.state === "live" && Number(t.dataset.fps) > 1;
+  }, id, { timeout: 20000 });
+  return tile;
+}
+
+test("a stranger lands on the sign-in page, and a wrong password says so", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/`);
+  assert.match(page.url(), /\/login\?next=/);
+  await page.fill("#password", "not it");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#error:not([hidden])");
+  assert.match(await page.textContent("#error"), /wrong password/i);
+  await shot(page, "login");
+  await page.close();
+});
+
+test("after sign-in the grid shows the test pattern moving, with its fps", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await signedIn(context);
+  const tile = await liveTile(page, "test-pattern");
+  const canvas = tile.locator("canvas");
+  const a = await canvas.screenshot();
+  await page.waitForTimeout(700);
+  const b = await canvas.screenshot();
+  assert.notDeepEqual(a, b, "two screenshots of the tile differ: the picture moves");
+  const facts = await tile.locator(".facts").textContent();
+  assert.match(facts, /\d+\.\d fps · 640×480/);
+  await shot(page, "cameras");
+  await context.close();
+});
+
+test("the capture page publishes the fake camera and microphone; both appear", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, permissions: ["camera", "microphone"] });
+  const page = await signedIn(context);
+  await page.goto(`${base}/#/capture`);
+  await page.fill("#camera-id", "browser-cam");
+  await page.click("#toggle");
+  await page.waitForFunction(() => Number(document.querySelector("#capture-stats")?.dataset.fps) > 1, null, { timeout: 20000 });
+  await page.waitForFunction(() => /microphone live/.test(document.querySelector("#capture-stats")?.textContent ?? ""), null, { timeout: 20000 });
+  await shot(page, "capture");
+
+  const viewer = await context.newPage();
+  await viewer.goto(`${base}/#/cameras`);
+  await liveTile(viewer, "browser-cam");
+  await viewer.goto(`${base}/#/listen`);
+  await viewer.waitForSelector('.source[data-source="browser-cam"] .badge.live', { timeout: 20000 });
+  await shot(viewer, "listen-sources");
+  await context.close();
+});
+
+test("the player plays a devkit's tone and the page's analyser hears 440 Hz", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await signedIn(context);
+  const made = await page.request.post(`${base}/api/devices`, { data: { name: "Tone kit", deviceId: "tone-kit" } });
+  assert.equal(made.status(), 201);
+  const { token } = await made.json();
+  const sim = spawn(bin, ["devkit-sim", "--server", `127.0.0.1:${devkitPort}`, "--device-id", "tone-kit", "--token", token, "--tone", "440"], { stdio: "ignore" });
+  children.push(sim);
+  await page.goto(`${base}/#/listen`);
+  const row = page.locator('.source[data-source="tone-kit"]');
+  await row.locator(".badge.live").waitFor({ timeout: 20000 });
+  await row.locator("button.play").click();
+  await page.waitForFunction(() => document.querySelector('.source[data-source="tone-kit"]')?.dataset.state === "playing", null, { timeout: 20000 });
+  await page.waitForTimeout(1000);
+  const hz = await page.evaluate(() => window.relaydeckPlayers.get("tone-kit").player.peakHz());
+  assert.ok(hz !== null && Math.abs(hz - 440) < 12, `the analyser's peak is ${hz} Hz`);
+  const facts = await row.locator(".facts").textContent();
+  assert.match(facts, /playing · buffer \d+ ms · delay \d+ ms · underruns \d+ · gaps \d+/);
+  await shot(page, "listen-playing");
+  sim.kill("SIGTERM");
+  await context.close();
+});
+
+test("a view-only link sees only its cameras and no admin pages", async () => {
+  const admin = await browser.newContext();
+  const page = await signedIn(admin);
+  const made = await page.request.post(`${base}/api/tokens`, { data: { name: "grandma", scope: "view", ids: ["test-pattern"] } });
+  const { link } = await made.json();
+  await admin.close();
+
+  const guest = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const g = await guest.newPage();
+  await g.goto(link);
+  await liveTile(g, "test-pattern");
+  await g.waitForTimeout(1500);
+  assert.deepEqual(await g.locator(".tile").evaluateAll((ts) => ts.map((t) => t.dataset.camera)), ["test-pattern"]);
+  assert.deepEqual(await g.locator("#nav a").evaluateAll((as) => as.map((a) => a.dataset.page)), ["cameras", "listen"]);
+  await shot(g, "view-link");
+  await guest.close();
+});
+
+test("the settings page changes the theme live", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await signedIn(context);
+  await page.goto(`${base}/#/settings`);
+  await page.selectOption("#set-theme", "light");
+  await page.click("#settings-form button[type=submit]");
+  await page.waitForFunction(() => document.documentElement.dataset.theme === "light");
+  const s = await (await page.request.get(`${base}/api/settings`)).json();
+  assert.equal(s.settings.theme, "light");
+  await shot(page, "settings-light");
+  await page.goto(`${base}/#/devices`);
+  await page.waitForSelector('.device[data-device="tone-kit"]');
+  await shot(page, "devices");
+  await page.goto(`${base}/#/share`);
+  await page.waitForSelector("#lan svg");
+  await shot(page, "share");
+  await context.close();
+});
+
+test("on a phone-sized screen the grid fits the width", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const page = await signedIn(context);
+  await liveTile(page, "test-pattern");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+  await shot(page, "phone");
+  await context.close();
+});
+
+test("signing out ends the session", async () => {
+  const context = await browser.newContext();
+  const page = await signedIn(context);
+  await page.click("#logout");
+  await page.waitForURL(/\/login/);
+  await page.goto(`${base}/`);
+  assert.match(page.url(), /\/login/);
+  await context.close();
+});

@@ -1,0 +1,173 @@
+// The live audio player (main thread): the WebSocket, the AudioContext and
+// its worklet, an AnalyserNode for the waveform, level and frequency, and the
+// counters the Listen page shows. Falls back to the live WAV in an <audio>
+// element where the page has no secure context (no AudioWorklet).
+import { wsUrl, withToken } from "../lib/api";
+import { Backoff } from "../lib/backoff";
+import type { FromWorklet, ToWorklet } from "./player-worklet";
+import workletUrl from "./player-worklet.ts?worker&url";
+
+export interface PlayerStats {
+  state: "idle" | "connecting" | "playing" | "buffering" | "reconnecting" | "blocked" | "fallback" | "error";
+  message: string;
+  depthMs: number;
+  underruns: number;
+  gaps: number; // audio the source lost or filled (server counters) plus what this listener dropped
+  droppedMs: number;
+  delayMs: number | null; // end-to-end: server receive → now, plus the buffer
+  sampleRate: number;
+  channels: number;
+}
+
+function listenerId(): string {
+  const key = "relaydeck-listener-id";
+  let id = sessionStorage.getItem(key);
+  if (!id) {
+    id = `l-${crypto.getRandomValues(new Uint32Array(2)).join("")}`;
+    sessionStorage.setItem(key, id);
+  }
+  return id;
+}
+
+export class LivePlayer {
+  readonly stats: PlayerStats = { state: "idle", message: "", depthMs: 0, underruns: 0, gaps: 0, droppedMs: 0, delayMs: null, sampleRate: 0, channels: 0 };
+  analyser: AnalyserNode | null = null;
+  private ctx: AudioContext | null = null;
+  private node: AudioWorkletNode | null = null;
+  private ws: WebSocket | null = null;
+  private audio: HTMLAudioElement | null = null;
+  private stopped = true;
+  private backoff = new Backoff();
+  private lastServerMs = 0;
+  private lastServerAt = 0;
+
+  constructor(readonly source: string, private targetMs: number, private onChange: () => void) {}
+
+  static secureAudioAvailable(): boolean {
+    return window.isSecureContext && typeof AudioWorkletNode !== "undefined";
+  }
+
+  /** Starts playback; call from a click (browsers allow audio only then). */
+  async play(): Promise<void> {
+    this.stopped = false;
+    if (!LivePlayer.secureAudioAvailable()) return this.playFallback();
+    this.ctx ??= new AudioContext({ latencyHint: "interactive" });
+    await this.ctx.resume();
+    if (this.ctx.state !== "running") {
+      this.set("blocked", "The browser blocked audio. Click Play again to allow it.");
+      return;
+    }
+    if (!this.node) {
+      await this.ctx.audioWorklet.addModule(workletUrl);
+      this.node = new AudioWorkletNode(this.ctx, "relaydeck-player", { numberOfInputs: 0, outputChannelCount: [2] });
+      this.analyser = this.ctx.createAnalyser();
+      this.analyser.fftSize = 8192;
+      this.node.connect(this.analyser).connect(this.ctx.destination);
+      this.node.port.onmessage = (ev: MessageEvent<FromWorklet>) => this.onWorklet(ev.data);
+    }
+    this.post({ type: "target", ms: this.targetMs });
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.ws?.close(1000, "stopped");
+    this.ws = null;
+    this.post({ type: "clear" });
+    this.audio?.pause();
+    this.audio?.removeAttribute("src");
+    this.audio = null;
+    void this.ctx?.close();
+    this.ctx = null;
+    this.node = null;
+    this.analyser = null;
+    this.set("idle", "");
+  }
+
+  setTarget(ms: number): void {
+    this.targetMs = ms;
+    this.post({ type: "target", ms });
+  }
+
+  /** The strongest frequency the analyser hears now, in Hz (null when silent). */
+  peakHz(): number | null {
+    const a = this.analyser;
+    if (!a || !this.ctx) return null;
+    const bins = new Float32Array(a.frequencyBinCount);
+    a.getFloatFrequencyData(bins);
+    let best = 0;
+    for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+    if (bins[best] < -90) return null;
+    return (best * this.ctx.sampleRate) / a.fftSize;
+  }
+
+  private post(msg: ToWorklet, transfer: Transferable[] = []) {
+    this.node?.port.postMessage(msg, transfer);
+  }
+
+  private set(state: PlayerStats["state"], message: string) {
+    this.stats.state = state;
+    this.stats.message = message;
+    this.onChange();
+  }
+
+  private connect() {
+    if (this.stopped) return;
+    this.set(this.stats.state === "idle" ? "connecting" : "reconnecting", "");
+    const q = `source=${encodeURIComponent(this.source)}&backlogMs=${Math.round(this.targetMs)}&listenerId=${listenerId()}`;
+    const ws = new WebSocket(wsUrl(`/audio/ws?${q}`));
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => this.backoff.reset();
+    ws.onmessage = (ev) => {
+      if (typeof ev.data !== "string") {
+        this.post({ type: "pcm", data: ev.data }, [ev.data]);
+        return;
+      }
+      const msg = JSON.parse(ev.data);
+      if (msg.type === "format") {
+        this.stats.sampleRate = msg.sampleRate;
+        this.stats.channels = msg.channels;
+        this.post({ type: "format", sampleRate: msg.sampleRate, channels: msg.channels });
+      } else if (msg.type === "stats") {
+        this.lastServerMs = msg.serverTimeMs;
+        this.lastServerAt = Date.now();
+        this.stats.gaps = (msg.lost ?? 0) + (msg.filled ?? 0) + (msg.dropped ?? 0);
+        if (!msg.online) this.set("buffering", "The source is offline; waiting for it.");
+      }
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws || this.stopped) return;
+      if (ev.code === 1008) {
+        this.set("error", ev.reason || "The relay refused this source.");
+        return;
+      }
+      const wait = this.backoff.next();
+      this.set("reconnecting", `Connection lost; retrying in ${(wait / 1000).toFixed(1)} s.`);
+      setTimeout(() => this.connect(), wait);
+    };
+  }
+
+  private onWorklet(msg: FromWorklet) {
+    this.stats.depthMs = msg.depthMs;
+    this.stats.underruns = msg.underruns;
+    this.stats.droppedMs = msg.droppedMs;
+    if (this.lastServerMs) {
+      // Age of the newest chunk when its stats came, plus what waits in the buffer.
+      this.stats.delayMs = Math.max(0, this.lastServerAt - this.lastServerMs) + msg.depthMs + (this.ctx?.outputLatency ?? 0) * 1000;
+    }
+    if (this.stats.state === "connecting" || this.stats.state === "reconnecting" || this.stats.state === "buffering" || this.stats.state === "playing") {
+      this.stats.state = msg.playing ? "playing" : "buffering";
+      this.stats.message = msg.playing ? "" : "Filling the buffer…";
+    }
+    this.onChange();
+  }
+
+  private playFallback() {
+    this.audio = new Audio(withToken(`/api/audio/${encodeURIComponent(this.source)}/live.wav?backlogMs=${Math.round(this.targetMs)}`));
+    this.audio.play().then(
+      () => this.set("fallback", "Playing the live WAV stream. Open this page over HTTPS for lower latency and the full player."),
+      () => this.set("blocked", "The browser blocked audio. Click Play again to allow it."),
+    );
+  }
+}

@@ -1,0 +1,75 @@
+// Talking to the relay: JSON with the server's error shape, WebSocket URLs,
+// and the `?token=` of a share link carried into every request.
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** The token of a share link (`/?token=…`), if the page was opened with one. */
+export function pageToken(): string | null {
+  return new URLSearchParams(location.search).get("token");
+}
+
+/** `path` with the page's token added (cookies cover signed-in admins). */
+export function withToken(path: string): string {
+  const t = pageToken();
+  if (!t) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(t)}`;
+}
+
+export function wsUrl(path: string): string {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${withToken(path)}`;
+}
+
+export async function api<T = any>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+  let resp: Response;
+  try {
+    resp = await fetch(withToken(path), { ...init, headers, credentials: "same-origin" });
+  } catch (e) {
+    throw new ApiError(0, "network", `cannot reach the relay (${(e as Error).message})`);
+  }
+  const text = await resp.text();
+  let body: any = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  if (!resp.ok) {
+    if (resp.status === 401 && !pageToken()) {
+      location.href = `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
+    }
+    throw new ApiError(resp.status, body?.error?.code ?? "http", body?.error?.message ?? `${resp.status} ${resp.statusText}`);
+  }
+  return body as T;
+}
+
+export interface Session {
+  role: "admin" | "token";
+  admin: boolean;
+  scope: "view" | "publish" | "admin" | null;
+  ids: string[] | null;
+  canView: boolean;
+  canPublish: boolean;
+}
+
+export interface Settings {
+  port: number;
+  lanAccess: boolean;
+  tls: boolean;
+  ringFrames: number;
+  testPattern: boolean;
+  audioBufferMs: number;
+  theme: "system" | "light" | "dark";
+}
+
+export interface SettingsView {
+  settings: Settings;
+  running: Settings;
+  restartRequired: string[];
+}

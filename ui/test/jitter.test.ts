@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { decodeS16le, encodeS16le, JitterBuffer, Resampler } from "../src/lib/jitter";
+
+const chunk = (n: number, start = 0) => [Float32Array.from({ length: n }, (_, i) => start + i)];
+
+describe("the jitter buffer", () => {
+  it("stays silent until the target depth is buffered, then plays in order", () => {
+    const b = new JitterBuffer(1, 300, 10_000);
+    const out = [new Float32Array(128)];
+    b.push(chunk(200));
+    expect(b.pull(out)).toBe(0);
+    expect(out[0].every((v) => v === 0)).toBe(true);
+    b.push(chunk(200, 200));
+    expect(b.pull(out)).toBe(128);
+    expect(out[0][0]).toBe(0);
+    expect(out[0][127]).toBe(127);
+    expect(b.stats().depth).toBe(400 - 128);
+  });
+
+  it("counts an underrun when it runs dry, pads with silence and waits for the target again", () => {
+    const b = new JitterBuffer(1, 100, 10_000);
+    b.push(chunk(150));
+    const out = [new Float32Array(128)];
+    b.pull(out);
+    expect(b.pull(out)).toBe(22);
+    expect(out[0][21]).toBe(149);
+    expect(out[0][22]).toBe(0);
+    expect(b.stats()).toMatchObject({ underruns: 1, playing: false, depth: 0 });
+    b.push(chunk(50));
+    expect(b.pull(out)).toBe(0); // 50 < target: still refilling
+  });
+
+  it("drops the oldest samples above the maximum, so latency stays bounded", () => {
+    const b = new JitterBuffer(1, 10, 256);
+    for (let i = 0; i < 4; i++) b.push(chunk(100, i * 100));
+    expect(b.stats()).toMatchObject({ depth: 256, dropped: 144 });
+    const out = [new Float32Array(4)];
+    b.pull(out);
+    expect([...out[0]]).toEqual([144, 145, 146, 147]);
+  });
+
+  it("keeps stereo channels aligned", () => {
+    const b = new JitterBuffer(2, 1, 1000);
+    b.push([Float32Array.of(1, 2, 3), Float32Array.of(-1, -2, -3)]);
+    const out = [new Float32Array(3), new Float32Array(3)];
+    b.pull(out);
+    expect([...out[0]]).toEqual([1, 2, 3]);
+    expect([...out[1]]).toEqual([-1, -2, -3]);
+  });
+});
+
+describe("the resampler", () => {
+  it("passes audio through when the rates match", () => {
+    const x = Float32Array.of(0.1, 0.2);
+    expect(new Resampler(48000, 48000).process(x)).toBe(x);
+  });
+
+  it("produces rate-ratio samples across chunk boundaries and keeps a tone's frequency", () => {
+    const from = 16000, to = 48000, hz = 440;
+    const r = new Resampler(from, to);
+    const outs: number[] = [];
+    for (let c = 0; c < 50; c++) {
+      const x = Float32Array.from({ length: 320 }, (_, i) => Math.sin((2 * Math.PI * hz * (c * 320 + i)) / from));
+      outs.push(...r.process(x));
+    }
+    expect(Math.abs(outs.length - 50 * 320 * 3)).toBeLessThanOrEqual(3);
+    // Count rising zero crossings over one second of output.
+    let crossings = 0;
+    for (let i = 1; i < 48000; i++) if (outs[i - 1] < 0 && outs[i] >= 0) crossings++;
+    expect(Math.abs(crossings - hz)).toBeLessThanOrEqual(1);
+    // Continuity at a chunk boundary: no jump larger than the signal's slope allows.
+    const maxStep = (2 * Math.PI * hz) / to + 1e-3;
+    for (let i = 1; i < outs.length; i++) expect(Math.abs(outs[i] - outs[i - 1])).toBeLessThanOrEqual(maxStep);
+  });
+
+  it("downsamples 48 kHz to 16 kHz by three", () => {
+    const r = new Resampler(48000, 16000);
+    const y = r.process(Float32Array.from({ length: 960 }, (_, i) => i));
+    expect(y.length).toBe(320);
+    expect(y[2] - y[1]).toBeCloseTo(3, 5);
+  });
+});
+
+describe("s16le", () => {
+  it("decodes interleaved little-endian samples per channel and round-trips", () => {
+    const bytes = new Uint8Array([0x00, 0x40, 0x00, 0xc0, 0xff, 0x7f, 0x00, 0x80]).buffer; // 16384, -16384, 32767, -32768
+    const [l, r] = decodeS16le(bytes, 2);
+    expect([...l]).toEqual([0.5, 32767 / 32768]);
+    expect([...r]).toEqual([-0.5, -1]);
+    const back = new Int16Array(encodeS16le(Float32Array.of(0.5, -0.5, -1)));
+    expect([...back]).toEqual([16383, -16384, -32768]);
+  });
+});

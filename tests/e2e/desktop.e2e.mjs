@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -109,12 +109,29 @@ test("the window opens signed in on the Cameras page with the test pattern, and 
   await until("the window to watch the test pattern", async () => (await viewers(base)) >= 1, 45000);
   await sleep(2500);
   execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, "desktop-window.png")]);
+  // A settings change is persisted by tauri-plugin-store, in the file headless `serve` reads.
+  const put = await fetch(`${base}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ theme: "dark", audioBufferMs: 200 }) });
+  assert.equal(put.status, 200);
+  const stored = await until("settings.json", () => {
+    try {
+      return JSON.parse(readFileSync(path.join(home, "data/app.relaydeck.desktop/settings.json"), "utf8"));
+    } catch {
+      return null;
+    }
+  });
+  assert.equal(stored.theme, "dark");
+  assert.equal(stored.audioBufferMs, 200);
+  assert.equal(stored.testPattern, true);
   squatter.close();
   // SIGTERM to the app itself (dbus-run-session is only its parent).
   const pid = execFileSync("pgrep", ["-P", String(app.pid), "-x", "relaydeck"]).toString().trim();
   process.kill(Number(pid), "SIGTERM");
   await until("the app to quit on SIGTERM", () => app.exitCode !== null || app.signalCode !== null, 20000);
   assert.match(app.log, /relay stopped/, `the relay stops cleanly on SIGTERM:\n${app.log}`);
+  // Window size and position are remembered for the next start.
+  const state = JSON.parse(readFileSync(path.join(home, ".config/app.relaydeck.desktop/.window-state.json"), "utf8"));
+  assert.ok(state.main?.width > 0 && state.main?.height > 0, JSON.stringify(state));
+
 });
 
 test("WebDriver clicks through every page inside the real webview", async () => {

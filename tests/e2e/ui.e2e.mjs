@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,7 +25,7 @@ const children = [];
 
 function startServer() {
   dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-"));
-  const child = spawn(bin, ["serve", "--bind", "127.0.0.1:0", "--test-pattern", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, ["serve", "--bind", "0.0.0.0:0", "--test-pattern", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = "";
@@ -145,8 +145,30 @@ test("the player plays a devkit's tone and the page's analyser hears 440 Hz", as
   const facts = await row.locator(".facts").textContent();
   assert.match(facts, /playing · buffer \d+ ms · delay \d+ ms · underruns \d+ · gaps \d+/);
   await shot(page, "listen-playing");
-  sim.kill("SIGTERM");
   await context.close();
+});
+
+test("without a secure context (plain HTTP on the LAN address) the player falls back to the live WAV and says why", async () => {
+  const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+  assert.ok(lan, "this machine has a non-loopback IPv4 address");
+  const admin = await browser.newContext();
+  const page = await signedIn(admin);
+  const { token } = await (await page.request.post(`${base}/api/tokens`, { data: { name: "lan listener", scope: "view" } })).json();
+  await admin.close();
+  const guest = await browser.newContext();
+  const g = await guest.newPage();
+  await g.goto(`${base.replace("127.0.0.1", lan)}/?token=${token}#/listen`);
+  assert.equal(await g.evaluate(() => window.isSecureContext), false);
+  await g.waitForSelector(".notice");
+  assert.match(await g.textContent(".notice"), /HTTPS/);
+  const row = g.locator('.source[data-source="tone-kit"]');
+  await row.locator(".badge.live").waitFor({ timeout: 20000 });
+  await row.locator("button.play").click();
+  await g.waitForFunction(() => document.querySelector('.source[data-source="tone-kit"]')?.dataset.state === "fallback", null, { timeout: 20000 });
+  assert.match(await row.locator(".player-msg").textContent(), /live WAV.*HTTPS/);
+  await shot(g, "listen-fallback");
+  await guest.close();
+  for (const c of children.filter((c) => c.spawnargs.includes("devkit-sim"))) c.kill("SIGTERM");
 });
 
 test("a view-only link sees only its cameras and no admin pages", async () => {

@@ -68,6 +68,7 @@ async function main() {
     const key = location.hash.replace(/^#\/?/, "").split(/[?&]/)[0] || allowed[0]?.[0];
     const entry = allowed.find(([k]) => k === key) ?? allowed[0];
     unmount?.();
+    setStatus("");
     const root = document.getElementById("page")!;
     root.replaceChildren();
     if (!entry) {

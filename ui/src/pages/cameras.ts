@@ -16,7 +16,7 @@ interface Tile {
   facts: HTMLElement;
   online: boolean;
   lastFrameAt: number; // performance.now() of the newest frame
-  arrivals: number[]; // recent frame times, for the measured fps
+  arrivals: { at: number; cap: number }[]; // recent frames: local arrival and capture time (ms), for the measured fps
   skipped: number;
   latest: Blob | null;
   decoding: boolean;
@@ -88,12 +88,14 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   }
 
-  function frame(t: Tile, jpeg: Blob) {
+  /** `capturedMs`: when the relay received the frame (the mux header), so a
+   * burst of queued frames does not read as a higher frame rate. */
+  function frame(t: Tile, jpeg: Blob, capturedMs?: number) {
     const now = performance.now();
     t.latest = jpeg;
     t.lastFrameAt = now;
-    t.arrivals.push(now);
-    while (t.arrivals.length && now - t.arrivals[0] > 2000) t.arrivals.shift();
+    t.arrivals.push({ at: now, cap: capturedMs ?? now });
+    while (t.arrivals.length && now - t.arrivals[0].at > 2000) t.arrivals.shift();
     if (t.decoding) {
       t.next = jpeg; // latest wins: a slow decoder skips frames
       return;
@@ -125,7 +127,8 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     const now = performance.now();
     for (const t of tiles.values()) {
       const age = t.lastFrameAt ? now - t.lastFrameAt : Infinity;
-      const fps = t.arrivals.length > 1 ? ((t.arrivals.length - 1) * 1000) / (t.arrivals[t.arrivals.length - 1] - t.arrivals[0]) : 0;
+      const span = t.arrivals.length > 1 ? t.arrivals[t.arrivals.length - 1].cap - t.arrivals[0].cap : 0;
+      const fps = span > 0 ? ((t.arrivals.length - 1) * 1000) / span : 0;
       const state = !t.online ? "offline" : age > STALE_MS ? "stalled" : "live";
       t.badge.className = `badge ${state}`;
       t.badge.textContent = state;
@@ -155,7 +158,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       if (!f) return;
       const t = tile(f.id);
       t.seq = f.seq;
-      frame(t, new Blob([f.jpeg], { type: "image/jpeg" }));
+      frame(t, new Blob([f.jpeg], { type: "image/jpeg" }), Number(f.capturedUs / 1000n));
     };
     sock.onclose = () => {
       if (stopped) return;

@@ -59,6 +59,8 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number): () => v
     e.facts.textContent =
       s.state === "idle"
         ? ""
+        : s.state === "fallback"
+        ? "playing the live WAV stream (the browser buffers it)"
         : `${s.state} · buffer ${s.depthMs.toFixed(0)} ms · delay ${s.delayMs === null ? "—" : `${s.delayMs.toFixed(0)} ms`} · underruns ${s.underruns} · gaps ${s.gaps}`;
   }
 

@@ -82,10 +82,13 @@ impl TestPattern {
                         Err(e) => tracing::error!("test pattern encoder failed: {e}"),
                     }
                     n += 1;
-                    // Pace against the start time, so the rate does not drift.
-                    let next = start + period * n as u32;
-                    if let Some(wait) = next.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(wait);
+                    // Pace against the start time, so the rate does not drift;
+                    // after a stall (a busy machine) skip the missed frames
+                    // instead of sending a burst to catch up.
+                    let now = Instant::now();
+                    match (start + period * n as u32).checked_duration_since(now) {
+                        Some(wait) => std::thread::sleep(wait),
+                        None => n = n.max((now - start).as_secs_f64().div_euclid(period.as_secs_f64()) as u64),
                     }
                 }
             }

@@ -154,6 +154,14 @@ test("WebDriver clicks through every page inside the real webview", async () => 
       const png = await wd.call("GET", `/session/${sid}/screenshot`);
       writeFileSync(path.join(artifacts, `desktop-webview-${page}.png`), Buffer.from(png, "base64"));
     }
+    // The shell's own commands answer the page inside the window (and only there).
+    const info = await wd.call("POST", `/session/${sid}/execute/async`, { script: "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('desktop_info').then(done, (e) => done({ error: String(e) }));", args: [] });
+    assert.equal(info.baseUrl, "http://127.0.0.1:3927", JSON.stringify(info));
+    assert.match(info.dataDir, /app\.relaydeck\.desktop$/);
+    await wd.click(sid, '#nav a[data-page="share"]');
+    await wd.click(sid, "#copy-lan");
+    const said = await until("the copy answer", () => wd.script(sid, `return document.querySelector("#copy-lan + span")?.textContent;`));
+    assert.match(said, /LAN access/, "with LAN access off there is no LAN URL to copy, and the app says why");
     const theme = await wd.script(sid, `return document.documentElement.dataset.theme;`);
     assert.ok(["system", "light", "dark"].includes(theme));
   } finally {

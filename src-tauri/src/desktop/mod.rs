@@ -27,6 +27,9 @@ pub struct Shell {
     pub base_url: String,
     pub lan_url: Option<String>,
     pub notices: Vec<String>,
+    /// The window's first banner: the notices and, on first start, the
+    /// generated admin password (kept out of `notices`, which commands return).
+    first_banner: String,
     pub data_dir: std::path::PathBuf,
     server: Mutex<Option<RunningServer>>,
 }
@@ -95,8 +98,11 @@ fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::E
     let scheme = if args.server.tls_enabled() { "https" } else { "http" };
     let base_url = format!("{scheme}://127.0.0.1:{}", addr.port());
     let lan_url = addr.ip().is_unspecified().then(|| relaydeck_server::tls::lan_addresses().first().map(|ip| format!("{scheme}://{ip}:{}", addr.port()))).flatten();
+    let mut first_banner = notices.clone();
     if let Some(password) = server.generated_password() {
-        tracing::info!("admin password for browsers on the LAN (shown once): {password}");
+        // Shown once, in the window (the fragment never reaches a server log).
+        first_banner.push(format!("The admin password for browsers on your network is {password}. It is shown only now; change it in Settings."));
+        tracing::info!("an admin password was generated and shown in the window");
     }
     let code = server.state().auth.mint_bootstrap_code();
     app.manage(BootstrapCode(code));
@@ -105,7 +111,7 @@ fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::E
         tracing::warn!("{n}");
     }
     tracing::info!(url = %base_url, "relay running");
-    Ok(Shell { base_url, lan_url, notices, data_dir, server: Mutex::new(Some(running)) })
+    Ok(Shell { base_url, lan_url, notices, first_banner: first_banner.join(" "), data_dir, server: Mutex::new(Some(running)) })
 }
 
 impl Shell {
@@ -113,9 +119,9 @@ impl Shell {
     /// to the server, never logged), then the Cameras page.
     fn start_url(&self, code: &BootstrapCode) -> String {
         let mut fragment = format!("bootstrap={}&next=%2F%23%2Fcameras", code.0);
-        if let Some(n) = self.notices.first() {
+        if !self.first_banner.is_empty() {
             fragment.push_str("&notice=");
-            fragment.push_str(&percent_encode(n));
+            fragment.push_str(&percent_encode(&self.first_banner));
         }
         format!("{}/login#{fragment}", self.base_url)
     }

@@ -33,8 +33,10 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
 
   function render(v: SettingsView) {
     form.replaceChildren(h("h2", {}, "Relay"), ...(Object.keys(LABELS) as (keyof Settings)[]).map((k) => field(k, v.settings[k])), h("button", { type: "submit" }, "Save"));
+    const r = v.restartRequired;
+    const run = v.running;
     status.replaceChildren(
-      ...(v.restartRequired.length ? [notice(`Saved. ${v.restartRequired.join(", ")} take${v.restartRequired.length === 1 ? "s" : ""} effect when Relay Deck starts again (now: port ${v.running.port}${v.running.lanAccess ? ", LAN" : ", this computer only"}${v.running.tls ? ", HTTPS" : ""}).`)] : []),
+      ...(r.length ? [notice(`${r.join(", ")}: the value above applies when Relay Deck starts again (this run: port ${run.port}, ${run.lanAccess ? "on the LAN" : "this computer only"}${run.tls ? ", HTTPS" : ""}; options given on the command line also win over this page).`)] : []),
     );
   }
 

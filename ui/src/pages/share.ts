@@ -3,6 +3,7 @@
 import { api } from "../lib/api";
 import { h, notice } from "../lib/dom";
 import { qrElement } from "../lib/qr";
+import { copyLanUrl, inDesktopApp } from "../lib/desktop";
 
 export function mountShare(root: HTMLElement): () => void {
   const lan = h("div", { class: "card", id: "lan" }, h("h2", {}, "This relay"));
@@ -74,8 +75,20 @@ export function mountShare(root: HTMLElement): () => void {
       h("h2", {}, "This relay"),
       s.running.lanAccess ? h("p", {}, "Reachable on your network at:") : notice("LAN access is off: only this computer can connect. Turn it on in Settings (it applies at the next start)."),
       ...urls.map((u) => h("div", { class: "lan-url" }, h("a", { href: u, class: "link" }, u), qrElement(u, u))),
+      inDesktopApp() ? copyButton() : "",
     );
   }
+  function copyButton(): HTMLElement {
+    const said = h("span", { role: "status" });
+    const b = h("button", { type: "button", id: "copy-lan" }, "Copy LAN URL");
+    b.onclick = () =>
+      copyLanUrl()?.then(
+        (url) => (said.textContent = ` Copied ${url}`),
+        (e) => (said.textContent = ` ${e}`),
+      );
+    return h("p", {}, b, said);
+  }
+
   void load().catch((e) => out.append(notice((e as Error).message, "error")));
   void loadTokens();
   return () => {};

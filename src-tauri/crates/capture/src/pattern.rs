@@ -118,3 +118,23 @@ mod tests {
         assert_ne!(a.rgb, b.rgb);
     }
 }
+
+/// A still JPEG that says a camera cannot deliver (`lines` centred on grey),
+/// for clients that only understand pictures (MJPEG players, `<img>`).
+pub fn notice_jpeg(width: usize, height: usize, lines: &[&str]) -> Result<Vec<u8>, turbojpeg::Error> {
+    let (width, height) = (width.clamp(160, 3840), height.clamp(120, 2160));
+    let mut canvas = Canvas::new(width, height);
+    canvas.fill_rect(0, 0, width, height, [48, 52, 58]);
+    let scale = (width / 320).clamp(1, 4);
+    let glyph = 8 * scale;
+    let total = lines.len() * (glyph + 6 * scale);
+    for (i, line) in lines.iter().enumerate() {
+        let max_chars = (width / glyph).saturating_sub(2).max(1);
+        let text: String = line.chars().take(max_chars).collect();
+        let x = width.saturating_sub(text.chars().count() * glyph) / 2;
+        let y = height.saturating_sub(total) / 2 + i * (glyph + 6 * scale);
+        canvas.text(x, y, scale, &text);
+    }
+    let image = turbojpeg::Image { pixels: &canvas.rgb[..], width, pitch: width * 3, height, format: turbojpeg::PixelFormat::RGB };
+    Ok(turbojpeg::compress(image, 80, turbojpeg::Subsamp::Sub2x2)?.to_vec())
+}

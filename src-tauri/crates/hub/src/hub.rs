@@ -39,6 +39,8 @@ pub enum HubEvent {
     Offline { id: StreamId },
     /// A stream was removed after being idle.
     Left { id: StreamId },
+    /// A stream's source changed availability (live, standby, unavailable).
+    Availability { id: StreamId },
 }
 
 #[derive(Debug, Clone)]

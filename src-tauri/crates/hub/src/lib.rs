@@ -40,5 +40,5 @@ pub use id::StreamId;
 pub use jpeg::{JpegError, JpegInfo};
 pub use publisher::PublisherLease;
 pub use ring::FrameRing;
-pub use stream::{StreamSnapshot, VideoStream};
+pub use stream::{Availability, StreamSnapshot, VideoStream};
 pub use viewer::{DirectSink, Handoff, SlotStats, ViewerQueue, ViewerSlot};

@@ -48,6 +48,23 @@ struct StreamState {
     bytes: u64,
     /// Counters of viewers that have left.
     retired: SlotStats,
+    /// For the app's own sources: whether the device is delivering.
+    availability: Availability,
+    /// The last time somebody fetched the newest frame over HTTP (polling
+    /// counts as watching, for on-demand sources).
+    last_poll: Option<Instant>,
+}
+
+/// Whether a stream's source is delivering; remote cameras are always
+/// `Live` while connected, the app's own cameras may be on standby (opened
+/// only on demand) or unavailable (unplugged, busy).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(tag = "state", content = "message", rename_all = "lowercase")]
+pub enum Availability {
+    #[default]
+    Live,
+    Standby,
+    Unavailable(String),
 }
 
 #[derive(Debug)]
@@ -77,6 +94,7 @@ pub struct StreamSnapshot {
     pub latest_seq: Option<u64>,
     pub ring_len: usize,
     pub ring_capacity: usize,
+    pub availability: Availability,
 }
 
 pub(crate) fn unix_ms(t: SystemTime) -> u64 {
@@ -113,6 +131,8 @@ impl VideoStream {
                 frames: 0,
                 bytes: 0,
                 retired: SlotStats::default(),
+                availability: Availability::Live,
+                last_poll: None,
             }),
             subscribers: Mutex::new(Arc::from([])),
             viewer_count: watch::channel(0).0,
@@ -138,6 +158,31 @@ impl VideoStream {
 
     pub fn is_online(&self) -> bool {
         self.state.lock().publisher.is_some()
+    }
+
+    pub fn availability(&self) -> Availability {
+        self.state.lock().availability.clone()
+    }
+
+    /// Set by the source (the capture edge); viewers are told.
+    pub fn set_availability(&self, availability: Availability) {
+        let mut st = self.state.lock();
+        if st.availability == availability {
+            return;
+        }
+        st.availability = availability;
+        drop(st);
+        let _ = self.events.send(HubEvent::Availability { id: self.id.clone() });
+    }
+
+    /// Somebody fetched the newest frame (`/latest`, a snapshot).
+    pub fn note_poll(&self) {
+        self.state.lock().last_poll = Some(Instant::now());
+    }
+
+    /// Whether the newest frame was fetched within `window`.
+    pub fn polled_within(&self, window: std::time::Duration) -> bool {
+        self.state.lock().last_poll.is_some_and(|t| t.elapsed() < window)
     }
 
     /// The newest frame, if any.
@@ -221,6 +266,7 @@ impl VideoStream {
             latest_seq: latest.map(|f| f.seq),
             ring_len: st.ring.len(),
             ring_capacity: st.ring.capacity(),
+            availability: st.availability.clone(),
         }
     }
 

@@ -49,6 +49,7 @@ fn stream(state: &AppState, cam: Arc<VideoStream>, q: &HashMap<String, String>) 
 }
 
 fn snapshot(cam: Arc<VideoStream>) -> Result<Response, ApiError> {
+    cam.note_poll();
     let frame = cam.latest().ok_or_else(|| ApiError::NoFrame(cam.id().to_string()))?;
     Ok(jpeg_response(&frame))
 }

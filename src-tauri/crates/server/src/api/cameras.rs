@@ -106,7 +106,10 @@ async fn ring(State(state): State<AppState>, Path(id): Path<String>) -> Result<J
 }
 
 async fn latest(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let frame = camera(&state, &id)?.latest().ok_or(ApiError::NoFrame(id))?;
+    let cam = camera(&state, &id)?;
+    // Polling the newest frame counts as watching (on-demand cameras open for it).
+    cam.note_poll();
+    let frame = cam.latest().ok_or(ApiError::NoFrame(id))?;
     Ok(jpeg_response(&frame))
 }
 

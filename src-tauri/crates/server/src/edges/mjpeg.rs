@@ -37,7 +37,12 @@ pub fn mjpeg_response(state: &AppState, stream: Arc<VideoStream>, fps: Option<f6
     let queue = ViewerQueue::new();
     let events = state.hub.events();
     let sub = stream.subscribe(&queue);
-    let body = MjpegBody {
+    let unavailable = matches!(stream.availability(), relaydeck_hub::Availability::Unavailable(_));
+    if unavailable {
+        // Not the stale last frame: the notice instead.
+        sub.slot().discard();
+    }
+    let mut body = MjpegBody {
         id: stream.id().clone(),
         hub: state.hub.clone(),
         queue,
@@ -49,6 +54,9 @@ pub fn mjpeg_response(state: &AppState, stream: Arc<VideoStream>, fps: Option<f6
         next_at: None,
         shutdown: state.shutdown.clone(),
     };
+    if unavailable {
+        body.show_unavailable();
+    }
     let stream = futures_util::stream::unfold(body, MjpegBody::next_chunk);
     let mut resp = Response::new(Body::from_stream(stream));
     let h = resp.headers_mut();
@@ -143,8 +151,26 @@ impl MjpegBody {
         match ev {
             Ok(HubEvent::Left { id }) if id == self.id => self.sub = None,
             Ok(HubEvent::Joined { id }) if id == self.id => self.resubscribe(),
+            Ok(HubEvent::Availability { id }) if id == self.id => self.show_unavailable(),
             Err(broadcast::error::RecvError::Lagged(_)) => self.resubscribe(),
             _ => {}
+        }
+    }
+
+    /// A camera of the app's own that cannot deliver (unplugged, busy) is
+    /// shown as a picture saying so: MJPEG players have no other channel.
+    fn show_unavailable(&mut self) {
+        let Some(stream) = self.hub.stream(self.id.as_str()) else { return };
+        let relaydeck_hub::Availability::Unavailable(why) = stream.availability() else { return };
+        let (w, h) = stream.latest().map_or((640, 480), |f| (f.info.width as usize, f.info.height as usize));
+        match relaydeck_capture::pattern::notice_jpeg(w, h, &["CAMERA UNAVAILABLE", &why]) {
+            Ok(jpeg) => {
+                let head = format!("--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", jpeg.len());
+                self.pending.push_back(Bytes::from(head));
+                self.pending.push_back(Bytes::from(jpeg));
+                self.pending.push_back(Bytes::from_static(b"\r\n"));
+            }
+            Err(e) => tracing::warn!("cannot draw the camera-unavailable picture: {e}"),
         }
     }
 

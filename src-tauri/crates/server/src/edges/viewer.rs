@@ -286,7 +286,7 @@ impl ViewerSession {
         let snap = stream.snapshot();
         let joined = json!({
             "type": "joined", "clientId": snap.id, "name": snap.name, "online": snap.online,
-            "width": snap.width, "height": snap.height,
+            "width": snap.width, "height": snap.height, "availability": snap.availability,
         });
         self.conn.send_json(&joined).await?;
         self.subs.insert(stream.id().clone(), stream.subscribe(&self.queue));
@@ -305,6 +305,11 @@ impl ViewerSession {
             }
             Ok(HubEvent::Offline { id }) if self.subs.contains_key(&id) => {
                 self.conn.send_json(&json!({ "type": "status", "clientId": id, "online": false })).await?;
+            }
+            Ok(HubEvent::Availability { id }) if self.subs.contains_key(&id) => {
+                let Some(stream) = self.state.hub.stream(id.as_str()) else { return Ok(()) };
+                let msg = json!({ "type": "status", "clientId": id, "online": stream.is_online(), "availability": stream.availability() });
+                self.conn.send_json(&msg).await?;
             }
             Ok(HubEvent::Left { id }) if self.subs.remove(&id).is_some() => {
                 self.conn.send_json(&json!({ "type": "left", "clientId": id })).await?;

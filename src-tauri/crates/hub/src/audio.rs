@@ -223,6 +223,9 @@ pub struct AudioSnapshot {
     pub ring_ms: u64,
     #[serde(flatten)]
     pub loss: LossStats,
+    /// Whether the source is delivering (the app's own microphone may be on
+    /// standby or unavailable; see [`Availability`](crate::Availability)).
+    pub availability: crate::Availability,
 }
 
 /// One audio source in the hub.
@@ -251,6 +254,7 @@ struct AudioState {
     last_chunk_ms: Option<u64>,
     last_seq: Option<u64>,
     last_activity: Instant,
+    availability: crate::Availability,
     loss: LossStats,
 }
 
@@ -273,6 +277,7 @@ impl AudioSource {
                 last_chunk_ms: None,
                 last_seq: None,
                 last_activity: Instant::now(),
+                availability: crate::Availability::Live,
                 loss: LossStats::default(),
             }),
             listeners: Mutex::new(Vec::new()),
@@ -299,6 +304,15 @@ impl AudioSource {
 
     pub fn loss(&self) -> LossStats {
         self.state.lock().loss
+    }
+
+    /// Set by the app's own sources (the microphone edge).
+    pub fn set_availability(&self, availability: crate::Availability) {
+        self.state.lock().availability = availability;
+    }
+
+    pub fn availability(&self) -> crate::Availability {
+        self.state.lock().availability.clone()
     }
 
     pub fn listener_count(&self) -> usize {
@@ -356,6 +370,7 @@ impl AudioSource {
             listeners,
             ring_ms: st.ring_us / 1000,
             loss: st.loss,
+            availability: st.availability.clone(),
         }
     }
 

@@ -49,11 +49,67 @@ pub struct Settings {
     pub audio_buffer_ms: u32,
     /// The UI's theme. Live.
     pub theme: Theme,
+    /// Publish this computer's camera as `host-camera`. Live.
+    pub camera_enabled: bool,
+    /// Which camera: its index or (part of) its name; empty for the first one.
+    pub camera: String,
+    pub camera_width: u32,
+    pub camera_height: u32,
+    pub camera_fps: u32,
+    /// JPEG quality for cameras that deliver uncompressed frames.
+    pub camera_quality: u8,
+    /// Keep the camera open without viewers (otherwise it opens on demand).
+    pub camera_always_on: bool,
+    /// Publish this computer's microphone as the audio source `mic`. Live.
+    pub mic_enabled: bool,
+    /// Which input device: its name, or `default`.
+    pub mic: String,
+    /// `voice` (16 kHz mono) or `music` (48 kHz stereo), s16le.
+    pub mic_format: MicFormat,
+    /// Keep the microphone open without listeners (e.g. for recording).
+    pub mic_always_on: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MicFormat {
+    #[default]
+    Voice,
+    Music,
+}
+
+impl MicFormat {
+    /// Sample rate and channels.
+    pub fn rate_channels(self) -> (u32, u16) {
+        match self {
+            MicFormat::Voice => (16_000, 1),
+            MicFormat::Music => (48_000, 2),
+        }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { port: 3000, lan_access: false, tls: false, ring_frames: 16, test_pattern: false, audio_buffer_ms: 150, theme: Theme::System }
+        Self {
+            port: 3000,
+            lan_access: false,
+            tls: false,
+            ring_frames: 16,
+            test_pattern: false,
+            audio_buffer_ms: 150,
+            theme: Theme::System,
+            camera_enabled: false,
+            camera: String::new(),
+            camera_width: 1280,
+            camera_height: 720,
+            camera_fps: 30,
+            camera_quality: 80,
+            camera_always_on: false,
+            mic_enabled: false,
+            mic: "default".into(),
+            mic_format: MicFormat::Voice,
+            mic_always_on: false,
+        }
     }
 }
 
@@ -82,6 +138,18 @@ impl Settings {
         }
         if !(20..=5000).contains(&self.audio_buffer_ms) {
             return invalid("audioBufferMs", "must be between 20 and 5000 ms");
+        }
+        if !(16..=7680).contains(&self.camera_width) || !(16..=4320).contains(&self.camera_height) {
+            return invalid("cameraWidth", "camera size must be between 16×16 and 7680×4320");
+        }
+        if !(1..=120).contains(&self.camera_fps) {
+            return invalid("cameraFps", "must be between 1 and 120");
+        }
+        if !(1..=100).contains(&self.camera_quality) {
+            return invalid("cameraQuality", "must be between 1 and 100");
+        }
+        if self.camera.len() > 200 || self.mic.len() > 200 {
+            return invalid("camera", "device names are at most 200 characters");
         }
         Ok(())
     }

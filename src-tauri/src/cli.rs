@@ -46,6 +46,16 @@ pub struct ServeArgs {
     /// JPEG quality of the test pattern (1-100).
     #[arg(long, env = "RELAYDECK_TEST_PATTERN_QUALITY", default_value_t = 80, value_parser = clap::value_parser!(i32).range(1..=100))]
     pub test_pattern_quality: i32,
+
+    /// Publish this computer's camera as `host-camera`: its index (0, 1, …)
+    /// or (part of) its name. Overrides the settings file.
+    #[arg(long, env = "RELAYDECK_CAMERA", value_name = "INDEX|NAME")]
+    pub camera: Option<String>,
+
+    /// Publish this computer's microphone as the audio source `mic`: a device
+    /// name, or `default`. Overrides the settings file.
+    #[arg(long, env = "RELAYDECK_MIC", value_name = "NAME|default")]
+    pub mic: Option<String>,
 }
 
 impl ServeArgs {

@@ -6,7 +6,11 @@
 use std::{collections::BTreeSet, sync::Arc};
 
 use anyhow::Context;
-use relaydeck_capture::TestPattern;
+use relaydeck_capture::{
+    camera::{nokhwa_backend::NokhwaBackend, CameraCapture, CameraCaptureConfig, CameraRequest, CameraSelector},
+    mic::{MicCapture, MicCaptureConfig},
+    TestPattern,
+};
 use relaydeck_hub::Hub;
 use relaydeck_server::{
     store::settings::{Settings, SettingsHandle, SettingsStore},
@@ -40,6 +44,14 @@ pub fn settings(args: &mut ServeArgs, explicit: &Explicit, store: Arc<dyn Settin
     if explicit.contains("ring_frames") {
         current.ring_frames = args.server.ring_frames as usize;
     }
+    if let Some(camera) = &args.camera {
+        current.camera_enabled = true;
+        current.camera = camera.clone();
+    }
+    if let Some(mic) = &args.mic {
+        current.mic_enabled = true;
+        current.mic = mic.clone();
+    }
     args.test_pattern = current.test_pattern;
     let running = args.server.as_settings(current.clone());
     Ok(SettingsHandle::new(current, running, store))
@@ -50,7 +62,83 @@ pub async fn start(args: &ServeArgs, settings: SettingsHandle) -> anyhow::Result
     let hub = Hub::new(args.server.hub_config());
     let server = Server::bind_with_settings(args.server.clone(), hub.clone(), settings.clone()).await?;
     follow_test_pattern(&hub, args, &settings, server.state().shutdown.clone())?;
+    follow_capture(&hub, &settings, server.state().shutdown.clone());
     Ok((server, hub))
+}
+
+/// What the capture edges are asked to run, from the settings.
+#[derive(Debug, Clone, PartialEq)]
+struct CaptureWish {
+    camera: Option<CameraCaptureConfig>,
+    mic: Option<MicCaptureConfig>,
+}
+
+fn capture_wish(s: &Settings) -> CaptureWish {
+    let camera = s.camera_enabled.then(|| {
+        let selector = (!s.camera.trim().is_empty()).then(|| s.camera.trim().parse::<CameraSelector>().expect("infallible"));
+        let mut c = CameraCaptureConfig::new(CameraRequest { camera: selector, width: s.camera_width, height: s.camera_height, fps: s.camera_fps });
+        c.quality = s.camera_quality as i32;
+        c.always_on = s.camera_always_on;
+        c
+    });
+    let mic = s.mic_enabled.then(|| {
+        let (rate, channels) = s.mic_format.rate_channels();
+        let mut m = MicCaptureConfig::new(&s.mic, rate, channels);
+        m.always_on = s.mic_always_on;
+        m
+    });
+    CaptureWish { camera, mic }
+}
+
+/// Runs the host camera and microphone edges as the settings say,
+/// restarting one when its settings change.
+fn follow_capture(hub: &Hub, settings: &SettingsHandle, shutdown: tokio_util::sync::CancellationToken) {
+    let mut rx = settings.subscribe();
+    let hub = hub.clone();
+    tokio::spawn(async move {
+        let mut running: (Option<CameraCapture>, Option<MicCapture>) = (None, None);
+        let mut applied = CaptureWish { camera: None, mic: None };
+        loop {
+            let wish = capture_wish(&rx.borrow_and_update());
+            if wish != applied {
+                let hub = hub.clone();
+                let (old, prev) = (std::mem::take(&mut running), applied.clone());
+                let next = wish.clone();
+                running = tokio::task::spawn_blocking(move || {
+                    let (mut cam, mut mic) = old;
+                    if next.camera != prev.camera {
+                        drop(cam.take()); // joins the capture thread, closing the device
+                        cam = next.camera.clone().and_then(|c| match CameraCapture::start(&hub, Arc::new(NokhwaBackend), c) {
+                            Ok(c) => Some(c),
+                            Err(e) => {
+                                tracing::error!("cannot start the camera edge: {e}");
+                                None
+                            }
+                        });
+                    }
+                    if next.mic != prev.mic {
+                        drop(mic.take());
+                        mic = next.mic.clone().and_then(|m| match MicCapture::start(&hub, m) {
+                            Ok(m) => Some(m),
+                            Err(e) => {
+                                tracing::error!("cannot start the microphone edge: {e}");
+                                None
+                            }
+                        });
+                    }
+                    (cam, mic)
+                })
+                .await
+                .unwrap_or_default();
+                applied = wish;
+            }
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { break },
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        let _ = tokio::task::spawn_blocking(move || drop(running)).await;
+    });
 }
 
 /// Runs the test-pattern camera while the setting says so, from now until

@@ -91,7 +91,9 @@ fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::E
     let data_dir = args.server.data_dir();
     let store = Arc::new(settings_store::PluginSettings::open(app, &data_dir)?);
     // First start of the desktop app: show something moving at once.
-    let first_run = Settings { test_pattern: true, ..Settings::default() };
+    // The computer's own camera and microphone too, each opened only while
+    // somebody watches or listens.
+    let first_run = Settings { test_pattern: true, camera_enabled: true, mic_enabled: true, ..Settings::default() };
     let settings = relay::settings(args, explicit, store, first_run)?;
     let (server, notices) = tauri::async_runtime::block_on(port::bind_free(args, settings))?;
     let addr = server.local_addr();

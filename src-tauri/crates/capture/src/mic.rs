@@ -66,7 +66,7 @@ pub fn list_inputs() -> Result<Vec<MicInfo>, MicError> {
         .collect())
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MicCaptureConfig {
     /// A device name, or `default`.
     pub device: String,

@@ -14,6 +14,8 @@ pub enum ApiError {
     NoFrame(String),
     #[error("frame {seq} of camera '{id}' is no longer in its ring")]
     FrameGone { id: String, seq: u64 },
+    #[error("camera '{id}' is unavailable: {why}")]
+    CameraUnavailable { id: String, why: String },
     #[error("no camera is connected")]
     NoCameras,
     #[error("{0}")]
@@ -55,6 +57,7 @@ impl ApiError {
             Self::NoFrame(_) => (StatusCode::NOT_FOUND, "no_frame"),
             Self::FrameGone { .. } => (StatusCode::NOT_FOUND, "frame_gone"),
             Self::NoCameras => (StatusCode::NOT_FOUND, "no_cameras"),
+            Self::CameraUnavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "camera_unavailable"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

@@ -28,7 +28,7 @@ pub const HOST_CAMERA_ID: &str = "host-camera";
 /// Polling the newest frame keeps an on-demand camera open this long.
 pub const POLL_DEMAND: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CameraCaptureConfig {
     pub id: String,
     pub name: String,

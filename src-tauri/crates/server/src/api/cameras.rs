@@ -53,6 +53,7 @@ fn client_json(s: &StreamSnapshot) -> Value {
         "viewers": s.viewers,
         "delivered": s.delivered,
         "skipped": s.skipped,
+        "availability": s.availability,
     })
 }
 
@@ -109,6 +110,11 @@ async fn latest(State(state): State<AppState>, Path(id): Path<String>) -> Result
     let cam = camera(&state, &id)?;
     // Polling the newest frame counts as watching (on-demand cameras open for it).
     cam.note_poll();
+    if let relaydeck_hub::Availability::Unavailable(why) = cam.availability() {
+        if cam.latest().is_none() {
+            return Err(ApiError::CameraUnavailable { id, why });
+        }
+    }
     let frame = cam.latest().ok_or(ApiError::NoFrame(id))?;
     Ok(jpeg_response(&frame))
 }

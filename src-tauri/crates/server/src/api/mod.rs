@@ -1,6 +1,7 @@
 //! REST resources under `/api/`.
 
 pub mod cameras;
+pub mod capture;
 pub mod devices;
 pub mod health;
 pub mod session;
@@ -19,4 +20,5 @@ pub fn router() -> Router<AppState> {
         .merge(sources::router())
         .merge(session::router())
         .merge(settings::router())
+        .merge(capture::router())
 }

@@ -105,6 +105,7 @@ pub fn table() -> Vec<Rule> {
         GET    "/api/settings"                 => Admin, Api;
         PUT    "/api/settings"                 => Admin, Api;
         POST   "/api/password"                 => Admin, Api;
+        GET    "/api/capture/devices"          => Admin, Api;
     }
 }
 

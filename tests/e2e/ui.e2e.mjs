@@ -59,6 +59,12 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** Submits the settings form and waits for the relay's answer. */
+async function save(page) {
+  const [resp] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/settings") && r.request().method() === "PUT"), page.click("#settings-form button[type=submit]")]);
+  assert.equal(resp.status(), 200, await resp.text());
+}
+
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 
 async function signedIn(context) {
@@ -199,6 +205,17 @@ test("the settings page changes the theme live", async () => {
   const s = await (await page.request.get(`${base}/api/settings`)).json();
   assert.equal(s.settings.theme, "light");
   await shot(page, "settings-light");
+  // No webcam here: the page says so, and the host camera shows as unavailable, with why.
+  assert.match(await page.textContent('[data-hint="camera"]'), /No camera found/);
+  await page.check("#set-cameraEnabled");
+  await save(page);
+  await page.goto(`${base}/#/cameras`);
+  await page.waitForFunction(() => document.querySelector('.tile[data-camera="host-camera"]')?.dataset.state === "unavailable", null, { timeout: 20000 });
+  assert.match(await page.textContent('.tile[data-camera="host-camera"] .facts'), /no camera found on this computer/);
+  await shot(page, "cameras-host-unavailable");
+  await page.goto(`${base}/#/settings`);
+  await page.uncheck("#set-cameraEnabled");
+  await save(page);
   await page.goto(`${base}/#/devices`);
   await page.waitForSelector('.device[data-device="tone-kit"]');
   await shot(page, "devices");

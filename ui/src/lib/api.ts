@@ -66,6 +66,17 @@ export interface Settings {
   testPattern: boolean;
   audioBufferMs: number;
   theme: "system" | "light" | "dark";
+  cameraEnabled: boolean;
+  camera: string;
+  cameraWidth: number;
+  cameraHeight: number;
+  cameraFps: number;
+  cameraQuality: number;
+  cameraAlwaysOn: boolean;
+  micEnabled: boolean;
+  mic: string;
+  micFormat: "voice" | "music";
+  micAlwaysOn: boolean;
 }
 
 export interface SettingsView {

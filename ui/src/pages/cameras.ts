@@ -16,12 +16,14 @@ interface Tile {
   facts: HTMLElement;
   online: boolean;
   lastFrameAt: number; // performance.now() of the newest frame
-  arrivals: { at: number; cap: number }[]; // recent frames: local arrival and capture time (ms), for the measured fps
+  arrivals: { at: number; cap: number; seq: number }[]; // recent frames: local arrival and capture time (ms), for the measured fps
   skipped: number;
   latest: Blob | null;
   decoding: boolean;
   next: Blob | null; // newest frame waiting while one decodes (latest wins)
   seq: number;
+  /** The app's own cameras: live, on standby, or unavailable (with why). */
+  availability: { state: string; message?: string };
 }
 
 /** A stream with no frame for this long is shown as stalled, not live. */
@@ -66,7 +68,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       if (e.key === "Enter" && e.target === rootEl) rootEl.classList.toggle("big");
     });
     canvas.addEventListener("click", () => rootEl.classList.toggle("big"));
-    t = { id, name: name ?? id, root: rootEl, canvas, title, badge, facts, online: true, lastFrameAt: 0, arrivals: [], skipped: 0, latest: null, decoding: false, next: null, seq: 0 };
+    t = { id, name: name ?? id, root: rootEl, canvas, title, badge, facts, online: true, lastFrameAt: 0, arrivals: [], skipped: 0, latest: null, decoding: false, next: null, seq: 0, availability: { state: "live" } };
     tiles.set(id, t);
     grid.append(rootEl);
     empty.hidden = true;
@@ -77,6 +79,18 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     tiles.get(id)?.root.remove();
     tiles.delete(id);
     empty.hidden = tiles.size > 0;
+  }
+
+  function drawNotice(canvas: HTMLCanvasElement, text: string) {
+    const g = canvas.getContext("2d")!;
+    g.fillStyle = "#30343a";
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.fillStyle = "#e6edf3";
+    g.textAlign = "center";
+    g.font = `${Math.round(canvas.width / 24)}px system-ui, sans-serif`;
+    g.fillText("Camera unavailable", canvas.width / 2, canvas.height / 2 - canvas.width / 30);
+    g.font = `${Math.round(canvas.width / 36)}px system-ui, sans-serif`;
+    g.fillText(text, canvas.width / 2, canvas.height / 2 + canvas.width / 30);
   }
 
   async function snapshot(id: string) {
@@ -90,11 +104,11 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
 
   /** `capturedMs`: when the relay received the frame (the mux header), so a
    * burst of queued frames does not read as a higher frame rate. */
-  function frame(t: Tile, jpeg: Blob, capturedMs?: number) {
+  function frame(t: Tile, jpeg: Blob, capturedMs?: number, seq?: number) {
     const now = performance.now();
     t.latest = jpeg;
     t.lastFrameAt = now;
-    t.arrivals.push({ at: now, cap: capturedMs ?? now });
+    t.arrivals.push({ at: now, cap: capturedMs ?? now, seq: seq ?? t.arrivals.length });
     while (t.arrivals.length && now - t.arrivals[0].at > 2000) t.arrivals.shift();
     if (t.decoding) {
       t.next = jpeg; // latest wins: a slow decoder skips frames
@@ -127,13 +141,21 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     const now = performance.now();
     for (const t of tiles.values()) {
       const age = t.lastFrameAt ? now - t.lastFrameAt : Infinity;
-      const span = t.arrivals.length > 1 ? t.arrivals[t.arrivals.length - 1].cap - t.arrivals[0].cap : 0;
-      const fps = span > 0 ? ((t.arrivals.length - 1) * 1000) / span : 0;
-      const state = !t.online ? "offline" : age > STALE_MS ? "stalled" : "live";
+      // The camera's own rate: sequence numbers over capture times (frames
+      // this viewer skipped still count; bursts in delivery do not).
+      const [first, last] = [t.arrivals[0], t.arrivals[t.arrivals.length - 1]];
+      const span = t.arrivals.length > 1 ? last.cap - first.cap : 0;
+      const fps = span > 0 ? ((last.seq - first.seq) * 1000) / span : 0;
+      const avail = t.availability.state;
+      const state = !t.online ? "offline" : avail === "unavailable" ? "unavailable" : age > STALE_MS ? (avail === "standby" ? "standby" : "stalled") : "live";
+      if (state === "unavailable" && !t.latest) drawNotice(t.canvas, t.availability.message ?? "unavailable");
       t.badge.className = `badge ${state}`;
       t.badge.textContent = state;
       t.root.dataset.state = state;
-      t.facts.textContent = `${state === "live" ? fps.toFixed(1) : "0.0"} fps · ${t.canvas.width}×${t.canvas.height} · newest ${fmtAge(age)} ago · ${t.skipped} skipped`;
+      t.facts.textContent =
+        state === "unavailable"
+          ? `unavailable: ${t.availability.message ?? "the device does not deliver"} · retrying`
+          : `${state === "live" ? fps.toFixed(1) : "0.0"} fps · ${t.canvas.width}×${t.canvas.height} · newest ${fmtAge(age)} ago · ${t.skipped} skipped`;
       t.root.dataset.fps = fps.toFixed(1);
     }
   }
@@ -158,7 +180,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       if (!f) return;
       const t = tile(f.id);
       t.seq = f.seq;
-      frame(t, new Blob([f.jpeg], { type: "image/jpeg" }), Number(f.capturedUs / 1000n));
+      frame(t, new Blob([f.jpeg], { type: "image/jpeg" }), Number(f.capturedUs / 1000n), f.seq);
     };
     sock.onclose = () => {
       if (stopped) return;
@@ -173,11 +195,12 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
   function onText(msg: any) {
     switch (msg.type) {
       case "joined":
-        tile(msg.clientId, msg.name).online = msg.online;
+      case "status": {
+        const t = tile(msg.clientId, msg.name);
+        t.online = msg.online;
+        if (msg.availability) t.availability = msg.availability;
         break;
-      case "status":
-        tile(msg.clientId, msg.name).online = msg.online;
-        break;
+      }
       case "left":
         remove(msg.clientId);
         break;
@@ -201,6 +224,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
           seen.add(c.id);
           const t = tile(c.id, c.name);
           t.online = c.online;
+          if (c.availability) t.availability = c.availability;
           const r = await fetch(withToken(`/api/clients/${encodeURIComponent(c.id)}/latest`), { cache: "no-store" });
           if (r.ok) frame(t, await r.blob());
         }

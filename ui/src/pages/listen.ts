@@ -45,8 +45,14 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number): () => v
       (window as any).relaydeckPlayers = players;
     }
     const badge = entry.row.querySelector(".badge")!;
-    badge.className = `badge ${src.online ? "live" : "offline"}`;
-    badge.textContent = src.online ? `live · ${src.format ? `${src.format.sampleRate / 1000} kHz ${src.format.channels === 1 ? "mono" : "stereo"}` : ""}` : "offline";
+    const avail = src.availability?.state ?? "live";
+    const state = !src.online ? "offline" : avail;
+    badge.className = `badge ${state === "live" ? "live" : "offline"}`;
+    const fmt = src.format ? ` · ${src.format.sampleRate / 1000} kHz ${src.format.channels === 1 ? "mono" : "stereo"}` : "";
+    badge.textContent = state === "live" ? `live${fmt}${src.kind === "local" ? " · in use" : ""}` : state;
+    entry.row.title = state === "unavailable" ? src.availability.message : "";
+    if (state === "unavailable" && entry.player.stats.state === "idle") entry.msg.textContent = `Unavailable: ${src.availability.message}. Retrying.`;
+    else if (entry.player.stats.state === "idle") entry.msg.textContent = src.id === "mic" && state === "standby" ? "Opens when somebody listens (private by default)." : "";
   }
 
   function update(id: string) {

@@ -11,7 +11,39 @@ const LABELS: Record<keyof Settings, string> = {
   testPattern: "Test-pattern camera",
   audioBufferMs: "Audio jitter buffer (ms)",
   theme: "Theme",
+  cameraEnabled: "Publish this computer's camera (host-camera)",
+  camera: "Camera",
+  cameraWidth: "Camera width",
+  cameraHeight: "Camera height",
+  cameraFps: "Camera frames per second",
+  cameraQuality: "JPEG quality (cameras without MJPEG)",
+  cameraAlwaysOn: "Keep the camera on without viewers",
+  micEnabled: "Publish this computer's microphone (mic)",
+  mic: "Microphone",
+  micFormat: "Microphone format",
+  micAlwaysOn: "Keep the microphone on without listeners (e.g. for recording)",
 };
+
+const GROUPS: [string, (keyof Settings)[]][] = [
+  ["Relay", ["port", "lanAccess", "tls", "ringFrames", "testPattern", "audioBufferMs", "theme"]],
+  ["Camera", ["cameraEnabled", "camera", "cameraWidth", "cameraHeight", "cameraFps", "cameraQuality", "cameraAlwaysOn"]],
+  ["Microphone", ["micEnabled", "mic", "micFormat", "micAlwaysOn"]],
+];
+
+const RANGES: Partial<Record<keyof Settings, [number, number]>> = {
+  port: [0, 65535],
+  ringFrames: [1, 1024],
+  audioBufferMs: [20, 5000],
+  cameraWidth: [16, 7680],
+  cameraHeight: [16, 4320],
+  cameraFps: [1, 120],
+  cameraQuality: [1, 100],
+};
+
+interface Devices {
+  cameras: { devices: { index: number; name: string }[]; message?: string };
+  microphones: { devices: { name: string; isDefault: boolean }[]; message?: string };
+}
 
 export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void): () => void {
   const status = h("div", { "aria-live": "polite" });
@@ -19,20 +51,38 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
   const pw = passwordForm();
   root.append(status, form, pw);
 
+  let devices: Devices | null = null;
+
+  function choice(id: string, key: string, value: string, options: [string, string][]): HTMLElement {
+    if (!options.some(([v]) => v === value)) options.push([value, `${value} (not connected now)`]);
+    return h("select", { id, name: key }, ...options.map(([v, label]) => h("option", { value: v, selected: v === value }, label)));
+  }
+
   function field(key: keyof Settings, value: unknown): HTMLElement {
     const id = `set-${key}`;
     let input: HTMLElement;
+    let hint: string | undefined;
     if (typeof value === "boolean") input = h("input", { id, name: key, type: "checkbox", checked: value });
-    else if (key === "theme") input = h("select", { id, name: key }, ...["system", "light", "dark"].map((t) => h("option", { value: t, selected: t === value }, t)));
-    else {
-      const [min, max] = key === "port" ? [0, 65535] : key === "ringFrames" ? [1, 1024] : [20, 5000];
+    else if (key === "theme") input = choice(id, key, String(value), [["system", "system"], ["light", "light"], ["dark", "dark"]]);
+    else if (key === "micFormat") input = choice(id, key, String(value), [["voice", "voice: 16 kHz mono"], ["music", "music: 48 kHz stereo"]]);
+    else if (key === "camera") {
+      input = choice(id, key, String(value), [["", "the first camera"], ...(devices?.cameras.devices ?? []).map((c) => [String(c.index), `${c.index}: ${c.name}`] as [string, string])]);
+      hint = devices?.cameras.message;
+    } else if (key === "mic") {
+      input = choice(id, key, String(value), [["default", "the default microphone"], ...(devices?.microphones.devices ?? []).map((m) => [m.name, m.name] as [string, string])]);
+      hint = devices?.microphones.message;
+    } else {
+      const [min, max] = RANGES[key] ?? [0, 100000];
       input = h("input", { id, name: key, type: "number", min, max, value: String(value), required: true });
     }
-    return h("div", { class: "field" }, h("label", { for: id }, LABELS[key]), input);
+    return h("div", { class: "field" }, h("label", { for: id }, LABELS[key]), h("div", {}, input, hint ? h("p", { class: "hint", "data-hint": key }, hint) : ""));
   }
 
   function render(v: SettingsView) {
-    form.replaceChildren(h("h2", {}, "Relay"), ...(Object.keys(LABELS) as (keyof Settings)[]).map((k) => field(k, v.settings[k])), h("button", { type: "submit" }, "Save"));
+    form.replaceChildren(
+      ...GROUPS.flatMap(([title, keys]) => [h("h2", {}, title), ...keys.map((k) => field(k, v.settings[k]))]),
+      h("button", { type: "submit" }, "Save"),
+    );
     const r = v.restartRequired;
     const run = v.running;
     status.replaceChildren(
@@ -57,7 +107,13 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     }
   };
 
-  api<SettingsView>("/api/settings").then(render, (e) => status.replaceChildren(notice((e as Error).message, "error")));
+  Promise.all([api<SettingsView>("/api/settings"), api<Devices>("/api/capture/devices").catch(() => null)]).then(
+    ([v, d]) => {
+      devices = d;
+      render(v);
+    },
+    (e) => status.replaceChildren(notice((e as Error).message, "error")),
+  );
   return () => {};
 }
 

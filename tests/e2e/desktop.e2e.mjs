@@ -23,7 +23,9 @@ let home;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function run(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  // Its own process group, so cleanup reaches everything it starts
+  // (tauri-driver starts WebKitWebDriver, which starts the app and helpers).
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
   child.log = "";
   child.stdout.on("data", (d) => (child.log += d));
   child.stderr.on("data", (d) => (child.log += d));
@@ -68,8 +70,21 @@ before(() => {
   run("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
 });
 
-after(() => {
-  for (const c of children.reverse()) c.kill("SIGTERM");
+after(async () => {
+  for (const c of children.reverse()) {
+    try {
+      process.kill(-c.pid, "SIGTERM");
+    } catch {}
+  }
+  await sleep(1000);
+  for (const c of children) {
+    try {
+      process.kill(-c.pid, "SIGKILL");
+    } catch {}
+    c.stdout.destroy();
+    c.stderr.destroy();
+    c.unref();
+  }
   // The desktop portal may have mounted its document store under HOME.
   try {
     execFileSync("sh", ["-c", `mount | awk '{print $3}' | grep '^${home}' | xargs -r -n1 fusermount -u -z`]);

@@ -183,3 +183,18 @@ test("WebDriver clicks through every page inside the real webview", async () => 
     await wd.call("DELETE", `/session/${sid}`).catch(() => {});
   }
 });
+
+test("a second launch shows the running window instead of starting another relay", async () => {
+  // Both launches share one D-Bus session, as on a desktop.
+  const script = `"${bin}" & first=$!; sleep 8; "${bin}"; echo "SECOND_EXIT=$?"; wait $first`;
+  const session = run("dbus-run-session", ["--", "sh", "-c", script], appEnv(3937));
+  const base = "http://127.0.0.1:3937";
+  await until("the first instance's relay", async () => (await fetch(`${base}/api/health`)).ok);
+  await until("the second launch to return", () => /SECOND_EXIT=\d+/.test(session.log), 30000);
+  assert.match(session.log, /SECOND_EXIT=0/);
+  assert.equal((session.log.match(/relay running/g) ?? []).length, 1, `one relay only:\n${session.log}`);
+  assert.ok((await fetch(`${base}/api/health`)).ok, "the first instance still serves");
+  const pid = execFileSync("pgrep", ["-f", "-n", `^${bin}$`]).toString().trim();
+  process.kill(Number(pid), "SIGTERM");
+  await until("the first instance to quit", () => session.exitCode !== null || session.signalCode !== null, 20000);
+});

@@ -177,6 +177,62 @@ test("without a secure context (plain HTTP on the LAN address) the player falls 
   for (const c of children.filter((c) => c.spawnargs.includes("devkit-sim"))) c.kill("SIGTERM");
 });
 
+test("when the WebSocket cannot connect, the grid falls back to polling /latest and says so", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // Every viewer socket is refused, as a proxy that blocks WebSockets would.
+  await context.routeWebSocket(/\/stream\/ws/, (ws) => ws.close({ code: 1011, reason: "blocked by the test" }));
+  const page = await signedIn(context);
+  await page.waitForFunction(() => /showing snapshots/.test(document.querySelector("#conn-status")?.textContent ?? ""), null, { timeout: 30000 });
+  const tile = page.locator('.tile[data-camera="test-pattern"]');
+  await page.waitForFunction(() => document.querySelector('.tile[data-camera="test-pattern"]')?.dataset.state === "live", null, { timeout: 20000 });
+  const a = await tile.locator("canvas").screenshot();
+  await page.waitForTimeout(2500);
+  const b = await tile.locator("canvas").screenshot();
+  assert.notDeepEqual(a, b, "the picture still changes, from polled snapshots");
+  await shot(page, "cameras-polling");
+  await context.close();
+});
+
+test("a phone publishes over HTTPS on the LAN through a publish link", async () => {
+  const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+  const tlsDir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-tls-"));
+  const child = spawn(bin, ["serve", "--bind", "0.0.0.0:0", "--tls", "--admin-password", PASSWORD, "--data-dir", tlsDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  const tlsBase = await new Promise((resolve, reject) => {
+    let out = "";
+    const onData = (d) => {
+      out += d;
+      const m = out.match(/web UI\s+https:\/\/127\.0\.0\.1:(\d+)\//);
+      if (m) resolve(`https://${lan}:${m[1]}`);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    setTimeout(() => reject(new Error(`no TLS banner:\n${out}`)), 20000);
+  });
+  const basic = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` };
+  const api = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+  const req = (await api.newContext({ ignoreHTTPSErrors: true, extraHTTPHeaders: basic })).request;
+  const made = await req.post(`${tlsBase}/api/tokens`, { data: { name: "phone", scope: "publish", ids: ["phone-cam"] } });
+  assert.equal(made.status(), 201);
+  const link = (await made.json()).link.replace(/https:\/\/[^/]+/, tlsBase);
+  const phone = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, permissions: ["camera", "microphone"] });
+  const p = await phone.newPage();
+  await p.goto(link);
+  await p.waitForFunction(() => document.querySelector("#camera-id")?.value === "phone-cam");
+  assert.equal(await p.evaluate(() => window.isSecureContext), true, "HTTPS gives the page camera access");
+  await p.click("#toggle");
+  await p.waitForFunction(() => Number(document.querySelector("#capture-stats")?.dataset.fps) > 1, null, { timeout: 20000 });
+  await shot(p, "capture-phone-tls");
+  const { clients } = await (await req.get(`${tlsBase}/api/clients`)).json();
+  const cam = clients.find((c) => c.id === "phone-cam");
+  assert.ok(cam && cam.online && cam.frames > 0, JSON.stringify(clients));
+  const { sources } = await (await req.get(`${tlsBase}/api/sources`)).json();
+  assert.ok(sources.some((s) => s.id === "phone-cam" && s.online), "its microphone is a source too");
+  await phone.close();
+  await api.close();
+  child.kill("SIGTERM");
+});
+
 test("a view-only link sees only its cameras and no admin pages", async () => {
   const admin = await browser.newContext();
   const page = await signedIn(admin);

@@ -2,7 +2,7 @@
 // Camera: getUserMedia → canvas → JPEG → /ws, skipping a frame whenever the
 // socket's bufferedAmount shows the link is behind. Microphone: an
 // AudioWorklet → 16 kHz mono s16le in 20 ms messages → /audio/publish.
-import { wsUrl } from "../lib/api";
+import { api, Session, wsUrl } from "../lib/api";
 import { Backoff } from "../lib/backoff";
 import { h, notice } from "../lib/dom";
 import { encodeS16le, Resampler } from "../lib/jitter";
@@ -35,6 +35,15 @@ export function mountCapture(root: HTMLElement): () => void {
         h("div", { class: "field" }, h("label", { for: "with-mic" }, "Also publish the microphone"), mic),
         toggle, counters, status)),
   );
+  // A publish link limited to one camera ID: use that ID.
+  if (!params.get("clientId")) {
+    api<Session>("/api/session").then(
+      (s) => {
+        if (s.ids?.length) id.value = s.ids[0];
+      },
+      () => {},
+    );
+  }
   if (!window.isSecureContext || !navigator.mediaDevices) {
     status.replaceChildren(notice("Camera and microphone need HTTPS on a phone or another computer: open this page through the relay's https:// address (turn on HTTPS in Settings).", "error"));
     toggle.disabled = true;

@@ -198,3 +198,17 @@ test("a second launch shows the running window instead of starting another relay
   process.kill(Number(pid), "SIGTERM");
   await until("the first instance to quit", () => session.exitCode !== null || session.signalCode !== null, 20000);
 });
+
+test("with HTTPS on, the window trusts its own relay's certificate and shows the live grid", async () => {
+  // This process talks only to its own relay here; its certificate is self-signed.
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  const app = run("dbus-run-session", ["--", bin], { ...appEnv(3947), RELAYDECK_TLS: "true" });
+  const base = "https://127.0.0.1:3947";
+  await until("the relay over HTTPS", async () => (await fetch(`${base}/api/health`)).ok);
+  await until("the window to watch the test pattern over WSS", async () => (await viewers(base)) >= 1, 45000);
+  await sleep(2000);
+  execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, "desktop-window-https.png")]);
+  const pid = execFileSync("pgrep", ["-P", String(app.pid), "-x", "relaydeck"]).toString().trim();
+  process.kill(Number(pid), "SIGTERM");
+  await until("the app to quit", () => app.exitCode !== null || app.signalCode !== null, 20000);
+});

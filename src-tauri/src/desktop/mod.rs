@@ -31,6 +31,8 @@ pub struct Shell {
     /// generated admin password (kept out of `notices`, which commands return).
     first_banner: String,
     pub data_dir: std::path::PathBuf,
+    /// The relay's certificate (PEM) when it serves HTTPS.
+    own_cert: Option<String>,
     server: Mutex<Option<RunningServer>>,
 }
 
@@ -61,13 +63,19 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
         .setup(move |app| {
             let shell = start_relay(app.handle(), &mut args, &explicit)?;
             let url = shell.start_url(app.state::<BootstrapCode>().inner());
+            let own_cert = shell.own_cert.clone();
             app.manage(shell);
             tray::install(app.handle())?;
-            let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
+            // With HTTPS, the page loads only after the webview trusts the relay's certificate.
+            let first = if own_cert.is_some() { "about:blank".to_owned() } else { url.clone() };
+            let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::External(first.parse()?))
                 .title("Relay Deck")
                 .inner_size(1200.0, 800.0)
                 .min_inner_size(360.0, 480.0)
                 .build()?;
+            if let Some(pem) = own_cert {
+                trust_own_certificate(&window, pem, url)?;
+            }
             let _ = window.set_focus();
             watch_signals(app.handle().clone());
             Ok(())
@@ -106,6 +114,10 @@ fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::E
         first_banner.push(format!("The admin password for browsers on your network is {password}. It is shown only now; change it in Settings."));
         tracing::info!("an admin password was generated and shown in the window");
     }
+    let own_cert = match server.tls_info() {
+        Some((path, _, _)) => Some(std::fs::read_to_string(path).with_context(|| format!("reading the relay's certificate {}", path.display()))?),
+        None => None,
+    };
     let code = server.state().auth.mint_bootstrap_code();
     app.manage(BootstrapCode(code));
     let running = tauri::async_runtime::block_on(async move { server.spawn() });
@@ -113,7 +125,7 @@ fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::E
         tracing::warn!("{n}");
     }
     tracing::info!(url = %base_url, "relay running");
-    Ok(Shell { base_url, lan_url, notices, first_banner: first_banner.join(" "), data_dir, server: Mutex::new(Some(running)) })
+    Ok(Shell { base_url, lan_url, notices, first_banner: first_banner.join(" "), data_dir, own_cert, server: Mutex::new(Some(running)) })
 }
 
 impl Shell {
@@ -127,6 +139,28 @@ impl Shell {
         }
         format!("{}/login#{fragment}", self.base_url)
     }
+}
+
+/// Lets the window accept the relay's own (usually self-signed) certificate
+/// for 127.0.0.1 — that one certificate, for that host only — then loads `url`.
+#[cfg(target_os = "linux")]
+fn trust_own_certificate(window: &tauri::WebviewWindow, pem: String, url: String) -> tauri::Result<()> {
+    window.with_webview(move |platform| {
+        use webkit2gtk::{WebContextExt, WebViewExt};
+        let webview = platform.inner();
+        match (webview.context(), webkit2gtk::gio::TlsCertificate::from_pem(&pem)) {
+            (Some(context), Ok(cert)) => context.allow_tls_certificate_for_host(&cert, "127.0.0.1"),
+            (_, Err(e)) => tracing::error!("the relay's certificate is not valid PEM: {e}"),
+            (None, _) => tracing::error!("the window has no web context"),
+        }
+        webview.load_uri(&url);
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn trust_own_certificate(window: &tauri::WebviewWindow, _pem: String, url: String) -> tauri::Result<()> {
+    // Elsewhere the system's trust store decides; the user accepts the certificate once.
+    window.navigate(url.parse().expect("a valid URL"))
 }
 
 fn percent_encode(s: &str) -> String {

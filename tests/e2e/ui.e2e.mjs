@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +63,14 @@ after(async () => {
 async function save(page) {
   const [resp] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/settings") && r.request().method() === "PUT"), page.click("#settings-form button[type=submit]")]);
   assert.equal(resp.status(), 200, await resp.text());
+}
+
+async function until(f, ms = 15000) {
+  const end = Date.now() + ms;
+  while (!(await f())) {
+    assert.ok(Date.now() < end, "timed out");
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
@@ -279,6 +287,52 @@ test("the settings page changes the theme live", async () => {
   await page.waitForSelector("#lan svg");
   await shot(page, "share");
   await context.close();
+});
+
+test("the Settings page shows this computer's microphone input level (a real cpal device)", async () => {
+  // A file-backed ALSA capture device playing a tone (no sound card here).
+  const dir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-mic-"));
+  execFileSync("sox", ["-n", "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", path.join(dir, "tone.raw"), "synth", "120", "sine", "440", "vol", "0.5"]);
+  writeFileSync(path.join(dir, "asoundrc"), `pcm.testmic_raw { type file; slave.pcm "null"; file "/dev/null"; infile "${path.join(dir, "tone.raw")}"; format "raw" }
+pcm.testmic { type plug; slave { pcm "testmic_raw"; format S16_LE; rate 48000; channels 1 } }
+pcm.!default testmic
+`);
+  const child = spawn(bin, ["serve", "--bind", "127.0.0.1:0", "--mic", "default", "--admin-password", PASSWORD, "--data-dir", dir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${path.join(dir, "asoundrc")}` },
+  });
+  children.push(child);
+  const micBase = await new Promise((resolve, reject) => {
+    let out = "";
+    const onData = (d) => {
+      out += d;
+      const m = out.match(/web UI\s+(http:\/\/127\.0\.0\.1:\d+)\//);
+      if (m) resolve(m[1]);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    setTimeout(() => reject(new Error(`no banner:\n${out}`)), 20000);
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await context.newPage();
+  await page.goto(`${micBase}/login?next=/%23/settings`);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#mic-level-toggle");
+  await page.click("#mic-level-toggle");
+  await page.waitForFunction(() => Number(document.querySelector("#mic-level")?.dataset.peak) > 0.3, null, { timeout: 20000 });
+  assert.match(await page.textContent("#mic-level-text"), /peak -\d+ dBFS/);
+  await page.locator("#mic-level").scrollIntoViewIfNeeded();
+  await shot(page, "settings-mic-level");
+  await page.click("#mic-level-toggle");
+  // Closing the meter closes the device (on demand): the source goes to standby.
+  await until(async () => {
+    const r = await page.request.get(`${micBase}/api/sources`);
+    const mic = (await r.json()).sources.find((s) => s.id === "mic");
+    return mic?.availability?.state === "standby";
+  });
+  await context.close();
+  child.kill("SIGTERM");
 });
 
 test("on a phone-sized screen the grid fits the width", async () => {

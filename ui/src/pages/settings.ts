@@ -2,6 +2,7 @@
 import { api, Settings, SettingsView } from "../lib/api";
 import { h, notice } from "../lib/dom";
 import { applyTheme } from "../lib/theme";
+import { micMeter } from "./mic-meter";
 
 const LABELS: Record<keyof Settings, string> = {
   port: "Port",
@@ -49,7 +50,8 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
   const status = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "card settings", id: "settings-form" });
   const pw = passwordForm();
-  root.append(status, form, pw);
+  const meter = micMeter();
+  root.append(status, form, meter.element, pw);
 
   let devices: Devices | null = null;
 
@@ -114,7 +116,7 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     },
     (e) => status.replaceChildren(notice((e as Error).message, "error")),
   );
-  return () => {};
+  return () => meter.stop();
 }
 
 function passwordForm(): HTMLElement {

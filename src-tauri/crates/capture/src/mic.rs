@@ -304,20 +304,29 @@ impl Converter {
             }
             self.filled = 0;
             let mono = self.frame.iter().sum::<f32>() / self.in_channels as f32;
+            if self.step == 1.0 {
+                // Same rate: no resampling, each input frame is one output frame.
+                self.emit_frame(mono, emit);
+                continue;
+            }
             // Output samples that fall between the previous input frame and this one.
             while self.pos <= 1.0 {
                 let v = self.prev + (mono - self.prev) * self.pos as f32;
-                let s16 = (v.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-                for _ in 0..self.out_channels {
-                    self.chunk.extend_from_slice(&s16.to_le_bytes());
-                }
-                if self.chunk.len() >= self.chunk_bytes {
-                    emit(std::mem::replace(&mut self.chunk, Vec::with_capacity(self.chunk_bytes)));
-                }
+                self.emit_frame(v, emit);
                 self.pos += self.step;
             }
             self.pos -= 1.0;
             self.prev = mono;
+        }
+    }
+
+    fn emit_frame(&mut self, v: f32, emit: &mut dyn FnMut(Vec<u8>)) {
+        let s16 = (v.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+        for _ in 0..self.out_channels {
+            self.chunk.extend_from_slice(&s16.to_le_bytes());
+        }
+        if self.chunk.len() >= self.chunk_bytes {
+            emit(std::mem::replace(&mut self.chunk, Vec::with_capacity(self.chunk_bytes)));
         }
     }
 }
@@ -348,6 +357,15 @@ mod tests {
         let mut up = Converter::new(48_000, 1, 48_000, 2);
         let out = run(&mut up, &vec![0.5; 2000]);
         assert!(out.chunks_exact(2).skip(5).all(|p| p[0] == p[1] && p[0] == 16384));
+    }
+
+    #[test]
+    fn equal_rates_are_not_resampled() {
+        let mut conv = Converter::new(16_000, 1, 16_000, 1);
+        let input: Vec<f32> = (0..640).map(|i| ((i % 64) as f32 - 32.0) / 64.0).collect();
+        let out = run(&mut conv, &input);
+        let want: Vec<i16> = input.iter().map(|v| (v * 32767.0).round() as i16).collect();
+        assert_eq!(out, want, "sample for sample, no delay");
     }
 
     #[test]

@@ -15,5 +15,6 @@ pub mod camera;
 pub mod mic;
 pub mod pattern;
 pub mod test_pattern;
+pub mod worker;
 
 pub use test_pattern::{TestPattern, TestPatternConfig, TestPatternError};

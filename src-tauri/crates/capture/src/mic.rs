@@ -13,13 +13,14 @@ use std::{
         atomic::{AtomicBool, Ordering},
         mpsc, Arc,
     },
-    thread::JoinHandle,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use bytes::Bytes;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use relaydeck_hub::{AudioFormat, AudioSource, Availability, Hub, HubError, SourceKind};
+
+use crate::worker::{pause, Linger, Worker};
 
 /// The microphone's reserved audio source ID.
 pub const MIC_ID: &str = "mic";
@@ -87,10 +88,10 @@ impl MicCaptureConfig {
 
 /// A running microphone edge; dropping it closes the device and stops.
 pub struct MicCapture {
-    stop: Arc<AtomicBool>,
+    // Declared first: dropped (stopped and joined) first.
+    _worker: Worker,
     open: Arc<AtomicBool>,
     source: Arc<AudioSource>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl MicCapture {
@@ -99,16 +100,12 @@ impl MicCapture {
         let lease = hub.publish_audio_as(MIC_ID, Some("This computer's microphone".into()), SourceKind::Local, format)?;
         let source = lease.source().clone();
         source.set_availability(Availability::Standby);
-        let stop = Arc::new(AtomicBool::new(false));
         let open = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new()
-            .name("mic-capture".into())
-            .spawn({
-                let (stop, open) = (stop.clone(), open.clone());
-                move || MicRunner { config, lease, stop, open }.run()
-            })
-            .expect("spawning the microphone thread");
-        Ok(Self { stop, open, source, thread: Some(thread) })
+        let worker = Worker::spawn("mic-capture", {
+            let open = open.clone();
+            move |stop| MicRunner { config, lease, stop, open }.run()
+        });
+        Ok(Self { _worker: worker, open, source })
     }
 
     /// Whether the device is open now (the privacy indicator).
@@ -118,15 +115,6 @@ impl MicCapture {
 
     pub fn source(&self) -> &Arc<AudioSource> {
         &self.source
-    }
-}
-
-impl Drop for MicCapture {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -152,10 +140,7 @@ impl MicRunner {
     }
 
     fn pause(&self, d: Duration) {
-        let end = Instant::now() + d;
-        while !self.stopped() && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(50).min(end - Instant::now()));
-        }
+        pause(d, || self.stopped());
     }
 
     fn run(self) {
@@ -182,16 +167,10 @@ impl MicRunner {
             source.set_availability(Availability::Live);
             backoff = self.config.backoff;
             tracing::info!(device = %self.config.device, "microphone open");
-            let mut idle_since: Option<Instant> = None;
+            let mut linger = Linger::new(self.config.linger);
             let failure = loop {
-                if self.stopped() {
+                if self.stopped() || linger.expired(self.demand()) {
                     break None;
-                }
-                match (self.demand(), idle_since) {
-                    (true, _) => idle_since = None,
-                    (false, None) => idle_since = Some(Instant::now()),
-                    (false, Some(t)) if t.elapsed() >= self.config.linger => break None,
-                    _ => {}
                 }
                 match rx.recv_timeout(Duration::from_millis(100)) {
                     Ok(FromDevice::Chunk(pcm)) => {

@@ -10,11 +10,12 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
-    thread::JoinHandle,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use relaydeck_hub::{Availability, Hub, HubError, SourceKind, VideoStream};
+
+use crate::worker::{pause, Linger, Worker};
 
 use super::{
     mjpeg::{complete_jpeg, MjpegError},
@@ -91,8 +92,8 @@ impl FrameConverter {
 
 /// A running capture thread; dropping it closes the camera and stops.
 pub struct CameraCapture {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    // Declared first: dropped (stopped and joined) first.
+    _worker: Worker,
     stream: Arc<VideoStream>,
 }
 
@@ -101,28 +102,12 @@ impl CameraCapture {
         let lease = hub.publish_as(&config.id, Some(config.name.clone()), SourceKind::Local)?;
         let stream = lease.stream().clone();
         stream.set_availability(Availability::Standby);
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new()
-            .name("camera-capture".into())
-            .spawn({
-                let stop = stop.clone();
-                move || Runner { backend, config, lease, stop }.run()
-            })
-            .expect("spawning the camera thread");
-        Ok(Self { stop, thread: Some(thread), stream })
+        let worker = Worker::spawn("camera-capture", move |stop| Runner { backend, config, lease, stop }.run());
+        Ok(Self { _worker: worker, stream })
     }
 
     pub fn stream(&self) -> &Arc<VideoStream> {
         &self.stream
-    }
-}
-
-impl Drop for CameraCapture {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -143,12 +128,8 @@ impl Runner {
         self.config.always_on || *stream.viewer_count().borrow() > 0 || stream.polled_within(self.config.poll_demand)
     }
 
-    /// Sleeps up to `d`, waking early when stopped.
     fn pause(&self, d: Duration) {
-        let end = Instant::now() + d;
-        while !self.stopped() && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(50).min(end - Instant::now()));
-        }
+        pause(d, || self.stopped());
     }
 
     fn run(self) {
@@ -177,16 +158,10 @@ impl Runner {
             tracing::info!(?mode, "camera open");
             backoff = self.config.backoff;
             stream.set_availability(Availability::Live);
-            let mut idle_since: Option<Instant> = None;
+            let mut linger = Linger::new(self.config.linger);
             let lost = loop {
-                if self.stopped() {
+                if self.stopped() || linger.expired(self.demand()) {
                     break None;
-                }
-                match (self.demand(), idle_since) {
-                    (true, _) => idle_since = None,
-                    (false, None) => idle_since = Some(Instant::now()),
-                    (false, Some(t)) if t.elapsed() >= self.config.linger => break None,
-                    _ => {}
                 }
                 let mut published = Ok(());
                 let read = source.next_frame(&mut |raw| {

@@ -74,27 +74,24 @@ impl YuvEncoder {
         }
         // The Y plane is used in place (stride and all).
         let image = YuvPlanesImage { y_plane: &data[..stride * height], u_plane: &self.u[..], v_plane: &self.v[..], width, height, y_stride: stride, u_stride: cw, v_stride: cw, subsamp: Subsamp::Sub2x2 };
-        self.compressor.set_subsamp(Subsamp::Sub2x2)?;
-        self.out.resize(self.compressor.buf_len(width, height)?, 0);
-        let n = {
-            let mut buf = OutputBuf::borrowed(&mut self.out);
-            self.compressor.compress_yuv_planes(&image, &mut buf)?;
-            buf.len()
-        };
+        let n = compress(&mut self.compressor, &mut self.out, &image)?;
         Ok(&self.out[..n])
     }
 
     fn encode(&mut self, width: usize, height: usize, y_stride: usize, c_stride: usize, subsamp: Subsamp) -> Result<&[u8], YuvError> {
         let image = YuvPlanesImage { y_plane: &self.y[..], u_plane: &self.u[..], v_plane: &self.v[..], width, height, y_stride, u_stride: c_stride, v_stride: c_stride, subsamp };
-        self.compressor.set_subsamp(subsamp)?;
-        self.out.resize(self.compressor.buf_len(width, height)?, 0);
-        let n = {
-            let mut buf = OutputBuf::borrowed(&mut self.out);
-            self.compressor.compress_yuv_planes(&image, &mut buf)?;
-            buf.len()
-        };
+        let n = compress(&mut self.compressor, &mut self.out, &image)?;
         Ok(&self.out[..n])
     }
+}
+
+/// Compresses `image` into `out` (grown to the worst case); the JPEG's length.
+fn compress(compressor: &mut Compressor, out: &mut Vec<u8>, image: &YuvPlanesImage<&[u8]>) -> Result<usize, YuvError> {
+    compressor.set_subsamp(image.subsamp)?;
+    out.resize(compressor.buf_len(image.width, image.height)?, 0);
+    let mut buf = OutputBuf::borrowed(out);
+    compressor.compress_yuv_planes(image, &mut buf)?;
+    Ok(buf.len())
 }
 
 fn check(format: &'static str, data: &[u8], width: usize, height: usize, need: usize, even: bool) -> Result<(), YuvError> {

@@ -261,6 +261,60 @@ async fn a_stalled_viewer_never_holds_more_than_two_frames_or_slows_anyone() {
     assert!(stalled.delivered < total / 2, "the stalled viewer really is stalled: {stalled:?}");
 }
 
+/// A viewer with a large receive buffer that it does not read yet.
+async fn unread_viewer(addr: std::net::SocketAddr, path: &str, recv_buffer: u32) -> Ws {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(recv_buffer).unwrap();
+    let tcp = sock.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}{}", relaydeck_tests::authed(addr, path));
+    let (ws, _) = tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp)).await.unwrap();
+    ws
+}
+
+/// Large frames fanned out to several viewers are shared with their sockets
+/// through frame files (`ws::frame_file`, Linux), and a file is closed a few
+/// frames later. Viewers that read nothing meanwhile still have those
+/// frames queued: when they read at last, each frame must be byte for byte
+/// one the camera sent, in order.
+#[tokio::test]
+async fn slow_viewers_read_every_shared_frame_intact() {
+    let srv = start_server(|_| {}).await;
+    let mut cam = camera(srv.addr, "cam").await;
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        slow.push(unread_viewer(srv.addr, "/stream/ws?clientId=cam", 1 << 20).await);
+    }
+    let mut live = Vec::new();
+    for _ in 0..2 {
+        live.push(connect(srv.addr, "/stream/ws?clientId=cam").await);
+    }
+    eventually(|| (srv.hub().stream("cam")?.snapshot().viewers == 5).then_some(())).await;
+
+    let frames: Vec<Vec<u8>> = (1..=30).map(|i| noise_jpeg(i, 320, 240)).collect();
+    assert!(frames.iter().all(|f| f.len() > 64 * 1024), "frames large enough to be shared through files");
+    for f in &frames {
+        send_frame(&mut cam, f).await;
+        for v in &mut live {
+            assert_eq!(&next_binary(v).await, f);
+        }
+    }
+
+    for (n, mut viewer) in slow.into_iter().enumerate() {
+        let mut last = 0;
+        let mut read = 0;
+        while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(500), futures_util::StreamExt::next(&mut viewer)).await {
+            let Message::Binary(got) = msg.unwrap() else { continue };
+            let index = frames.iter().position(|f| f[..] == got[..]);
+            let index = index.unwrap_or_else(|| panic!("slow viewer {n} read {} bytes that the camera never sent", got.len())) + 1;
+            assert!(index > last, "slow viewer {n}: frame {index} after {last}");
+            last = index;
+            read += 1;
+        }
+        assert!(read >= 2, "slow viewer {n} had frames queued and then the newest: read {read}");
+        assert_eq!(last, frames.len(), "slow viewer {n} ends on the newest frame");
+    }
+}
+
 #[tokio::test]
 async fn a_viewer_that_stops_answering_pings_is_closed() {
     let srv = start_server(|c| {

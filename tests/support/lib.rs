@@ -76,7 +76,12 @@ pub fn jpeg(tag: u32, width: usize, height: usize) -> Vec<u8> {
 
 /// A large, noisy JPEG (hundreds of KB), to fill socket buffers quickly.
 pub fn big_jpeg(tag: u32) -> Vec<u8> {
-    let (width, height) = (1280, 720);
+    noise_jpeg(tag, 1280, 720)
+}
+
+/// A JPEG of random pixels seeded by `tag`: frames with different tags
+/// differ in nearly every byte, and noise keeps them large.
+pub fn noise_jpeg(tag: u32, width: usize, height: usize) -> Vec<u8> {
     let mut state = 0x9E37_79B9u32.wrapping_add(tag);
     let rgb: Vec<u8> = (0..width * height * 3)
         .map(|_| {

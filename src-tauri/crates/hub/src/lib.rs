@@ -12,6 +12,7 @@
 //! | [`jpeg`]    | structural JPEG validation and the frame size read from its SOF marker |
 //! | [`frame`]   | [`VideoFrame`]: one shared JPEG with its sequence number and the multi-camera wire header built once |
 //! | [`ring`]    | [`FrameRing`]: the last N frames of a camera |
+//! | [`prefetch`] | cache hints that let the fan-out loop fetch the next viewers' memory early |
 //! | [`viewer`]  | [`ViewerQueue`] and [`ViewerSlot`]: latest-wins delivery, at most two frames held per viewer and camera |
 //! | [`stream`]  | [`VideoStream`]: one camera: ring, subscribers, statistics, its current publisher |
 //! | [`publisher`] | [`PublisherLease`]: the right to publish under an ID, taken over by a newer publisher |
@@ -27,6 +28,7 @@ pub mod frame;
 pub mod hub;
 pub mod id;
 pub mod jpeg;
+pub mod prefetch;
 pub mod publisher;
 pub mod ring;
 pub mod stream;

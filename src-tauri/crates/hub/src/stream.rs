@@ -322,7 +322,18 @@ impl VideoStream {
             frame
         };
         let subscribers = self.subscribers.lock().clone();
-        for slot in subscribers.iter() {
+        // Each step is a whole socket write, so fetching one viewer ahead
+        // per pointer hop is early enough (see `prefetch`).
+        for (i, slot) in subscribers.iter().enumerate() {
+            if let Some(next) = subscribers.get(i + 3) {
+                next.prefetch();
+            }
+            if let Some(next) = subscribers.get(i + 2) {
+                next.prefetch_sink();
+            }
+            if let Some(next) = subscribers.get(i + 1) {
+                next.prefetch_sink_target();
+            }
             slot.offer(&frame);
         }
         Ok(frame)

@@ -23,7 +23,7 @@ use std::sync::{
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::{frame::VideoFrame, id::StreamId};
+use crate::{frame::VideoFrame, id::StreamId, prefetch::prefetch};
 
 static NEXT_VIEWER_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -46,6 +46,11 @@ pub enum Handoff {
 /// blocking I/O.
 pub trait DirectSink: Send + Sync {
     fn try_send(&self, slot: &Arc<ViewerSlot>, frame: &VideoFrame) -> Handoff;
+
+    /// A hint that [`DirectSink::try_send`] comes soon: prefetch (see
+    /// [`crate::prefetch`]) the memory it touches beyond this object. The
+    /// hub has already asked for this object itself.
+    fn prefetch(&self) {}
 }
 
 /// One viewer's wake-up signal and the slots it reads from.
@@ -149,6 +154,25 @@ impl ViewerSlot {
 
     pub fn viewer_id(&self) -> u64 {
         self.viewer_id
+    }
+
+    /// Fan-out hints, one pointer hop each (see [`crate::prefetch`]): the
+    /// slot itself; then its sink; then what the sink writes through.
+    pub(crate) fn prefetch(&self) {
+        prefetch(self);
+        prefetch(&self.state);
+    }
+
+    pub(crate) fn prefetch_sink(&self) {
+        if let Some(sink) = &self.sink {
+            prefetch(Arc::as_ptr(sink));
+        }
+    }
+
+    pub(crate) fn prefetch_sink_target(&self) {
+        if let Some(sink) = &self.sink {
+            sink.prefetch();
+        }
     }
 
     /// Publisher side: hand `frame` to the viewer, replacing an unsent one.

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::control::{self, error_message};
 use crate::{
     state::AppState,
-    ws::{close, conn::silent_for_too_long, Inbound, WsConn, WsLimits, WsUpgrade},
+    ws::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsLimits, WsUpgrade},
 };
 
 /// A close code and reason (code 0: the peer is gone, send nothing).
@@ -138,9 +138,8 @@ async fn listen_loop(
 ) -> Result<Infallible, End> {
     let cfg = &state.config;
     let sub = source.listen(backlog);
-    let start = tokio::time::Instant::now();
-    let mut ping = tokio::time::interval_at(start + cfg.ws_ping_interval, cfg.ws_ping_interval);
-    let mut stats = tokio::time::interval_at(start + cfg.audio_stats_interval, cfg.audio_stats_interval);
+    let mut ping = ticks::on_grid(cfg.ws_ping_interval);
+    let mut stats = ticks::on_grid(cfg.audio_stats_interval);
     let mut last_seen = Instant::now();
     let mut last: Option<(u64, u64)> = None;
     let failed = |_| (0u16, "write failed".to_string());
@@ -244,7 +243,7 @@ async fn publish(State(state): State<AppState>, Query(q): Query<PublishQuery>, w
 
 async fn publish_loop(state: &AppState, conn: &mut WsConn, id: &StreamId, name: Option<String>) -> Result<Infallible, End> {
     let cfg = &state.config;
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + cfg.ws_ping_interval, cfg.ws_ping_interval);
+    let mut ping = ticks::on_grid(cfg.ws_ping_interval);
     let mut last_seen = Instant::now();
     let mut lease: Option<AudioLease> = None;
     let mut seq = 0u64;

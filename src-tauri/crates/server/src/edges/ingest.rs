@@ -22,7 +22,7 @@ use super::control::{self, error_message};
 use crate::{
     auth::{Caller, Principal},
     state::AppState,
-    ws::{close, conn::silent_for_too_long, Inbound, WsConn, WsLimits, WsUpgrade},
+    ws::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsLimits, WsUpgrade},
 };
 
 pub fn router() -> Router<AppState> {
@@ -149,7 +149,7 @@ async fn await_registration(state: &AppState, conn: &mut WsConn) -> Result<Regis
 /// Publishes frames until the connection ends; returns the close code to
 /// send (0: none, the peer is gone).
 async fn publish_loop(state: &AppState, conn: &mut WsConn, lease: &PublisherLease) -> (u16, String) {
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + state.config.ws_ping_interval, state.config.ws_ping_interval);
+    let mut ping = ticks::on_grid(state.config.ws_ping_interval);
     let mut last_seen = Instant::now();
     loop {
         let msg = tokio::select! {

@@ -35,7 +35,7 @@ use super::control::{self, error_message};
 use crate::{
     auth::{Caller, Principal},
     state::AppState,
-    ws::{close, conn::silent_for_too_long, Inbound, WsConn, WsError, WsLimits, WsUpgrade, WsWriter},
+    ws::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsError, WsLimits, WsUpgrade, WsWriter},
 };
 
 /// The publisher's direct path to one viewer's socket.
@@ -51,6 +51,10 @@ impl DirectSink for SocketSink {
             Mode::Multi => &frame.mux_packet()[..],
         };
         self.writer.try_send_now(body, || self.mode.payload(frame), slot, frame.seq)
+    }
+
+    fn prefetch(&self) {
+        self.writer.prefetch();
     }
 }
 
@@ -173,9 +177,8 @@ impl ViewerSession {
             return write_failed(e);
         }
         let cfg = self.state.config.clone();
-        let start = tokio::time::Instant::now();
-        let mut ping = tokio::time::interval_at(start + cfg.ws_ping_interval, cfg.ws_ping_interval);
-        let mut stats = tokio::time::interval_at(start + cfg.stats_interval, cfg.stats_interval);
+        let mut ping = ticks::on_grid(cfg.ws_ping_interval);
+        let mut stats = ticks::on_grid(cfg.stats_interval);
         let mut last_seen = Instant::now();
         // A child token per viewer: waiting on it does not contend with other viewers.
         let shutdown = self.state.shutdown.child_token();

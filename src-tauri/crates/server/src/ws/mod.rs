@@ -7,6 +7,10 @@
 //!   bounded-time writes.
 //! * [`writer`]: the write side, shared between the connection's task and
 //!   publishers that write frames directly (never waiting).
+//! * [`raw_socket`]: the publisher's direct write to a plain TCP socket,
+//!   and [`frame_file`] (Linux): one shared copy of a large frame per
+//!   fan-out, given to each socket by `sendfile`.
+//! * [`ticks`]: stats and pings of all sockets on one shared clock grid.
 //! * [`close`]: the close codes the relay uses.
 //!
 //! Reading runs on `fastwebsockets`. Writing is our own: a frame's header
@@ -15,6 +19,10 @@
 
 pub mod close;
 pub mod conn;
+#[cfg(target_os = "linux")]
+pub mod frame_file;
+pub mod raw_socket;
+pub mod ticks;
 pub mod upgrade;
 pub mod writer;
 

@@ -23,6 +23,8 @@ use std::{
 use bytes::Bytes;
 use parking_lot::Mutex;
 use relaydeck_hub::{viewer::Handoff, ViewerSlot};
+
+pub use super::raw_socket::RawSocket;
 use tokio::io::AsyncWrite;
 
 /// The opcodes a server sends.
@@ -165,12 +167,19 @@ impl WsWriter {
         poll_fn(|cx| self.state.lock().poll_unfinished(cx)).await
     }
 
+    /// Asks the CPU for this writer's memory ahead of a direct write (see
+    /// `relaydeck_hub::prefetch`).
+    pub fn prefetch(&self) {
+        relaydeck_hub::prefetch::prefetch(self);
+        relaydeck_hub::prefetch::prefetch(&self.state);
+    }
+
     /// Writes as much of a video frame as the socket takes now, never waiting.
     /// `body` is the payload; `owned` gives it as shared memory, and is only
-    /// called when part of the frame has to wait. On [`Handoff::Started`] the
+    /// called when part of the frame has to wait or for a shared frame file. On [`Handoff::Started`] the
     /// rest is left for [`WsWriter::flush_unfinished`] (the hub wakes the
     /// connection's task for it), and `slot` is told when it is out.
-    pub fn try_send_now(&self, body: &[u8], owned: impl FnOnce() -> Bytes, slot: &Arc<ViewerSlot>, seq: u64) -> Handoff {
+    pub fn try_send_now(&self, body: &[u8], owned: impl Fn() -> Bytes, slot: &Arc<ViewerSlot>, seq: u64) -> Handoff {
         let Some(mut st) = self.state.try_lock() else { return Handoff::Busy };
         if st.unfinished.is_some() || st.failed.is_some() {
             return Handoff::Busy;
@@ -178,7 +187,7 @@ impl WsWriter {
         let (header, header_len) = encode_header(Opcode::Binary, body.len());
         let head = &header[..header_len];
         let written = match self.raw {
-            Some(raw) => raw.send_now(head, body),
+            Some(raw) => raw.send_frame(head, body, &owned),
             None => poll_now(&mut st.io, head, body),
         };
         match written {
@@ -233,60 +242,6 @@ fn poll_now(io: &mut BoxWrite, head: &[u8], body: &[u8]) -> io::Result<usize> {
         Poll::Ready(Ok(0)) => Err(io::ErrorKind::WriteZero.into()),
         Poll::Ready(res) => res,
         Poll::Pending => Ok(0),
-    }
-}
-
-/// A plain TCP socket's descriptor, for the publisher's direct write.
-///
-/// Why not through tokio: at hundreds of viewers per frame, the trait
-/// object, the readiness check and the cooperative-budget wrapper cost more
-/// than the bookkeeping they save, because each touches per-viewer memory
-/// that is cold by the time the fan-out reaches it. The socket is
-/// non-blocking (tokio set it so); when the kernel says `EAGAIN` the frame
-/// goes to the viewer's task, whose own write through tokio sees the same
-/// `EAGAIN` and registers for readiness, so nothing is lost or doubled.
-#[derive(Debug, Clone, Copy)]
-pub struct RawSocket(#[cfg(unix)] std::os::fd::RawFd);
-
-impl RawSocket {
-    #[cfg(unix)]
-    pub fn of(tcp: &tokio::net::TcpStream) -> Option<Self> {
-        Some(Self(std::os::fd::AsRawFd::as_raw_fd(tcp)))
-    }
-
-    #[cfg(not(unix))]
-    pub fn of(_tcp: &tokio::net::TcpStream) -> Option<Self> {
-        None
-    }
-
-    /// One `sendmsg` of `head` then `body`: the bytes written, 0 when the
-    /// socket is full. `MSG_NOSIGNAL`: a closed peer is an error, not SIGPIPE.
-    #[cfg(unix)]
-    fn send_now(self, head: &[u8], body: &[u8]) -> io::Result<usize> {
-        let mut iov = [
-            libc::iovec { iov_base: head.as_ptr() as *mut libc::c_void, iov_len: head.len() },
-            libc::iovec { iov_base: body.as_ptr() as *mut libc::c_void, iov_len: body.len() },
-        ];
-        // SAFETY: a zeroed msghdr is valid; it points at two live buffers.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = iov.as_mut_ptr();
-        msg.msg_iovlen = iov.len() as _;
-        // SAFETY: `self.0` is an open socket (its owner outlives this call:
-        // the writer's state, locked by the caller, holds it).
-        let n = unsafe { libc::sendmsg(self.0, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        match err.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
-            _ => Err(err),
-        }
-    }
-
-    #[cfg(not(unix))]
-    fn send_now(self, _head: &[u8], _body: &[u8]) -> io::Result<usize> {
-        Ok(0)
     }
 }
 

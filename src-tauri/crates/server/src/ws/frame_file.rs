@@ -1,0 +1,237 @@
+//! Fan-out by `sendfile`: the kernel shares a frame's pages with every
+//! viewer's socket instead of copying the frame once per viewer.
+//!
+//! Why: writing a 37 KB JPEG to 200 sockets copies it 200 times into socket
+//! buffers, and on loopback that copy is about a quarter of the fan-out's
+//! CPU. So on Linux, when a publisher's thread fans a large frame out, it
+//! writes the frame's whole WebSocket message (header and payload) once into
+//! an anonymous memory file (`memfd_create`), and each viewer's socket gets
+//! it with `sendfile`: the socket's queue takes references to the file's
+//! pages, not a copy of them.
+//!
+//! Why it is safe: a [`FrameFile`] is written once, when it is made, and
+//! never again. A thread keeps the files of its last few frames
+//! ([`FanoutFiles`]) and closes the oldest when it meets a new frame. Pages a
+//! socket still queues keep their own references: closing the file
+//! truncates it whole, which takes the pages out of the file without
+//! touching their bytes, so a slow viewer later reads exactly the frame.
+//! The integration test `slow_viewers_read_every_shared_frame_intact`
+//! checks that across hundreds of closed files.
+//!
+//! When it is used: only for messages of at least [`MIN_FILE_BYTES`] (below
+//! that, copying costs less than the page references), and only from a
+//! frame's second direct write on the thread (a frame with one viewer never
+//! pays for a file). If the kernel refuses (no `memfd_create`, a sandbox
+//! that forbids it), the relay says so once and copies as before.
+
+use std::{
+    cell::RefCell,
+    io,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    rc::Rc,
+    sync::atomic::{AtomicBool, Ordering},
+};
+
+use bytes::Bytes;
+
+/// Messages smaller than this are copied: a page reference per 4 KiB costs
+/// more than copying a few KiB.
+pub const MIN_FILE_BYTES: usize = 16 * 1024;
+
+/// Files a thread keeps: one per frame and viewer kind (bare JPEG,
+/// multi-camera packet) of the fan-out in progress, with room to spare.
+const KEPT: usize = 4;
+
+/// Set once the kernel has refused a memory file or `sendfile`.
+static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
+
+/// One WebSocket message, written once into an anonymous memory file.
+#[derive(Debug)]
+pub struct FrameFile {
+    fd: OwnedFd,
+    len: usize,
+}
+
+impl FrameFile {
+    /// A sealed-by-convention file holding `head` then `body`.
+    pub fn create(head: &[u8], body: &[u8]) -> io::Result<Self> {
+        // SAFETY: the name is a NUL-terminated literal.
+        let raw = unsafe { libc::memfd_create(c"relaydeck-frame".as_ptr(), libc::MFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a descriptor we just opened and own.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let file = Self { fd, len: head.len() + body.len() };
+        file.write_all(head, body)?;
+        Ok(file)
+    }
+
+    fn write_all(&self, head: &[u8], body: &[u8]) -> io::Result<()> {
+        let mut done = 0;
+        while done < self.len {
+            let (a, b) = if done < head.len() { (&head[done..], body) } else { (&[][..], &body[done - head.len()..]) };
+            let iov = [
+                libc::iovec { iov_base: a.as_ptr() as *mut libc::c_void, iov_len: a.len() },
+                libc::iovec { iov_base: b.as_ptr() as *mut libc::c_void, iov_len: b.len() },
+            ];
+            // SAFETY: both iovecs point at live buffers of the given lengths.
+            let n = unsafe { libc::pwritev(self.fd.as_raw_fd(), iov.as_ptr(), 2, done as libc::off_t) };
+            match n {
+                n if n > 0 => done += n as usize,
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                _ => {
+                    let err = io::Error::last_os_error();
+                    if err.kind() != io::ErrorKind::Interrupted {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Gives the whole message to the non-blocking socket `sock`: the bytes
+    /// it took (0 when its buffer is full).
+    pub fn send_to(&self, sock: RawFd) -> io::Result<usize> {
+        let mut offset: libc::off_t = 0;
+        // SAFETY: both descriptors are open; `offset` is a live local.
+        let n = unsafe { libc::sendfile(sock, self.fd.as_raw_fd(), &mut offset, self.len) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+            _ => Err(err),
+        }
+    }
+}
+
+/// The files of a thread's recent frames, keyed by the payload's address
+/// and length. An entry holding a file also holds the payload (`pinned`), so
+/// its memory cannot be reused by another frame while the key is in use.
+#[derive(Default)]
+pub struct FanoutFiles {
+    recent: [Option<Recent>; KEPT],
+    next: usize,
+}
+
+struct Recent {
+    addr: usize,
+    len: usize,
+    writes: u32,
+    file: Option<(Rc<FrameFile>, Bytes)>,
+}
+
+impl FanoutFiles {
+    /// The file to send `head` + `body` from, if this message is worth one.
+    /// `owned` gives `body` as shared memory (called once per file).
+    pub fn file_for(&mut self, head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes) -> Option<Rc<FrameFile>> {
+        if body.len() < MIN_FILE_BYTES || UNAVAILABLE.load(Ordering::Relaxed) {
+            return None;
+        }
+        let recent = self.entry(body.as_ptr() as usize, body.len());
+        recent.writes += 1;
+        if recent.file.is_none() && recent.writes >= 2 {
+            // Made from the pinned copy, so the file is this frame even if an
+            // earlier frame happened to live at the same address.
+            let pinned = owned();
+            match FrameFile::create(head, &pinned) {
+                Ok(file) => recent.file = Some((Rc::new(file), pinned)),
+                Err(e) => give_up("memfd_create", &e),
+            }
+        }
+        recent.file.as_ref().map(|(file, _)| file.clone())
+    }
+
+    fn entry(&mut self, addr: usize, len: usize) -> &mut Recent {
+        let found = self.recent.iter().position(|r| r.as_ref().is_some_and(|r| r.addr == addr && r.len == len));
+        let at = found.unwrap_or_else(|| {
+            let at = self.next;
+            self.next = (self.next + 1) % KEPT;
+            // Dropping the old entry closes its file.
+            self.recent[at] = Some(Recent { addr, len, writes: 0, file: None });
+            at
+        });
+        self.recent[at].as_mut().expect("just filled")
+    }
+}
+
+/// Stops using files for the rest of the process, and says why once.
+pub fn give_up(call: &str, err: &io::Error) {
+    if !UNAVAILABLE.swap(true, Ordering::Relaxed) {
+        tracing::warn!(%err, "{call} failed; frames are copied to each viewer's socket instead of shared");
+    }
+}
+
+thread_local! {
+    static FILES: RefCell<FanoutFiles> = RefCell::new(FanoutFiles::default());
+}
+
+/// [`FanoutFiles::file_for`] on this thread's files.
+pub fn file_for(head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes) -> Option<Rc<FrameFile>> {
+    FILES.with(|files| files.borrow_mut().file_for(head, body, owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(len: usize, fill: u8) -> Bytes {
+        Bytes::from(vec![fill; len])
+    }
+
+    #[test]
+    fn a_file_holds_the_header_then_the_payload() {
+        let file = FrameFile::create(b"\x82\x7e", &[1, 2, 3]).unwrap();
+        let mut read = vec![0u8; 8];
+        // SAFETY: reading into a live buffer from an open descriptor.
+        let n = unsafe { libc::pread(file.fd.as_raw_fd(), read.as_mut_ptr().cast(), read.len(), 0) };
+        assert_eq!(&read[..n as usize], &[0x82, 0x7e, 1, 2, 3]);
+        assert_eq!(file.len(), 5);
+    }
+
+    #[test]
+    fn a_frame_gets_a_file_from_its_second_write_and_keeps_it() {
+        let mut files = FanoutFiles::default();
+        let body = frame(MIN_FILE_BYTES, 7);
+        assert!(files.file_for(b"h", &body, || body.clone()).is_none(), "one viewer never pays for a file");
+        let first = files.file_for(b"h", &body, || body.clone()).expect("second write");
+        let again = files.file_for(b"h", &body, || panic!("made once")).expect("kept");
+        assert!(Rc::ptr_eq(&first, &again));
+        assert_eq!(first.len(), 1 + body.len());
+    }
+
+    #[test]
+    fn small_messages_are_copied() {
+        let mut files = FanoutFiles::default();
+        let body = frame(MIN_FILE_BYTES - 1, 1);
+        for _ in 0..3 {
+            assert!(files.file_for(b"h", &body, || body.clone()).is_none());
+        }
+    }
+
+    #[test]
+    fn a_new_frame_retires_the_oldest_file() {
+        let mut files = FanoutFiles::default();
+        let frames: Vec<Bytes> = (0..=KEPT as u8).map(|i| frame(MIN_FILE_BYTES, i)).collect();
+        let mut made = Vec::new();
+        for f in &frames {
+            files.file_for(b"", f, || f.clone());
+            made.push(files.file_for(b"", f, || f.clone()).unwrap());
+        }
+        // The first frame's entry was replaced: it starts over without a file.
+        assert!(files.file_for(b"", &frames[0], || frames[0].clone()).is_none());
+        assert_eq!(Rc::strong_count(&made[0]), 1, "the thread let go of the oldest file");
+        assert_eq!(Rc::strong_count(&made[KEPT]), 2, "the newest is kept");
+    }
+}

@@ -217,7 +217,7 @@ impl VideoStream {
         // Offered after joining the list: if a newer frame is published in
         // between, the slot keeps that one and refuses this older one.
         if let Some(latest) = self.latest() {
-            slot.offer(&latest);
+            slot.offer(&latest, 0);
         }
         self.viewer_count.send_replace(count);
         Subscription { stream: self.clone(), slot }
@@ -334,7 +334,7 @@ impl VideoStream {
             if let Some(next) = subscribers.get(i + 1) {
                 next.prefetch_sink_target();
             }
-            slot.offer(&frame);
+            slot.offer(&frame, subscribers.len() - i - 1);
         }
         Ok(frame)
     }

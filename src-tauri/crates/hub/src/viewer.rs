@@ -45,7 +45,11 @@ pub enum Handoff {
 /// transport. Implementations must never wait: no blocking locks, no
 /// blocking I/O.
 pub trait DirectSink: Send + Sync {
-    fn try_send(&self, slot: &Arc<ViewerSlot>, frame: &VideoFrame) -> Handoff;
+    /// Writes `frame` now if the transport takes it without waiting.
+    /// `ahead` is how many more viewers this fan-out offers the frame to
+    /// after this one: an edge may use it to decide whether preparing a
+    /// shared form of the frame once pays for itself.
+    fn try_send(&self, slot: &Arc<ViewerSlot>, frame: &VideoFrame, ahead: usize) -> Handoff;
 
     /// A hint that [`DirectSink::try_send`] comes soon: prefetch (see
     /// [`crate::prefetch`]) the memory it touches beyond this object. The
@@ -176,7 +180,8 @@ impl ViewerSlot {
     }
 
     /// Publisher side: hand `frame` to the viewer, replacing an unsent one.
-    pub(crate) fn offer(self: &Arc<Self>, frame: &VideoFrame) {
+    /// `ahead`: viewers after this one in the same fan-out (see [`DirectSink::try_send`]).
+    pub(crate) fn offer(self: &Arc<Self>, frame: &VideoFrame, ahead: usize) {
         let direct = {
             let mut s = self.state.lock();
             if frame.seq <= s.last_offered {
@@ -196,7 +201,7 @@ impl ViewerSlot {
         if !direct {
             return self.waker.notify_one();
         }
-        match self.sink.as_ref().map(|sink| sink.try_send(self, frame)) {
+        match self.sink.as_ref().map(|sink| sink.try_send(self, frame, ahead)) {
             Some(Handoff::Delivered) => self.finish(Some(frame.seq)),
             Some(Handoff::Started) => self.waker.notify_one(),
             Some(Handoff::Busy) | None => {
@@ -275,7 +280,7 @@ mod tests {
         let q = ViewerQueue::new();
         let slot = q.new_slot(StreamId::new("c").unwrap());
         for seq in 1..=10 {
-            slot.offer(&frame(seq));
+            slot.offer(&frame(seq), 0);
         }
         let f = slot.take().unwrap();
         assert_eq!(f.seq, 10);
@@ -287,10 +292,10 @@ mod tests {
     fn never_more_than_two_frames_are_held() {
         let q = ViewerQueue::new();
         let slot = q.new_slot(StreamId::new("c").unwrap());
-        slot.offer(&frame(1));
+        slot.offer(&frame(1), 0);
         let _in_flight = slot.take().unwrap();
         for seq in 2..=100 {
-            slot.offer(&frame(seq));
+            slot.offer(&frame(seq), 0);
         }
         assert_eq!(slot.stats().held, 2);
         slot.finish(Some(1));
@@ -302,8 +307,8 @@ mod tests {
         let q = ViewerQueue::new();
         let slot = q.new_slot(StreamId::new("c").unwrap());
         let f = frame(7);
-        slot.offer(&f);
-        slot.offer(&f);
+        slot.offer(&f, 0);
+        slot.offer(&f, 0);
         assert_eq!(slot.take().unwrap().seq, 7);
         assert!(slot.take().is_none());
         assert_eq!(slot.stats().skipped, 0);
@@ -316,7 +321,7 @@ mod tests {
     }
 
     impl DirectSink for ScriptedSink {
-        fn try_send(&self, _slot: &Arc<ViewerSlot>, frame: &VideoFrame) -> Handoff {
+        fn try_send(&self, _slot: &Arc<ViewerSlot>, frame: &VideoFrame, _ahead: usize) -> Handoff {
             let outcome = *self.outcome.lock();
             if outcome != Handoff::Busy {
                 self.sent.lock().push(frame.seq);
@@ -336,7 +341,7 @@ mod tests {
     fn an_idle_transport_takes_frames_directly_and_they_count_as_delivered() {
         let (sink, _q, slot) = direct(Handoff::Delivered);
         for seq in 1..=3 {
-            slot.offer(&frame(seq));
+            slot.offer(&frame(seq), 0);
         }
         assert_eq!(*sink.sent.lock(), vec![1, 2, 3]);
         assert!(slot.take().is_none(), "nothing is left for the viewer's task");
@@ -346,8 +351,8 @@ mod tests {
     #[test]
     fn a_busy_transport_leaves_the_frame_for_the_task() {
         let (sink, _q, slot) = direct(Handoff::Busy);
-        slot.offer(&frame(1));
-        slot.offer(&frame(2));
+        slot.offer(&frame(1), 0);
+        slot.offer(&frame(2), 0);
         assert!(sink.sent.lock().is_empty());
         assert_eq!(slot.take().unwrap().seq, 2, "latest wins in the slot as before");
         assert_eq!(slot.stats().skipped, 1);
@@ -356,11 +361,11 @@ mod tests {
     #[test]
     fn a_started_frame_blocks_the_slot_until_it_is_finished() {
         let (sink, _q, slot) = direct(Handoff::Started);
-        slot.offer(&frame(1));
+        slot.offer(&frame(1), 0);
         // While frame 1 is half-written, newer frames wait in the slot and
         // are never handed to the transport a second time.
         for seq in 2..=5 {
-            slot.offer(&frame(seq));
+            slot.offer(&frame(seq), 0);
         }
         assert_eq!(*sink.sent.lock(), vec![1]);
         assert!(slot.take().is_none(), "one write at a time per slot");

@@ -45,12 +45,12 @@ struct SocketSink {
 }
 
 impl DirectSink for SocketSink {
-    fn try_send(&self, slot: &Arc<ViewerSlot>, frame: &VideoFrame) -> Handoff {
+    fn try_send(&self, slot: &Arc<ViewerSlot>, frame: &VideoFrame, ahead: usize) -> Handoff {
         let body = match self.mode {
             Mode::Single => frame.jpeg_bytes(),
             Mode::Multi => &frame.mux_packet()[..],
         };
-        self.writer.try_send_now(body, || self.mode.payload(frame), slot, frame.seq)
+        self.writer.try_send_now(body, || self.mode.payload(frame), slot, frame.seq, ahead)
     }
 
     fn prefetch(&self) {

@@ -18,11 +18,14 @@
 //! The integration test `slow_viewers_read_every_shared_frame_intact`
 //! checks that across hundreds of closed files.
 //!
-//! When it is used: only for messages of at least [`MIN_FILE_BYTES`] (below
-//! that, copying costs less than the page references), and only from a
-//! frame's second direct write on the thread (a frame with one viewer never
-//! pays for a file). If the kernel refuses (no `memfd_create`, a sandbox
-//! that forbids it), the relay says so once and copies as before.
+//! When it is used: a file costs about as much as copying the frame to
+//! 20 sockets (creating it, filling fresh pages, closing it), and each
+//! socket that gets it by `sendfile` instead of a copy saves about a
+//! fifteenth of a socket write. So a file is made only for a message of at
+//! least [`MIN_FILE_BYTES`] that the fan-out still has to write to at least
+//! [`MIN_SHARED_WRITES`] more sockets; smaller fan-outs copy, as before. If
+//! the kernel refuses (no `memfd_create`, a sandbox that forbids it), the
+//! relay says so once and copies from then on.
 
 use std::{
     cell::RefCell,
@@ -37,6 +40,10 @@ use bytes::Bytes;
 /// Messages smaller than this are copied: a page reference per 4 KiB costs
 /// more than copying a few KiB.
 pub const MIN_FILE_BYTES: usize = 16 * 1024;
+
+/// A file is made only when the fan-out still has this many sockets to
+/// write the message to, besides the current one: fewer would not pay for it.
+pub const MIN_SHARED_WRITES: usize = 32;
 
 /// Files a thread keeps: one per frame and viewer kind (bare JPEG,
 /// multi-camera packet) of the fan-out in progress, with room to spare.
@@ -128,20 +135,21 @@ pub struct FanoutFiles {
 struct Recent {
     addr: usize,
     len: usize,
-    writes: u32,
     file: Option<(Rc<FrameFile>, Bytes)>,
 }
 
 impl FanoutFiles {
-    /// The file to send `head` + `body` from, if this message is worth one.
-    /// `owned` gives `body` as shared memory (called once per file).
-    pub fn file_for(&mut self, head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes) -> Option<Rc<FrameFile>> {
+    /// The file to send `head` + `body` from, if this message has one or is
+    /// worth one: `ahead` is how many more sockets the fan-out writes it to
+    /// after this one. `owned` gives `body` as shared memory (called once
+    /// per file).
+    pub fn file_for(&mut self, head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes, ahead: usize) -> Option<Rc<FrameFile>> {
         if body.len() < MIN_FILE_BYTES || UNAVAILABLE.load(Ordering::Relaxed) {
             return None;
         }
-        let recent = self.entry(body.as_ptr() as usize, body.len());
-        recent.writes += 1;
-        if recent.file.is_none() && recent.writes >= 2 {
+        let worth_one = ahead >= MIN_SHARED_WRITES;
+        let recent = self.entry(body.as_ptr() as usize, body.len(), worth_one)?;
+        if recent.file.is_none() && worth_one {
             // Made from the pinned copy, so the file is this frame even if an
             // earlier frame happened to live at the same address.
             let pinned = owned();
@@ -153,16 +161,22 @@ impl FanoutFiles {
         recent.file.as_ref().map(|(file, _)| file.clone())
     }
 
-    fn entry(&mut self, addr: usize, len: usize) -> &mut Recent {
+    /// The entry of the message at `addr`; a new one (retiring the oldest)
+    /// only if `create`.
+    fn entry(&mut self, addr: usize, len: usize, create: bool) -> Option<&mut Recent> {
         let found = self.recent.iter().position(|r| r.as_ref().is_some_and(|r| r.addr == addr && r.len == len));
-        let at = found.unwrap_or_else(|| {
-            let at = self.next;
-            self.next = (self.next + 1) % KEPT;
-            // Dropping the old entry closes its file.
-            self.recent[at] = Some(Recent { addr, len, writes: 0, file: None });
-            at
-        });
-        self.recent[at].as_mut().expect("just filled")
+        let at = match found {
+            Some(at) => at,
+            None if create => {
+                let at = self.next;
+                self.next = (self.next + 1) % KEPT;
+                // Dropping the old entry closes its file.
+                self.recent[at] = Some(Recent { addr, len, file: None });
+                at
+            }
+            None => return None,
+        };
+        self.recent[at].as_mut()
     }
 }
 
@@ -178,8 +192,8 @@ thread_local! {
 }
 
 /// [`FanoutFiles::file_for`] on this thread's files.
-pub fn file_for(head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes) -> Option<Rc<FrameFile>> {
-    FILES.with(|files| files.borrow_mut().file_for(head, body, owned))
+pub fn file_for(head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes, ahead: usize) -> Option<Rc<FrameFile>> {
+    FILES.with(|files| files.borrow_mut().file_for(head, body, owned, ahead))
 }
 
 #[cfg(test)]
@@ -200,13 +214,15 @@ mod tests {
         assert_eq!(file.len(), 5);
     }
 
+    const MANY: usize = MIN_SHARED_WRITES;
+
     #[test]
-    fn a_frame_gets_a_file_from_its_second_write_and_keeps_it() {
+    fn a_frame_gets_a_file_only_when_enough_sockets_follow_and_keeps_it() {
         let mut files = FanoutFiles::default();
         let body = frame(MIN_FILE_BYTES, 7);
-        assert!(files.file_for(b"h", &body, || body.clone()).is_none(), "one viewer never pays for a file");
-        let first = files.file_for(b"h", &body, || body.clone()).expect("second write");
-        let again = files.file_for(b"h", &body, || panic!("made once")).expect("kept");
+        assert!(files.file_for(b"h", &body, || body.clone(), MANY - 1).is_none(), "a small fan-out copies");
+        let first = files.file_for(b"h", &body, || body.clone(), MANY).expect("a large fan-out shares");
+        let again = files.file_for(b"h", &body, || panic!("made once"), 0).expect("kept to the end of the fan-out");
         assert!(Rc::ptr_eq(&first, &again));
         assert_eq!(first.len(), 1 + body.len());
     }
@@ -215,9 +231,7 @@ mod tests {
     fn small_messages_are_copied() {
         let mut files = FanoutFiles::default();
         let body = frame(MIN_FILE_BYTES - 1, 1);
-        for _ in 0..3 {
-            assert!(files.file_for(b"h", &body, || body.clone()).is_none());
-        }
+        assert!(files.file_for(b"h", &body, || body.clone(), 1000).is_none());
     }
 
     #[test]
@@ -226,11 +240,10 @@ mod tests {
         let frames: Vec<Bytes> = (0..=KEPT as u8).map(|i| frame(MIN_FILE_BYTES, i)).collect();
         let mut made = Vec::new();
         for f in &frames {
-            files.file_for(b"", f, || f.clone());
-            made.push(files.file_for(b"", f, || f.clone()).unwrap());
+            made.push(files.file_for(b"", f, || f.clone(), MANY).unwrap());
         }
-        // The first frame's entry was replaced: it starts over without a file.
-        assert!(files.file_for(b"", &frames[0], || frames[0].clone()).is_none());
+        // The first frame's entry was replaced: near the end of its fan-out it is copied.
+        assert!(files.file_for(b"", &frames[0], || frames[0].clone(), 0).is_none());
         assert_eq!(Rc::strong_count(&made[0]), 1, "the thread let go of the oldest file");
         assert_eq!(Rc::strong_count(&made[KEPT]), 2, "the newest is kept");
     }

@@ -35,17 +35,18 @@ impl RawSocket {
 
     /// Writes the message `head` + `body` as far as the socket takes it now:
     /// the bytes written, 0 when the socket is full. `owned` gives `body` as
-    /// shared memory, for a frame file.
-    pub fn send_frame(self, head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes) -> io::Result<usize> {
+    /// shared memory, for a frame file; `ahead` is how many more sockets
+    /// this fan-out writes the same message to.
+    pub fn send_frame(self, head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes, ahead: usize) -> io::Result<usize> {
         #[cfg(target_os = "linux")]
-        if let Some(file) = super::frame_file::file_for(head, body, owned) {
+        if let Some(file) = super::frame_file::file_for(head, body, owned, ahead) {
             match file.send_to(self.0) {
                 Err(e) if refused_by_kernel(&e) => super::frame_file::give_up("sendfile", &e),
                 sent => return sent,
             }
         }
         #[cfg(not(target_os = "linux"))]
-        let _ = owned;
+        let _ = (owned, ahead);
         self.send_parts(head, body)
     }
 

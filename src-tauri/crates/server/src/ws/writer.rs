@@ -178,8 +178,9 @@ impl WsWriter {
     /// `body` is the payload; `owned` gives it as shared memory, and is only
     /// called when part of the frame has to wait or for a shared frame file. On [`Handoff::Started`] the
     /// rest is left for [`WsWriter::flush_unfinished`] (the hub wakes the
-    /// connection's task for it), and `slot` is told when it is out.
-    pub fn try_send_now(&self, body: &[u8], owned: impl Fn() -> Bytes, slot: &Arc<ViewerSlot>, seq: u64) -> Handoff {
+    /// connection's task for it), and `slot` is told when it is out. `ahead`:
+    /// how many more sockets this fan-out writes the same frame to.
+    pub fn try_send_now(&self, body: &[u8], owned: impl Fn() -> Bytes, slot: &Arc<ViewerSlot>, seq: u64, ahead: usize) -> Handoff {
         let Some(mut st) = self.state.try_lock() else { return Handoff::Busy };
         if st.unfinished.is_some() || st.failed.is_some() {
             return Handoff::Busy;
@@ -187,7 +188,7 @@ impl WsWriter {
         let (header, header_len) = encode_header(Opcode::Binary, body.len());
         let head = &header[..header_len];
         let written = match self.raw {
-            Some(raw) => raw.send_frame(head, body, &owned),
+            Some(raw) => raw.send_frame(head, body, &owned, ahead),
             None => poll_now(&mut st.io, head, body),
         };
         match written {

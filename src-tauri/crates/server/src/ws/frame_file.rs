@@ -10,8 +10,9 @@
 //! pages, not a copy of them.
 //!
 //! Why it is safe: a [`FrameFile`] is written once, when it is made, and
-//! never again. A thread keeps the files of its last few frames
-//! ([`FanoutFiles`]) and closes the oldest when it meets a new frame. Pages a
+//! never again. A thread keeps the files of the frames it is fanning out
+//! ([`FanoutFiles`]): a file is closed after the fan-out's last socket, or,
+//! if that socket was busy, when the thread has met a few newer frames. Pages a
 //! socket still queues keep their own references: closing the file
 //! truncates it whole, which takes the pages out of the file without
 //! touching their bytes, so a slow viewer later reads exactly the frame.
@@ -158,7 +159,21 @@ impl FanoutFiles {
                 Err(e) => give_up("memfd_create", &e),
             }
         }
-        recent.file.as_ref().map(|(file, _)| file.clone())
+        let file = recent.file.as_ref().map(|(file, _)| file.clone());
+        if ahead == 0 {
+            // The fan-out's last socket: the thread lets go of the file and
+            // the frame now; the caller's handle closes it after this write.
+            self.forget(body.as_ptr() as usize, body.len());
+        }
+        file
+    }
+
+    fn forget(&mut self, addr: usize, len: usize) {
+        for slot in &mut self.recent {
+            if slot.as_ref().is_some_and(|r| r.addr == addr && r.len == len) {
+                *slot = None;
+            }
+        }
     }
 
     /// The entry of the message at `addr`; a new one (retiring the oldest)
@@ -217,14 +232,18 @@ mod tests {
     const MANY: usize = MIN_SHARED_WRITES;
 
     #[test]
-    fn a_frame_gets_a_file_only_when_enough_sockets_follow_and_keeps_it() {
+    fn a_frame_gets_a_file_only_when_enough_sockets_follow_and_keeps_it_to_the_end_of_the_fan_out() {
         let mut files = FanoutFiles::default();
         let body = frame(MIN_FILE_BYTES, 7);
         assert!(files.file_for(b"h", &body, || body.clone(), MANY - 1).is_none(), "a small fan-out copies");
         let first = files.file_for(b"h", &body, || body.clone(), MANY).expect("a large fan-out shares");
-        let again = files.file_for(b"h", &body, || panic!("made once"), 0).expect("kept to the end of the fan-out");
-        assert!(Rc::ptr_eq(&first, &again));
+        let again = files.file_for(b"h", &body, || panic!("made once"), 1).expect("kept");
+        let last = files.file_for(b"h", &body, || panic!("made once"), 0).expect("kept to the end of the fan-out");
+        assert!(Rc::ptr_eq(&first, &again) && Rc::ptr_eq(&first, &last));
         assert_eq!(first.len(), 1 + body.len());
+        drop((again, last));
+        assert_eq!(Rc::strong_count(&first), 1, "after its last socket the thread holds the file no more");
+        assert!(files.recent.iter().all(Option::is_none));
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl FanoutFiles {
         if body.len() < MIN_FILE_BYTES || UNAVAILABLE.load(Ordering::Relaxed) {
             return None;
         }
-        let worth_one = ahead >= MIN_SHARED_WRITES;
+        let worth_one = ahead >= MIN_SHARED_WRITES && sigpipe_ignored();
         let recent = self.entry(body.as_ptr() as usize, body.len(), worth_one)?;
         if recent.file.is_none() && worth_one {
             // Made from the pinned copy, so the file is this frame even if an
@@ -193,6 +193,23 @@ impl FanoutFiles {
         };
         self.recent[at].as_mut()
     }
+}
+
+/// `sendfile` has no `MSG_NOSIGNAL`: a viewer that hung up raises SIGPIPE,
+/// which would end the process unless it is ignored. Rust programs ignore
+/// it from the start; a host that does not gets copies instead of files.
+fn sigpipe_ignored() -> bool {
+    static IGNORED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IGNORED.get_or_init(|| {
+        // SAFETY: a zeroed sigaction is valid; a null new action only reads the current one.
+        let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+        let read = unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut current) } == 0;
+        let ignored = read && current.sa_sigaction == libc::SIG_IGN;
+        if !ignored {
+            give_up("checking SIGPIPE", &io::Error::other("SIGPIPE is not ignored in this process"));
+        }
+        ignored
+    })
 }
 
 /// Stops using files for the rest of the process, and says why once.

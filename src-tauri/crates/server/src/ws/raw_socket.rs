@@ -8,7 +8,7 @@
 //! goes to the viewer's task, whose own write through tokio sees the same
 //! `EAGAIN` and registers for readiness, so nothing is lost or doubled.
 //!
-//! A large frame written to several viewers goes out by `sendfile` from a
+//! A large frame written to many viewers goes out by `sendfile` from a
 //! [`FrameFile`](super::frame_file::FrameFile) (Linux), so the kernel shares
 //! its pages instead of copying it per viewer; otherwise one `sendmsg` of
 //! header and payload.
@@ -83,8 +83,9 @@ impl RawSocket {
 
 /// Errors that say `sendfile` cannot be used here at all (as opposed to a
 /// closed or reset peer, which ends that viewer like any failed write).
-/// `sendfile` raises no SIGPIPE for a closed peer here: Rust programs ignore
-/// that signal, so the peer's close is `EPIPE` like `sendmsg`'s.
+/// `sendfile` raises no SIGPIPE for a closed peer here: files are used only
+/// while that signal is ignored, so the peer's close is `EPIPE` like
+/// `sendmsg`'s.
 #[cfg(target_os = "linux")]
 fn refused_by_kernel(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM))

@@ -17,12 +17,12 @@
 //! truncates it whole, which takes the pages out of the file without
 //! touching their bytes, so a slow viewer later reads exactly the frame.
 //! The integration test `slow_viewers_read_every_shared_frame_intact`
-//! checks that across hundreds of closed files.
+//! checks that across the files of thirty frames.
 //!
 //! When it is used: a file costs about as much as copying the frame to
 //! 20 sockets (creating it, filling fresh pages, closing it), and each
 //! socket that gets it by `sendfile` instead of a copy saves about a
-//! fifteenth of a socket write. So a file is made only for a message of at
+//! tenth of a socket write (`relayload`'s `kernelfloor` measures both). So a file is made only for a message of at
 //! least [`MIN_FILE_BYTES`] that the fan-out still has to write to at least
 //! [`MIN_SHARED_WRITES`] more sockets; smaller fan-outs copy, as before. If
 //! the kernel refuses (no `memfd_create`, a sandbox that forbids it), the

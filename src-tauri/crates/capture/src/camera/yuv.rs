@@ -37,7 +37,7 @@ impl YuvEncoder {
 
     /// YUYV (Y0 U Y1 V per two pixels) with `stride` bytes per row.
     pub fn yuyv(&mut self, data: &[u8], width: usize, height: usize, stride: usize) -> Result<&[u8], YuvError> {
-        check("YUYV", data, width, height, stride * height.saturating_sub(1) + width * 2, width % 2 == 0)?;
+        check("YUYV", data, width, height, stride * height.saturating_sub(1) + width * 2, width.is_multiple_of(2))?;
         let cw = width / 2;
         self.y.resize(width * height, 0);
         self.u.resize(cw * height, 0);
@@ -58,7 +58,7 @@ impl YuvEncoder {
     /// NV12: a Y plane (`stride` bytes per row), then interleaved U/V at half
     /// resolution with the same stride.
     pub fn nv12(&mut self, data: &[u8], width: usize, height: usize, stride: usize) -> Result<&[u8], YuvError> {
-        let even = width % 2 == 0 && height % 2 == 0;
+        let even = width.is_multiple_of(2) && height.is_multiple_of(2);
         check("NV12", data, width, height, stride * height + stride * (height / 2).saturating_sub(1) + width, even)?;
         let (cw, ch) = (width / 2, height / 2);
         self.u.resize(cw * ch, 0);

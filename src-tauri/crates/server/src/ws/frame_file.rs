@@ -11,8 +11,8 @@
 //!
 //! Why it is safe: a [`FrameFile`] is written once, when it is made, and
 //! never again. A thread keeps the files of the frames it is fanning out
-//! ([`FanoutFiles`]): a file is closed after the fan-out's last socket, or,
-//! if that socket was busy, when the thread has met a few newer frames. Pages a
+//! ([`FanoutFiles`]): its files are closed after the fan-out's last socket
+//! (or, if that socket was busy, once newer frames have taken their place). Pages a
 //! socket still queues keep their own references: closing the file
 //! truncates it whole, which takes the pages out of the file without
 //! touching their bytes, so a slow viewer later reads exactly the frame.
@@ -161,19 +161,13 @@ impl FanoutFiles {
         }
         let file = recent.file.as_ref().map(|(file, _)| file.clone());
         if ahead == 0 {
-            // The fan-out's last socket: the thread lets go of the file and
-            // the frame now; the caller's handle closes it after this write.
-            self.forget(body.as_ptr() as usize, body.len());
+            // The fan-out's last socket. A thread runs one fan-out at a time,
+            // so no file here is needed any more (that of the other viewer
+            // kind neither): let go of them all and of their frames. The
+            // caller's handle closes this one after its write.
+            self.recent = Default::default();
         }
         file
-    }
-
-    fn forget(&mut self, addr: usize, len: usize) {
-        for slot in &mut self.recent {
-            if slot.as_ref().is_some_and(|r| r.addr == addr && r.len == len) {
-                *slot = None;
-            }
-        }
     }
 
     /// The entry of the message at `addr`; a new one (retiring the oldest)
@@ -261,6 +255,18 @@ mod tests {
         drop((again, last));
         assert_eq!(Rc::strong_count(&first), 1, "after its last socket the thread holds the file no more");
         assert!(files.recent.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn the_end_of_a_fan_out_releases_the_files_of_both_viewer_kinds() {
+        let mut files = FanoutFiles::default();
+        let packet = frame(MIN_FILE_BYTES + 20, 3);
+        let jpeg = packet.slice(20..);
+        let for_multi = files.file_for(b"m", &packet, || packet.clone(), MANY + 1).unwrap();
+        let for_single = files.file_for(b"s", &jpeg, || jpeg.clone(), MANY).unwrap();
+        assert!(!Rc::ptr_eq(&for_multi, &for_single), "each kind has its own message");
+        files.file_for(b"s", &jpeg, || jpeg.clone(), 0);
+        assert_eq!((Rc::strong_count(&for_multi), Rc::strong_count(&for_single)), (1, 1));
     }
 
     #[test]

@@ -113,14 +113,7 @@ impl FrameFile {
         let mut offset: libc::off_t = 0;
         // SAFETY: both descriptors are open; `offset` is a live local.
         let n = unsafe { libc::sendfile(sock, self.fd.as_raw_fd(), &mut offset, self.len) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        match err.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
-            _ => Err(err),
-        }
+        super::raw_socket::sent_now(n)
     }
 }
 

@@ -65,19 +65,26 @@ impl RawSocket {
         // SAFETY: `self.0` is an open socket (its owner outlives this call:
         // the writer's state, locked by the caller, holds it).
         let n = unsafe { libc::sendmsg(self.0, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        match err.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
-            _ => Err(err),
-        }
+        sent_now(n)
     }
 
     #[cfg(not(unix))]
     fn send_parts(self, _head: &[u8], _body: &[u8]) -> io::Result<usize> {
         Ok(0)
+    }
+}
+
+/// A non-blocking send's return value as the bytes written now: a full
+/// socket (`EAGAIN`) or an interrupted call is 0 bytes, not an error.
+#[cfg(unix)]
+pub(super) fn sent_now(n: isize) -> io::Result<usize> {
+    if n >= 0 {
+        return Ok(n as usize);
+    }
+    let err = io::Error::last_os_error();
+    match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+        _ => Err(err),
     }
 }
 

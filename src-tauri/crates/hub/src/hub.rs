@@ -345,4 +345,25 @@ mod tests {
         let ids: Vec<_> = hub.streams().iter().map(|s| s.id().to_string()).collect();
         assert_eq!(ids, ["b", "a"]);
     }
+
+    /// Records how many viewers the hub said were still ahead.
+    struct AheadSink(parking_lot::Mutex<Vec<usize>>);
+
+    impl crate::viewer::DirectSink for AheadSink {
+        fn try_send(&self, _slot: &std::sync::Arc<crate::ViewerSlot>, _frame: &crate::VideoFrame, ahead: usize) -> crate::Handoff {
+            self.0.lock().push(ahead);
+            crate::Handoff::Delivered
+        }
+    }
+
+    #[test]
+    fn a_sink_is_told_how_many_viewers_the_fan_out_still_has_ahead() {
+        let hub = Hub::new(HubConfig::default());
+        let cam = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
+        let sink = std::sync::Arc::new(AheadSink(Default::default()));
+        let queues: Vec<_> = (0..3).map(|_| ViewerQueue::with_sink(sink.clone())).collect();
+        let _subs: Vec<_> = queues.iter().map(|q| cam.stream().subscribe(q)).collect();
+        cam.publish(&jpeg(1)).unwrap();
+        assert_eq!(*sink.0.lock(), vec![2, 1, 0]);
+    }
 }

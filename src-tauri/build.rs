@@ -7,7 +7,9 @@ fn main() {
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .config_path("../tauri.conf.json")
-            .app_manifest(tauri_build::AppManifest::new().commands(&["desktop_info", "copy_lan_url"])),
+            .app_manifest(
+                tauri_build::AppManifest::new().commands(&["desktop_info", "copy_lan_url"]),
+            ),
     )
     .expect("tauri-build");
 }

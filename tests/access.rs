@@ -29,7 +29,11 @@ struct May {
     admin: bool,
 }
 
-const NOTHING: May = May { view: None, publish: None, admin: false };
+const NOTHING: May = May {
+    view: None,
+    publish: None,
+    admin: false,
+};
 
 fn allows(scope: Option<&str>, id: &str) -> bool {
     match scope {
@@ -42,7 +46,11 @@ fn allows(scope: Option<&str>, id: &str) -> bool {
 /// A concrete path for a pattern; `other` picks the ID outside a limited token's scope.
 fn concrete(pattern: &str, other: bool) -> (String, String) {
     let id = if pattern.contains("/api/audio/") {
-        if other { "dk-b" } else { "dk-a" }
+        if other {
+            "dk-b"
+        } else {
+            "dk-a"
+        }
     } else if pattern.contains("/devices/") || pattern.contains("/tokens/") {
         "zz-none"
     } else if other {
@@ -50,7 +58,10 @@ fn concrete(pattern: &str, other: bool) -> (String, String) {
     } else {
         "a"
     };
-    (pattern.replace("{id}", id).replace("{*}", "1"), id.to_owned())
+    (
+        pattern.replace("{id}", id).replace("{*}", "1"),
+        id.to_owned(),
+    )
 }
 
 fn query_for(pattern: &str, other: bool) -> (&'static str, String) {
@@ -64,17 +75,30 @@ fn query_for(pattern: &str, other: bool) -> (&'static str, String) {
     (key, (if other { b } else { a }).to_owned())
 }
 
-async fn status_of(addr: std::net::SocketAddr, method: &Method, path: &str, cred: &Cred, websocket: bool) -> StatusCode {
+async fn status_of(
+    addr: std::net::SocketAddr,
+    method: &Method,
+    path: &str,
+    cred: &Cred,
+    websocket: bool,
+) -> StatusCode {
     let path = match cred {
-        Cred::Query(t) => format!("{path}{}token={t}", if path.contains('?') { '&' } else { '?' }),
+        Cred::Query(t) => format!(
+            "{path}{}token={t}",
+            if path.contains('?') { '&' } else { '?' }
+        ),
         _ => path.to_owned(),
     };
     if websocket {
         let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
         let h = req.headers_mut();
         match cred {
-            Cred::Bearer(t) => drop(h.insert("authorization", format!("Bearer {t}").parse().unwrap())),
-            Cred::Cookie(c) => drop(h.insert("cookie", format!("relaydeck_session={c}").parse().unwrap())),
+            Cred::Bearer(t) => {
+                drop(h.insert("authorization", format!("Bearer {t}").parse().unwrap()))
+            }
+            Cred::Cookie(c) => {
+                drop(h.insert("cookie", format!("relaydeck_session={c}").parse().unwrap()))
+            }
             Cred::Basic(u, p) => {
                 use base64::Engine;
                 let v = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
@@ -88,7 +112,10 @@ async fn status_of(addr: std::net::SocketAddr, method: &Method, path: &str, cred
             Err(e) => panic!("{path}: {e}"),
         };
     }
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let mut req = client.request(method.clone(), format!("http://{addr}{path}"));
     req = match cred {
         Cred::Bearer(t) => req.bearer_auth(t),
@@ -103,9 +130,15 @@ async fn status_of(addr: std::net::SocketAddr, method: &Method, path: &str, cred
             "/api/login" => json!({ "password": ADMIN_PASSWORD }),
             _ => json!({ "name": "reboot", "code": "nope" }),
         };
-        req = req.header(header::CONTENT_TYPE, "application/json").body(body.to_string());
+        req = req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
     }
-    tokio::time::timeout(WAIT, req.send()).await.expect("answered").unwrap().status()
+    tokio::time::timeout(WAIT, req.send())
+        .await
+        .expect("answered")
+        .unwrap()
+        .status()
 }
 
 async fn admin_cookie(addr: std::net::SocketAddr) -> String {
@@ -117,11 +150,18 @@ async fn admin_cookie(addr: std::net::SocketAddr) -> String {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let set = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    let set = resp.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=86400"] {
         assert!(set.contains(attr), "{attr} in {set}");
     }
-    set.split(';').next().unwrap().trim_start_matches("relaydeck_session=").to_owned()
+    set.split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("relaydeck_session=")
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +180,16 @@ async fn every_route_answers_every_credential_as_the_policy_says() {
     eventually(|| srv.hub().stream("b").and_then(|s| s.latest())).await;
 
     let auth = &srv.state.auth;
-    let tok = |scope, ids: Option<&[&str]>, ttl| auth.create_token("t", scope, ids.map(|i| i.iter().map(|s| s.to_string()).collect()), ttl).unwrap().1;
+    let tok = |scope, ids: Option<&[&str]>, ttl| {
+        auth.create_token(
+            "t",
+            scope,
+            ids.map(|i| i.iter().map(|s| s.to_string()).collect()),
+            ttl,
+        )
+        .unwrap()
+        .1
+    };
     let viewer = tok(Scope::View, None, None);
     let viewer_a = tok(Scope::View, Some(&["a", "dk-a"]), None);
     let publisher_a = tok(Scope::Publish, Some(&["a", "pub-a"]), None);
@@ -154,18 +203,68 @@ async fn every_route_answers_every_credential_as_the_policy_says() {
     let expired_cookie = auth.cookies.forge_with_expiry("0123", 1);
     tokio::time::sleep(Duration::from_millis(5)).await;
 
-    let all = May { view: Some("*"), publish: Some("*"), admin: true };
+    let all = May {
+        view: Some("*"),
+        publish: Some("*"),
+        admin: true,
+    };
     let creds: Vec<(&str, Cred, May)> = vec![
         ("none", Cred::None, NOTHING),
-        ("viewer bearer", Cred::Bearer(viewer.clone()), May { view: Some("*"), ..NOTHING }),
-        ("viewer ?token", Cred::Query(viewer), May { view: Some("*"), ..NOTHING }),
-        ("viewer limited to a", Cred::Query(viewer_a.clone()), May { view: Some("a"), ..NOTHING }),
-        ("viewer limited to a, Basic", Cred::Basic("x".into(), viewer_a), May { view: Some("a"), ..NOTHING }),
-        ("publisher of a", Cred::Query(publisher_a.clone()), May { publish: Some("a"), ..NOTHING }),
-        ("publisher of a, bearer", Cred::Bearer(publisher_a), May { publish: Some("a"), ..NOTHING }),
+        (
+            "viewer bearer",
+            Cred::Bearer(viewer.clone()),
+            May {
+                view: Some("*"),
+                ..NOTHING
+            },
+        ),
+        (
+            "viewer ?token",
+            Cred::Query(viewer),
+            May {
+                view: Some("*"),
+                ..NOTHING
+            },
+        ),
+        (
+            "viewer limited to a",
+            Cred::Query(viewer_a.clone()),
+            May {
+                view: Some("a"),
+                ..NOTHING
+            },
+        ),
+        (
+            "viewer limited to a, Basic",
+            Cred::Basic("x".into(), viewer_a),
+            May {
+                view: Some("a"),
+                ..NOTHING
+            },
+        ),
+        (
+            "publisher of a",
+            Cred::Query(publisher_a.clone()),
+            May {
+                publish: Some("a"),
+                ..NOTHING
+            },
+        ),
+        (
+            "publisher of a, bearer",
+            Cred::Bearer(publisher_a),
+            May {
+                publish: Some("a"),
+                ..NOTHING
+            },
+        ),
         ("admin token", Cred::Bearer(admin_token), all),
         ("admin cookie", Cred::Cookie(cookie), all),
-        ("admin password, Basic", Cred::Basic("admin".into(), ADMIN_PASSWORD.into()), all),
+        (
+            "admin password, Basic",
+            Cred::Basic("admin".into(), ADMIN_PASSWORD.into()),
+            all,
+        ),
         ("expired token", Cred::Bearer(expired), NOTHING),
         ("revoked token", Cred::Query(revoked), NOTHING),
         ("tampered cookie", Cred::Cookie(tampered), NOTHING),
@@ -192,8 +291,18 @@ async fn every_route_answers_every_credential_as_the_policy_says() {
             };
             for (name, cred, may) in &creds {
                 let allowed = match rule.need {
-                    Need::View(_) => allows(may.view, scoped_id) || (may.view.is_some() && !rule.pattern.contains("{id}") && key.is_empty()),
-                    Need::Publish(_) => allows(may.publish, scoped_id) || (may.publish.is_some() && !rule.pattern.contains("{id}") && key.is_empty()),
+                    Need::View(_) => {
+                        allows(may.view, scoped_id)
+                            || (may.view.is_some()
+                                && !rule.pattern.contains("{id}")
+                                && key.is_empty())
+                    }
+                    Need::Publish(_) => {
+                        allows(may.publish, scoped_id)
+                            || (may.publish.is_some()
+                                && !rule.pattern.contains("{id}")
+                                && key.is_empty())
+                    }
                     Need::Admin => may.admin,
                     Need::SignedIn => may.view.is_some() || may.publish.is_some() || may.admin,
                     Need::Public => true,
@@ -203,7 +312,10 @@ async fn every_route_answers_every_credential_as_the_policy_says() {
                 let got = status_of(addr, &rule.method, &path, cred, ws).await;
                 let what = format!("{} {path} as {name}: {got}", rule.method);
                 if allowed {
-                    assert!(![401, 403, 303].contains(&got.as_u16()), "allowed, yet refused: {what}");
+                    assert!(
+                        ![401, 403, 303].contains(&got.as_u16()),
+                        "allowed, yet refused: {what}"
+                    );
                     if ws {
                         assert_eq!(got, 101, "{what}");
                     }
@@ -227,16 +339,26 @@ async fn every_route_answers_every_credential_as_the_policy_says() {
 async fn refusals_look_right_for_each_kind_of_route() {
     let srv = start_server(|_| {}).await;
     let addr = srv.addr;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     // API: JSON 401.
-    let r = client.get(http_anon(addr, "/api/clients")).send().await.unwrap();
+    let r = client
+        .get(http_anon(addr, "/api/clients"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "unauthorized");
     // Media: a Basic challenge, as VLC and Home Assistant expect.
     let r = client.get(http_anon(addr, "/stream")).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    assert!(r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic realm="));
+    assert!(r.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic realm="));
     // Pages: to the login page, coming back afterwards.
     let r = client.get(http_anon(addr, "/?x=1")).send().await.unwrap();
     assert_eq!(r.status(), 303);
@@ -244,11 +366,21 @@ async fn refusals_look_right_for_each_kind_of_route() {
     // The login page and health are public; the page has security headers.
     let r = client.get(http_anon(addr, "/login")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let csp = r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
     assert!(csp.contains("frame-ancestors 'none'"));
     assert_eq!(r.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert!(r.headers().contains_key(header::REFERRER_POLICY));
-    assert_eq!(client.get(http_anon(addr, "/api/health")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(http_anon(addr, "/api/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -257,18 +389,49 @@ async fn media_urls_take_a_token_as_the_basic_password_like_ustreamer() {
     let mut cam = camera(srv.addr, "cam").await;
     send_frame(&mut cam, &jpeg(3, 16, 16)).await;
     eventually(|| srv.hub().stream("cam").and_then(|s| s.latest())).await;
-    let (_, token) = srv.state.auth.create_token("vlc", Scope::View, None, None).unwrap();
+    let (_, token) = srv
+        .state
+        .auth
+        .create_token("vlc", Scope::View, None, None)
+        .unwrap();
     // http://x:TOKEN@host/snapshot, as a player would send it.
-    let r = reqwest::Client::new().get(http_anon(srv.addr, "/snapshot")).basic_auth("x", Some(&token)).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(http_anon(srv.addr, "/snapshot"))
+        .basic_auth("x", Some(&token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().to_vec(), jpeg(3, 16, 16));
-    if std::process::Command::new("ffprobe").arg("-version").output().is_ok() {
+    if std::process::Command::new("ffprobe")
+        .arg("-version")
+        .output()
+        .is_ok()
+    {
         let url = format!("http://viewer:{token}@{}/api/clients/cam/mjpeg", srv.addr);
         let out = tokio::process::Command::new("ffprobe")
-            .args(["-v", "error", "-f", "mpjpeg", "-show_entries", "stream=codec_name", "-of", "csv=p=0", &url])
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "mpjpeg",
+                "-show_entries",
+                "stream=codec_name",
+                "-of",
+                "csv=p=0",
+                &url,
+            ])
             .output();
-        let out = tokio::time::timeout(Duration::from_secs(20), out).await.unwrap().unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "mjpeg", "{}", String::from_utf8_lossy(&out.stderr));
+        let out = tokio::time::timeout(Duration::from_secs(20), out)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "mjpeg",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -288,13 +451,29 @@ async fn the_login_limiter_answers_429_with_retry_after_and_a_clear_message() {
         assert_eq!(r.status(), 401);
     }
     let r = login(ADMIN_PASSWORD).await.unwrap();
-    assert_eq!(r.status(), 429, "even the right password waits once the limit is hit");
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        r.status(),
+        429,
+        "even the right password waits once the limit is hit"
+    );
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((50..=60).contains(&retry), "{retry}");
     let v: serde_json::Value = r.json().await.unwrap();
-    assert!(v["error"]["message"].as_str().unwrap().contains("try again in"));
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("try again in"));
     // Basic with the admin password goes through the same limiter.
-    let r = client.get(http_anon(srv.addr, "/api/devices")).basic_auth("admin", Some(ADMIN_PASSWORD)).send().await.unwrap();
+    let r = client
+        .get(http_anon(srv.addr, "/api/devices"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
 }
 
@@ -305,10 +484,23 @@ async fn logging_out_ends_the_session_and_login_rotates_it() {
     let second = admin_cookie(srv.addr).await;
     assert_ne!(first, second, "every login gets a new session");
     let client = reqwest::Client::new();
-    let with = |c: &str| client.get(http_anon(srv.addr, "/api/devices")).header(header::COOKIE, format!("relaydeck_session={c}")).send();
+    let with = |c: &str| {
+        client
+            .get(http_anon(srv.addr, "/api/devices"))
+            .header(header::COOKIE, format!("relaydeck_session={c}"))
+            .send()
+    };
     assert_eq!(with(&first).await.unwrap().status(), 200);
-    let r = client.post(http_anon(srv.addr, "/api/logout")).header(header::COOKIE, format!("relaydeck_session={first}")).send().await.unwrap();
-    assert!(r.headers()[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    let r = client
+        .post(http_anon(srv.addr, "/api/logout"))
+        .header(header::COOKIE, format!("relaydeck_session={first}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
     assert_eq!(with(&first).await.unwrap().status(), 401);
     assert_eq!(with(&second).await.unwrap().status(), 200);
 }
@@ -318,23 +510,45 @@ async fn a_bootstrap_code_is_single_use() {
     let srv = start_server(|_| {}).await;
     let code = srv.state.auth.mint_bootstrap_code();
     let client = reqwest::Client::new();
-    let redeem = || client.post(http_anon(srv.addr, "/api/bootstrap")).header(header::CONTENT_TYPE, "application/json").body(json!({ "code": code }).to_string()).send();
+    let redeem = || {
+        client
+            .post(http_anon(srv.addr, "/api/bootstrap"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json!({ "code": code }).to_string())
+            .send()
+    };
     let r = redeem().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()[header::SET_COOKIE].to_str().unwrap().starts_with("relaydeck_session="));
-    assert_eq!(redeem().await.unwrap().status(), 403, "a second use is refused");
+    assert!(r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .starts_with("relaydeck_session="));
+    assert_eq!(
+        redeem().await.unwrap().status(),
+        403,
+        "a second use is refused"
+    );
 }
 
 #[tokio::test]
 async fn a_session_cookie_is_refused_from_another_origin() {
     let srv = start_server(|_| {}).await;
     let cookie = admin_cookie(srv.addr).await;
-    let mut req = format!("ws://{}/stream/ws", srv.addr).into_client_request().unwrap();
-    req.headers_mut().insert("cookie", format!("relaydeck_session={cookie}").parse().unwrap());
-    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    let mut req = format!("ws://{}/stream/ws", srv.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "cookie",
+        format!("relaydeck_session={cookie}").parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
     match tokio_tungstenite::connect_async(req).await {
         Err(WsError::Http(resp)) => assert_eq!(resp.status(), 403),
-        other => panic!("expected a refusal, got {:?}", other.map(|(_, r)| r.status())),
+        other => panic!(
+            "expected a refusal, got {:?}",
+            other.map(|(_, r)| r.status())
+        ),
     }
 }
 
@@ -343,11 +557,29 @@ async fn a_limited_viewer_sees_only_its_cameras_in_lists_and_on_the_multi_camera
     let srv = start_server(|_| {}).await;
     let _a = camera(srv.addr, "a").await;
     let _b = camera(srv.addr, "b").await;
-    let (_, token) = srv.state.auth.create_token("friend", Scope::View, Some(["a".to_string()].into()), None).unwrap();
-    let v: serde_json::Value = reqwest::get(format!("http://{}/api/clients?token={token}", srv.addr)).await.unwrap().json().await.unwrap();
-    let ids: Vec<&str> = v["clients"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let (_, token) = srv
+        .state
+        .auth
+        .create_token("friend", Scope::View, Some(["a".to_string()].into()), None)
+        .unwrap();
+    let v: serde_json::Value =
+        reqwest::get(format!("http://{}/api/clients?token={token}", srv.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let ids: Vec<&str> = v["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["a"]);
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/stream/ws?token={token}", srv.addr)).await.unwrap();
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/stream/ws?token={token}", srv.addr))
+            .await
+            .unwrap();
     assert_eq!(next_json(&mut ws).await["clientId"], "a");
     send_json(&mut ws, json!({"type":"subscribe","clientIds":["b"]})).await;
     assert_eq!(next_json_of(&mut ws, "error").await["code"], "forbidden");
@@ -365,22 +597,72 @@ async fn cors_is_same_origin_unless_an_origin_is_allowed() {
         .await
         .unwrap();
     assert_eq!(pre.status(), 204);
-    assert_eq!(pre.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://deck.example");
-    assert_eq!(pre.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
-    let ok = client.get(http(srv.addr, "/api/clients")).header(header::ORIGIN, "https://deck.example").send().await.unwrap();
-    assert_eq!(ok.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://deck.example");
-    let other = client.get(http(srv.addr, "/api/clients")).header(header::ORIGIN, "https://evil.example").send().await.unwrap();
-    assert!(other.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "no CORS for other origins");
+    assert_eq!(
+        pre.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://deck.example"
+    );
+    assert_eq!(
+        pre.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
+        "true"
+    );
+    let ok = client
+        .get(http(srv.addr, "/api/clients"))
+        .header(header::ORIGIN, "https://deck.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://deck.example"
+    );
+    let other = client
+        .get(http(srv.addr, "/api/clients"))
+        .header(header::ORIGIN, "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        other
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none(),
+        "no CORS for other origins"
+    );
 }
 
 #[tokio::test]
 async fn a_publish_link_opens_the_capture_page() {
     let srv = start_server(|_| {}).await;
-    let (_, token) = srv.state.auth.create_token("phone", Scope::Publish, Some(["phone".to_string()].into()), None).unwrap();
-    let r = reqwest::get(format!("http://{}/capture?token={token}", srv.addr)).await.unwrap();
+    let (_, token) = srv
+        .state
+        .auth
+        .create_token(
+            "phone",
+            Scope::Publish,
+            Some(["phone".to_string()].into()),
+            None,
+        )
+        .unwrap();
+    let r = reqwest::get(format!("http://{}/capture?token={token}", srv.addr))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("default-src 'self'"));
+    assert!(r.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
     assert!(r.text().await.unwrap().contains("<html"));
-    let viewer = srv.state.auth.create_token("v", Scope::View, None, None).unwrap().1;
-    assert_eq!(reqwest::get(format!("http://{}/capture?token={viewer}", srv.addr)).await.unwrap().status(), 403);
+    let viewer = srv
+        .state
+        .auth
+        .create_token("v", Scope::View, None, None)
+        .unwrap()
+        .1;
+    assert_eq!(
+        reqwest::get(format!("http://{}/capture?token={viewer}", srv.addr))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
 }

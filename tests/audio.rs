@@ -33,10 +33,23 @@ async fn a_listener_gets_the_format_then_byte_identical_pcm_and_stats() {
     })
     .await
     .expect("a stats message naming the last sequence forwarded");
-    assert_eq!((stats["lost"].as_u64(), stats["late"].as_u64(), stats["filled"].as_u64()), (Some(0), Some(0), Some(0)));
+    assert_eq!(
+        (
+            stats["lost"].as_u64(),
+            stats["late"].as_u64(),
+            stats["filled"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
     let server_ms = stats["serverTimeMs"].as_u64().unwrap();
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-    assert!(now_ms.abs_diff(server_ms) < 5_000, "serverTimeMs is a Unix time in ms");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(
+        now_ms.abs_diff(server_ms) < 5_000,
+        "serverTimeMs is a Unix time in ms"
+    );
 }
 
 #[tokio::test]
@@ -50,23 +63,40 @@ async fn the_ring_fills_without_listeners_and_a_backlog_replays_it() {
     let mut listener = connect(srv.addr, "/audio/ws?source=dk-01&backlogMs=100").await;
     assert_eq!(next_json(&mut listener).await["type"], "format");
     let want: Vec<u8> = (6..=10).flat_map(pcm).collect();
-    assert_eq!(read_pcm(&mut listener, want.len()).await, want, "the last 100 ms = five 20 ms packets");
+    assert_eq!(
+        read_pcm(&mut listener, want.len()).await,
+        want,
+        "the last 100 ms = five 20 ms packets"
+    );
     dk.send_audio(11, 11 * 320, &pcm(11)).await.unwrap();
-    assert_eq!(read_pcm(&mut listener, 640).await, pcm(11), "then live audio");
+    assert_eq!(
+        read_pcm(&mut listener, 640).await,
+        pcm(11),
+        "then live audio"
+    );
     let mut bad = connect(srv.addr, "/audio/ws?source=dk-01&backlogMs=99999").await;
     let close = expect_close(&mut bad).await;
     assert_eq!(u16::from(close.code), 1008);
     assert!(close.reason.contains("backlogMs"));
 }
 
-async fn eventually_sources(srv: &relaydeck_server::RunningServer, ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+async fn eventually_sources(
+    srv: &relaydeck_server::RunningServer,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let (_, v) = get_json(srv.addr, "/api/sources").await;
-        if let Some(s) = v["sources"].as_array().and_then(|a| a.iter().find(|s| ok(s))) {
+        if let Some(s) = v["sources"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| ok(s)))
+        {
             return s.clone();
         }
-        assert!(tokio::time::Instant::now() < deadline, "sources never matched: {v}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sources never matched: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -85,16 +115,30 @@ async fn a_new_socket_with_the_same_listener_id_closes_the_old_one() {
     dk.send_audio(1, 0, &pcm(1)).await.unwrap();
     assert_eq!(read_pcm(&mut second, 640).await, pcm(1));
     let (_, v) = get_json(srv.addr, "/api/sources").await;
-    assert_eq!(v["sources"][0]["listeners"], 1, "one live stream per listenerId");
+    assert_eq!(
+        v["sources"][0]["listeners"], 1,
+        "one live stream per listenerId"
+    );
 }
 
 #[tokio::test]
 async fn the_first_offered_subprotocol_is_echoed() {
     let srv = start_server(|_| {}).await;
     let _dk = devkit(&srv, "dk-01").await;
-    let mut req = format!("ws://{}{}", srv.addr, authed(srv.addr, "/audio/ws?source=dk-01")).into_client_request().unwrap();
-    req.headers_mut().insert("sec-websocket-protocol", "pcm.relaydeck, audio".parse().unwrap());
-    let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.expect("handshake accepted");
+    let mut req = format!(
+        "ws://{}{}",
+        srv.addr,
+        authed(srv.addr, "/audio/ws?source=dk-01")
+    )
+    .into_client_request()
+    .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "pcm.relaydeck, audio".parse().unwrap(),
+    );
+    let (mut ws, resp) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("handshake accepted");
     assert_eq!(resp.headers()["sec-websocket-protocol"], "pcm.relaydeck");
     assert_eq!(next_json(&mut ws).await["type"], "format");
 }
@@ -108,22 +152,36 @@ async fn unknown_sources_are_refused_but_a_registered_device_can_be_awaited() {
     assert!(close.reason.contains("unknown audio source"));
     let token = create_device(srv.addr, "dk-01").await;
     let mut waiting = connect(srv.addr, "/audio/ws?source=dk-01").await;
-    let dk = Devkit::connect(devkit_config(&srv, "dk-01", &token)).await.unwrap();
-    assert_eq!(next_json(&mut waiting).await["type"], "format", "the format arrives when the device connects");
+    let dk = Devkit::connect(devkit_config(&srv, "dk-01", &token))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_json(&mut waiting).await["type"],
+        "format",
+        "the format arrives when the device connects"
+    );
     dk.send_audio(5, 0, &pcm(5)).await.unwrap();
     assert_eq!(read_pcm(&mut waiting, 640).await, pcm(5));
     let (status, v) = get_json(srv.addr, "/api/audio/nobody/live.wav").await;
-    assert_eq!((status, v["error"]["code"].as_str()), (404, Some("unknown_source")));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("unknown_source"))
+    );
 }
 
 #[tokio::test]
 async fn a_device_that_reconnects_in_another_format_is_announced_and_wav_streams_end() {
     let srv = start_server(|_| {}).await;
     let token = create_device(srv.addr, "dk-01").await;
-    let first = Devkit::connect(devkit_config(&srv, "dk-01", &token)).await.unwrap();
+    let first = Devkit::connect(devkit_config(&srv, "dk-01", &token))
+        .await
+        .unwrap();
     let mut listener = connect(srv.addr, "/audio/ws?source=dk-01").await;
     assert_eq!(next_json(&mut listener).await["sampleRate"], 16000);
-    let mut wav = reqwest::get(http(srv.addr, "/api/audio/dk-01/live.wav")).await.unwrap().bytes_stream();
+    let mut wav = reqwest::get(http(srv.addr, "/api/audio/dk-01/live.wav"))
+        .await
+        .unwrap()
+        .bytes_stream();
     let header = wav.next().await.unwrap().unwrap();
     assert_eq!(&header[..4], b"RIFF");
     first.send_audio(1, 0, &pcm(1)).await.unwrap();
@@ -157,10 +215,21 @@ async fn published_audio_is_heard_by_a_listener() {
     let mut publisher = connect(srv.addr, "/audio/publish?source=browser-mic").await;
     send_frame(&mut publisher, &pcm(1)).await;
     let err = next_json(&mut publisher).await;
-    assert_eq!(err["code"], "no_format", "audio before a format is refused and dropped: {err}");
-    send_json(&mut publisher, json!({"type":"format","sampleRate":44100,"channels":1,"encoding":"s16le"})).await;
+    assert_eq!(
+        err["code"], "no_format",
+        "audio before a format is refused and dropped: {err}"
+    );
+    send_json(
+        &mut publisher,
+        json!({"type":"format","sampleRate":44100,"channels":1,"encoding":"s16le"}),
+    )
+    .await;
     assert_eq!(next_json(&mut publisher).await["code"], "bad_format");
-    send_json(&mut publisher, json!({"type":"format","sampleRate":16000,"channels":1,"encoding":"s16le"})).await;
+    send_json(
+        &mut publisher,
+        json!({"type":"format","sampleRate":16000,"channels":1,"encoding":"s16le"}),
+    )
+    .await;
     assert_eq!(next_json(&mut publisher).await["type"], "registered");
     let mut listener = connect(srv.addr, "/audio/ws?source=browser-mic").await;
     assert_eq!(next_json(&mut listener).await["sampleRate"], 16000);
@@ -181,7 +250,11 @@ async fn publishers_cannot_take_reserved_or_device_ids() {
     let srv = start_server(|_| {}).await;
     create_device(srv.addr, "dk-01").await;
     for id in ["mic", "dk-01", "bad id!"] {
-        let mut ws = connect(srv.addr, &format!("/audio/publish?source={}", id.replace(' ', "%20"))).await;
+        let mut ws = connect(
+            srv.addr,
+            &format!("/audio/publish?source={}", id.replace(' ', "%20")),
+        )
+        .await;
         let close = expect_close(&mut ws).await;
         assert_eq!(u16::from(close.code), 1008, "{id}: {}", close.reason);
     }
@@ -195,7 +268,11 @@ async fn read_wav(url: String, pcm_bytes: usize) -> (Vec<u8>, Vec<u8>, reqwest::
     let mut stream = resp.bytes_stream();
     let mut all = Vec::new();
     while all.len() < 44 + pcm_bytes {
-        let chunk = tokio::time::timeout(WAIT, stream.next()).await.expect("WAV data").unwrap().unwrap();
+        let chunk = tokio::time::timeout(WAIT, stream.next())
+            .await
+            .expect("WAV data")
+            .unwrap()
+            .unwrap();
         all.extend_from_slice(&chunk);
     }
     (all[..44].to_vec(), all[44..].to_vec(), headers)
@@ -213,18 +290,36 @@ async fn the_live_wav_stream_is_a_valid_wav_with_the_devices_pcm() {
     }
     let (header, data, headers) = reader.await.unwrap();
     assert_eq!(headers["content-type"], "audio/wav");
-    assert!(headers.get("content-length").is_none(), "chunked, no length");
+    assert!(
+        headers.get("content-length").is_none(),
+        "chunked, no length"
+    );
     // An independent parse of the RIFF header.
-    assert_eq!((&header[0..4], &header[8..12], &header[12..16], &header[36..40]), (&b"RIFF"[..], &b"WAVE"[..], &b"fmt "[..], &b"data"[..]));
+    assert_eq!(
+        (
+            &header[0..4],
+            &header[8..12],
+            &header[12..16],
+            &header[36..40]
+        ),
+        (&b"RIFF"[..], &b"WAVE"[..], &b"fmt "[..], &b"data"[..])
+    );
     let le16 = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]);
     let le32 = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().unwrap());
-    assert_eq!((le16(20), le16(22), le32(24), le32(28), le16(32), le16(34)), (1, 1, 16_000, 32_000, 2, 16));
+    assert_eq!(
+        (le16(20), le16(22), le32(24), le32(28), le16(32), le16(34)),
+        (1, 1, 16_000, 32_000, 2, 16)
+    );
     assert_eq!(data, (1..=5).flat_map(pcm).collect::<Vec<u8>>());
 }
 
 #[tokio::test]
 async fn ffprobe_reads_the_live_wav_stream() {
-    if std::process::Command::new("ffprobe").arg("-version").output().is_err() {
+    if std::process::Command::new("ffprobe")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
         eprintln!("ffprobe not installed; skipped");
         return;
     }
@@ -232,16 +327,39 @@ async fn ffprobe_reads_the_live_wav_stream() {
     let dk = devkit(&srv, "dk-01").await;
     let streaming = tokio::spawn(async move {
         let mut source = relaydeck_devkit_sim::PcmSource::tone(440.0, 16_000, 1, 0.3);
-        let _ = relaydeck_devkit_sim::stream_audio(&dk, &mut source, Default::default(), 1, Some(Duration::from_secs(8))).await;
+        let _ = relaydeck_devkit_sim::stream_audio(
+            &dk,
+            &mut source,
+            Default::default(),
+            1,
+            Some(Duration::from_secs(8)),
+        )
+        .await;
     });
     let url = http(srv.addr, "/api/audio/dk-01/live.wav");
     let out = tokio::process::Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_name,sample_rate,channels", "-of", "json", &url])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,sample_rate,channels",
+            "-of",
+            "json",
+            &url,
+        ])
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(20), out).await.expect("ffprobe finished").unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(20), out)
+        .await
+        .expect("ffprobe finished")
+        .unwrap();
     streaming.abort();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    assert_eq!(v["streams"][0]["codec_name"], "pcm_s16le", "ffprobe: {v} {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        v["streams"][0]["codec_name"],
+        "pcm_s16le",
+        "ffprobe: {v} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(v["streams"][0]["sample_rate"], "16000");
     assert_eq!(v["streams"][0]["channels"], 1);
 }
@@ -261,7 +379,11 @@ async fn a_slow_listener_loses_its_oldest_audio_and_nobody_elses() {
     sock.set_nonblocking(true).unwrap();
     let slow = tokio::net::TcpStream::from_std(sock.into()).unwrap();
     let (mut slow_ws, _) = tokio_tungstenite::client_async(
-        format!("ws://{}{}", srv.addr, authed(srv.addr, "/audio/ws?source=dk-01")),
+        format!(
+            "ws://{}{}",
+            srv.addr,
+            authed(srv.addr, "/audio/ws?source=dk-01")
+        ),
         tokio_tungstenite::MaybeTlsStream::Plain(slow),
     )
     .await
@@ -272,19 +394,30 @@ async fn a_slow_listener_loses_its_oldest_audio_and_nobody_elses() {
     // 7 ms packets of 48 kHz stereo (1344 bytes), sent at about 7x real time.
     let packet = vec![3u8; 1344];
     let packets = 1000u32;
-    let reading = tokio::spawn(async move { read_pcm(&mut fast, packets as usize * 1344).await.len() });
+    let reading =
+        tokio::spawn(async move { read_pcm(&mut fast, packets as usize * 1344).await.len() });
     for seq in 0..packets {
         dk.send_audio(seq, seq * 336, &packet).await.unwrap();
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let got = tokio::time::timeout(WAIT, reading).await.expect("the fast listener is never held up").unwrap();
-    assert_eq!(got, packets as usize * 1344, "the fast listener got everything");
+    let got = tokio::time::timeout(WAIT, reading)
+        .await
+        .expect("the fast listener is never held up")
+        .unwrap();
+    assert_eq!(
+        got,
+        packets as usize * 1344,
+        "the fast listener got everything"
+    );
     // Now the slow one reads: its stats say what it lost (7 s of audio went
     // by; it may lag 1 s, and the kernel buffers hold well under a second).
     let mut received = 0;
     let deadline = tokio::time::Instant::now() + WAIT;
     let dropped = loop {
-        assert!(tokio::time::Instant::now() < deadline, "no stats message reported drops");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no stats message reported drops"
+        );
         match next_message(&mut slow_ws).await {
             tokio_tungstenite::tungstenite::Message::Binary(b) => received += b.len(),
             tokio_tungstenite::tungstenite::Message::Text(t) => {
@@ -293,7 +426,10 @@ async fn a_slow_listener_loses_its_oldest_audio_and_nobody_elses() {
                 if d > 0 {
                     break d;
                 }
-                assert!(received < packets as usize * 1344, "the slow listener got everything and dropped nothing: {s}");
+                assert!(
+                    received < packets as usize * 1344,
+                    "the slow listener got everything and dropped nothing: {s}"
+                );
             }
             _ => {}
         }

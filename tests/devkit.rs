@@ -13,7 +13,10 @@ use tokio::{
 /// Reads one length-prefixed frame from a raw socket.
 async fn read_frame(tcp: &mut TcpStream) -> Option<Value> {
     let mut len = [0u8; 4];
-    tokio::time::timeout(WAIT, tcp.read_exact(&mut len)).await.expect("timed out").ok()?;
+    tokio::time::timeout(WAIT, tcp.read_exact(&mut len))
+        .await
+        .expect("timed out")
+        .ok()?;
     let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
     tcp.read_exact(&mut body).await.ok()?;
     Some(serde_json::from_slice(&body).unwrap())
@@ -21,7 +24,10 @@ async fn read_frame(tcp: &mut TcpStream) -> Option<Value> {
 
 async fn expect_eof(tcp: &mut TcpStream) {
     let mut rest = Vec::new();
-    let n = tokio::time::timeout(WAIT, tcp.read_to_end(&mut rest)).await.expect("server did not close").unwrap_or(0);
+    let n = tokio::time::timeout(WAIT, tcp.read_to_end(&mut rest))
+        .await
+        .expect("server did not close")
+        .unwrap_or(0);
     assert_eq!(n, 0, "nothing after the final message");
 }
 
@@ -33,7 +39,9 @@ fn hello(id: &str, token: &str) -> Value {
 async fn frames_split_across_reads_and_coalesced_in_one_are_both_understood() {
     let srv = start_server(|_| {}).await;
     let token = create_device(srv.addr, "dk-01").await;
-    let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap()).await.unwrap();
+    let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap())
+        .await
+        .unwrap();
     tcp.set_nodelay(true).unwrap();
     // The hello, one byte at a time.
     for b in encode_frame(&hello("dk-01", &token).to_string()) {
@@ -43,30 +51,58 @@ async fn frames_split_across_reads_and_coalesced_in_one_are_both_understood() {
     let welcome = read_frame(&mut tcp).await.unwrap();
     assert_eq!(welcome["type"], "welcome");
     assert!(welcome["sessionId"].as_u64().unwrap() > 0);
-    assert_eq!(welcome["udpPort"], srv.state.devkits.udp_addr().unwrap().port());
+    assert_eq!(
+        welcome["udpPort"],
+        srv.state.devkits.udp_addr().unwrap().port()
+    );
     assert_eq!(welcome["keepaliveSec"], 15);
     // Two pings in one write.
     let mut two = encode_frame(r#"{"type":"ping","t":1}"#);
     two.extend(encode_frame(r#"{"type":"ping","t":2}"#));
     tcp.write_all(&two).await.unwrap();
-    assert_eq!(read_frame(&mut tcp).await.unwrap(), json!({"type":"pong","t":1}));
-    assert_eq!(read_frame(&mut tcp).await.unwrap(), json!({"type":"pong","t":2}));
+    assert_eq!(
+        read_frame(&mut tcp).await.unwrap(),
+        json!({"type":"pong","t":1})
+    );
+    assert_eq!(
+        read_frame(&mut tcp).await.unwrap(),
+        json!({"type":"pong","t":2})
+    );
 }
 
 #[tokio::test]
 async fn malformed_messages_get_an_error_and_the_connection_stays() {
     let srv = start_server(|_| {}).await;
     let token = create_device(srv.addr, "dk-01").await;
-    let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap()).await.unwrap();
-    tcp.write_all(&encode_frame(&hello("dk-01", &token).to_string())).await.unwrap();
+    let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap())
+        .await
+        .unwrap();
+    tcp.write_all(&encode_frame(&hello("dk-01", &token).to_string()))
+        .await
+        .unwrap();
     assert_eq!(read_frame(&mut tcp).await.unwrap()["type"], "welcome");
-    for (bad, code) in [("{not json", "bad_request"), (r#"{"no":"type"}"#, "bad_request"), (r#"{"type":"dance"}"#, "unknown_type"), (r#"{"type":"ack","id":"x"}"#, "bad_request")] {
+    for (bad, code) in [
+        ("{not json", "bad_request"),
+        (r#"{"no":"type"}"#, "bad_request"),
+        (r#"{"type":"dance"}"#, "unknown_type"),
+        (r#"{"type":"ack","id":"x"}"#, "bad_request"),
+    ] {
         tcp.write_all(&encode_frame(bad)).await.unwrap();
         let err = read_frame(&mut tcp).await.unwrap();
-        assert_eq!((err["type"].as_str(), err["code"].as_str()), (Some("error"), Some(code)), "for {bad}: {err}");
+        assert_eq!(
+            (err["type"].as_str(), err["code"].as_str()),
+            (Some("error"), Some(code)),
+            "for {bad}: {err}"
+        );
     }
-    tcp.write_all(&encode_frame(r#"{"type":"ping","t":9}"#)).await.unwrap();
-    assert_eq!(read_frame(&mut tcp).await.unwrap()["type"], "pong", "still connected");
+    tcp.write_all(&encode_frame(r#"{"type":"ping","t":9}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        read_frame(&mut tcp).await.unwrap()["type"],
+        "pong",
+        "still connected"
+    );
 }
 
 #[tokio::test]
@@ -74,8 +110,12 @@ async fn an_oversize_or_empty_frame_is_refused_and_closes() {
     let srv = start_server(|_| {}).await;
     let token = create_device(srv.addr, "dk-01").await;
     for len in [65_537u32, 0] {
-        let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap()).await.unwrap();
-        tcp.write_all(&encode_frame(&hello("dk-01", &token).to_string())).await.unwrap();
+        let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap())
+            .await
+            .unwrap();
+        tcp.write_all(&encode_frame(&hello("dk-01", &token).to_string()))
+            .await
+            .unwrap();
         assert_eq!(read_frame(&mut tcp).await.unwrap()["type"], "welcome");
         tcp.write_all(&len.to_be_bytes()).await.unwrap();
         let err = read_frame(&mut tcp).await.unwrap();
@@ -90,8 +130,14 @@ async fn a_bad_token_or_unknown_device_is_unauthorized() {
     let srv = start_server(|_| {}).await;
     create_device(srv.addr, "dk-01").await;
     for (id, token) in [("dk-01", "wrong"), ("dk-99", "wrong")] {
-        let err = Devkit::connect(devkit_config(&srv, id, token)).await.err().expect("refused");
-        assert!(matches!(&err, SimError::Refused { code, .. } if code == "unauthorized"), "{err}");
+        let err = Devkit::connect(devkit_config(&srv, id, token))
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(&err, SimError::Refused { code, .. } if code == "unauthorized"),
+            "{err}"
+        );
     }
 }
 
@@ -101,19 +147,29 @@ async fn formats_that_do_not_fit_a_datagram_are_refused() {
     let token = create_device(srv.addr, "dk-01").await;
     let mut cfg = devkit_config(&srv, "dk-01", &token);
     (cfg.sample_rate, cfg.channels, cfg.frame_ms) = (48_000, 2, 10);
-    let err = Devkit::connect(cfg.clone()).await.err().expect("10 ms of 48 kHz stereo is 1932 bytes");
-    assert!(matches!(&err, SimError::Refused { code, message } if code == "bad_request" && message.contains("frameMs <= 7")), "{err}");
+    let err = Devkit::connect(cfg.clone())
+        .await
+        .err()
+        .expect("10 ms of 48 kHz stereo is 1932 bytes");
+    assert!(
+        matches!(&err, SimError::Refused { code, message } if code == "bad_request" && message.contains("frameMs <= 7")),
+        "{err}"
+    );
     cfg.frame_ms = 7;
     let ok = Devkit::connect(cfg.clone()).await.expect("7 ms fits");
     drop(ok);
     cfg.sample_rate = 44_100;
-    assert!(matches!(Devkit::connect(cfg).await, Err(SimError::Refused { code, .. }) if code == "bad_request"));
+    assert!(
+        matches!(Devkit::connect(cfg).await, Err(SimError::Refused { code, .. }) if code == "bad_request")
+    );
 }
 
 #[tokio::test]
 async fn no_hello_in_time_closes_with_a_timeout_error() {
     let srv = start_server(|c| c.hello_timeout = Duration::from_millis(300)).await;
-    let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap()).await.unwrap();
+    let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap())
+        .await
+        .unwrap();
     let err = read_frame(&mut tcp).await.unwrap();
     assert_eq!(err["code"], "timeout");
     expect_eof(&mut tcp).await;
@@ -130,8 +186,13 @@ async fn a_device_silent_for_three_keepalive_periods_is_dropped_and_shown_offlin
     assert_eq!(dk.keepalive, Duration::from_secs(1));
     assert_eq!(device_state(srv.addr, "dk-01").await["online"], true);
     let started = std::time::Instant::now();
-    let last = tokio::time::timeout(Duration::from_secs(6), dk.closed()).await.expect("dropped within 3 periods + slack");
-    assert!(started.elapsed() >= Duration::from_millis(2900), "not before 3 periods");
+    let last = tokio::time::timeout(Duration::from_secs(6), dk.closed())
+        .await
+        .expect("dropped within 3 periods + slack");
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "not before 3 periods"
+    );
     assert!(last.unwrap_or_default().starts_with("timeout"));
     assert_eq!(device_state(srv.addr, "dk-01").await["online"], false);
 }
@@ -148,7 +209,8 @@ async fn a_device_that_pings_stays_connected() {
     assert_eq!(device_state(srv.addr, "dk-01").await["online"], true);
     // The server pinged too, every keepalive period.
     let mut server_pings = 0;
-    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(50), dk.next_message()).await {
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(50), dk.next_message()).await
+    {
         server_pings += (m["type"] == "ping") as u32;
     }
     assert!(server_pings >= 2, "server pings: {server_pings}");
@@ -161,16 +223,37 @@ async fn datagrams_for_unknown_sessions_or_from_another_ip_are_dropped_and_count
     let mut listener = connect(srv.addr, "/audio/ws?source=dk-01").await;
     assert_eq!(next_json(&mut listener).await["type"], "format");
     let udp_addr = srv.state.devkits.udp_addr().unwrap();
-    let stranger = UdpSocket::bind("127.0.0.2:0").await.expect("the 127/8 loopback range");
-    stranger.send_to(&datagram(dk.session_id, 1, 0, &pcm(66)), udp_addr).await.unwrap();
+    let stranger = UdpSocket::bind("127.0.0.2:0")
+        .await
+        .expect("the 127/8 loopback range");
+    stranger
+        .send_to(&datagram(dk.session_id, 1, 0, &pcm(66)), udp_addr)
+        .await
+        .unwrap();
     let local = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    local.send_to(&datagram(dk.session_id.wrapping_add(1), 1, 0, &pcm(67)), udp_addr).await.unwrap();
+    local
+        .send_to(
+            &datagram(dk.session_id.wrapping_add(1), 1, 0, &pcm(67)),
+            udp_addr,
+        )
+        .await
+        .unwrap();
     local.send_to(&[0u8; 5], udp_addr).await.unwrap();
-    local.send_to(&datagram(dk.session_id, 1, 0, &[1, 2, 3]), udp_addr).await.unwrap();
+    local
+        .send_to(&datagram(dk.session_id, 1, 0, &[1, 2, 3]), udp_addr)
+        .await
+        .unwrap();
     dk.send_audio(1, 0, &pcm(1)).await.unwrap();
-    assert_eq!(read_pcm(&mut listener, 640).await, pcm(1), "only the real device's audio is forwarded");
+    assert_eq!(
+        read_pcm(&mut listener, 640).await,
+        pcm(1),
+        "only the real device's audio is forwarded"
+    );
     let (_, v) = get_json(srv.addr, "/api/devices").await;
-    assert_eq!(v["udpDrops"], json!({"unknownSession": 1, "wrongPeer": 1, "malformed": 2}));
+    assert_eq!(
+        v["udpDrops"],
+        json!({"unknownSession": 1, "wrongPeer": 1, "malformed": 2})
+    );
 }
 
 #[tokio::test]
@@ -188,7 +271,10 @@ async fn lost_packets_become_exactly_as_much_silence() {
     want.extend([pcm(5), pcm(6)].concat());
     assert_eq!(got, want);
     let d = eventually_device(&srv, "dk-01", |d| d["lost"] == 2).await;
-    assert_eq!((d["filled"].as_u64(), d["packets"].as_u64()), (Some(640), Some(4)));
+    assert_eq!(
+        (d["filled"].as_u64(), d["packets"].as_u64()),
+        (Some(640), Some(4))
+    );
 }
 
 #[tokio::test]
@@ -221,7 +307,11 @@ async fn late_and_duplicate_packets_are_dropped_and_counted() {
     dk.send_audio(4, 1280, &pcm(4)).await.unwrap();
     dk.send_audio(4, 1280, &pcm(4)).await.unwrap();
     dk.send_audio(5, 1600, &pcm(5)).await.unwrap();
-    assert_eq!(read_pcm(&mut listener, 2 * 640).await, [pcm(4), pcm(5)].concat(), "neither the late 2 nor the second 4");
+    assert_eq!(
+        read_pcm(&mut listener, 2 * 640).await,
+        [pcm(4), pcm(5)].concat(),
+        "neither the late 2 nor the second 4"
+    );
     let d = eventually_device(&srv, "dk-01", |d| d["duplicates"] == 1).await;
     assert_eq!((d["late"].as_u64(), d["lost"].as_u64()), (Some(1), Some(1)));
 }
@@ -234,22 +324,38 @@ async fn sequence_numbers_and_timestamps_wrap_around() {
     next_json(&mut listener).await;
     let seqs = [u32::MAX - 1, u32::MAX, 0, 1];
     for (i, seq) in seqs.iter().enumerate() {
-        dk.send_audio(*seq, (u32::MAX - 639).wrapping_add(i as u32 * 320), &pcm(i as u32)).await.unwrap();
+        dk.send_audio(
+            *seq,
+            (u32::MAX - 639).wrapping_add(i as u32 * 320),
+            &pcm(i as u32),
+        )
+        .await
+        .unwrap();
     }
     let want: Vec<u8> = (0..4).flat_map(pcm).collect();
     assert_eq!(read_pcm(&mut listener, want.len()).await, want);
     let d = device_state(srv.addr, "dk-01").await;
-    assert_eq!((d["lost"].as_u64(), d["late"].as_u64(), d["filled"].as_u64()), (Some(0), Some(0), Some(0)));
+    assert_eq!(
+        (d["lost"].as_u64(), d["late"].as_u64(), d["filled"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
 }
 
-async fn eventually_device(srv: &relaydeck_server::RunningServer, id: &str, ok: impl Fn(&Value) -> bool) -> Value {
+async fn eventually_device(
+    srv: &relaydeck_server::RunningServer,
+    id: &str,
+    ok: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let d = device_state(srv.addr, id).await;
         if ok(&d) {
             return d;
         }
-        assert!(tokio::time::Instant::now() < deadline, "device state never matched: {d}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "device state never matched: {d}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -258,28 +364,68 @@ async fn eventually_device(srv: &relaydeck_server::RunningServer, id: &str, ok: 
 async fn commands_round_trip_and_refusals_timeouts_and_offline_devices_have_their_status() {
     let srv = start_server(|c| c.command_timeout = Duration::from_millis(500)).await;
     let _dk = devkit(&srv, "dk-01").await;
-    let (status, v) = post_json(srv.addr, "/api/devices/dk-01/commands", json!({"name":"set_gain","args":{"gain":12}})).await;
+    let (status, v) = post_json(
+        srv.addr,
+        "/api/devices/dk-01/commands",
+        json!({"name":"set_gain","args":{"gain":12}}),
+    )
+    .await;
     assert_eq!((status, &v["ok"]), (200, &json!(true)), "{v}");
-    let (status, v) = post_json(srv.addr, "/api/devices/dk-01/commands", json!({"name":"set_gain","args":{}})).await;
+    let (status, v) = post_json(
+        srv.addr,
+        "/api/devices/dk-01/commands",
+        json!({"name":"set_gain","args":{}}),
+    )
+    .await;
     assert_eq!(status, 422);
     assert_eq!(v["error"]["code"], "command_refused");
-    assert!(v["error"]["message"].as_str().unwrap().contains("numeric args.gain"), "the device's own error is passed on: {v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("numeric args.gain"),
+        "the device's own error is passed on: {v}"
+    );
 
     let token = create_device(srv.addr, "dk-02").await;
     let mut cfg = devkit_config(&srv, "dk-02", &token);
     cfg.commands = CommandPolicy::Ignore;
     let silent = Devkit::connect(cfg).await.unwrap();
-    let (status, v) = post_json(srv.addr, "/api/devices/dk-02/commands", json!({"name":"reboot"})).await;
-    assert_eq!((status, v["error"]["code"].as_str()), (504, Some("command_timeout")));
+    let (status, v) = post_json(
+        srv.addr,
+        "/api/devices/dk-02/commands",
+        json!({"name":"reboot"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (504, Some("command_timeout"))
+    );
     assert_eq!(silent.commands_seen(), 1, "the device did get the command");
 
     create_device(srv.addr, "dk-03").await;
-    let (status, v) = post_json(srv.addr, "/api/devices/dk-03/commands", json!({"name":"reboot"})).await;
-    assert_eq!((status, v["error"]["code"].as_str()), (409, Some("device_offline")));
-    let (status, _) = post_json(srv.addr, "/api/devices/nope/commands", json!({"name":"reboot"})).await;
+    let (status, v) = post_json(
+        srv.addr,
+        "/api/devices/dk-03/commands",
+        json!({"name":"reboot"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("device_offline"))
+    );
+    let (status, _) = post_json(
+        srv.addr,
+        "/api/devices/nope/commands",
+        json!({"name":"reboot"}),
+    )
+    .await;
     assert_eq!(status, 404);
     let (status, v) = post_json(srv.addr, "/api/devices/dk-01/commands", json!({"args":{}})).await;
-    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("bad_request")));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
 }
 
 #[tokio::test]
@@ -288,24 +434,44 @@ async fn events_are_kept_as_the_devices_latest_status() {
     let dk = devkit(&srv, "dk-01").await;
     dk.event("battery", json!({"level": 80})).await.unwrap();
     dk.event("battery", json!({"level": 79})).await.unwrap();
-    dk.event("button", json!({"id": 1, "pressed": true})).await.unwrap();
-    let d = eventually_device(&srv, "dk-01", |d| d["status"]["battery"]["level"] == 79 && d["status"]["button"]["pressed"] == true).await;
+    dk.event("button", json!({"id": 1, "pressed": true}))
+        .await
+        .unwrap();
+    let d = eventually_device(&srv, "dk-01", |d| {
+        d["status"]["battery"]["level"] == 79 && d["status"]["button"]["pressed"] == true
+    })
+    .await;
     assert_eq!(d["fw"], "sim-1.0.0");
     assert_eq!(d["ip"], "127.0.0.1");
-    assert_eq!(d["format"], json!({"sampleRate":16000,"channels":1,"format":"s16le","frameMs":20}));
+    assert_eq!(
+        d["format"],
+        json!({"sampleRate":16000,"channels":1,"format":"s16le","frameMs":20})
+    );
 }
 
 #[tokio::test]
 async fn revoking_a_device_drops_its_session_and_its_token_stops_working() {
     let srv = start_server(|_| {}).await;
     let token = create_device(srv.addr, "dk-01").await;
-    let dk = Devkit::connect(devkit_config(&srv, "dk-01", &token)).await.unwrap();
-    let resp = reqwest::Client::new().delete(http(srv.addr, "/api/devices/dk-01")).send().await.unwrap();
+    let dk = Devkit::connect(devkit_config(&srv, "dk-01", &token))
+        .await
+        .unwrap();
+    let resp = reqwest::Client::new()
+        .delete(http(srv.addr, "/api/devices/dk-01"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let last = tokio::time::timeout(WAIT, dk.closed()).await.unwrap();
     assert!(last.unwrap_or_default().starts_with("revoked"));
-    assert!(matches!(Devkit::connect(devkit_config(&srv, "dk-01", &token)).await, Err(SimError::Refused { code, .. }) if code == "unauthorized"));
-    let resp = reqwest::Client::new().delete(http(srv.addr, "/api/devices/dk-01")).send().await.unwrap();
+    assert!(
+        matches!(Devkit::connect(devkit_config(&srv, "dk-01", &token)).await, Err(SimError::Refused { code, .. }) if code == "unauthorized")
+    );
+    let resp = reqwest::Client::new()
+        .delete(http(srv.addr, "/api/devices/dk-01"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
 }
 
@@ -313,12 +479,19 @@ async fn revoking_a_device_drops_its_session_and_its_token_stops_working() {
 async fn a_reconnecting_device_replaces_its_old_session() {
     let srv = start_server(|_| {}).await;
     let token = create_device(srv.addr, "dk-01").await;
-    let old = Devkit::connect(devkit_config(&srv, "dk-01", &token)).await.unwrap();
-    let new = Devkit::connect(devkit_config(&srv, "dk-01", &token)).await.unwrap();
+    let old = Devkit::connect(devkit_config(&srv, "dk-01", &token))
+        .await
+        .unwrap();
+    let new = Devkit::connect(devkit_config(&srv, "dk-01", &token))
+        .await
+        .unwrap();
     assert_ne!(old.session_id, new.session_id);
     let last = tokio::time::timeout(WAIT, old.closed()).await.unwrap();
     assert!(last.unwrap_or_default().starts_with("replaced"));
-    assert_eq!(device_state(srv.addr, "dk-01").await["sessionId"], new.session_id);
+    assert_eq!(
+        device_state(srv.addr, "dk-01").await["sessionId"],
+        new.session_id
+    );
 }
 
 #[tokio::test]
@@ -330,5 +503,7 @@ async fn the_registry_survives_a_restart_and_stores_no_clear_token() {
     let file = std::fs::read_to_string(dir.join("devices.json")).unwrap();
     assert!(file.contains("dk-01") && !file.contains(&token));
     let srv = start_server(|c| c.data_dir = Some(dir.clone())).await;
-    Devkit::connect(devkit_config(&srv, "dk-01", &token)).await.expect("same token after restart");
+    Devkit::connect(devkit_config(&srv, "dk-01", &token))
+        .await
+        .expect("same token after restart");
 }

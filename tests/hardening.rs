@@ -12,31 +12,47 @@ use serde_json::json;
 #[tokio::test]
 async fn connections_over_the_per_ip_cap_get_a_503_naming_the_cap() {
     let srv = start_server(|c| c.max_connections_per_ip = 3).await;
-    let _held: Vec<Ws> = futures_util::future::join_all((0..3).map(|_| connect(srv.addr, "/stream/ws"))).await;
+    let _held: Vec<Ws> =
+        futures_util::future::join_all((0..3).map(|_| connect(srv.addr, "/stream/ws"))).await;
     let r = reqwest::get(http(srv.addr, "/api/health")).await.unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "5");
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "too_many_connections");
-    assert!(v["error"]["message"].as_str().unwrap().contains("--max-connections-per-ip"));
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--max-connections-per-ip"));
     drop(_held);
     // Places are given back when sockets close.
     let ok = async {
         loop {
-            if reqwest::get(http(srv.addr, "/api/health")).await.map(|r| r.status() == 200).unwrap_or(false) {
+            if reqwest::get(http(srv.addr, "/api/health"))
+                .await
+                .map(|r| r.status() == 200)
+                .unwrap_or(false)
+            {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     };
-    tokio::time::timeout(WAIT, ok).await.expect("places are released");
+    tokio::time::timeout(WAIT, ok)
+        .await
+        .expect("places are released");
 }
 
 #[tokio::test]
 async fn request_bodies_over_the_limit_are_refused() {
     let srv = start_server(|c| c.max_body_bytes = 1024).await;
     let big = json!({ "name": "x".repeat(2000) }).to_string();
-    let r = reqwest::Client::new().post(http(srv.addr, "/api/devices")).header("content-type", "application/json").body(big).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(http(srv.addr, "/api/devices"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
 }
 
@@ -59,31 +75,79 @@ async fn no_log_line_carries_a_token_or_password() {
     let sink = logs.clone();
     // The relay's own crates and the web framework, at the most verbose level
     // (the test's HTTP and WebSocket clients log their own requests; they are not the server).
-    let filter = tracing_subscriber::EnvFilter::new("relaydeck_server=trace,relaydeck_hub=trace,axum=trace,fastwebsockets=trace,tower=trace");
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(move || sink.clone()).with_ansi(false).init();
+    let filter = tracing_subscriber::EnvFilter::new(
+        "relaydeck_server=trace,relaydeck_hub=trace,axum=trace,fastwebsockets=trace,tower=trace",
+    );
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .init();
     let srv = start_server(|_| {}).await;
-    let (_, view) = srv.state.auth.create_token("v", Scope::View, None, None).unwrap();
+    let (_, view) = srv
+        .state
+        .auth
+        .create_token("v", Scope::View, None, None)
+        .unwrap();
     let admin = admin_token(srv.addr);
     let bogus = "rdk_0000000000000000000000000000000000000000000000000000000000000000";
     let client = reqwest::Client::new();
     // Every way a secret can arrive, good and bad, including refused requests and failed logins.
-    let _ = client.get(format!("http://{}/api/clients?token={view}", srv.addr)).send().await;
-    let _ = client.get(format!("http://{}/api/devices?token={view}", srv.addr)).send().await;
-    let _ = client.get(format!("http://{}/api/clients?token={bogus}", srv.addr)).send().await;
-    let _ = client.get(format!("http://{}/snapshot", srv.addr)).basic_auth("x", Some(&view)).send().await;
-    let _ = client.get(format!("http://{}/api/devices", srv.addr)).bearer_auth(&admin).send().await;
+    let _ = client
+        .get(format!("http://{}/api/clients?token={view}", srv.addr))
+        .send()
+        .await;
+    let _ = client
+        .get(format!("http://{}/api/devices?token={view}", srv.addr))
+        .send()
+        .await;
+    let _ = client
+        .get(format!("http://{}/api/clients?token={bogus}", srv.addr))
+        .send()
+        .await;
+    let _ = client
+        .get(format!("http://{}/snapshot", srv.addr))
+        .basic_auth("x", Some(&view))
+        .send()
+        .await;
+    let _ = client
+        .get(format!("http://{}/api/devices", srv.addr))
+        .bearer_auth(&admin)
+        .send()
+        .await;
     for _ in 0..6 {
-        let _ = client.get(format!("http://{}/api/devices", srv.addr)).basic_auth("admin", Some("hunter2-wrong")).send().await;
+        let _ = client
+            .get(format!("http://{}/api/devices", srv.addr))
+            .basic_auth("admin", Some("hunter2-wrong"))
+            .send()
+            .await;
     }
-    let _ = client.post(format!("http://{}/api/login", srv.addr)).header("content-type", "application/json").body(json!({"password": "hunter2-wrong"}).to_string()).send().await;
+    let _ = client
+        .post(format!("http://{}/api/login", srv.addr))
+        .header("content-type", "application/json")
+        .body(json!({"password": "hunter2-wrong"}).to_string())
+        .send()
+        .await;
     let token = create_device(srv.addr, "dk-log").await;
-    let _dk = relaydeck_devkit_sim::Devkit::connect(devkit_config(&srv, "dk-log", &token)).await.unwrap();
+    let _dk = relaydeck_devkit_sim::Devkit::connect(devkit_config(&srv, "dk-log", &token))
+        .await
+        .unwrap();
     let mut ws = connect(srv.addr, "/stream/ws?clientId=nope").await;
     let _ = next_message(&mut ws).await;
     srv.shutdown().await;
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    assert!(text.lines().count() > 5, "the test captured the server's logs:\n{text}");
-    for secret in [view.as_str(), admin.as_str(), bogus, "hunter2-wrong", ADMIN_PASSWORD, token.as_str()] {
+    assert!(
+        text.lines().count() > 5,
+        "the test captured the server's logs:\n{text}"
+    );
+    for secret in [
+        view.as_str(),
+        admin.as_str(),
+        bogus,
+        "hunter2-wrong",
+        ADMIN_PASSWORD,
+        token.as_str(),
+    ] {
         assert!(!text.contains(secret), "a secret reached the logs:\n{text}");
     }
 }

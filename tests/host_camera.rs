@@ -9,19 +9,29 @@ use std::{
 };
 
 use futures_util::StreamExt;
-use relaydeck_capture::camera::{synthetic::SyntheticBackend, CameraCapture, CameraCaptureConfig, CameraRequest, RawFormat};
+use relaydeck_capture::camera::{
+    synthetic::SyntheticBackend, CameraCapture, CameraCaptureConfig, CameraRequest, RawFormat,
+};
 use relaydeck_tests::*;
 
 async fn wait_until(what: &str, f: impl Fn() -> bool) {
     let end = tokio::time::Instant::now() + WAIT;
     while !f() {
-        assert!(tokio::time::Instant::now() < end, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 fn config() -> CameraCaptureConfig {
-    let mut c = CameraCaptureConfig::new(CameraRequest { camera: None, width: 320, height: 240, fps: 30 });
+    let mut c = CameraCaptureConfig::new(CameraRequest {
+        camera: None,
+        width: 320,
+        height: 240,
+        fps: 30,
+    });
     c.linger = Duration::from_millis(200);
     c.poll_demand = Duration::from_millis(500);
     c.backoff = Duration::from_millis(50);
@@ -45,15 +55,27 @@ async fn a_viewer_opens_the_camera_and_leaving_closes_it() {
     assert_eq!(control.open_now.load(Ordering::SeqCst), 1);
     drop(ws);
     let c = control.clone();
-    wait_until("the camera to close", move || c.open_now.load(Ordering::SeqCst) == 0).await;
+    wait_until("the camera to close", move || {
+        c.open_now.load(Ordering::SeqCst) == 0
+    })
+    .await;
 
     // Polling /latest counts as watching for a while.
-    let status = reqwest::get(http(srv.addr, "/api/clients/host-camera/latest")).await.unwrap().status();
+    let status = reqwest::get(http(srv.addr, "/api/clients/host-camera/latest"))
+        .await
+        .unwrap()
+        .status();
     assert!(status == 200 || status == 404, "{status}");
     let c = control.clone();
-    wait_until("polling to open it", move || c.open_now.load(Ordering::SeqCst) == 1).await;
+    wait_until("polling to open it", move || {
+        c.open_now.load(Ordering::SeqCst) == 1
+    })
+    .await;
     let c = control.clone();
-    wait_until("it to close when polling stops", move || c.open_now.load(Ordering::SeqCst) == 0).await;
+    wait_until("it to close when polling stops", move || {
+        c.open_now.load(Ordering::SeqCst) == 0
+    })
+    .await;
     drop(capture);
 }
 
@@ -67,21 +89,40 @@ async fn an_unplugged_camera_shows_a_notice_picture_over_mjpeg() {
     cfg.always_on = true;
     let capture = CameraCapture::start(srv.hub(), Arc::new(backend), cfg).unwrap();
     let stream = capture.stream().clone();
-    wait_until("unavailable", move || matches!(stream.availability(), relaydeck_hub::Availability::Unavailable(_))).await;
+    wait_until("unavailable", move || {
+        matches!(
+            stream.availability(),
+            relaydeck_hub::Availability::Unavailable(_)
+        )
+    })
+    .await;
 
-    let latest = reqwest::get(http(srv.addr, "/api/clients/host-camera/latest")).await.unwrap();
+    let latest = reqwest::get(http(srv.addr, "/api/clients/host-camera/latest"))
+        .await
+        .unwrap();
     assert_eq!(latest.status(), 503);
     let body: serde_json::Value = latest.json().await.unwrap();
     assert_eq!(body["error"]["code"], "camera_unavailable");
-    assert!(body["error"]["message"].as_str().unwrap().contains("no camera found"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no camera found"),
+        "{body}"
+    );
 
-    let resp = reqwest::get(http(srv.addr, "/api/clients/host-camera/mjpeg")).await.unwrap();
+    let resp = reqwest::get(http(srv.addr, "/api/clients/host-camera/mjpeg"))
+        .await
+        .unwrap();
     let mut body = resp.bytes_stream();
     let mut buf = Vec::new();
     let jpeg = tokio::time::timeout(WAIT, async {
         loop {
             buf.extend_from_slice(&body.next().await.unwrap().unwrap());
-            if let (Some(s), Some(e)) = (buf.windows(2).position(|w| w == [0xFF, 0xD8]), buf.windows(2).rposition(|w| w == [0xFF, 0xD9])) {
+            if let (Some(s), Some(e)) = (
+                buf.windows(2).position(|w| w == [0xFF, 0xD8]),
+                buf.windows(2).rposition(|w| w == [0xFF, 0xD9]),
+            ) {
                 if e > s {
                     return buf[s..e + 2].to_vec();
                 }
@@ -100,5 +141,8 @@ async fn an_unplugged_camera_shows_a_notice_picture_over_mjpeg() {
     control.unplugged.store(false, Ordering::SeqCst);
     let stream = capture.stream().clone();
     wait_until("frames again", move || stream.latest().is_some()).await;
-    assert_eq!(capture.stream().availability(), relaydeck_hub::Availability::Live);
+    assert_eq!(
+        capture.stream().availability(),
+        relaydeck_hub::Availability::Live
+    );
 }

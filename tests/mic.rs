@@ -17,7 +17,19 @@ fn file_backed_microphone(hz: u32) -> PathBuf {
     let dir = temp_data_dir();
     let raw = dir.join("tone.raw");
     let status = Command::new("sox")
-        .args(["-n", "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw"])
+        .args([
+            "-n",
+            "-r",
+            "48000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            "-t",
+            "raw",
+        ])
         .arg(&raw)
         .args(["synth", "60", "sine", &hz.to_string(), "vol", "0.5"])
         .status()
@@ -37,7 +49,12 @@ pcm.!default testmic
     .unwrap();
     // SAFETY: set before any ALSA call, in a test binary with this one test
     // of ALSA; nothing reads the environment concurrently.
-    unsafe { std::env::set_var("ALSA_CONFIG_PATH", format!("/usr/share/alsa/alsa.conf:{}", conf.display())) };
+    unsafe {
+        std::env::set_var(
+            "ALSA_CONFIG_PATH",
+            format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
+        )
+    };
     dir
 }
 
@@ -57,7 +74,10 @@ fn power(pcm: &[u8], hz: f64) -> f64 {
 async fn wait_until(what: &str, f: impl Fn() -> bool) {
     let end = tokio::time::Instant::now() + WAIT;
     while !f() {
-        assert!(tokio::time::Instant::now() < end, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -70,24 +90,48 @@ async fn the_microphone_is_heard_at_a_listener_and_closed_when_it_leaves() {
     config.linger = Duration::from_millis(300);
     let mic = MicCapture::start(srv.hub(), config).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!mic.is_open(), "private by default: closed while nobody listens");
+    assert!(
+        !mic.is_open(),
+        "private by default: closed while nobody listens"
+    );
 
     let mut ws = connect(srv.addr, "/audio/ws?source=mic&backlogMs=0").await;
     let format = next_json_of(&mut ws, "format").await;
-    assert_eq!((format["sampleRate"].as_u64(), format["channels"].as_u64()), (Some(16_000), Some(1)));
+    assert_eq!(
+        (format["sampleRate"].as_u64(), format["channels"].as_u64()),
+        (Some(16_000), Some(1))
+    );
     let pcm = read_pcm(&mut ws, 16_000).await; // 0.5 s
     assert!(mic.is_open());
     let (tone, other) = (power(&pcm, 440.0), power(&pcm, 1000.0));
-    assert!(tone > 100.0 * other, "440 Hz is heard: {tone:.1} vs {other:.3} at 1 kHz");
+    assert!(
+        tone > 100.0 * other,
+        "440 Hz is heard: {tone:.1} vs {other:.3} at 1 kHz"
+    );
     let (_, sources) = get_json(srv.addr, "/api/sources").await;
-    let entry = sources["sources"].as_array().unwrap().iter().find(|s| s["id"] == "mic").cloned().unwrap_or(Value::Null);
+    let entry = sources["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "mic")
+        .cloned()
+        .unwrap_or(Value::Null);
     assert_eq!(entry["availability"]["state"], "live");
 
     drop(ws);
     let mic_ref = &mic;
-    wait_until("the device to close after the listener left", || !mic_ref.is_open()).await;
+    wait_until("the device to close after the listener left", || {
+        !mic_ref.is_open()
+    })
+    .await;
     let (_, sources) = get_json(srv.addr, "/api/sources").await;
-    let entry = sources["sources"].as_array().unwrap().iter().find(|s| s["id"] == "mic").cloned().unwrap();
+    let entry = sources["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "mic")
+        .cloned()
+        .unwrap();
     assert_eq!(entry["availability"]["state"], "standby");
     drop(mic);
 
@@ -96,8 +140,23 @@ async fn the_microphone_is_heard_at_a_listener_and_closed_when_it_leaves() {
     config.always_on = true;
     let missing = MicCapture::start(srv.hub(), config).unwrap();
     let src = missing.source().clone();
-    wait_until("the error", || matches!(src.availability(), relaydeck_hub::Availability::Unavailable(_))).await;
+    wait_until("the error", || {
+        matches!(
+            src.availability(),
+            relaydeck_hub::Availability::Unavailable(_)
+        )
+    })
+    .await;
     let (_, sources) = get_json(srv.addr, "/api/sources").await;
-    let entry = sources["sources"].as_array().unwrap().iter().find(|s| s["id"] == "mic").cloned().unwrap();
-    assert_eq!(entry["availability"]["message"], "microphone \"No Such Microphone\" not found");
+    let entry = sources["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "mic")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        entry["availability"]["message"],
+        "microphone \"No Such Microphone\" not found"
+    );
 }

@@ -13,7 +13,10 @@ async fn put_settings(addr: std::net::SocketAddr, body: &str) -> (u16, Value) {
         .await
         .unwrap();
     let status = resp.status().as_u16();
-    (status, serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -28,8 +31,15 @@ async fn a_patch_changes_only_its_keys_and_live_settings_apply_at_once() {
     let (status, v) = put_settings(srv.addr, r#"{"theme":"dark","ringFrames":3}"#).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["settings"]["theme"], "dark");
-    assert_eq!(v["settings"]["audioBufferMs"], 150, "keys not sent keep their value");
-    assert_eq!(v["restartRequired"], json!([]), "theme and ring size apply live");
+    assert_eq!(
+        v["settings"]["audioBufferMs"], 150,
+        "keys not sent keep their value"
+    );
+    assert_eq!(
+        v["restartRequired"],
+        json!([]),
+        "theme and ring size apply live"
+    );
 
     // A camera that connects now gets the new ring size.
     let mut cam = camera(srv.addr, "fresh").await;
@@ -43,14 +53,21 @@ async fn a_patch_changes_only_its_keys_and_live_settings_apply_at_once() {
         if frames.last().and_then(|f| f["seq"].as_u64()) >= Some(5) {
             break (frames.len(), v);
         }
-        assert!(tokio::time::Instant::now() < deadline, "the camera's frames never arrived: {v}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the camera's frames never arrived: {v}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(frames.0, 3, "{frames:?}");
 
     let (status, v) = put_settings(srv.addr, r#"{"port":3999}"#).await;
     assert_eq!(status, 200);
-    assert_eq!(v["restartRequired"], json!(["port"]), "the port waits for the next start");
+    assert_eq!(
+        v["restartRequired"],
+        json!(["port"]),
+        "the port waits for the next start"
+    );
 }
 
 #[tokio::test]
@@ -77,11 +94,29 @@ async fn wrong_settings_are_refused_with_the_reason_and_change_nothing() {
 #[tokio::test]
 async fn the_admin_password_changes_only_with_the_current_one() {
     let srv = start_server(|_| {}).await;
-    let (status, v) = post_json(srv.addr, "/api/password", json!({"current": "wrong", "new": "a new long password"})).await;
-    assert_eq!((status, v["error"]["code"].as_str()), (401, Some("wrong_password")));
-    let (status, _) = post_json(srv.addr, "/api/password", json!({"current": ADMIN_PASSWORD, "new": "short"})).await;
+    let (status, v) = post_json(
+        srv.addr,
+        "/api/password",
+        json!({"current": "wrong", "new": "a new long password"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("wrong_password"))
+    );
+    let (status, _) = post_json(
+        srv.addr,
+        "/api/password",
+        json!({"current": ADMIN_PASSWORD, "new": "short"}),
+    )
+    .await;
     assert_eq!(status, 400);
-    let (status, _) = post_json(srv.addr, "/api/password", json!({"current": ADMIN_PASSWORD, "new": "a new long password"})).await;
+    let (status, _) = post_json(
+        srv.addr,
+        "/api/password",
+        json!({"current": ADMIN_PASSWORD, "new": "a new long password"}),
+    )
+    .await;
     assert_eq!(status, 200);
     let login = |password: &'static str| async move {
         reqwest::Client::new()
@@ -101,14 +136,36 @@ async fn the_admin_password_changes_only_with_the_current_one() {
 async fn a_caller_learns_what_its_credentials_allow() {
     let srv = start_server(|_| {}).await;
     let (_, v) = get_json(srv.addr, "/api/session").await;
-    assert_eq!((v["role"].as_str(), v["admin"].as_bool()), (Some("admin"), Some(true)));
-    let (_, made) = post_json(srv.addr, "/api/tokens", json!({"name": "grandma", "scope": "view", "ids": ["test-pattern"]})).await;
+    assert_eq!(
+        (v["role"].as_str(), v["admin"].as_bool()),
+        (Some("admin"), Some(true))
+    );
+    let (_, made) = post_json(
+        srv.addr,
+        "/api/tokens",
+        json!({"name": "grandma", "scope": "view", "ids": ["test-pattern"]}),
+    )
+    .await;
     let secret = made["token"].as_str().unwrap();
-    let v: Value = reqwest::get(format!("http://{}/api/session?token={secret}", srv.addr)).await.unwrap().json().await.unwrap();
+    let v: Value = reqwest::get(format!("http://{}/api/session?token={secret}", srv.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["role"], "token");
     assert_eq!(v["scope"], "view");
     assert_eq!(v["ids"], json!(["test-pattern"]));
-    assert_eq!((v["canView"].as_bool(), v["canPublish"].as_bool(), v["admin"].as_bool()), (Some(true), Some(false), Some(false)));
-    let anon = reqwest::get(format!("http://{}/api/session", srv.addr)).await.unwrap();
+    assert_eq!(
+        (
+            v["canView"].as_bool(),
+            v["canPublish"].as_bool(),
+            v["admin"].as_bool()
+        ),
+        (Some(true), Some(false), Some(false))
+    );
+    let anon = reqwest::get(format!("http://{}/api/session", srv.addr))
+        .await
+        .unwrap();
     assert_eq!(anon.status(), 401);
 }

@@ -9,8 +9,17 @@ use serde_json::Value;
 async fn get_json(url: &str) -> (u16, Value) {
     let r = reqwest::get(url).await.unwrap();
     let status = r.status().as_u16();
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{url}");
-    (status, serde_json::from_slice(&r.bytes().await.unwrap()).unwrap())
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{url}"
+    );
+    (
+        status,
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -35,8 +44,19 @@ async fn rest_resources_have_the_documented_shapes() {
     assert_eq!(c["online"], true);
     assert_eq!(c["frames"], 3);
     assert_eq!(c["bytes"], frames.iter().map(Vec::len).sum::<usize>());
-    assert_eq!((c["width"].as_u64(), c["height"].as_u64()), (Some(160), Some(120)), "size from the SOF marker");
-    for key in ["name", "connectedSince", "lastFrameTime", "fps", "viewers", "skipped"] {
+    assert_eq!(
+        (c["width"].as_u64(), c["height"].as_u64()),
+        (Some(160), Some(120)),
+        "size from the SOF marker"
+    );
+    for key in [
+        "name",
+        "connectedSince",
+        "lastFrameTime",
+        "fps",
+        "viewers",
+        "skipped",
+    ] {
         assert!(c.get(key).is_some(), "missing {key}: {c}");
     }
 
@@ -49,15 +69,25 @@ async fn rest_resources_have_the_documented_shapes() {
     let listed = ring["frames"].as_array().unwrap();
     assert_eq!(listed.len(), 3);
     for (meta, sent) in listed.iter().zip(&frames) {
-        let body = reqwest::get(http(srv.addr, meta["url"].as_str().unwrap())).await.unwrap().bytes().await.unwrap();
+        let body = reqwest::get(http(srv.addr, meta["url"].as_str().unwrap()))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(&body[..], &sent[..]);
         assert_eq!(meta["size"], sent.len());
     }
 
-    let r = reqwest::get(http(srv.addr, "/api/clients/cam/latest")).await.unwrap();
+    let r = reqwest::get(http(srv.addr, "/api/clients/cam/latest"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/jpeg");
-    assert!(r.headers()["cache-control"].to_str().unwrap().contains("no-store"));
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("no-store"));
     assert_eq!(&r.bytes().await.unwrap()[..], &frames[2][..]);
 }
 
@@ -77,13 +107,21 @@ async fn errors_are_json_with_a_code_and_message() {
         let (got, body) = get_json(&http(srv.addr, path)).await;
         assert_eq!(got, status, "{path}");
         assert_eq!(body["error"]["code"], code, "{path}: {body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{path}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{path}"
+        );
     }
     let mut cam = camera(srv.addr, "cam").await;
     send_frame(&mut cam, &jpeg(1, 16, 16)).await;
     eventually(|| srv.hub().stream("cam")?.latest()).await;
     let (status, body) = get_json(&http(srv.addr, "/api/clients/cam/frames/999")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("frame_gone")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("frame_gone"))
+    );
     let (status, _) = get_json(&http(srv.addr, "/api/clients/cam/mjpeg?fps=0")).await;
     assert_eq!(status, 400);
 }
@@ -93,15 +131,23 @@ async fn read_mjpeg_parts(url: &str, n: usize) -> Vec<Vec<u8>> {
     let resp = reqwest::get(url).await.unwrap();
     assert_eq!(resp.status(), 200, "{url}");
     let ctype = resp.headers()["content-type"].to_str().unwrap().to_owned();
-    let boundary = ctype.strip_prefix("multipart/x-mixed-replace;boundary=").expect("multipart content type").to_owned();
-    assert!(resp.headers()["cache-control"].to_str().unwrap().contains("no-cache"));
+    let boundary = ctype
+        .strip_prefix("multipart/x-mixed-replace;boundary=")
+        .expect("multipart content type")
+        .to_owned();
+    assert!(resp.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("no-cache"));
     let mut body = resp.bytes_stream();
     let mut buf = Vec::new();
     let mut parts = Vec::new();
     while parts.len() < n {
         // Parse as many complete parts as the buffer holds.
         loop {
-            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { break };
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                break;
+            };
             let head = String::from_utf8(buf[..end].to_vec()).unwrap();
             let mut lines = head.split("\r\n");
             assert_eq!(lines.next(), Some(format!("--{boundary}").as_str()));
@@ -113,7 +159,10 @@ async fn read_mjpeg_parts(url: &str, n: usize) -> Vec<Vec<u8>> {
                 .collect();
             let get = |k: &str| headers.iter().find(|(h, _)| h == k).map(|(_, v)| v.clone());
             assert_eq!(get("content-type").as_deref(), Some("image/jpeg"));
-            let len: usize = get("content-length").expect("Content-Length per part").parse().unwrap();
+            let len: usize = get("content-length")
+                .expect("Content-Length per part")
+                .parse()
+                .unwrap();
             if buf.len() < end + 4 + len + 2 {
                 break;
             }
@@ -124,7 +173,11 @@ async fn read_mjpeg_parts(url: &str, n: usize) -> Vec<Vec<u8>> {
                 return parts;
             }
         }
-        let chunk = tokio::time::timeout(WAIT, body.next()).await.expect("MJPEG stalled").expect("MJPEG ended").unwrap();
+        let chunk = tokio::time::timeout(WAIT, body.next())
+            .await
+            .expect("MJPEG stalled")
+            .expect("MJPEG ended")
+            .unwrap();
         buf.extend_from_slice(&chunk);
     }
     parts
@@ -159,14 +212,27 @@ async fn mjpeg_and_its_aliases_deliver_whole_jpegs_part_by_part() {
         assert_eq!(&parts[1..], &next[..], "{path}");
         eventually(|| (srv.hub().stream("cam")?.snapshot().viewers == 0).then_some(())).await;
         send_frame(&mut cam, &first).await;
-        eventually(|| (srv.hub().stream("cam")?.latest()?.jpeg_bytes() == &first[..]).then_some(())).await;
+        eventually(|| {
+            (srv.hub().stream("cam")?.latest()?.jpeg_bytes() == &first[..]).then_some(())
+        })
+        .await;
     }
-    for path in ["/snapshot", "/snapshot?clientId=cam", "/?action=snapshot", "/api/frame.jpeg?src=cam"] {
+    for path in [
+        "/snapshot",
+        "/snapshot?clientId=cam",
+        "/?action=snapshot",
+        "/api/frame.jpeg?src=cam",
+    ] {
         let r = reqwest::get(http(srv.addr, path)).await.unwrap();
         assert_eq!(r.headers()["content-type"], "image/jpeg", "{path}");
         assert_eq!(&r.bytes().await.unwrap()[..], &first[..], "{path}");
     }
-    let other_snap = reqwest::get(http(srv.addr, "/api/frame.jpeg?src=other")).await.unwrap().bytes().await.unwrap();
+    let other_snap = reqwest::get(http(srv.addr, "/api/frame.jpeg?src=other"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(&other_snap[..], &jpeg(99, 16, 16)[..]);
 }
 
@@ -188,7 +254,12 @@ async fn a_departed_camera_is_offline_then_removed_after_the_timeout() {
     // Until the sweep, the last frame is still served and the camera shows offline.
     let (_, clients) = get_json(&http(srv.addr, "/api/clients")).await;
     assert_eq!(clients["clients"][0]["online"], false);
-    let body = reqwest::get(http(srv.addr, "/api/clients/cam/latest")).await.unwrap().bytes().await.unwrap();
+    let body = reqwest::get(http(srv.addr, "/api/clients/cam/latest"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(&body[..], &last[..]);
     let left = next_json_of(&mut viewer, "left").await;
     assert_eq!(left["clientId"], "cam");
@@ -198,22 +269,42 @@ async fn a_departed_camera_is_offline_then_removed_after_the_timeout() {
 
 #[tokio::test]
 async fn ffprobe_reads_the_mjpeg_and_snapshot_urls() {
-    if std::process::Command::new("ffprobe").arg("-version").output().is_err() {
+    if std::process::Command::new("ffprobe")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
         eprintln!("ffprobe not installed: skipped");
         return;
     }
     let srv = start_server(|_| {}).await;
     let _pattern = relaydeck_capture::TestPattern::start(srv.hub(), Default::default()).unwrap();
     eventually(|| srv.hub().stream("test-pattern")?.latest()).await;
-    for (path, extra) in [("/api/clients/test-pattern/mjpeg", &["-f", "mpjpeg"][..]), ("/api/clients/test-pattern/latest", &[][..])] {
+    for (path, extra) in [
+        ("/api/clients/test-pattern/mjpeg", &["-f", "mpjpeg"][..]),
+        ("/api/clients/test-pattern/latest", &[][..]),
+    ] {
         let out = tokio::process::Command::new("ffprobe")
             .args(["-v", "error"])
             .args(extra)
-            .args(["-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0"])
+            .args([
+                "-show_entries",
+                "stream=codec_name,width,height",
+                "-of",
+                "csv=p=0",
+            ])
             .arg(http(srv.addr, path))
             .output();
-        let out = tokio::time::timeout(WAIT, out).await.expect("ffprobe hung").unwrap();
+        let out = tokio::time::timeout(WAIT, out)
+            .await
+            .expect("ffprobe hung")
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(text.trim(), "mjpeg,640,480", "{path}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            text.trim(),
+            "mjpeg,640,480",
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

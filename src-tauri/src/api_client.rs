@@ -8,7 +8,12 @@ use serde_json::Value;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
     /// The running server's base URL.
-    #[arg(long, env = "RELAYDECK_SERVER", default_value = "http://127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "RELAYDECK_SERVER",
+        default_value = "http://127.0.0.1:3000",
+        global = true
+    )]
     pub server: String,
 
     /// An admin API token (create one with `relaydeck token add NAME --scope admin`).
@@ -16,7 +21,12 @@ pub struct ServerArgs {
     pub token: Option<String>,
 
     /// The admin password (instead of a token).
-    #[arg(long, env = "RELAYDECK_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "RELAYDECK_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
     pub password: Option<String>,
 }
 
@@ -47,13 +57,22 @@ impl Credential {
         use base64::Engine;
         match self {
             Credential::Token(t) => Some(format!("Bearer {t}")),
-            Credential::Password(p) => Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("admin:{p}")))),
+            Credential::Password(p) => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("admin:{p}"))
+            )),
             Credential::None => None,
         }
     }
 }
 
-pub fn call(server: &str, cred: &Credential, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+pub fn call(
+    server: &str,
+    cred: &Credential,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.trim_end_matches('/'));
     let mut req = ureq::request(method, &url).timeout(std::time::Duration::from_secs(15));
     if let Some(h) = cred.header() {
@@ -64,10 +83,15 @@ pub fn call(server: &str, cred: &Credential, method: &str, path: &str, body: Opt
         None => req.call(),
     };
     match res {
-        Ok(resp) => Ok(resp.into_json().context("the server's answer is not JSON")?),
+        Ok(resp) => Ok(resp
+            .into_json()
+            .context("the server's answer is not JSON")?),
         Err(ureq::Error::Status(status, resp)) => {
             let v: Value = resp.into_json().unwrap_or_default();
-            let msg = v["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            let msg = v["error"]["message"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
             if status == 401 {
                 bail!("{msg} (HTTP 401): pass --password (or RELAYDECK_ADMIN_PASSWORD) or an admin --token (RELAYDECK_TOKEN)");
             }
@@ -78,4 +102,3 @@ pub fn call(server: &str, cred: &Credential, method: &str, path: &str, body: Opt
         }
     }
 }
-

@@ -7,7 +7,11 @@ use relaydeck_capture::TestPatternConfig;
 use relaydeck_server::ServerConfig;
 
 #[derive(Debug, Parser)]
-#[command(name = "relaydeck", version, about = "Relay Deck: a private live-streaming hub for your cameras and audio")]
+#[command(
+    name = "relaydeck",
+    version,
+    about = "Relay Deck: a private live-streaming hub for your cameras and audio"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -65,10 +69,16 @@ impl ServeArgs {
     pub fn parse_defaults_with_test_pattern() -> (Self, crate::relay::Explicit) {
         use clap::{CommandFactory, FromArgMatches};
         let matches = Cli::command().get_matches_from(["relaydeck", "serve"]);
-        let Ok(Cli { command: Some(Command::Serve(mut args)) }) = Cli::from_arg_matches(&matches) else {
+        let Ok(Cli {
+            command: Some(Command::Serve(mut args)),
+        }) = Cli::from_arg_matches(&matches)
+        else {
             unreachable!("`serve` parses to the serve command")
         };
-        let explicit = matches.subcommand_matches("serve").map(crate::relay::explicit_args).unwrap_or_default();
+        let explicit = matches
+            .subcommand_matches("serve")
+            .map(crate::relay::explicit_args)
+            .unwrap_or_default();
         args.test_pattern = true;
         (args, explicit)
     }
@@ -84,8 +94,14 @@ impl ServeArgs {
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
-    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT (e.g. 640x480)"))?;
-    let parse = |v: &str| v.trim().parse::<usize>().map_err(|_| format!("'{s}' is not WIDTHxHEIGHT (e.g. 640x480)"));
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT (e.g. 640x480)"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{s}' is not WIDTHxHEIGHT (e.g. 640x480)"))
+    };
     Ok((parse(w)?, parse(h)?))
 }
 
@@ -100,12 +116,29 @@ pub struct BannerFacts<'a> {
 }
 
 pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
-    let BannerFacts { addr, devkit_ports, data_dir, new_password, tls } = facts;
-    let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
+    let BannerFacts {
+        addr,
+        devkit_ports,
+        data_dir,
+        new_password,
+        tls,
+    } = facts;
+    let (http, ws) = if tls.is_some() {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
     let config = serde_json::to_value(args).unwrap_or_default();
-    let mut lines = vec![format!("Relay Deck {} — effective configuration:", env!("CARGO_PKG_VERSION"))];
+    let mut lines = vec![format!(
+        "Relay Deck {} — effective configuration:",
+        env!("CARGO_PKG_VERSION")
+    )];
     flatten("", &config, &mut lines);
-    let host = if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() };
+    let host = if addr.ip().is_unspecified() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
     lines.push(String::new());
     lines.push(format!("  web UI            {http}://{host}/"));
     lines.push(format!("  cameras publish   {ws}://{host}/ws?clientId=ID"));
@@ -115,9 +148,13 @@ pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
     lines.push(format!("  camera list       {http}://{host}/api/clients"));
     lines.push(format!("  audio sources     {http}://{host}/api/sources"));
     lines.push(format!("  audio listeners   {ws}://{host}/audio/ws?source=ID   {http}://{host}/api/audio/ID/live.wav"));
-    lines.push(format!("  devices           {http}://{host}/api/devices   (add one: relaydeck device add NAME)"));
+    lines.push(format!(
+        "  devices           {http}://{host}/api/devices   (add one: relaydeck device add NAME)"
+    ));
     if let (Some(tcp), Some(udp)) = devkit_ports {
-        lines.push(format!("  devkits           TCP {tcp} (commands), UDP {udp} (audio)"));
+        lines.push(format!(
+            "  devkits           TCP {tcp} (commands), UDP {udp} (audio)"
+        ));
     }
     lines.push(format!("  data directory    {}", data_dir.display()));
     lines.push(format!("  sign in           {http}://{host}/login"));
@@ -127,14 +164,27 @@ pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
             lines.push(format!("  ADMIN PASSWORD    {p}"));
             lines.push("  (generated on first start and shown only now; only its Argon2 hash is stored. Set another with --admin-password.)".into());
         }
-        None => lines.push("  admin password    as stored (set another with --admin-password)".into()),
+        None => {
+            lines.push("  admin password    as stored (set another with --admin-password)".into())
+        }
     }
     if let Some((path, fingerprint, self_signed)) = tls {
-        lines.push(format!("  TLS certificate   {}{}", path.display(), if self_signed { " (self-signed: browsers ask you to accept it once)" } else { "" }));
+        lines.push(format!(
+            "  TLS certificate   {}{}",
+            path.display(),
+            if self_signed {
+                " (self-signed: browsers ask you to accept it once)"
+            } else {
+                ""
+            }
+        ));
         lines.push(format!("  SHA-256           {fingerprint}"));
     }
     if addr.ip().is_unspecified() {
-        lines.push(format!("  listening on every interface, port {} (devkit ports too); on the LAN:", addr.port()));
+        lines.push(format!(
+            "  listening on every interface, port {} (devkit ports too); on the LAN:",
+            addr.port()
+        ));
         for ip in relaydeck_server::tls::lan_addresses() {
             lines.push(format!("    {http}://{ip}:{}/", addr.port()));
         }
@@ -142,7 +192,8 @@ pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
             lines.push("  phones and laptops on the LAN need --tls for camera, microphone and Bluetooth access".into());
         }
     } else if addr.ip().is_loopback() {
-        lines.push("  only this machine can connect; use --bind 0.0.0.0:PORT for LAN access".into());
+        lines
+            .push("  only this machine can connect; use --bind 0.0.0.0:PORT for LAN access".into());
     }
     println!("{}", lines.join("\n"));
 }
@@ -151,7 +202,11 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.replace('_', "-") } else { format!("{prefix}.{}", k.replace('_', "-")) };
+                let key = if prefix.is_empty() {
+                    k.replace('_', "-")
+                } else {
+                    format!("{prefix}.{}", k.replace('_', "-"))
+                };
                 flatten(&key, v, out);
             }
         }

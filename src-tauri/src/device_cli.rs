@@ -49,11 +49,18 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
     let call = |method: &str, path: &str, body: Option<Value>| call(s, &cred, method, path, body);
     match args.action {
         DeviceAction::Add { name, id } => {
-            let v = call("POST", "/api/devices", Some(json!({ "deviceId": id, "name": name })))?;
+            let v = call(
+                "POST",
+                "/api/devices",
+                Some(json!({ "deviceId": id, "name": name })),
+            )?;
             println!("device   {}", v["deviceId"].as_str().unwrap_or_default());
             println!("name     {}", v["name"].as_str().unwrap_or_default());
             println!("token    {}", v["token"].as_str().unwrap_or_default());
-            println!("ports    TCP {} (commands), UDP {} (audio)", v["tcpPort"], v["udpPort"]);
+            println!(
+                "ports    TCP {} (commands), UDP {} (audio)",
+                v["tcpPort"], v["udpPort"]
+            );
             println!("\nThe token is shown only now: store it on the device. To try it with the simulator:");
             println!(
                 "  relaydeck devkit-sim --device-id {} --token {} --tone 440",
@@ -71,18 +78,27 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
             if devices.is_empty() {
                 println!("no devices yet: add one with `relaydeck device add NAME`");
             }
-            println!("{:<20} {:<20} {:<8} {:<16} {:>8} {:>6} {:>6} {:>9}", "ID", "NAME", "STATE", "IP", "PACKETS", "LOST", "LATE", "JITTER ms");
+            println!(
+                "{:<20} {:<20} {:<8} {:<16} {:>8} {:>6} {:>6} {:>9}",
+                "ID", "NAME", "STATE", "IP", "PACKETS", "LOST", "LATE", "JITTER ms"
+            );
             for d in devices {
                 println!(
                     "{:<20} {:<20} {:<8} {:<16} {:>8} {:>6} {:>6} {:>9}",
                     d["deviceId"].as_str().unwrap_or_default(),
                     d["name"].as_str().unwrap_or_default(),
-                    if d["online"] == true { "online" } else { "offline" },
+                    if d["online"] == true {
+                        "online"
+                    } else {
+                        "offline"
+                    },
                     d["ip"].as_str().unwrap_or("-"),
                     d["packets"].as_u64().map_or("-".into(), |n| n.to_string()),
                     d["lost"].as_u64().map_or("-".into(), |n| n.to_string()),
                     d["late"].as_u64().map_or("-".into(), |n| n.to_string()),
-                    d["jitterMs"].as_f64().map_or("-".into(), |n| format!("{n:.2}")),
+                    d["jitterMs"]
+                        .as_f64()
+                        .map_or("-".into(), |n| format!("{n:.2}")),
                 );
             }
         }
@@ -91,8 +107,13 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
             println!("revoked {id}");
         }
         DeviceAction::Command { id, name, args } => {
-            let args: Value = serde_json::from_str(&args).context("--args must be a JSON object, e.g. '{\"gain\":12}'")?;
-            let v = call("POST", &format!("/api/devices/{id}/commands"), Some(json!({ "name": name, "args": args })))?;
+            let args: Value = serde_json::from_str(&args)
+                .context("--args must be a JSON object, e.g. '{\"gain\":12}'")?;
+            let v = call(
+                "POST",
+                &format!("/api/devices/{id}/commands"),
+                Some(json!({ "name": name, "args": args })),
+            )?;
             println!("{id} acknowledged {name} (command {})", v["id"]);
         }
     }
@@ -107,8 +128,19 @@ mod tests {
     #[test]
     fn says_clearly_when_no_server_is_running() {
         // Port 1 on loopback: nothing listens there.
-        let err = call("http://127.0.0.1:1", &Credential::None, "GET", "/api/devices", None).unwrap_err().to_string();
-        assert!(err.starts_with("no Relay Deck server is running at http://127.0.0.1:1"), "{err}");
+        let err = call(
+            "http://127.0.0.1:1",
+            &Credential::None,
+            "GET",
+            "/api/devices",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("no Relay Deck server is running at http://127.0.0.1:1"),
+            "{err}"
+        );
         assert!(err.contains("relaydeck serve"));
     }
 
@@ -122,18 +154,35 @@ mod tests {
         config.data_dir = Some(dir);
         config.admin_password = Some("cli test password".into());
         let hub = relaydeck_hub::Hub::new(config.hub_config());
-        let srv = relaydeck_server::Server::bind(config, hub).await.unwrap().spawn();
+        let srv = relaydeck_server::Server::bind(config, hub)
+            .await
+            .unwrap()
+            .spawn();
         let base = format!("http://{}", srv.addr);
         let result = tokio::task::spawn_blocking(move || {
-            let err = call(&base, &Credential::None, "GET", "/api/devices", None).unwrap_err().to_string();
-            assert!(err.contains("HTTP 401") && err.contains("--password"), "{err}");
+            let err = call(&base, &Credential::None, "GET", "/api/devices", None)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("HTTP 401") && err.contains("--password"),
+                "{err}"
+            );
             let cred = Credential::Password("cli test password".into());
             let call = |m: &str, p: &str, b: Option<Value>| call(&base, &cred, m, p, b);
-            let added = call("POST", "/api/devices", Some(json!({ "deviceId": "dk-cli", "name": "CLI" })))?;
+            let added = call(
+                "POST",
+                "/api/devices",
+                Some(json!({ "deviceId": "dk-cli", "name": "CLI" })),
+            )?;
             assert_eq!(added["token"].as_str().map(str::len), Some(48));
             let listed = call("GET", "/api/devices", None)?;
             assert_eq!(listed["devices"][0]["deviceId"], "dk-cli");
-            let err = call("POST", "/api/devices/dk-cli/commands", Some(json!({ "name": "reboot" }))).unwrap_err();
+            let err = call(
+                "POST",
+                "/api/devices/dk-cli/commands",
+                Some(json!({ "name": "reboot" })),
+            )
+            .unwrap_err();
             assert_eq!(err.to_string(), "device 'dk-cli' is offline (HTTP 409)");
             call("DELETE", "/api/devices/dk-cli", None)?;
             let err = call("DELETE", "/api/devices/dk-cli", None).unwrap_err();

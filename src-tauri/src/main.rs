@@ -11,9 +11,9 @@
 
 mod api_client;
 mod cli;
-mod device_cli;
 #[cfg(feature = "desktop")]
 mod desktop;
+mod device_cli;
 mod relay;
 mod sim_cli;
 mod token_cli;
@@ -45,13 +45,19 @@ fn run() -> anyhow::Result<()> {
         .init();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let explicit = matches.subcommand_matches("serve").map(relay::explicit_args).unwrap_or_default();
+    let explicit = matches
+        .subcommand_matches("serve")
+        .map(relay::explicit_args)
+        .unwrap_or_default();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Device(args)) => return device_cli::run(args),
         Some(Command::Token(args)) => return token_cli::run(args),
         Some(Command::DevkitSim(args)) => {
-            return tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(sim_cli::run(args));
+            return tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(sim_cli::run(args));
         }
         None => {
             let (args, env_explicit) = ServeArgs::parse_defaults_with_test_pattern();
@@ -68,7 +74,11 @@ fn run() -> anyhow::Result<()> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("relaydeck").build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("relaydeck")
+        .build()
+        .context("starting the async runtime")
 }
 
 /// Why the window cannot open here, if it cannot.
@@ -95,17 +105,29 @@ fn run_desktop(_args: ServeArgs, _explicit: relay::Explicit) -> anyhow::Result<(
 
 async fn serve(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()> {
     let store = Arc::new(JsonFileSettings::in_dir(&args.server.data_dir()));
-    let first_run = Settings { test_pattern: args.test_pattern, ..Settings::default() };
+    let first_run = Settings {
+        test_pattern: args.test_pattern,
+        ..Settings::default()
+    };
     let settings = relay::settings(&mut args, &explicit, store.clone(), first_run)
         .with_context(|| format!("settings file {}", store.path().display()))?;
     let (server, _hub) = relay::start(&args, settings).await?;
     let addr = server.local_addr();
     let devkits = &server.state().devkits;
-    let ports = (devkits.tcp_addr().map(|a| a.port()), devkits.udp_addr().map(|a| a.port()));
+    let ports = (
+        devkits.tcp_addr().map(|a| a.port()),
+        devkits.udp_addr().map(|a| a.port()),
+    );
     let data_dir = args.server.data_dir();
     cli::print_banner(
         &args,
-        cli::BannerFacts { addr, devkit_ports: ports, data_dir: &data_dir, new_password: server.generated_password(), tls: server.tls_info() },
+        cli::BannerFacts {
+            addr,
+            devkit_ports: ports,
+            data_dir: &data_dir,
+            new_password: server.generated_password(),
+            tls: server.tls_info(),
+        },
     );
     server.run(shutdown_signal()).await;
     Ok(())

@@ -7,7 +7,10 @@ use std::{collections::BTreeSet, sync::Arc};
 
 use anyhow::Context;
 use relaydeck_capture::{
-    camera::{nokhwa_backend::NokhwaBackend, CameraCapture, CameraCaptureConfig, CameraRequest, CameraSelector},
+    camera::{
+        nokhwa_backend::NokhwaBackend, CameraCapture, CameraCaptureConfig, CameraRequest,
+        CameraSelector,
+    },
     mic::{MicCapture, MicCaptureConfig},
     TestPattern,
 };
@@ -27,17 +30,28 @@ pub fn explicit_args(matches: &clap::ArgMatches) -> Explicit {
     use clap::parser::ValueSource;
     matches
         .ids()
-        .filter(|id| matches!(matches.value_source(id.as_str()), Some(ValueSource::CommandLine | ValueSource::EnvVariable)))
+        .filter(|id| {
+            matches!(
+                matches.value_source(id.as_str()),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        })
         .map(|id| id.as_str().to_owned())
         .collect()
 }
 
 /// Merges stored settings (or `first_run` when none are stored) with the
 /// explicit flags into `args`, and returns the live settings handle.
-pub fn settings(args: &mut ServeArgs, explicit: &Explicit, store: Arc<dyn SettingsStore>, first_run: Settings) -> anyhow::Result<SettingsHandle> {
+pub fn settings(
+    args: &mut ServeArgs,
+    explicit: &Explicit,
+    store: Arc<dyn SettingsStore>,
+    first_run: Settings,
+) -> anyhow::Result<SettingsHandle> {
     let stored = store.load().context("reading the settings")?;
     let mut current = stored.unwrap_or(first_run);
-    args.server.apply_settings(&current, |id| explicit.contains(id));
+    args.server
+        .apply_settings(&current, |id| explicit.contains(id));
     if explicit.contains("test_pattern") {
         current.test_pattern = args.test_pattern;
     }
@@ -60,7 +74,8 @@ pub fn settings(args: &mut ServeArgs, explicit: &Explicit, store: Arc<dyn Settin
 /// Binds the server and starts the sources that follow the settings.
 pub async fn start(args: &ServeArgs, settings: SettingsHandle) -> anyhow::Result<(Server, Hub)> {
     let hub = Hub::new(args.server.hub_config());
-    let server = Server::bind_with_settings(args.server.clone(), hub.clone(), settings.clone()).await?;
+    let server =
+        Server::bind_with_settings(args.server.clone(), hub.clone(), settings.clone()).await?;
     follow_test_pattern(&hub, args, &settings, server.state().shutdown.clone())?;
     follow_capture(&hub, &settings, server.state().shutdown.clone());
     Ok((server, hub))
@@ -75,8 +90,18 @@ struct CaptureWish {
 
 fn capture_wish(s: &Settings) -> CaptureWish {
     let camera = s.camera_enabled.then(|| {
-        let selector = (!s.camera.trim().is_empty()).then(|| s.camera.trim().parse::<CameraSelector>().expect("infallible"));
-        let mut c = CameraCaptureConfig::new(CameraRequest { camera: selector, width: s.camera_width, height: s.camera_height, fps: s.camera_fps });
+        let selector = (!s.camera.trim().is_empty()).then(|| {
+            s.camera
+                .trim()
+                .parse::<CameraSelector>()
+                .expect("infallible")
+        });
+        let mut c = CameraCaptureConfig::new(CameraRequest {
+            camera: selector,
+            width: s.camera_width,
+            height: s.camera_height,
+            fps: s.camera_fps,
+        });
         c.quality = s.camera_quality as i32;
         c.always_on = s.camera_always_on;
         c
@@ -92,12 +117,19 @@ fn capture_wish(s: &Settings) -> CaptureWish {
 
 /// Runs the host camera and microphone edges as the settings say,
 /// restarting one when its settings change.
-fn follow_capture(hub: &Hub, settings: &SettingsHandle, shutdown: tokio_util::sync::CancellationToken) {
+fn follow_capture(
+    hub: &Hub,
+    settings: &SettingsHandle,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
     let mut rx = settings.subscribe();
     let hub = hub.clone();
     tokio::spawn(async move {
         let mut running: (Option<CameraCapture>, Option<MicCapture>) = (None, None);
-        let mut applied = CaptureWish { camera: None, mic: None };
+        let mut applied = CaptureWish {
+            camera: None,
+            mic: None,
+        };
         loop {
             let wish = capture_wish(&rx.borrow_and_update());
             if wish != applied {
@@ -108,23 +140,28 @@ fn follow_capture(hub: &Hub, settings: &SettingsHandle, shutdown: tokio_util::sy
                     let (mut cam, mut mic) = old;
                     if next.camera != prev.camera {
                         drop(cam.take()); // joins the capture thread, closing the device
-                        cam = next.camera.clone().and_then(|c| match CameraCapture::start(&hub, Arc::new(NokhwaBackend), c) {
-                            Ok(c) => Some(c),
-                            Err(e) => {
-                                tracing::error!("cannot start the camera edge: {e}");
-                                None
+                        cam = next.camera.clone().and_then(|c| {
+                            match CameraCapture::start(&hub, Arc::new(NokhwaBackend), c) {
+                                Ok(c) => Some(c),
+                                Err(e) => {
+                                    tracing::error!("cannot start the camera edge: {e}");
+                                    None
+                                }
                             }
                         });
                     }
                     if next.mic != prev.mic {
                         drop(mic.take());
-                        mic = next.mic.clone().and_then(|m| match MicCapture::start(&hub, m) {
-                            Ok(m) => Some(m),
-                            Err(e) => {
-                                tracing::error!("cannot start the microphone edge: {e}");
-                                None
-                            }
-                        });
+                        mic = next
+                            .mic
+                            .clone()
+                            .and_then(|m| match MicCapture::start(&hub, m) {
+                                Ok(m) => Some(m),
+                                Err(e) => {
+                                    tracing::error!("cannot start the microphone edge: {e}");
+                                    None
+                                }
+                            });
                     }
                     (cam, mic)
                 })
@@ -143,10 +180,17 @@ fn follow_capture(hub: &Hub, settings: &SettingsHandle, shutdown: tokio_util::sy
 
 /// Runs the test-pattern camera while the setting says so, from now until
 /// the server shuts down.
-fn follow_test_pattern(hub: &Hub, args: &ServeArgs, settings: &SettingsHandle, shutdown: tokio_util::sync::CancellationToken) -> anyhow::Result<()> {
+fn follow_test_pattern(
+    hub: &Hub,
+    args: &ServeArgs,
+    settings: &SettingsHandle,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
     let config = args.test_pattern_config();
     let mut pattern = match settings.get().test_pattern {
-        true => Some(TestPattern::start(hub, config.clone()).context("starting the test-pattern camera")?),
+        true => Some(
+            TestPattern::start(hub, config.clone()).context("starting the test-pattern camera")?,
+        ),
         false => None,
     };
     let mut rx = settings.subscribe();
@@ -185,7 +229,9 @@ mod tests {
 
     fn parse(argv: &[&str]) -> (ServeArgs, Explicit) {
         let m = Cli::command().try_get_matches_from(argv).unwrap();
-        let Some(Command::Serve(args)) = Cli::from_arg_matches(&m).unwrap().command else { panic!("serve") };
+        let Some(Command::Serve(args)) = Cli::from_arg_matches(&m).unwrap().command else {
+            panic!("serve")
+        };
         (args, explicit_args(m.subcommand_matches("serve").unwrap()))
     }
 
@@ -193,12 +239,20 @@ mod tests {
     fn the_settings_file_fills_in_what_the_command_line_leaves_out() {
         let dir = std::env::temp_dir().join(format!("relaydeck-relay-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("settings.json"), r#"{"port": 3456, "lanAccess": true, "ringFrames": 4, "testPattern": true}"#).unwrap();
+        std::fs::write(
+            dir.join("settings.json"),
+            r#"{"port": 3456, "lanAccess": true, "ringFrames": 4, "testPattern": true}"#,
+        )
+        .unwrap();
         let store = Arc::new(JsonFileSettings::in_dir(&dir));
 
         let (mut args, explicit) = parse(&["relaydeck", "serve", "--ring-frames", "8"]);
         let handle = settings(&mut args, &explicit, store.clone(), Settings::default()).unwrap();
-        assert_eq!(args.server.bind.to_string(), "0.0.0.0:3456", "port and LAN access from the file");
+        assert_eq!(
+            args.server.bind.to_string(),
+            "0.0.0.0:3456",
+            "port and LAN access from the file"
+        );
         assert_eq!(args.server.ring_frames, 8, "the flag wins over the file");
         assert_eq!(handle.get().ring_frames, 8, "and is what this run follows");
         assert!(args.test_pattern, "the test pattern from the file");
@@ -208,7 +262,11 @@ mod tests {
         let handle = settings(&mut args, &explicit, store, Settings::default()).unwrap();
         assert_eq!(args.server.bind.to_string(), "127.0.0.1:0");
         assert_eq!(args.server.ring_frames, 4);
-        assert_eq!(handle.pending_restart(), vec!["port", "lanAccess"], "the file's values wait for a start without the flag");
+        assert_eq!(
+            handle.pending_restart(),
+            vec!["port", "lanAccess"],
+            "the file's values wait for a start without the flag"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -218,7 +276,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("settings.json"), r#"{"ringFrames": 0}"#).unwrap();
         let (mut args, explicit) = parse(&["relaydeck", "serve"]);
-        let err = settings(&mut args, &explicit, Arc::new(JsonFileSettings::in_dir(&dir)), Settings::default()).unwrap_err();
+        let err = settings(
+            &mut args,
+            &explicit,
+            Arc::new(JsonFileSettings::in_dir(&dir)),
+            Settings::default(),
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("ringFrames"), "{err:#}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

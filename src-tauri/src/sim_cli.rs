@@ -3,12 +3,18 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use relaydeck_devkit_sim::{stream_audio, CommandPolicy, Devkit, DevkitConfig, Impairments, PcmSource};
+use relaydeck_devkit_sim::{
+    stream_audio, CommandPolicy, Devkit, DevkitConfig, Impairments, PcmSource,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
     /// The server's devkit TCP address.
-    #[arg(long, env = "RELAYDECK_DEVKIT_SERVER", default_value = "127.0.0.1:5000")]
+    #[arg(
+        long,
+        env = "RELAYDECK_DEVKIT_SERVER",
+        default_value = "127.0.0.1:5000"
+    )]
     pub server: String,
     /// The device ID (from `relaydeck device add`).
     #[arg(long, env = "RELAYDECK_DEVICE_ID")]
@@ -59,7 +65,8 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         .next()
         .context("no address")?;
     let mut config = DevkitConfig::new(server, &args.device_id, &args.token);
-    (config.sample_rate, config.channels, config.frame_ms) = (args.rate, args.channels, args.frame_ms);
+    (config.sample_rate, config.channels, config.frame_ms) =
+        (args.rate, args.channels, args.frame_ms);
     if let Some(e) = args.refuse_commands {
         config.commands = CommandPolicy::RefuseAll(e);
     }
@@ -69,8 +76,16 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         _ => PcmSource::tone(args.tone.unwrap_or(440.0), args.rate, args.channels, 0.3),
     };
     let devkit = Devkit::connect(config).await?;
-    println!("connected as {} (session {}, audio to UDP port {})", args.device_id, devkit.session_id, devkit.udp_port);
-    let impairments = Impairments { loss: args.loss, reorder: args.reorder, duplicate: args.duplicate, seed: args.seed };
+    println!(
+        "connected as {} (session {}, audio to UDP port {})",
+        args.device_id, devkit.session_id, devkit.udp_port
+    );
+    let impairments = Impairments {
+        loss: args.loss,
+        reorder: args.reorder,
+        duplicate: args.duplicate,
+        seed: args.seed,
+    };
     let duration = args.duration.map(Duration::from_secs_f64);
     let report = tokio::select! {
         r = stream_audio(&devkit, &mut source, impairments, 1, duration) => r?,

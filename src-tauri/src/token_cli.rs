@@ -39,8 +39,17 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     let cred = args.api.credential();
     let s = &args.api.server;
     match args.action {
-        TokenAction::Add { name, scope, ids, hours } => {
-            let ids: Value = if ids.is_empty() { Value::Null } else { json!(ids) };
+        TokenAction::Add {
+            name,
+            scope,
+            ids,
+            hours,
+        } => {
+            let ids: Value = if ids.is_empty() {
+                Value::Null
+            } else {
+                json!(ids)
+            };
             let body = json!({ "name": name, "scope": scope, "ids": ids, "expiresInSec": hours.map(|h| h * 3600) });
             let v = call(s, &cred, "POST", "/api/tokens", Some(body))?;
             println!("id       {}", v["id"].as_str().unwrap_or_default());
@@ -53,11 +62,34 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
         }
         TokenAction::List => {
             let v = call(s, &cred, "GET", "/api/tokens", None)?;
-            println!("{:<14} {:<24} {:<8} {:<20} EXPIRES", "ID", "NAME", "SCOPE", "LIMITED TO");
+            println!(
+                "{:<14} {:<24} {:<8} {:<20} EXPIRES",
+                "ID", "NAME", "SCOPE", "LIMITED TO"
+            );
             for t in v["tokens"].as_array().cloned().unwrap_or_default() {
-                let ids = t["ids"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_else(|| "all".into());
-                let expires = if t["expired"] == true { "expired".to_string() } else { t["expiresMs"].as_u64().map_or("never".into(), |ms| format!("{ms} (unix ms)")) };
-                println!("{:<14} {:<24} {:<8} {:<20} {expires}", t["id"].as_str().unwrap_or_default(), t["name"].as_str().unwrap_or_default(), t["scope"].as_str().unwrap_or_default(), ids);
+                let ids = t["ids"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_else(|| "all".into());
+                let expires = if t["expired"] == true {
+                    "expired".to_string()
+                } else {
+                    t["expiresMs"]
+                        .as_u64()
+                        .map_or("never".into(), |ms| format!("{ms} (unix ms)"))
+                };
+                println!(
+                    "{:<14} {:<24} {:<8} {:<20} {expires}",
+                    t["id"].as_str().unwrap_or_default(),
+                    t["name"].as_str().unwrap_or_default(),
+                    t["scope"].as_str().unwrap_or_default(),
+                    ids
+                );
             }
         }
         TokenAction::Revoke { id } => {

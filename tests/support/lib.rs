@@ -37,7 +37,14 @@ static TOKENS: std::sync::Mutex<Vec<(SocketAddr, String)>> = std::sync::Mutex::n
 
 /// The admin API token the helpers use for the server at `addr`.
 pub fn admin_token(addr: SocketAddr) -> String {
-    TOKENS.lock().unwrap().iter().rev().find(|(a, _)| *a == addr).map(|(_, t)| t.clone()).expect("a server started by start_server")
+    TOKENS
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|(a, _)| *a == addr)
+        .map(|(_, t)| t.clone())
+        .expect("a server started by start_server")
 }
 
 /// `path` with the server's admin token as `?token=` (for helpers and raw requests).
@@ -58,7 +65,11 @@ pub async fn start_server(configure: impl FnOnce(&mut ServerConfig)) -> RunningS
     configure(&mut config);
     let hub = Hub::new(config.hub_config());
     let srv = Server::bind(config, hub).await.expect("bind").spawn();
-    let (_, token) = srv.state.auth.create_token("tests", relaydeck_server::auth::Scope::Admin, None, None).unwrap();
+    let (_, token) = srv
+        .state
+        .auth
+        .create_token("tests", relaydeck_server::auth::Scope::Admin, None, None)
+        .unwrap();
     TOKENS.lock().unwrap().push((srv.addr, token));
     srv
 }
@@ -68,10 +79,22 @@ pub fn jpeg(tag: u32, width: usize, height: usize) -> Vec<u8> {
     let mut rgb = vec![0u8; width * height * 3];
     for (i, px) in rgb.chunks_exact_mut(3).enumerate() {
         let (x, y) = (i % width, i / width);
-        px.copy_from_slice(&[(x as u32 + tag) as u8, (y as u32 * 3 + tag * 7) as u8, (tag * 31) as u8]);
+        px.copy_from_slice(&[
+            (x as u32 + tag) as u8,
+            (y as u32 * 3 + tag * 7) as u8,
+            (tag * 31) as u8,
+        ]);
     }
-    let image = turbojpeg::Image { pixels: &rgb[..], width, pitch: width * 3, height, format: turbojpeg::PixelFormat::RGB };
-    turbojpeg::compress(image, 85, turbojpeg::Subsamp::Sub2x2).unwrap().to_vec()
+    let image = turbojpeg::Image {
+        pixels: &rgb[..],
+        width,
+        pitch: width * 3,
+        height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    turbojpeg::compress(image, 85, turbojpeg::Subsamp::Sub2x2)
+        .unwrap()
+        .to_vec()
 }
 
 /// A large, noisy JPEG (hundreds of KB), to fill socket buffers quickly.
@@ -91,15 +114,26 @@ pub fn noise_jpeg(tag: u32, width: usize, height: usize) -> Vec<u8> {
             state as u8
         })
         .collect();
-    let image = turbojpeg::Image { pixels: &rgb[..], width, pitch: width * 3, height, format: turbojpeg::PixelFormat::RGB };
-    turbojpeg::compress(image, 95, turbojpeg::Subsamp::None).unwrap().to_vec()
+    let image = turbojpeg::Image {
+        pixels: &rgb[..],
+        width,
+        pitch: width * 3,
+        height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    turbojpeg::compress(image, 95, turbojpeg::Subsamp::None)
+        .unwrap()
+        .to_vec()
 }
 
 pub async fn connect(addr: SocketAddr, path: &str) -> Ws {
-    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(format!("ws://{addr}{}", authed(addr, path))))
-        .await
-        .expect("connect timed out")
-        .expect("connect");
+    let (ws, _) = tokio::time::timeout(
+        WAIT,
+        tokio_tungstenite::connect_async(format!("ws://{addr}{}", authed(addr, path))),
+    )
+    .await
+    .expect("connect timed out")
+    .expect("connect");
     ws
 }
 
@@ -113,17 +147,23 @@ pub async fn camera(addr: SocketAddr, id: &str) -> Ws {
 }
 
 pub async fn send_frame(ws: &mut Ws, jpeg: &[u8]) {
-    ws.send(Message::binary(jpeg.to_vec())).await.expect("send frame");
+    ws.send(Message::binary(jpeg.to_vec()))
+        .await
+        .expect("send frame");
 }
 
 pub async fn send_json(ws: &mut Ws, v: Value) {
-    ws.send(Message::text(v.to_string())).await.expect("send text");
+    ws.send(Message::text(v.to_string()))
+        .await
+        .expect("send text");
 }
 
 /// The next message that is not a ping/pong.
 pub async fn next_message(ws: &mut Ws) -> Message {
     loop {
-        let msg = tokio::time::timeout(WAIT, ws.next()).await.expect("timed out waiting for a message");
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("timed out waiting for a message");
         match msg.expect("socket ended").expect("socket error") {
             Message::Ping(_) | Message::Pong(_) => continue,
             other => return other,
@@ -152,7 +192,9 @@ pub async fn next_json_of(ws: &mut Ws, kind: &str) -> Value {
             }
         }
     };
-    tokio::time::timeout(WAIT, find).await.unwrap_or_else(|_| panic!("no '{kind}' message within {WAIT:?}"))
+    tokio::time::timeout(WAIT, find)
+        .await
+        .unwrap_or_else(|_| panic!("no '{kind}' message within {WAIT:?}"))
 }
 
 /// The next binary message, skipping text messages (stats, status), within [`WAIT`] in all.
@@ -166,7 +208,9 @@ pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
             }
         }
     };
-    tokio::time::timeout(WAIT, find).await.unwrap_or_else(|_| panic!("no binary message within {WAIT:?}"))
+    tokio::time::timeout(WAIT, find)
+        .await
+        .unwrap_or_else(|_| panic!("no binary message within {WAIT:?}"))
 }
 
 /// Reads until the server closes, returning its close frame.
@@ -183,7 +227,9 @@ pub async fn expect_close(ws: &mut Ws) -> CloseFrame {
             }
         }
     };
-    tokio::time::timeout(WAIT, find).await.expect("timed out waiting for close")
+    tokio::time::timeout(WAIT, find)
+        .await
+        .expect("timed out waiting for close")
 }
 
 /// Polls `f` until it returns `Some`, for at most [`WAIT`].
@@ -193,7 +239,10 @@ pub async fn eventually<T>(mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within {WAIT:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {WAIT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -237,14 +286,20 @@ pub async fn create_device(addr: SocketAddr, id: &str) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
-pub fn devkit_config(srv: &RunningServer, id: &str, token: &str) -> relaydeck_devkit_sim::DevkitConfig {
+pub fn devkit_config(
+    srv: &RunningServer,
+    id: &str,
+    token: &str,
+) -> relaydeck_devkit_sim::DevkitConfig {
     relaydeck_devkit_sim::DevkitConfig::new(srv.state.devkits.tcp_addr().unwrap(), id, token)
 }
 
 /// A registered, connected devkit (16 kHz mono, 20 ms packets).
 pub async fn devkit(srv: &RunningServer, id: &str) -> relaydeck_devkit_sim::Devkit {
     let token = create_device(srv.addr, id).await;
-    relaydeck_devkit_sim::Devkit::connect(devkit_config(srv, id, &token)).await.expect("devkit connects")
+    relaydeck_devkit_sim::Devkit::connect(devkit_config(srv, id, &token))
+        .await
+        .expect("devkit connects")
 }
 
 /// 20 ms of 16 kHz mono PCM whose every sample is `tag` (never zero).
@@ -256,7 +311,10 @@ pub fn pcm(tag: u32) -> Vec<u8> {
 pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, Value) {
     let resp = reqwest::get(http(addr, path)).await.unwrap();
     let status = resp.status().as_u16();
-    (status, serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
 }
 
 pub async fn post_json(addr: SocketAddr, path: &str, body: Value) -> (u16, Value) {
@@ -268,13 +326,22 @@ pub async fn post_json(addr: SocketAddr, path: &str, body: Value) -> (u16, Value
         .await
         .unwrap();
     let status = resp.status().as_u16();
-    (status, serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
 }
 
 /// One device's entry in `GET /api/devices`.
 pub async fn device_state(addr: SocketAddr, id: &str) -> Value {
     let (_, v) = get_json(addr, "/api/devices").await;
-    v["devices"].as_array().unwrap().iter().find(|d| d["deviceId"] == id).cloned().unwrap_or(Value::Null)
+    v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["deviceId"] == id)
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 /// Collects binary PCM from a listener until `bytes` have arrived (within [`WAIT`] in all:
@@ -287,7 +354,10 @@ pub async fn read_pcm(ws: &mut Ws, bytes: usize) -> Vec<u8> {
         }
     };
     if tokio::time::timeout(WAIT, collect).await.is_err() {
-        panic!("only {} of {bytes} PCM bytes arrived within {WAIT:?}", out.len());
+        panic!(
+            "only {} of {bytes} PCM bytes arrived within {WAIT:?}",
+            out.len()
+        );
     }
     out
 }

@@ -22,7 +22,11 @@ fn main() {
         out.push_str(&format!("    ({url:?}, include_bytes!({path:?})),\n"));
     }
     out.push_str("];\n");
-    fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("ui_assets.rs"), out).unwrap();
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("ui_assets.rs"),
+        out,
+    )
+    .unwrap();
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
@@ -31,8 +35,15 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
         if path.is_dir() {
             collect(root, &path, files);
         } else {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            files.push((format!("/{rel}"), path.canonicalize().unwrap().display().to_string()));
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            files.push((
+                format!("/{rel}"),
+                path.canonicalize().unwrap().display().to_string(),
+            ));
         }
     }
 }

@@ -45,8 +45,13 @@ pub fn desktop_info(shell: State<'_, Shell>) -> DesktopInfo {
 }
 
 #[tauri::command]
-pub fn copy_lan_url(app: tauri::AppHandle, shell: State<'_, Shell>) -> Result<String, CommandError> {
+pub fn copy_lan_url(
+    app: tauri::AppHandle,
+    shell: State<'_, Shell>,
+) -> Result<String, CommandError> {
     let url = shell.lan_url.clone().ok_or(CommandError::NoLanUrl)?;
-    app.clipboard().write_text(url.clone()).map_err(|e| CommandError::Clipboard(e.to_string()))?;
+    app.clipboard()
+        .write_text(url.clone())
+        .map_err(|e| CommandError::Clipboard(e.to_string()))?;
     Ok(url)
 }

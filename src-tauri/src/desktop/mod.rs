@@ -39,9 +39,14 @@ pub struct Shell {
 impl Shell {
     /// Asks the relay to stop and waits (bounded) for it.
     fn stop_server(&self) {
-        let Some(server) = self.server.lock().expect("not poisoned").take() else { return };
+        let Some(server) = self.server.lock().expect("not poisoned").take() else {
+            return;
+        };
         tauri::async_runtime::block_on(async move {
-            if tokio::time::timeout(std::time::Duration::from_secs(10), server.shutdown()).await.is_err() {
+            if tokio::time::timeout(std::time::Duration::from_secs(10), server.shutdown())
+                .await
+                .is_err()
+            {
                 tracing::warn!("the relay did not stop within 10 s");
             }
         });
@@ -59,7 +64,10 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_clipboard_manager::init())
-        .invoke_handler(tauri::generate_handler![commands::desktop_info, commands::copy_lan_url])
+        .invoke_handler(tauri::generate_handler![
+            commands::desktop_info,
+            commands::copy_lan_url
+        ])
         .setup(move |app| {
             let shell = start_relay(app.handle(), &mut args, &explicit)?;
             let url = shell.start_url(app.state::<BootstrapCode>().inner());
@@ -67,12 +75,17 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
             app.manage(shell);
             tray::install(app.handle())?;
             // With HTTPS, the page loads only after the webview trusts the relay's certificate.
-            let first = if own_cert.is_some() { "about:blank".to_owned() } else { url.clone() };
-            let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::External(first.parse()?))
-                .title("Relay Deck")
-                .inner_size(1200.0, 800.0)
-                .min_inner_size(360.0, 480.0)
-                .build()?;
+            let first = if own_cert.is_some() {
+                "about:blank".to_owned()
+            } else {
+                url.clone()
+            };
+            let window =
+                WebviewWindowBuilder::new(app, "main", WebviewUrl::External(first.parse()?))
+                    .title("Relay Deck")
+                    .inner_size(1200.0, 800.0)
+                    .min_inner_size(360.0, 480.0)
+                    .build()?;
             if let Some(pem) = own_cert {
                 trust_own_certificate(&window, pem, url)?;
             }
@@ -95,19 +108,40 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
 /// The one-time code the window signs in with (minted when the relay starts).
 struct BootstrapCode(String);
 
-fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::Explicit) -> anyhow::Result<Shell> {
+fn start_relay(
+    app: &tauri::AppHandle,
+    args: &mut ServeArgs,
+    explicit: &relay::Explicit,
+) -> anyhow::Result<Shell> {
     let data_dir = args.server.data_dir();
     let store = Arc::new(settings_store::PluginSettings::open(app, &data_dir)?);
     // First start of the desktop app: show something moving at once.
     // The computer's own camera and microphone too, each opened only while
     // somebody watches or listens.
-    let first_run = Settings { test_pattern: true, camera_enabled: true, mic_enabled: true, ..Settings::default() };
+    let first_run = Settings {
+        test_pattern: true,
+        camera_enabled: true,
+        mic_enabled: true,
+        ..Settings::default()
+    };
     let settings = relay::settings(args, explicit, store, first_run)?;
     let (server, notices) = tauri::async_runtime::block_on(port::bind_free(args, settings))?;
     let addr = server.local_addr();
-    let scheme = if args.server.tls_enabled() { "https" } else { "http" };
+    let scheme = if args.server.tls_enabled() {
+        "https"
+    } else {
+        "http"
+    };
     let base_url = format!("{scheme}://127.0.0.1:{}", addr.port());
-    let lan_url = addr.ip().is_unspecified().then(|| relaydeck_server::tls::lan_addresses().first().map(|ip| format!("{scheme}://{ip}:{}", addr.port()))).flatten();
+    let lan_url = addr
+        .ip()
+        .is_unspecified()
+        .then(|| {
+            relaydeck_server::tls::lan_addresses()
+                .first()
+                .map(|ip| format!("{scheme}://{ip}:{}", addr.port()))
+        })
+        .flatten();
     let mut first_banner = notices.clone();
     if let Some(password) = server.generated_password() {
         // Shown once, in the window (the fragment never reaches a server log).
@@ -115,7 +149,10 @@ fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::E
         tracing::info!("an admin password was generated and shown in the window");
     }
     let own_cert = match server.tls_info() {
-        Some((path, _, _)) => Some(std::fs::read_to_string(path).with_context(|| format!("reading the relay's certificate {}", path.display()))?),
+        Some((path, _, _)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the relay's certificate {}", path.display()))?,
+        ),
         None => None,
     };
     let code = server.state().auth.mint_bootstrap_code();
@@ -125,7 +162,15 @@ fn start_relay(app: &tauri::AppHandle, args: &mut ServeArgs, explicit: &relay::E
         tracing::warn!("{n}");
     }
     tracing::info!(url = %base_url, "relay running");
-    Ok(Shell { base_url, lan_url, notices, first_banner: first_banner.join(" "), data_dir, own_cert, server: Mutex::new(Some(running)) })
+    Ok(Shell {
+        base_url,
+        lan_url,
+        notices,
+        first_banner: first_banner.join(" "),
+        data_dir,
+        own_cert,
+        server: Mutex::new(Some(running)),
+    })
 }
 
 impl Shell {
@@ -144,11 +189,18 @@ impl Shell {
 /// Lets the window accept the relay's own (usually self-signed) certificate
 /// for 127.0.0.1 — that one certificate, for that host only — then loads `url`.
 #[cfg(target_os = "linux")]
-fn trust_own_certificate(window: &tauri::WebviewWindow, pem: String, url: String) -> tauri::Result<()> {
+fn trust_own_certificate(
+    window: &tauri::WebviewWindow,
+    pem: String,
+    url: String,
+) -> tauri::Result<()> {
     window.with_webview(move |platform| {
         use webkit2gtk::{WebContextExt, WebViewExt};
         let webview = platform.inner();
-        match (webview.context(), webkit2gtk::gio::TlsCertificate::from_pem(&pem)) {
+        match (
+            webview.context(),
+            webkit2gtk::gio::TlsCertificate::from_pem(&pem),
+        ) {
             (Some(context), Ok(cert)) => context.allow_tls_certificate_for_host(&cert, "127.0.0.1"),
             (_, Err(e)) => tracing::error!("the relay's certificate is not valid PEM: {e}"),
             (None, _) => tracing::error!("the window has no web context"),
@@ -158,13 +210,25 @@ fn trust_own_certificate(window: &tauri::WebviewWindow, pem: String, url: String
 }
 
 #[cfg(not(target_os = "linux"))]
-fn trust_own_certificate(window: &tauri::WebviewWindow, _pem: String, url: String) -> tauri::Result<()> {
+fn trust_own_certificate(
+    window: &tauri::WebviewWindow,
+    _pem: String,
+    url: String,
+) -> tauri::Result<()> {
     // Elsewhere the system's trust store decides; the user accepts the certificate once.
     window.navigate(url.parse().expect("a valid URL"))
 }
 
 fn percent_encode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 pub fn show_main_window(app: &tauri::AppHandle) {

@@ -10,7 +10,10 @@ const TRIES: u16 = 20;
 
 /// Binds the relay on the configured port or the next free one; returns the
 /// bound server and what the user should be told.
-pub async fn bind_free(args: &mut ServeArgs, settings: SettingsHandle) -> anyhow::Result<(Server, Vec<String>)> {
+pub async fn bind_free(
+    args: &mut ServeArgs,
+    settings: SettingsHandle,
+) -> anyhow::Result<(Server, Vec<String>)> {
     let mut notices = Vec::new();
     let wanted = args.server.bind;
     for attempt in 0..=TRIES {
@@ -22,9 +25,13 @@ pub async fn bind_free(args: &mut ServeArgs, settings: SettingsHandle) -> anyhow
                 return Ok((server, notices));
             }
             Err(e) => match e.downcast_ref::<ServerError>() {
-                Some(ServerError::Bind { addr, source }) if source.kind() == std::io::ErrorKind::AddrInUse => {
+                Some(ServerError::Bind { addr, source })
+                    if source.kind() == std::io::ErrorKind::AddrInUse =>
+                {
                     if *addr == args.server.bind && wanted.port() != 0 {
-                        args.server.bind.set_port(args.server.bind.port().wrapping_add(1).max(1));
+                        args.server
+                            .bind
+                            .set_port(args.server.bind.port().wrapping_add(1).max(1));
                     } else {
                         // A devkit port: let the system pick one rather than fail.
                         notices.push(format!("Devkit port {} was in use; devkits use another port this time (see Devices).", addr.port()));
@@ -39,5 +46,9 @@ pub async fn bind_free(args: &mut ServeArgs, settings: SettingsHandle) -> anyhow
             },
         }
     }
-    anyhow::bail!("ports {} to {} are all in use; choose another port in the settings file", wanted.port(), wanted.port() + TRIES)
+    anyhow::bail!(
+        "ports {} to {} are all in use; choose another port in the settings file",
+        wanted.port(),
+        wanted.port() + TRIES
+    )
 }

@@ -33,6 +33,8 @@ impl<R: Runtime> SettingsStore for PluginSettings<R> {
         for (key, value) in settings.to_map() {
             self.store.set(key, value);
         }
-        self.store.save().map_err(|e| SettingsError::Backend(e.to_string()))
+        self.store
+            .save()
+            .map_err(|e| SettingsError::Backend(e.to_string()))
     }
 }

@@ -14,7 +14,9 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     let copy = MenuItem::with_id(app, "copy-lan", "Copy LAN URL", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&open, &copy, &quit])?;
-    let mut tray = TrayIconBuilder::with_id("main").tooltip("Relay Deck").menu(&menu);
+    let mut tray = TrayIconBuilder::with_id("main")
+        .tooltip("Relay Deck")
+        .menu(&menu);
     if let Some(icon) = app.default_window_icon() {
         tray = tray.icon(icon.clone());
     }
@@ -30,7 +32,10 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
 
 fn copy_lan_url(app: &AppHandle) {
     let shell = app.state::<Shell>();
-    let url = shell.lan_url.clone().unwrap_or_else(|| shell.base_url.clone());
+    let url = shell
+        .lan_url
+        .clone()
+        .unwrap_or_else(|| shell.base_url.clone());
     if let Err(e) = app.clipboard().write_text(url) {
         tracing::warn!("copying the LAN URL: {e}");
     }

@@ -51,7 +51,9 @@ pub enum MicError {
 pub fn list_inputs() -> Result<Vec<MicInfo>, MicError> {
     let host = cpal::default_host();
     let default = host.default_input_device().and_then(|d| d.name().ok());
-    let devices = host.input_devices().map_err(|e| MicError::Open(e.to_string()))?;
+    let devices = host
+        .input_devices()
+        .map_err(|e| MicError::Open(e.to_string()))?;
     Ok(devices
         .filter_map(|d| {
             let name = d.name().ok()?;
@@ -82,7 +84,15 @@ pub struct MicCaptureConfig {
 
 impl MicCaptureConfig {
     pub fn new(device: &str, sample_rate: u32, channels: u16) -> Self {
-        Self { device: device.into(), sample_rate, channels, always_on: false, linger: Duration::from_secs(2), backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(30) }
+        Self {
+            device: device.into(),
+            sample_rate,
+            channels,
+            always_on: false,
+            linger: Duration::from_secs(2),
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        }
     }
 }
 
@@ -97,15 +107,32 @@ pub struct MicCapture {
 impl MicCapture {
     pub fn start(hub: &Hub, config: MicCaptureConfig) -> Result<Self, HubError> {
         let format = AudioFormat::new(config.sample_rate, config.channels)?;
-        let lease = hub.publish_audio_as(MIC_ID, Some("This computer's microphone".into()), SourceKind::Local, format)?;
+        let lease = hub.publish_audio_as(
+            MIC_ID,
+            Some("This computer's microphone".into()),
+            SourceKind::Local,
+            format,
+        )?;
         let source = lease.source().clone();
         source.set_availability(Availability::Standby);
         let open = Arc::new(AtomicBool::new(false));
         let worker = Worker::spawn("mic-capture", {
             let open = open.clone();
-            move |stop| MicRunner { config, lease, stop, open }.run()
+            move |stop| {
+                MicRunner {
+                    config,
+                    lease,
+                    stop,
+                    open,
+                }
+                .run()
+            }
         });
-        Ok(Self { _worker: worker, open, source })
+        Ok(Self {
+            _worker: worker,
+            open,
+            source,
+        })
     }
 
     /// Whether the device is open now (the privacy indicator).
@@ -181,7 +208,9 @@ impl MicRunner {
                     }
                     Ok(FromDevice::Failed(e)) => break Some(MicError::Lost(e)),
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break Some(MicError::Lost("the audio stream ended".into())),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        break Some(MicError::Lost("the audio stream ended".into()))
+                    }
                 }
             };
             drop(stream); // closes the device
@@ -206,15 +235,24 @@ fn find_device(name: &str) -> Result<cpal::Device, MicError> {
     if name.is_empty() || name == "default" {
         return host.default_input_device().ok_or(MicError::NoDevice);
     }
-    let mut devices = host.input_devices().map_err(|e| MicError::Open(e.to_string()))?;
-    devices.find(|d| d.name().is_ok_and(|n| n == name)).ok_or_else(|| MicError::NotFound(name.into()))
+    let mut devices = host
+        .input_devices()
+        .map_err(|e| MicError::Open(e.to_string()))?;
+    devices
+        .find(|d| d.name().is_ok_and(|n| n == name))
+        .ok_or_else(|| MicError::NotFound(name.into()))
 }
 
 /// Opens the device in its own default format; the callback converts and
 /// sends 20 ms chunks of the output format.
-fn open_stream(config: &MicCaptureConfig, tx: mpsc::SyncSender<FromDevice>) -> Result<cpal::Stream, MicError> {
+fn open_stream(
+    config: &MicCaptureConfig,
+    tx: mpsc::SyncSender<FromDevice>,
+) -> Result<cpal::Stream, MicError> {
     let device = find_device(&config.device)?;
-    let supported = device.default_input_config().map_err(|e| MicError::Open(e.to_string()))?;
+    let supported = device
+        .default_input_config()
+        .map_err(|e| MicError::Open(e.to_string()))?;
     let (in_rate, in_channels) = (supported.sample_rate().0, supported.channels());
     let stream_config: cpal::StreamConfig = supported.config();
     let mut conv = Converter::new(in_rate, in_channels, config.sample_rate, config.channels);
@@ -269,7 +307,17 @@ pub struct Converter {
 impl Converter {
     pub fn new(in_rate: u32, in_channels: u16, out_rate: u32, out_channels: u16) -> Self {
         let chunk_bytes = (out_rate as usize / 50) * out_channels as usize * 2;
-        Self { in_channels: in_channels.max(1) as usize, out_channels: out_channels.max(1) as usize, step: in_rate as f64 / out_rate as f64, pos: 0.0, prev: 0.0, frame: Vec::new(), filled: 0, chunk: Vec::with_capacity(chunk_bytes), chunk_bytes }
+        Self {
+            in_channels: in_channels.max(1) as usize,
+            out_channels: out_channels.max(1) as usize,
+            step: in_rate as f64 / out_rate as f64,
+            pos: 0.0,
+            prev: 0.0,
+            frame: Vec::new(),
+            filled: 0,
+            chunk: Vec::with_capacity(chunk_bytes),
+            chunk_bytes,
+        }
     }
 
     /// Feeds interleaved samples; calls `emit` with each complete chunk.
@@ -305,7 +353,10 @@ impl Converter {
             self.chunk.extend_from_slice(&s16.to_le_bytes());
         }
         if self.chunk.len() >= self.chunk_bytes {
-            emit(std::mem::replace(&mut self.chunk, Vec::with_capacity(self.chunk_bytes)));
+            emit(std::mem::replace(
+                &mut self.chunk,
+                Vec::with_capacity(self.chunk_bytes),
+            ));
         }
     }
 }
@@ -316,7 +367,9 @@ mod tests {
 
     fn run(conv: &mut Converter, input: &[f32]) -> Vec<i16> {
         let mut out = Vec::new();
-        conv.push(input.iter().copied(), &mut |c| out.extend(c.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]))));
+        conv.push(input.iter().copied(), &mut |c| {
+            out.extend(c.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])))
+        });
         out
     }
 
@@ -324,8 +377,13 @@ mod tests {
     fn chunks_are_20_ms_of_the_output_format() {
         let mut conv = Converter::new(48_000, 2, 16_000, 1);
         let mut sizes = Vec::new();
-        conv.push(std::iter::repeat_n(0.25f32, 48_000 * 2), &mut |c| sizes.push(c.len()));
-        assert!(sizes.len() >= 49 && sizes.iter().all(|&n| n == 640), "{sizes:?}");
+        conv.push(std::iter::repeat_n(0.25f32, 48_000 * 2), &mut |c| {
+            sizes.push(c.len())
+        });
+        assert!(
+            sizes.len() >= 49 && sizes.iter().all(|&n| n == 640),
+            "{sizes:?}"
+        );
     }
 
     #[test]
@@ -335,7 +393,10 @@ mod tests {
         assert!(out[10..].iter().all(|&s| s == 0), "L+R cancel");
         let mut up = Converter::new(48_000, 1, 48_000, 2);
         let out = run(&mut up, &vec![0.5; 2000]);
-        assert!(out.chunks_exact(2).skip(5).all(|p| p[0] == p[1] && p[0] == 16384));
+        assert!(out
+            .chunks_exact(2)
+            .skip(5)
+            .all(|p| p[0] == p[1] && p[0] == 16384));
     }
 
     #[test]
@@ -350,7 +411,9 @@ mod tests {
     #[test]
     fn resampling_keeps_a_tone_at_its_frequency() {
         let mut conv = Converter::new(44_100, 1, 16_000, 1);
-        let input: Vec<f32> = (0..44_100).map(|i| (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 44_100.0).sin() * 0.5).collect();
+        let input: Vec<f32> = (0..44_100)
+            .map(|i| (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 44_100.0).sin() * 0.5)
+            .collect();
         let out = run(&mut conv, &input);
         assert!((out.len() as i64 - 16_000).abs() <= 320, "{}", out.len());
         let crossings = out.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();

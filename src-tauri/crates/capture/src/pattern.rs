@@ -23,7 +23,11 @@ pub struct Canvas {
 
 impl Canvas {
     pub fn new(width: usize, height: usize) -> Self {
-        Self { width, height, rgb: vec![0; width * height * 3] }
+        Self {
+            width,
+            height,
+            rgb: vec![0; width * height * 3],
+        }
     }
 
     pub fn fill_rect(&mut self, x: usize, y: usize, w: usize, h: usize, c: [u8; 3]) {
@@ -40,13 +44,27 @@ impl Canvas {
     /// stays readable over any background.
     pub fn text(&mut self, x: usize, y: usize, scale: usize, text: &str) {
         let glyph = 8 * scale;
-        self.fill_rect(x.saturating_sub(scale * 2), y.saturating_sub(scale * 2), text.chars().count() * glyph + scale * 4, glyph + scale * 4, [0, 0, 0]);
+        self.fill_rect(
+            x.saturating_sub(scale * 2),
+            y.saturating_sub(scale * 2),
+            text.chars().count() * glyph + scale * 4,
+            glyph + scale * 4,
+            [0, 0, 0],
+        );
         for (i, ch) in text.chars().enumerate() {
-            let Some(bitmap) = BASIC_FONTS.get(ch) else { continue };
+            let Some(bitmap) = BASIC_FONTS.get(ch) else {
+                continue;
+            };
             for (row, bits) in bitmap.iter().enumerate() {
                 for col in 0..8 {
                     if bits & (1 << col) != 0 {
-                        self.fill_rect(x + i * glyph + col * scale, y + row * scale, scale, scale, [255, 255, 255]);
+                        self.fill_rect(
+                            x + i * glyph + col * scale,
+                            y + row * scale,
+                            scale,
+                            scale,
+                            [255, 255, 255],
+                        );
                     }
                 }
             }
@@ -73,7 +91,12 @@ pub fn draw(canvas: &mut Canvas, n: u64, fps: u32, unix_ms: u64, label: &str) {
 
     let scale = (w / 320).max(1);
     canvas.text(scale * 8, scale * 8, scale, label);
-    canvas.text(scale * 8, h / 2 - scale * 4, scale * 2, &format!("FRAME {n:08}"));
+    canvas.text(
+        scale * 8,
+        h / 2 - scale * 4,
+        scale * 2,
+        &format!("FRAME {n:08}"),
+    );
     canvas.text(scale * 8, h - scale * 20, scale, &format_utc(unix_ms));
 }
 
@@ -82,7 +105,13 @@ pub fn format_utc(unix_ms: u64) -> String {
     let secs = unix_ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03} UTC", rem / 3600, rem / 60 % 60, rem % 60, unix_ms % 1000)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        unix_ms % 1000
+    )
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
@@ -121,7 +150,11 @@ mod tests {
 
 /// A still JPEG that says a camera cannot deliver (`lines` centred on grey),
 /// for clients that only understand pictures (MJPEG players, `<img>`).
-pub fn notice_jpeg(width: usize, height: usize, lines: &[&str]) -> Result<Vec<u8>, turbojpeg::Error> {
+pub fn notice_jpeg(
+    width: usize,
+    height: usize,
+    lines: &[&str],
+) -> Result<Vec<u8>, turbojpeg::Error> {
     let (width, height) = (width.clamp(160, 3840), height.clamp(120, 2160));
     let mut canvas = Canvas::new(width, height);
     canvas.fill_rect(0, 0, width, height, [48, 52, 58]);
@@ -135,6 +168,12 @@ pub fn notice_jpeg(width: usize, height: usize, lines: &[&str]) -> Result<Vec<u8
         let y = height.saturating_sub(total) / 2 + i * (glyph + 6 * scale);
         canvas.text(x, y, scale, &text);
     }
-    let image = turbojpeg::Image { pixels: &canvas.rgb[..], width, pitch: width * 3, height, format: turbojpeg::PixelFormat::RGB };
+    let image = turbojpeg::Image {
+        pixels: &canvas.rgb[..],
+        width,
+        pitch: width * 3,
+        height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
     Ok(turbojpeg::compress(image, 80, turbojpeg::Subsamp::Sub2x2)?.to_vec())
 }

@@ -28,7 +28,12 @@ pub struct TestPatternConfig {
 
 impl Default for TestPatternConfig {
     fn default() -> Self {
-        Self { width: 640, height: 480, fps: 15, quality: 80 }
+        Self {
+            width: 640,
+            height: 480,
+            fps: 15,
+            quality: 80,
+        }
     }
 }
 
@@ -61,39 +66,62 @@ impl TestPattern {
             return Err(TestPatternError::BadFps(config.fps));
         }
         let mut encoder = Encoder::new(&config)?;
-        let lease = hub.publish_as(TEST_PATTERN_ID, Some("Test pattern".into()), SourceKind::Local)?;
+        let lease = hub.publish_as(
+            TEST_PATTERN_ID,
+            Some("Test pattern".into()),
+            SourceKind::Local,
+        )?;
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new().name("test-pattern".into()).spawn({
-            let stop = stop.clone();
-            move || {
-                let mut canvas = Canvas::new(config.width, config.height);
-                let period = Duration::from_secs_f64(1.0 / config.fps as f64);
-                let start = Instant::now();
-                let mut n: u64 = 0;
-                while !stop.load(Ordering::Relaxed) && !lease.is_superseded() {
-                    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-                    pattern::draw(&mut canvas, n, config.fps, now_ms, "RELAY DECK TEST PATTERN");
-                    match encoder.encode(&canvas) {
-                        Ok(jpeg) => {
-                            if let Err(e) = lease.publish(jpeg) {
-                                tracing::warn!("test pattern frame refused: {e}");
+        let thread = std::thread::Builder::new()
+            .name("test-pattern".into())
+            .spawn({
+                let stop = stop.clone();
+                move || {
+                    let mut canvas = Canvas::new(config.width, config.height);
+                    let period = Duration::from_secs_f64(1.0 / config.fps as f64);
+                    let start = Instant::now();
+                    let mut n: u64 = 0;
+                    while !stop.load(Ordering::Relaxed) && !lease.is_superseded() {
+                        let now_ms = SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .map(|d| d.as_millis() as u64)
+                            .unwrap_or(0);
+                        pattern::draw(
+                            &mut canvas,
+                            n,
+                            config.fps,
+                            now_ms,
+                            "RELAY DECK TEST PATTERN",
+                        );
+                        match encoder.encode(&canvas) {
+                            Ok(jpeg) => {
+                                if let Err(e) = lease.publish(jpeg) {
+                                    tracing::warn!("test pattern frame refused: {e}");
+                                }
+                            }
+                            Err(e) => tracing::error!("test pattern encoder failed: {e}"),
+                        }
+                        n += 1;
+                        // Pace against the start time, so the rate does not drift;
+                        // after a stall (a busy machine) skip the missed frames
+                        // instead of sending a burst to catch up.
+                        let now = Instant::now();
+                        match (start + period * n as u32).checked_duration_since(now) {
+                            Some(wait) => std::thread::sleep(wait),
+                            None => {
+                                n = n.max(
+                                    (now - start).as_secs_f64().div_euclid(period.as_secs_f64())
+                                        as u64,
+                                )
                             }
                         }
-                        Err(e) => tracing::error!("test pattern encoder failed: {e}"),
-                    }
-                    n += 1;
-                    // Pace against the start time, so the rate does not drift;
-                    // after a stall (a busy machine) skip the missed frames
-                    // instead of sending a burst to catch up.
-                    let now = Instant::now();
-                    match (start + period * n as u32).checked_duration_since(now) {
-                        Some(wait) => std::thread::sleep(wait),
-                        None => n = n.max((now - start).as_secs_f64().div_euclid(period.as_secs_f64()) as u64),
                     }
                 }
-            }
-        })?;
-        Ok(Self { stop, thread: Some(thread) })
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -142,7 +170,16 @@ mod tests {
     #[test]
     fn publishes_moving_jpeg_frames_of_the_configured_size() {
         let hub = Hub::new(HubConfig::default());
-        let tp = TestPattern::start(&hub, TestPatternConfig { width: 320, height: 240, fps: 50, quality: 70 }).unwrap();
+        let tp = TestPattern::start(
+            &hub,
+            TestPatternConfig {
+                width: 320,
+                height: 240,
+                fps: 50,
+                quality: 70,
+            },
+        )
+        .unwrap();
         let stream = hub.stream(TEST_PATTERN_ID).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while stream.latest().map_or(0, |f| f.seq) < 3 && Instant::now() < deadline {
@@ -155,15 +192,33 @@ mod tests {
         let header = turbojpeg::read_header(a.jpeg_bytes()).unwrap();
         assert_eq!((header.width, header.height), (320, 240));
         drop(tp);
-        assert!(!stream.is_online(), "stopping the pattern marks the camera offline");
+        assert!(
+            !stream.is_online(),
+            "stopping the pattern marks the camera offline"
+        );
     }
 
     #[test]
     fn refuses_silly_settings() {
         let hub = Hub::new(HubConfig::default());
-        assert!(matches!(TestPattern::start(&hub, TestPatternConfig { fps: 0, ..Default::default() }), Err(TestPatternError::BadFps(0))));
         assert!(matches!(
-            TestPattern::start(&hub, TestPatternConfig { width: 1, ..Default::default() }),
+            TestPattern::start(
+                &hub,
+                TestPatternConfig {
+                    fps: 0,
+                    ..Default::default()
+                }
+            ),
+            Err(TestPatternError::BadFps(0))
+        ));
+        assert!(matches!(
+            TestPattern::start(
+                &hub,
+                TestPatternConfig {
+                    width: 1,
+                    ..Default::default()
+                }
+            ),
             Err(TestPatternError::BadSize(1, 480))
         ));
     }

@@ -22,8 +22,14 @@ impl Worker {
     pub fn spawn(name: &str, body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let thread = std::thread::Builder::new().name(name.into()).spawn(move || body(flag)).expect("spawning a capture thread");
-        Self { stop, thread: Some(thread) }
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || body(flag))
+            .expect("spawning a capture thread");
+        Self {
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -52,7 +58,10 @@ pub struct Linger {
 
 impl Linger {
     pub fn new(after: Duration) -> Self {
-        Self { after, idle_since: None }
+        Self {
+            after,
+            idle_since: None,
+        }
     }
 
     /// Call once per turn with the current demand; true when it is time to close.

@@ -22,11 +22,27 @@ use relaydeck_hub::{Availability, Hub, HubConfig, ViewerQueue};
 /// JPEG frames of an ffmpeg MJPEG stream (`-huffman default|optimal`).
 fn ffmpeg_mjpeg(huffman: &str) -> Vec<Vec<u8>> {
     let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10", "-frames:v", "3"])
-        .args(["-c:v", "mjpeg", "-q:v", "3", "-huffman", huffman, "-f", "mjpeg", "-"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=10",
+            "-frames:v",
+            "3",
+        ])
+        .args([
+            "-c:v", "mjpeg", "-q:v", "3", "-huffman", huffman, "-f", "mjpeg", "-",
+        ])
         .output()
         .expect("ffmpeg (the tests make MJPEG fixtures with it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     split_jpegs(&out.stdout)
 }
 
@@ -70,11 +86,23 @@ fn avi1_frames_without_huffman_tables_get_the_standard_ones_and_decode_identical
     for frame in ffmpeg_mjpeg("default") {
         let stripped = strip_huffman_tables(&frame);
         let sos = stripped.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
-        assert!(!has_marker(&stripped[..sos], 0xC4), "the fixture has no DHT any more");
-        assert!(has_marker(&frame[..sos + 500], 0xC4), "the original had one");
+        assert!(
+            !has_marker(&stripped[..sos], 0xC4),
+            "the fixture has no DHT any more"
+        );
+        assert!(
+            has_marker(&frame[..sos + 500], 0xC4),
+            "the original had one"
+        );
         let completed = complete_jpeg(&stripped).unwrap();
-        let dht = completed.windows(2).position(|w| w == [0xFF, 0xC4]).expect("a DHT segment");
-        let sos = completed.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        let dht = completed
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC4])
+            .expect("a DHT segment");
+        let sos = completed
+            .windows(2)
+            .position(|w| w == [0xFF, 0xDA])
+            .unwrap();
         assert!(dht < sos, "the tables come before the scan");
         // The completed frame decodes to exactly the pixels of the original.
         let (a, b) = (decode_rgb(&frame), decode_rgb(&completed));
@@ -84,8 +112,17 @@ fn avi1_frames_without_huffman_tables_get_the_standard_ones_and_decode_identical
 }
 
 fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let mse: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum::<f64>() / a.len() as f64;
-    if mse == 0.0 { f64::INFINITY } else { 10.0 * (255.0f64 * 255.0 / mse).log10() }
+    let mse: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
 }
 
 /// Luma and chroma PSNR of a decoded JPEG against the synthetic YUV source.
@@ -125,14 +162,27 @@ fn yuv_psnr(jpeg: &[u8], w: usize, h: usize, n: u64) -> (f64, f64) {
 fn yuyv_and_nv12_compress_from_yuv_and_decode_back_faithfully() {
     let (w, h) = (640, 480);
     let mut enc = YuvEncoder::new(90).unwrap();
-    let jpeg = enc.yuyv(&yuyv_frame(w, h, 3), w, h, w * 2).unwrap().to_vec();
+    let jpeg = enc
+        .yuyv(&yuyv_frame(w, h, 3), w, h, w * 2)
+        .unwrap()
+        .to_vec();
     let (py, pu) = yuv_psnr(&jpeg, w, h, 3);
-    assert!(py > 38.0 && pu > 38.0, "YUYV: luma {py:.1} dB, chroma {pu:.1} dB");
-    assert_eq!(turbojpeg::read_header(&jpeg).unwrap().subsamp, turbojpeg::Subsamp::Sub2x1, "4:2:2 kept");
+    assert!(
+        py > 38.0 && pu > 38.0,
+        "YUYV: luma {py:.1} dB, chroma {pu:.1} dB"
+    );
+    assert_eq!(
+        turbojpeg::read_header(&jpeg).unwrap().subsamp,
+        turbojpeg::Subsamp::Sub2x1,
+        "4:2:2 kept"
+    );
 
     let jpeg = enc.nv12(&nv12_frame(w, h, 5), w, h, w).unwrap().to_vec();
     let (py, pu) = yuv_psnr(&jpeg, w, h, 5);
-    assert!(py > 38.0 && pu > 38.0, "NV12: luma {py:.1} dB, chroma {pu:.1} dB");
+    assert!(
+        py > 38.0 && pu > 38.0,
+        "NV12: luma {py:.1} dB, chroma {pu:.1} dB"
+    );
 
     // Short and odd frames are errors, not panics.
     assert!(enc.yuyv(&[0; 100], w, h, w * 2).is_err());
@@ -151,13 +201,21 @@ fn without_a_webcam_nokhwa_finds_none_and_opening_says_so() {
             return;
         }
     }
-    let request = CameraRequest { camera: None, width: 640, height: 480, fps: 30 };
+    let request = CameraRequest {
+        camera: None,
+        width: 640,
+        height: 480,
+        fps: 30,
+    };
     match backend.open(&request) {
         Err(CameraError::NoCamera) | Err(CameraError::Open(_)) => {}
         Err(other) => panic!("unexpected error: {other}"),
         Ok(_) => panic!("opened a camera that does not exist"),
     }
-    assert_eq!(CameraError::NoCamera.to_string(), "no camera found on this computer");
+    assert_eq!(
+        CameraError::NoCamera.to_string(),
+        "no camera found on this computer"
+    );
 }
 
 fn wait_for(what: &str, f: impl Fn() -> bool) {
@@ -169,7 +227,12 @@ fn wait_for(what: &str, f: impl Fn() -> bool) {
 }
 
 fn config() -> CameraCaptureConfig {
-    let mut c = CameraCaptureConfig::new(CameraRequest { camera: None, width: 320, height: 240, fps: 30 });
+    let mut c = CameraCaptureConfig::new(CameraRequest {
+        camera: None,
+        width: 320,
+        height: 240,
+        fps: 30,
+    });
     c.linger = Duration::from_millis(200);
     c.poll_demand = Duration::from_millis(300);
     c.backoff = Duration::from_millis(50);
@@ -185,25 +248,40 @@ fn the_camera_is_open_only_while_somebody_watches() {
     let capture = CameraCapture::start(&hub, Arc::new(backend), config()).unwrap();
     let stream = capture.stream().clone();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(control.open_now.load(Ordering::SeqCst), 0, "closed with nobody watching");
+    assert_eq!(
+        control.open_now.load(Ordering::SeqCst),
+        0,
+        "closed with nobody watching"
+    );
     assert_eq!(stream.availability(), Availability::Standby);
 
     let queue = ViewerQueue::new();
     let sub = stream.subscribe(&queue);
-    wait_for("frames for the viewer", || stream.latest().is_some_and(|f| f.seq >= 3));
+    wait_for("frames for the viewer", || {
+        stream.latest().is_some_and(|f| f.seq >= 3)
+    });
     assert_eq!(control.open_now.load(Ordering::SeqCst), 1);
     assert_eq!(stream.availability(), Availability::Live);
     let jpeg = stream.latest().unwrap();
-    assert_eq!(turbojpeg::read_header(jpeg.jpeg_bytes()).unwrap().width, 320);
+    assert_eq!(
+        turbojpeg::read_header(jpeg.jpeg_bytes()).unwrap().width,
+        320
+    );
 
     drop(sub);
-    wait_for("the camera to close after the last viewer", || control.open_now.load(Ordering::SeqCst) == 0);
+    wait_for("the camera to close after the last viewer", || {
+        control.open_now.load(Ordering::SeqCst) == 0
+    });
     assert_eq!(stream.availability(), Availability::Standby);
 
     // Polling the newest frame counts as watching, for a while.
     stream.note_poll();
-    wait_for("polling to open it", || control.open_now.load(Ordering::SeqCst) == 1);
-    wait_for("it to close once polling stops", || control.open_now.load(Ordering::SeqCst) == 0);
+    wait_for("polling to open it", || {
+        control.open_now.load(Ordering::SeqCst) == 1
+    });
+    wait_for("it to close once polling stops", || {
+        control.open_now.load(Ordering::SeqCst) == 0
+    });
     assert_eq!(control.opens.load(Ordering::SeqCst), 2);
     drop(capture);
 }
@@ -220,17 +298,33 @@ fn an_unplugged_camera_is_shown_unavailable_and_resumes_on_its_own() {
     let stream = capture.stream().clone();
     wait_for("frames", || stream.latest().is_some_and(|f| f.seq >= 2));
     let frame = stream.latest().unwrap();
-    assert!(has_marker(frame.jpeg_bytes(), 0xC4), "the published frame carries Huffman tables");
+    assert!(
+        has_marker(frame.jpeg_bytes(), 0xC4),
+        "the published frame carries Huffman tables"
+    );
     decode_rgb(frame.jpeg_bytes());
 
     control.unplugged.store(true, Ordering::SeqCst);
-    wait_for("unavailable", || matches!(stream.availability(), Availability::Unavailable(_)));
-    let Availability::Unavailable(why) = stream.availability() else { unreachable!() };
-    assert!(why.contains("unplugged") || why.contains("no camera"), "{why}");
-    assert_eq!(control.open_now.load(Ordering::SeqCst), 0, "the device is released");
+    wait_for("unavailable", || {
+        matches!(stream.availability(), Availability::Unavailable(_))
+    });
+    let Availability::Unavailable(why) = stream.availability() else {
+        unreachable!()
+    };
+    assert!(
+        why.contains("unplugged") || why.contains("no camera"),
+        "{why}"
+    );
+    assert_eq!(
+        control.open_now.load(Ordering::SeqCst),
+        0,
+        "the device is released"
+    );
 
     let before = stream.latest().unwrap().seq;
     control.unplugged.store(false, Ordering::SeqCst);
-    wait_for("frames again", || stream.latest().is_some_and(|f| f.seq > before + 2));
+    wait_for("frames again", || {
+        stream.latest().is_some_and(|f| f.seq > before + 2)
+    });
     assert_eq!(stream.availability(), Availability::Live);
 }

@@ -19,28 +19,46 @@ impl PcmSource {
     pub fn tone(freq_hz: f64, sample_rate: u32, channels: u16, amplitude: f64) -> Self {
         let mut pcm = Vec::with_capacity(sample_rate as usize * channels as usize * 2);
         for i in 0..sample_rate {
-            let v = (amplitude * i16::MAX as f64 * (2.0 * std::f64::consts::PI * freq_hz * i as f64 / sample_rate as f64).sin()) as i16;
+            let v = (amplitude
+                * i16::MAX as f64
+                * (2.0 * std::f64::consts::PI * freq_hz * i as f64 / sample_rate as f64).sin())
+                as i16;
             for _ in 0..channels {
                 pcm.extend_from_slice(&v.to_le_bytes());
             }
         }
-        Self { pcm, pos: 0, channels, looping: true }
+        Self {
+            pcm,
+            pos: 0,
+            channels,
+            looping: true,
+        }
     }
 
     /// Raw PCM, played once.
     pub fn raw(pcm: Vec<u8>, channels: u16) -> Self {
-        Self { pcm, pos: 0, channels, looping: false }
+        Self {
+            pcm,
+            pos: 0,
+            channels,
+            looping: false,
+        }
     }
 
     /// A PCM WAV file, converted to the devkit's rate and channel count.
     pub fn wav_file(path: &Path, sample_rate: u32, channels: u16) -> Result<Self, SimError> {
-        let data = std::fs::read(path).map_err(|e| SimError::Audio(format!("cannot read {}: {e}", path.display())))?;
+        let data = std::fs::read(path)
+            .map_err(|e| SimError::Audio(format!("cannot read {}: {e}", path.display())))?;
         Self::wav_bytes(&data, sample_rate, channels)
     }
 
     pub fn wav_bytes(data: &[u8], sample_rate: u32, channels: u16) -> Result<Self, SimError> {
         let wav = parse_wav(data)?;
-        let mono = resample(&to_mono(&wav.samples, wav.channels), wav.sample_rate, sample_rate);
+        let mono = resample(
+            &to_mono(&wav.samples, wav.channels),
+            wav.sample_rate,
+            sample_rate,
+        );
         let mut pcm = Vec::with_capacity(mono.len() * 2 * channels as usize);
         for s in mono {
             for _ in 0..channels {
@@ -56,9 +74,14 @@ impl PcmSource {
             .args(["--stdout", "-s", "150", text])
             .output()
             .await
-            .map_err(|e| SimError::Audio(format!("cannot run espeak-ng (apt install espeak-ng): {e}")))?;
+            .map_err(|e| {
+                SimError::Audio(format!("cannot run espeak-ng (apt install espeak-ng): {e}"))
+            })?;
         if !out.status.success() {
-            return Err(SimError::Audio(format!("espeak-ng failed: {}", String::from_utf8_lossy(&out.stderr))));
+            return Err(SimError::Audio(format!(
+                "espeak-ng failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
         }
         Self::wav_bytes(&out.stdout, sample_rate, channels)
     }
@@ -121,9 +144,20 @@ fn parse_wav(data: &[u8]) -> Result<Wav, SimError> {
             }
             b"data" => {
                 let (rate, channels) = fmt.ok_or_else(|| bad("data before fmt"))?;
-                let size = if declared == 0 || declared == u32::MAX as usize { body.len() } else { size };
-                let samples = body[..size - size % 2].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
-                return Ok(Wav { sample_rate: rate, channels, samples });
+                let size = if declared == 0 || declared == u32::MAX as usize {
+                    body.len()
+                } else {
+                    size
+                };
+                let samples = body[..size - size % 2]
+                    .chunks_exact(2)
+                    .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                    .collect();
+                return Ok(Wav {
+                    sample_rate: rate,
+                    channels,
+                    samples,
+                });
             }
             _ => {}
         }
@@ -133,7 +167,10 @@ fn parse_wav(data: &[u8]) -> Result<Wav, SimError> {
 }
 
 fn to_mono(samples: &[i16], channels: u16) -> Vec<i16> {
-    samples.chunks_exact(channels as usize).map(|f| (f.iter().map(|&s| s as i32).sum::<i32>() / channels as i32) as i16).collect()
+    samples
+        .chunks_exact(channels as usize)
+        .map(|f| (f.iter().map(|&s| s as i32).sum::<i32>() / channels as i32) as i16)
+        .collect()
 }
 
 /// Linear-interpolation resampling: plenty for a simulator.
@@ -167,7 +204,11 @@ mod tests {
         let mut r = PcmSource::raw(vec![1; 1000], 1);
         assert_eq!(r.next_packet(320).unwrap().len(), 640);
         let last = r.next_packet(320).unwrap();
-        assert_eq!(&last[358..362], &[1, 1, 0, 0], "360 real bytes, then silence");
+        assert_eq!(
+            &last[358..362],
+            &[1, 1, 0, 0],
+            "360 real bytes, then silence"
+        );
         assert!(r.next_packet(320).is_none());
     }
 
@@ -189,7 +230,14 @@ mod tests {
         }
         let mut s = PcmSource::wav_bytes(&wav, 16_000, 1).unwrap();
         let p = s.next_packet(1600).unwrap();
-        assert_eq!(i16::from_le_bytes([p[0], p[1]]), 200, "stereo averaged to mono");
-        assert!(s.next_packet(1600).is_none(), "0.1 s at 32 kHz is 1600 frames at 16 kHz");
+        assert_eq!(
+            i16::from_le_bytes([p[0], p[1]]),
+            200,
+            "stereo averaged to mono"
+        );
+        assert!(
+            s.next_packet(1600).is_none(),
+            "0.1 s at 32 kHz is 1600 frames at 16 kHz"
+        );
     }
 }

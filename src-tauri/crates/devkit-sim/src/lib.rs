@@ -123,7 +123,9 @@ pub struct Devkit {
 impl Devkit {
     /// Connects, says hello and waits for the welcome.
     pub async fn connect(config: DevkitConfig) -> Result<Self, SimError> {
-        let tcp = TcpStream::connect(config.server).await.map_err(|e| SimError::Connect(config.server, e))?;
+        let tcp = TcpStream::connect(config.server)
+            .await
+            .map_err(|e| SimError::Connect(config.server, e))?;
         tcp.set_nodelay(true)?;
         let (mut read, write) = tcp.into_split();
         let writer = Arc::new(Mutex::new(write));
@@ -132,7 +134,8 @@ impl Devkit {
         let welcome = match tokio::time::timeout(wait, read_frame(&mut read)).await {
             Err(_) => return Err(SimError::Timeout(wait)),
             Ok(Err(e)) => return Err(SimError::Unexpected(format!("connection ended: {e}"))),
-            Ok(Ok(text)) => serde_json::from_str::<Value>(&text).map_err(|e| SimError::Unexpected(e.to_string()))?,
+            Ok(Ok(text)) => serde_json::from_str::<Value>(&text)
+                .map_err(|e| SimError::Unexpected(e.to_string()))?,
         };
         match welcome["type"].as_str() {
             Some("welcome") => {}
@@ -144,16 +147,42 @@ impl Devkit {
             }
             _ => return Err(SimError::Unexpected(welcome.to_string())),
         }
-        let session_id = welcome["sessionId"].as_u64().ok_or_else(|| SimError::Unexpected(welcome.to_string()))? as u32;
-        let udp_port = welcome["udpPort"].as_u64().ok_or_else(|| SimError::Unexpected(welcome.to_string()))? as u16;
+        let session_id = welcome["sessionId"]
+            .as_u64()
+            .ok_or_else(|| SimError::Unexpected(welcome.to_string()))?
+            as u32;
+        let udp_port = welcome["udpPort"]
+            .as_u64()
+            .ok_or_else(|| SimError::Unexpected(welcome.to_string()))?
+            as u16;
         let keepalive = Duration::from_secs(welcome["keepaliveSec"].as_u64().unwrap_or(15));
         let udp = UdpSocket::bind(SocketAddr::new(local_ip_for(config.server), 0)).await?;
-        udp.connect(SocketAddr::new(config.server.ip(), udp_port)).await?;
+        udp.connect(SocketAddr::new(config.server.ip(), udp_port))
+            .await?;
         let (tx, inbox) = mpsc::unbounded_channel();
         let commands_seen = Arc::new(AtomicU64::new(0));
-        let reader = tokio::spawn(wire::reader_loop(read, writer.clone(), tx, config.clone(), commands_seen.clone()));
-        let pinger = config.ping_every.map(|every| tokio::spawn(wire::ping_loop(writer.clone(), every)));
-        Ok(Self { config, session_id, udp_port, keepalive, writer, udp, inbox, reader, pinger, commands_seen })
+        let reader = tokio::spawn(wire::reader_loop(
+            read,
+            writer.clone(),
+            tx,
+            config.clone(),
+            commands_seen.clone(),
+        ));
+        let pinger = config
+            .ping_every
+            .map(|every| tokio::spawn(wire::ping_loop(writer.clone(), every)));
+        Ok(Self {
+            config,
+            session_id,
+            udp_port,
+            keepalive,
+            writer,
+            udp,
+            inbox,
+            reader,
+            pinger,
+            commands_seen,
+        })
     }
 
     /// Sends one message on the command channel.
@@ -172,7 +201,10 @@ impl Devkit {
 
     /// Sends one audio datagram with this session's header.
     pub async fn send_audio(&self, seq: u32, ts: u32, pcm: &[u8]) -> std::io::Result<()> {
-        self.udp.send(&datagram(self.session_id, seq, ts, pcm)).await.map(drop)
+        self.udp
+            .send(&datagram(self.session_id, seq, ts, pcm))
+            .await
+            .map(drop)
     }
 
     /// The next message from the server (pings and commands are answered
@@ -280,7 +312,9 @@ pub async fn stream_audio(
     let mut held: Option<(u32, u32, Vec<u8>)> = None;
     let (mut seq, mut ts) = (first_seq, first_seq.wrapping_mul(frames as u32));
     while max_packets.is_none_or(|m| report.packets < m) {
-        let Some(pcm) = source.next_packet(frames) else { break };
+        let Some(pcm) = source.next_packet(frames) else {
+            break;
+        };
         tick.tick().await;
         report.packets += 1;
         let this = (seq, ts, pcm);

@@ -30,7 +30,11 @@ pub async fn read_frame(read: &mut OwnedReadHalf) -> std::io::Result<String> {
 }
 
 pub async fn write_json(writer: &Mutex<OwnedWriteHalf>, msg: &Value) -> std::io::Result<()> {
-    writer.lock().await.write_all(&encode_frame(&msg.to_string())).await
+    writer
+        .lock()
+        .await
+        .write_all(&encode_frame(&msg.to_string()))
+        .await
 }
 
 fn answer_command(policy: &CommandPolicy, msg: &Value) -> Option<Value> {
@@ -38,13 +42,19 @@ fn answer_command(policy: &CommandPolicy, msg: &Value) -> Option<Value> {
     let name = msg["name"].as_str().unwrap_or("");
     match policy {
         CommandPolicy::Ignore => None,
-        CommandPolicy::RefuseAll(e) => Some(json!({ "type": "ack", "id": id, "ok": false, "error": e })),
+        CommandPolicy::RefuseAll(e) => {
+            Some(json!({ "type": "ack", "id": id, "ok": false, "error": e }))
+        }
         CommandPolicy::Standard => Some(match name {
             "set_gain" if !msg["args"]["gain"].is_number() => {
                 json!({ "type": "ack", "id": id, "ok": false, "error": "set_gain needs a numeric args.gain" })
             }
-            "set_gain" | "start_audio" | "stop_audio" | "reboot" | "ping_led" => json!({ "type": "ack", "id": id, "ok": true }),
-            other => json!({ "type": "ack", "id": id, "ok": false, "error": format!("unknown command '{other}'") }),
+            "set_gain" | "start_audio" | "stop_audio" | "reboot" | "ping_led" => {
+                json!({ "type": "ack", "id": id, "ok": true })
+            }
+            other => {
+                json!({ "type": "ack", "id": id, "ok": false, "error": format!("unknown command '{other}'") })
+            }
         }),
     }
 }
@@ -60,7 +70,9 @@ pub async fn reader_loop(
 ) -> Option<String> {
     let mut last_error = None;
     while let Ok(text) = read_frame(&mut read).await {
-        let Ok(msg) = serde_json::from_str::<Value>(&text) else { continue };
+        let Ok(msg) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
         let reply = match msg["type"].as_str() {
             Some("ping") if config.answer_pings => Some(json!({ "type": "pong", "t": msg["t"] })),
             Some("command") => {
@@ -68,7 +80,11 @@ pub async fn reader_loop(
                 answer_command(&config.commands, &msg)
             }
             Some("error") => {
-                last_error = Some(format!("{}: {}", msg["code"].as_str().unwrap_or(""), msg["message"].as_str().unwrap_or("")));
+                last_error = Some(format!(
+                    "{}: {}",
+                    msg["code"].as_str().unwrap_or(""),
+                    msg["message"].as_str().unwrap_or("")
+                ));
                 None
             }
             _ => None,
@@ -86,8 +102,14 @@ pub async fn ping_loop(writer: Arc<Mutex<OwnedWriteHalf>>, every: std::time::Dur
     tick.tick().await;
     loop {
         tick.tick().await;
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        if write_json(&writer, &json!({ "type": "ping", "t": t })).await.is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        if write_json(&writer, &json!({ "type": "ping", "t": t }))
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -40,12 +40,19 @@ impl AudioFormat {
     /// A format with a supported rate and one or two channels.
     pub fn new(sample_rate: u32, channels: u16) -> Result<Self, HubError> {
         if !Self::RATES.contains(&sample_rate) {
-            return Err(HubError::BadFormat(format!("sample rate {sample_rate} Hz is not supported (use 8000, 16000, 24000 or 48000)")));
+            return Err(HubError::BadFormat(format!(
+                "sample rate {sample_rate} Hz is not supported (use 8000, 16000, 24000 or 48000)"
+            )));
         }
         if !(1..=2).contains(&channels) {
-            return Err(HubError::BadFormat(format!("{channels} channels are not supported (use 1 or 2)")));
+            return Err(HubError::BadFormat(format!(
+                "{channels} channels are not supported (use 1 or 2)"
+            )));
         }
-        Ok(Self { sample_rate, channels })
+        Ok(Self {
+            sample_rate,
+            channels,
+        })
     }
 
     /// Bytes per sample frame (one sample of every channel).
@@ -59,7 +66,9 @@ impl AudioFormat {
 
     /// Playing time of `bytes` of PCM.
     pub fn duration_of(&self, bytes: usize) -> Duration {
-        Duration::from_micros((bytes / self.frame_bytes()) as u64 * 1_000_000 / self.sample_rate as u64)
+        Duration::from_micros(
+            (bytes / self.frame_bytes()) as u64 * 1_000_000 / self.sample_rate as u64,
+        )
     }
 
     /// Bytes of PCM that play for `ms` milliseconds (whole sample frames).
@@ -126,7 +135,11 @@ struct ListenerBuffer {
 
 impl ListenerQueue {
     fn new(max_lag: Duration) -> Self {
-        Self { items: Mutex::new(ListenerBuffer::default()), notify: Notify::new(), max_lag }
+        Self {
+            items: Mutex::new(ListenerBuffer::default()),
+            notify: Notify::new(),
+            max_lag,
+        }
     }
 
     fn push(&self, item: ListenerItem) {
@@ -142,10 +155,20 @@ impl ListenerQueue {
         // Over the limit: drop the oldest audio (never a format marker, so
         // the listener always knows what it is playing).
         while b.queued_us > self.max_lag.as_micros() as u64 {
-            let Some(i) = b.items.iter().position(|i| matches!(i, ListenerItem::Chunk(_))) else { break };
-            let Some(ListenerItem::Chunk(c)) = b.items.remove(i) else { unreachable!() };
+            let Some(i) = b
+                .items
+                .iter()
+                .position(|i| matches!(i, ListenerItem::Chunk(_)))
+            else {
+                break;
+            };
+            let Some(ListenerItem::Chunk(c)) = b.items.remove(i) else {
+                unreachable!()
+            };
             let format = b.format.expect("a chunk is queued only after a format");
-            b.queued_us = b.queued_us.saturating_sub(format.duration_of(c.pcm.len()).as_micros() as u64);
+            b.queued_us = b
+                .queued_us
+                .saturating_sub(format.duration_of(c.pcm.len()).as_micros() as u64);
             b.dropped += 1;
         }
         drop(b);
@@ -201,7 +224,10 @@ impl AudioSubscription {
 
 impl Drop for AudioSubscription {
     fn drop(&mut self) {
-        self.source.listeners.lock().retain(|q| !Arc::ptr_eq(q, &self.queue));
+        self.source
+            .listeners
+            .lock()
+            .retain(|q| !Arc::ptr_eq(q, &self.queue));
     }
 }
 
@@ -259,7 +285,12 @@ struct AudioState {
 }
 
 impl AudioSource {
-    pub(crate) fn new(id: StreamId, kind: SourceKind, ring_limit: Duration, max_listener_lag: Duration) -> Self {
+    pub(crate) fn new(
+        id: StreamId,
+        kind: SourceKind,
+        ring_limit: Duration,
+        max_listener_lag: Duration,
+    ) -> Self {
         Self {
             id,
             kind,
@@ -345,7 +376,10 @@ impl AudioSource {
         // Registered while the state lock is held, so no chunk is missed or doubled.
         self.listeners.lock().push(queue.clone());
         drop(st);
-        AudioSubscription { source: self.clone(), queue }
+        AudioSubscription {
+            source: self.clone(),
+            queue,
+        }
     }
 
     /// The ring's chunks (oldest first), in the current format.
@@ -374,7 +408,12 @@ impl AudioSource {
         }
     }
 
-    fn attach(&self, lease: u64, name: Option<String>, format: AudioFormat) -> watch::Receiver<bool> {
+    fn attach(
+        &self,
+        lease: u64,
+        name: Option<String>,
+        format: AudioFormat,
+    ) -> watch::Receiver<bool> {
         let (tx, rx) = watch::channel(false);
         let mut st = self.state.lock();
         if let Some((_, old)) = st.lease.replace((lease, tx)) {
@@ -408,7 +447,13 @@ impl AudioSource {
         }
     }
 
-    fn publish(&self, lease: u64, seq: u64, pcm: Bytes, filled: bool) -> Result<AudioChunk, HubError> {
+    fn publish(
+        &self,
+        lease: u64,
+        seq: u64,
+        pcm: Bytes,
+        filled: bool,
+    ) -> Result<AudioChunk, HubError> {
         let mut st = self.state.lock();
         if st.lease.as_ref().is_none_or(|(l, _)| *l != lease) {
             return Err(HubError::Superseded);
@@ -422,7 +467,13 @@ impl AudioSource {
             )));
         }
         let now = SystemTime::now();
-        let chunk = AudioChunk { seq, position: st.position, received_ms: unix_ms(now), filled, pcm };
+        let chunk = AudioChunk {
+            seq,
+            position: st.position,
+            received_ms: unix_ms(now),
+            filled,
+            pcm,
+        };
         st.position += (chunk.pcm.len() / format.frame_bytes()) as u64;
         st.chunks += 1;
         st.bytes += chunk.pcm.len() as u64;
@@ -432,8 +483,12 @@ impl AudioSource {
         st.ring_us += format.duration_of(chunk.pcm.len()).as_micros() as u64;
         st.ring.push_back(chunk.clone());
         while st.ring_us > self.ring_limit.as_micros() as u64 {
-            let Some(old) = st.ring.pop_front() else { break };
-            st.ring_us = st.ring_us.saturating_sub(format.duration_of(old.pcm.len()).as_micros() as u64);
+            let Some(old) = st.ring.pop_front() else {
+                break;
+            };
+            st.ring_us = st
+                .ring_us
+                .saturating_sub(format.duration_of(old.pcm.len()).as_micros() as u64);
         }
         // Listeners are pushed under the state lock so every listener sees
         // chunks in order, and a listener joining now neither misses nor
@@ -465,9 +520,18 @@ pub struct AudioLease {
 }
 
 impl AudioLease {
-    pub(crate) fn new(source: Arc<AudioSource>, lease: u64, name: Option<String>, format: AudioFormat) -> Self {
+    pub(crate) fn new(
+        source: Arc<AudioSource>,
+        lease: u64,
+        name: Option<String>,
+        format: AudioFormat,
+    ) -> Self {
         let superseded = source.attach(lease, name, format);
-        Self { source, lease, superseded }
+        Self {
+            source,
+            lease,
+            superseded,
+        }
     }
 
     pub fn source(&self) -> &Arc<AudioSource> {
@@ -482,7 +546,8 @@ impl AudioLease {
     /// Publishes silence standing in for lost audio.
     pub fn publish_silence(&self, seq: u64, frames: usize) -> Result<AudioChunk, HubError> {
         let bytes = frames * self.source.format().map_or(2, |f| f.frame_bytes());
-        self.source.publish(self.lease, seq, Bytes::from(vec![0u8; bytes]), true)
+        self.source
+            .publish(self.lease, seq, Bytes::from(vec![0u8; bytes]), true)
     }
 
     /// Replaces the loss counters the publisher keeps.
@@ -511,10 +576,18 @@ mod tests {
     use super::*;
 
     fn source() -> Arc<AudioSource> {
-        Arc::new(AudioSource::new(StreamId::new("dk").unwrap(), SourceKind::Remote, Duration::from_millis(100), Duration::from_millis(60)))
+        Arc::new(AudioSource::new(
+            StreamId::new("dk").unwrap(),
+            SourceKind::Remote,
+            Duration::from_millis(100),
+            Duration::from_millis(60),
+        ))
     }
 
-    const MONO16: AudioFormat = AudioFormat { sample_rate: 16_000, channels: 1 };
+    const MONO16: AudioFormat = AudioFormat {
+        sample_rate: 16_000,
+        channels: 1,
+    };
 
     /// 20 ms of 16 kHz mono, filled with `tag`.
     fn pcm(tag: u8) -> Bytes {
@@ -522,7 +595,16 @@ mod tests {
     }
 
     fn chunks(items: &[ListenerItem]) -> Vec<u8> {
-        items.iter().filter_map(|i| if let ListenerItem::Chunk(c) = i { Some(c.pcm[0]) } else { None }).collect()
+        items
+            .iter()
+            .filter_map(|i| {
+                if let ListenerItem::Chunk(c) = i {
+                    Some(c.pcm[0])
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     #[tokio::test]
@@ -558,7 +640,10 @@ mod tests {
         }
         let sub = src.listen(Duration::from_millis(40));
         lease.publish(6, pcm(6)).unwrap();
-        assert_eq!(chunks(&sub.queue().next_batch().await.unwrap()), vec![4, 5, 6]);
+        assert_eq!(
+            chunks(&sub.queue().next_batch().await.unwrap()),
+            vec![4, 5, 6]
+        );
     }
 
     #[tokio::test]
@@ -570,14 +655,23 @@ mod tests {
         for tag in 1..=3 {
             lease.publish(tag as u64, pcm(tag)).unwrap();
         }
-        assert_eq!(chunks(&fast.queue().next_batch().await.unwrap()), vec![1, 2, 3]);
+        assert_eq!(
+            chunks(&fast.queue().next_batch().await.unwrap()),
+            vec![1, 2, 3]
+        );
         for tag in 4..=6 {
             lease.publish(tag as u64, pcm(tag)).unwrap();
         }
-        assert_eq!(chunks(&fast.queue().next_batch().await.unwrap()), vec![4, 5, 6]);
+        assert_eq!(
+            chunks(&fast.queue().next_batch().await.unwrap()),
+            vec![4, 5, 6]
+        );
         // 60 ms of lag allowed: the slow one keeps the newest three of six.
         let batch = slow.queue().next_batch().await.unwrap();
-        assert!(matches!(batch[0], ListenerItem::Format(_)), "the format marker is never dropped");
+        assert!(
+            matches!(batch[0], ListenerItem::Format(_)),
+            "the format marker is never dropped"
+        );
         assert_eq!(chunks(&batch), vec![4, 5, 6]);
         assert_eq!(slow.queue().dropped(), 3);
         assert_eq!(fast.queue().dropped(), 0);
@@ -605,7 +699,10 @@ mod tests {
     fn partial_sample_frames_are_refused() {
         let src = source();
         let lease = AudioLease::new(src, 1, None, AudioFormat::new(16_000, 2).unwrap());
-        assert!(matches!(lease.publish(1, Bytes::from_static(&[0; 6])), Err(HubError::BadFormat(_))));
+        assert!(matches!(
+            lease.publish(1, Bytes::from_static(&[0; 6])),
+            Err(HubError::BadFormat(_))
+        ));
     }
 
     #[test]

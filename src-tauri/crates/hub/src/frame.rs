@@ -35,7 +35,11 @@ impl VideoFrame {
         info: JpegInfo,
         jpeg: &[u8],
     ) -> Self {
-        let header = MuxHeader { id: id.as_str(), seq: seq as u32, captured_us };
+        let header = MuxHeader {
+            id: id.as_str(),
+            seq: seq as u32,
+            captured_us,
+        };
         let header_len = header.encoded_len();
         let mut buf = BytesMut::with_capacity(header_len + jpeg.len());
         header.encode(&mut buf);
@@ -112,7 +116,14 @@ impl<'a> MuxHeader<'a> {
         let rest = &rest[id_len..];
         let seq = u32::from_be_bytes(rest[..4].try_into().ok()?);
         let captured_us = u64::from_be_bytes(rest[4..12].try_into().ok()?);
-        Some((MuxHeader { id, seq, captured_us }, &rest[12..]))
+        Some((
+            MuxHeader {
+                id,
+                seq,
+                captured_us,
+            },
+            &rest[12..],
+        ))
     }
 }
 
@@ -123,14 +134,23 @@ mod tests {
     #[test]
     fn mux_header_layout_is_the_documented_one() {
         let id = StreamId::new("cam").unwrap();
-        let f = VideoFrame::build(&id, 0x1_0000_0002, 0x0102030405060708, JpegInfo::default(), b"JPEG");
+        let f = VideoFrame::build(
+            &id,
+            0x1_0000_0002,
+            0x0102030405060708,
+            JpegInfo::default(),
+            b"JPEG",
+        );
         assert_eq!(
             &f.mux_packet()[..],
             &[1, 3, b'c', b'a', b'm', 0, 0, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8, b'J', b'P', b'E', b'G']
         );
         assert_eq!(&f.jpeg()[..], b"JPEG");
         let (h, jpeg) = MuxHeader::parse(f.mux_packet()).unwrap();
-        assert_eq!((h.id, h.seq, h.captured_us, jpeg), ("cam", 2, 0x0102030405060708, &b"JPEG"[..]));
+        assert_eq!(
+            (h.id, h.seq, h.captured_us, jpeg),
+            ("cam", 2, 0x0102030405060708, &b"JPEG"[..])
+        );
     }
 
     #[test]

@@ -65,7 +65,9 @@ impl Default for HubConfig {
             ring_frames: 16,
             max_frame_bytes: 5 * 1024 * 1024,
             idle_timeout: Duration::from_secs(120),
-            reserved_ids: ["test-pattern", "host-camera", "mic", "screen"].map(String::from).to_vec(),
+            reserved_ids: ["test-pattern", "host-camera", "mic", "screen"]
+                .map(String::from)
+                .to_vec(),
             audio_ring: Duration::from_secs(5),
             listener_max_lag: Duration::from_secs(1),
         }
@@ -112,7 +114,9 @@ impl Hub {
     /// Frames kept per camera for cameras that appear from now on (those
     /// already streaming keep their ring).
     pub fn set_ring_frames(&self, frames: usize) {
-        self.inner.ring_frames.store(frames.max(1), Ordering::Relaxed);
+        self.inner
+            .ring_frames
+            .store(frames.max(1), Ordering::Relaxed);
     }
 
     pub fn ring_frames(&self) -> usize {
@@ -131,7 +135,12 @@ impl Hub {
 
     /// Takes the right to publish under `id`, creating the stream when new.
     /// A current publisher of the same ID is superseded.
-    pub fn publish_as(&self, id: &str, name: Option<String>, kind: SourceKind) -> Result<PublisherLease, HubError> {
+    pub fn publish_as(
+        &self,
+        id: &str,
+        name: Option<String>,
+        kind: SourceKind,
+    ) -> Result<PublisherLease, HubError> {
         let id = StreamId::new(id)?;
         if kind == SourceKind::Remote && self.is_reserved(id.as_str()) {
             return Err(HubError::ReservedId(id.to_string()));
@@ -200,7 +209,14 @@ impl Hub {
             .audio
             .write()
             .entry(id.clone())
-            .or_insert_with(|| Arc::new(AudioSource::new(id.clone(), kind, cfg.audio_ring, cfg.listener_max_lag)))
+            .or_insert_with(|| {
+                Arc::new(AudioSource::new(
+                    id.clone(),
+                    kind,
+                    cfg.audio_ring,
+                    cfg.listener_max_lag,
+                ))
+            })
             .clone()
     }
 
@@ -235,7 +251,12 @@ impl Hub {
 
     /// The earliest-registered stream still present (µStreamer-style `/stream`).
     pub fn first_stream(&self) -> Option<Arc<VideoStream>> {
-        self.inner.streams.read().values().min_by_key(|s| s.order()).cloned()
+        self.inner
+            .streams
+            .read()
+            .values()
+            .min_by_key(|s| s.order())
+            .cloned()
     }
 
     /// Removes streams that have had no publisher and no frame since
@@ -255,7 +276,10 @@ impl Hub {
         for id in &removed {
             let _ = self.inner.events.send(HubEvent::Left { id: id.clone() });
         }
-        self.inner.audio.write().retain(|_, s| !s.is_idle_since(deadline));
+        self.inner
+            .audio
+            .write()
+            .retain(|_, s| !s.is_idle_since(deadline));
         removed
     }
 }
@@ -266,7 +290,10 @@ mod tests {
     use crate::viewer::ViewerQueue;
 
     fn jpeg(tag: u8) -> Vec<u8> {
-        let mut j = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x10, 0x00, 0x20, 0x01, 0x01, 0x11, 0x00];
+        let mut j = vec![
+            0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x10, 0x00, 0x20, 0x01, 0x01, 0x11,
+            0x00,
+        ];
         j.extend([0xFF, 0xDA, 0x00, 0x03, 0x00, tag, 0xFF, 0xD9]);
         j
     }
@@ -275,10 +302,13 @@ mod tests {
     fn reserved_ids_are_for_local_sources_only() {
         let hub = Hub::new(HubConfig::default());
         assert_eq!(
-            hub.publish_as("test-pattern", None, SourceKind::Remote).unwrap_err(),
+            hub.publish_as("test-pattern", None, SourceKind::Remote)
+                .unwrap_err(),
             HubError::ReservedId("test-pattern".into())
         );
-        assert!(hub.publish_as("test-pattern", None, SourceKind::Local).is_ok());
+        assert!(hub
+            .publish_as("test-pattern", None, SourceKind::Local)
+            .is_ok());
     }
 
     #[test]
@@ -286,12 +316,21 @@ mod tests {
         let hub = Hub::new(HubConfig::default());
         let old = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
         old.publish(&jpeg(1)).unwrap();
-        let new = hub.publish_as("cam", Some("Kitchen".into()), SourceKind::Remote).unwrap();
+        let new = hub
+            .publish_as("cam", Some("Kitchen".into()), SourceKind::Remote)
+            .unwrap();
         assert!(old.is_superseded());
         assert_eq!(old.publish(&jpeg(2)).unwrap_err(), HubError::Superseded);
-        assert_eq!(new.publish(&jpeg(3)).unwrap().seq, 2, "sequence continues across publishers");
+        assert_eq!(
+            new.publish(&jpeg(3)).unwrap().seq,
+            2,
+            "sequence continues across publishers"
+        );
         drop(old);
-        assert!(hub.stream("cam").unwrap().is_online(), "the old lease's drop must not mark the new one offline");
+        assert!(
+            hub.stream("cam").unwrap().is_online(),
+            "the old lease's drop must not mark the new one offline"
+        );
         drop(new);
         assert!(!hub.stream("cam").unwrap().is_online());
     }
@@ -315,23 +354,46 @@ mod tests {
 
     #[test]
     fn invalid_frames_do_not_enter_the_ring() {
-        let hub = Hub::new(HubConfig { max_frame_bytes: 64, ..HubConfig::default() });
+        let hub = Hub::new(HubConfig {
+            max_frame_bytes: 64,
+            ..HubConfig::default()
+        });
         let lease = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
-        assert!(matches!(lease.publish(b"not a jpeg"), Err(HubError::InvalidFrame(_))));
-        assert!(matches!(lease.publish(&[0u8; 65]), Err(HubError::FrameTooLarge { size: 65, limit: 64 })));
+        assert!(matches!(
+            lease.publish(b"not a jpeg"),
+            Err(HubError::InvalidFrame(_))
+        ));
+        assert!(matches!(
+            lease.publish(&[0u8; 65]),
+            Err(HubError::FrameTooLarge {
+                size: 65,
+                limit: 64
+            })
+        ));
         assert!(lease.stream().latest().is_none());
     }
 
     #[test]
     fn the_sweep_removes_only_idle_streams_without_a_publisher() {
-        let hub = Hub::new(HubConfig { idle_timeout: Duration::from_secs(60), ..HubConfig::default() });
+        let hub = Hub::new(HubConfig {
+            idle_timeout: Duration::from_secs(60),
+            ..HubConfig::default()
+        });
         let live = hub.publish_as("live", None, SourceKind::Remote).unwrap();
         drop(hub.publish_as("gone", None, SourceKind::Remote).unwrap());
         let mut events = hub.events();
-        assert!(hub.sweep(Instant::now()).is_empty(), "not idle for long enough yet");
+        assert!(
+            hub.sweep(Instant::now()).is_empty(),
+            "not idle for long enough yet"
+        );
         let later = Instant::now() + Duration::from_secs(61);
         assert_eq!(hub.sweep(later), vec![StreamId::new("gone").unwrap()]);
-        assert_eq!(events.try_recv().unwrap(), HubEvent::Left { id: StreamId::new("gone").unwrap() });
+        assert_eq!(
+            events.try_recv().unwrap(),
+            HubEvent::Left {
+                id: StreamId::new("gone").unwrap()
+            }
+        );
         assert!(hub.stream("live").is_some());
         drop(live);
     }
@@ -350,7 +412,12 @@ mod tests {
     struct AheadSink(parking_lot::Mutex<Vec<usize>>);
 
     impl crate::viewer::DirectSink for AheadSink {
-        fn try_send(&self, _slot: &std::sync::Arc<crate::ViewerSlot>, _frame: &crate::VideoFrame, ahead: usize) -> crate::Handoff {
+        fn try_send(
+            &self,
+            _slot: &std::sync::Arc<crate::ViewerSlot>,
+            _frame: &crate::VideoFrame,
+            ahead: usize,
+        ) -> crate::Handoff {
             self.0.lock().push(ahead);
             crate::Handoff::Delivered
         }
@@ -361,7 +428,9 @@ mod tests {
         let hub = Hub::new(HubConfig::default());
         let cam = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
         let sink = std::sync::Arc::new(AheadSink(Default::default()));
-        let queues: Vec<_> = (0..3).map(|_| ViewerQueue::with_sink(sink.clone())).collect();
+        let queues: Vec<_> = (0..3)
+            .map(|_| ViewerQueue::with_sink(sink.clone()))
+            .collect();
         let _subs: Vec<_> = queues.iter().map(|q| cam.stream().subscribe(q)).collect();
         cam.publish(&jpeg(1)).unwrap();
         assert_eq!(*sink.0.lock(), vec![2, 1, 0]);

@@ -30,7 +30,10 @@ impl StreamId {
         if raw.len() > MAX_ID_LEN {
             return Err(IdError::TooLong);
         }
-        if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             return Err(IdError::BadCharacter);
         }
         Ok(Self(raw.into()))

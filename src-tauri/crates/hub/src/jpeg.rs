@@ -103,7 +103,13 @@ mod tests {
 
     #[test]
     fn reads_the_size_from_sof() {
-        assert_eq!(inspect(&tiny(640, 480)), Ok(JpegInfo { width: 640, height: 480 }));
+        assert_eq!(
+            inspect(&tiny(640, 480)),
+            Ok(JpegInfo {
+                width: 640,
+                height: 480
+            })
+        );
     }
 
     #[test]

@@ -34,7 +34,10 @@ pub mod ring;
 pub mod stream;
 pub mod viewer;
 
-pub use audio::{AudioChunk, AudioFormat, AudioLease, AudioSnapshot, AudioSource, AudioSubscription, ListenerItem, ListenerQueue, LossStats};
+pub use audio::{
+    AudioChunk, AudioFormat, AudioLease, AudioSnapshot, AudioSource, AudioSubscription,
+    ListenerItem, ListenerQueue, LossStats,
+};
 pub use error::HubError;
 pub use frame::{MuxHeader, VideoFrame};
 pub use hub::{Hub, HubConfig, HubEvent, SourceKind};

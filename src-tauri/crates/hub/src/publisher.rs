@@ -20,8 +20,16 @@ pub struct PublisherLease {
 }
 
 impl PublisherLease {
-    pub(crate) fn new(stream: Arc<VideoStream>, lease: u64, superseded: watch::Receiver<bool>) -> Self {
-        Self { stream, lease, superseded }
+    pub(crate) fn new(
+        stream: Arc<VideoStream>,
+        lease: u64,
+        superseded: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            stream,
+            lease,
+            superseded,
+        }
     }
 
     pub fn stream(&self) -> &Arc<VideoStream> {

@@ -17,7 +17,10 @@ pub struct FrameRing {
 impl FrameRing {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self { frames: VecDeque::with_capacity(capacity), capacity }
+        Self {
+            frames: VecDeque::with_capacity(capacity),
+            capacity,
+        }
     }
 
     pub fn push(&mut self, frame: VideoFrame) {
@@ -60,7 +63,11 @@ impl FrameRing {
         match (self.frames.front(), self.frames.back()) {
             (Some(a), Some(b)) if self.frames.len() > 1 => {
                 let span = b.received_at.duration_since(a.received_at).as_secs_f64();
-                if span > 0.0 { (self.frames.len() - 1) as f64 / span } else { 0.0 }
+                if span > 0.0 {
+                    (self.frames.len() - 1) as f64 / span
+                } else {
+                    0.0
+                }
             }
             _ => 0.0,
         }
@@ -73,7 +80,13 @@ mod tests {
     use crate::{id::StreamId, jpeg::JpegInfo};
 
     fn frame(seq: u64) -> VideoFrame {
-        VideoFrame::build(&StreamId::new("c").unwrap(), seq, 0, JpegInfo::default(), &[seq as u8])
+        VideoFrame::build(
+            &StreamId::new("c").unwrap(),
+            seq,
+            0,
+            JpegInfo::default(),
+            &[seq as u8],
+        )
     }
 
     #[test]

@@ -98,11 +98,15 @@ pub struct StreamSnapshot {
 }
 
 pub(crate) fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn unix_us(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 impl VideoStream {
@@ -172,7 +176,9 @@ impl VideoStream {
         }
         st.availability = availability;
         drop(st);
-        let _ = self.events.send(HubEvent::Availability { id: self.id.clone() });
+        let _ = self.events.send(HubEvent::Availability {
+            id: self.id.clone(),
+        });
     }
 
     /// Somebody fetched the newest frame (`/latest`, a snapshot).
@@ -182,7 +188,10 @@ impl VideoStream {
 
     /// Whether the newest frame was fetched within `window`.
     pub fn polled_within(&self, window: std::time::Duration) -> bool {
-        self.state.lock().last_poll.is_some_and(|t| t.elapsed() < window)
+        self.state
+            .lock()
+            .last_poll
+            .is_some_and(|t| t.elapsed() < window)
     }
 
     /// The newest frame, if any.
@@ -220,13 +229,20 @@ impl VideoStream {
             slot.offer(&latest, 0);
         }
         self.viewer_count.send_replace(count);
-        Subscription { stream: self.clone(), slot }
+        Subscription {
+            stream: self.clone(),
+            slot,
+        }
     }
 
     fn unsubscribe(&self, slot: &Arc<ViewerSlot>) {
         let count = {
             let mut subs = self.subscribers.lock();
-            *subs = subs.iter().filter(|s| !Arc::ptr_eq(s, slot)).cloned().collect();
+            *subs = subs
+                .iter()
+                .filter(|s| !Arc::ptr_eq(s, slot))
+                .cloned()
+                .collect();
             subs.len()
         };
         let stats = slot.stats();
@@ -239,14 +255,20 @@ impl VideoStream {
 
     /// Counters of every current viewer of this stream.
     pub fn viewer_stats(&self) -> Vec<(u64, SlotStats)> {
-        self.subscribers.lock().iter().map(|s| (s.viewer_id(), s.stats())).collect()
+        self.subscribers
+            .lock()
+            .iter()
+            .map(|s| (s.viewer_id(), s.stats()))
+            .collect()
     }
 
     pub fn snapshot(&self) -> StreamSnapshot {
         let live: Vec<SlotStats> = self.subscribers.lock().iter().map(|s| s.stats()).collect();
         let st = self.state.lock();
         let latest = st.ring.latest();
-        let fresh = st.last_frame_at.is_some_and(|t| t.elapsed().map(|e| e.as_secs() < 2).unwrap_or(true));
+        let fresh = st
+            .last_frame_at
+            .is_some_and(|t| t.elapsed().map(|e| e.as_secs() < 2).unwrap_or(true));
         StreamSnapshot {
             id: self.id.clone(),
             name: st.name.clone(),
@@ -257,7 +279,11 @@ impl VideoStream {
             last_frame_ms: st.last_frame_at.map(unix_ms),
             frames: st.frames,
             bytes: st.bytes,
-            fps: if fresh && st.publisher.is_some() { (st.ring.measured_fps() * 10.0).round() / 10.0 } else { 0.0 },
+            fps: if fresh && st.publisher.is_some() {
+                (st.ring.measured_fps() * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
             width: latest.map(|f| f.info.width),
             height: latest.map(|f| f.info.height),
             viewers: live.len(),
@@ -271,10 +297,17 @@ impl VideoStream {
     }
 
     /// Registers a new publisher; the previous one, if any, is told it was superseded.
-    pub(crate) fn attach_publisher(&self, lease: u64, name: Option<String>) -> watch::Receiver<bool> {
+    pub(crate) fn attach_publisher(
+        &self,
+        lease: u64,
+        name: Option<String>,
+    ) -> watch::Receiver<bool> {
         let (tx, rx) = watch::channel(false);
         let mut st = self.state.lock();
-        if let Some(old) = st.publisher.replace(PublisherRecord { lease, superseded: tx }) {
+        if let Some(old) = st.publisher.replace(PublisherRecord {
+            lease,
+            superseded: tx,
+        }) {
             old.superseded.send_replace(true);
         }
         if name.is_some() {
@@ -284,7 +317,10 @@ impl VideoStream {
         st.last_activity = Instant::now();
         let name = st.name.clone();
         drop(st);
-        let _ = self.events.send(HubEvent::Online { id: self.id.clone(), name });
+        let _ = self.events.send(HubEvent::Online {
+            id: self.id.clone(),
+            name,
+        });
         rx
     }
 
@@ -295,7 +331,9 @@ impl VideoStream {
             st.connected_since = None;
             st.last_activity = Instant::now();
             drop(st);
-            let _ = self.events.send(HubEvent::Offline { id: self.id.clone() });
+            let _ = self.events.send(HubEvent::Offline {
+                id: self.id.clone(),
+            });
         }
     }
 
@@ -303,7 +341,10 @@ impl VideoStream {
     /// offers it to every viewer. Never waits on a viewer.
     pub(crate) fn publish(&self, lease: u64, jpeg: &[u8]) -> Result<VideoFrame, HubError> {
         if jpeg.len() > self.max_frame_bytes {
-            return Err(HubError::FrameTooLarge { size: jpeg.len(), limit: self.max_frame_bytes });
+            return Err(HubError::FrameTooLarge {
+                size: jpeg.len(),
+                limit: self.max_frame_bytes,
+            });
         }
         let info: JpegInfo = jpeg::inspect(jpeg)?;
         let now = SystemTime::now();

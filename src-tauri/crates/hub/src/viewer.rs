@@ -66,7 +66,10 @@ pub struct ViewerQueue {
 
 impl std::fmt::Debug for ViewerQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ViewerQueue").field("id", &self.id).field("direct", &self.sink.is_some()).finish()
+        f.debug_struct("ViewerQueue")
+            .field("id", &self.id)
+            .field("direct", &self.sink.is_some())
+            .finish()
     }
 }
 
@@ -81,7 +84,11 @@ impl ViewerQueue {
     }
 
     fn build(sink: Option<Arc<dyn DirectSink>>) -> Arc<Self> {
-        Arc::new(Self { id: NEXT_VIEWER_ID.fetch_add(1, Ordering::Relaxed), waker: Arc::new(Notify::new()), sink })
+        Arc::new(Self {
+            id: NEXT_VIEWER_ID.fetch_add(1, Ordering::Relaxed),
+            waker: Arc::new(Notify::new()),
+            sink,
+        })
     }
 
     pub fn id(&self) -> u64 {
@@ -147,7 +154,10 @@ pub struct ViewerSlot {
 
 impl std::fmt::Debug for ViewerSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ViewerSlot").field("stream", &self.stream).field("viewer_id", &self.viewer_id).finish()
+        f.debug_struct("ViewerSlot")
+            .field("stream", &self.stream)
+            .field("viewer_id", &self.viewer_id)
+            .finish()
     }
 }
 
@@ -201,7 +211,11 @@ impl ViewerSlot {
         if !direct {
             return self.waker.notify_one();
         }
-        match self.sink.as_ref().map(|sink| sink.try_send(self, frame, ahead)) {
+        match self
+            .sink
+            .as_ref()
+            .map(|sink| sink.try_send(self, frame, ahead))
+        {
             Some(Handoff::Delivered) => self.finish(Some(frame.seq)),
             Some(Handoff::Started) => self.waker.notify_one(),
             Some(Handoff::Busy) | None => {
@@ -272,7 +286,13 @@ mod tests {
     use crate::jpeg::JpegInfo;
 
     fn frame(seq: u64) -> VideoFrame {
-        VideoFrame::build(&StreamId::new("c").unwrap(), seq, 0, JpegInfo::default(), b"x")
+        VideoFrame::build(
+            &StreamId::new("c").unwrap(),
+            seq,
+            0,
+            JpegInfo::default(),
+            b"x",
+        )
     }
 
     #[test]
@@ -299,7 +319,16 @@ mod tests {
         }
         assert_eq!(slot.stats().held, 2);
         slot.finish(Some(1));
-        assert_eq!(slot.stats(), SlotStats { delivered: 1, skipped: 98, held: 1, max_held: 2, last_seq: 1 });
+        assert_eq!(
+            slot.stats(),
+            SlotStats {
+                delivered: 1,
+                skipped: 98,
+                held: 1,
+                max_held: 2,
+                last_seq: 1
+            }
+        );
     }
 
     #[test]
@@ -331,7 +360,10 @@ mod tests {
     }
 
     fn direct(outcome: Handoff) -> (Arc<ScriptedSink>, Arc<ViewerQueue>, Arc<ViewerSlot>) {
-        let sink = Arc::new(ScriptedSink { outcome: Mutex::new(outcome), sent: Mutex::new(Vec::new()) });
+        let sink = Arc::new(ScriptedSink {
+            outcome: Mutex::new(outcome),
+            sent: Mutex::new(Vec::new()),
+        });
         let q = ViewerQueue::with_sink(sink.clone());
         let slot = q.new_slot(StreamId::new("c").unwrap());
         (sink, q, slot)
@@ -344,8 +376,20 @@ mod tests {
             slot.offer(&frame(seq), 0);
         }
         assert_eq!(*sink.sent.lock(), vec![1, 2, 3]);
-        assert!(slot.take().is_none(), "nothing is left for the viewer's task");
-        assert_eq!(slot.stats(), SlotStats { delivered: 3, skipped: 0, held: 0, max_held: 1, last_seq: 3 });
+        assert!(
+            slot.take().is_none(),
+            "nothing is left for the viewer's task"
+        );
+        assert_eq!(
+            slot.stats(),
+            SlotStats {
+                delivered: 3,
+                skipped: 0,
+                held: 0,
+                max_held: 1,
+                last_seq: 3
+            }
+        );
     }
 
     #[test]
@@ -354,7 +398,11 @@ mod tests {
         slot.offer(&frame(1), 0);
         slot.offer(&frame(2), 0);
         assert!(sink.sent.lock().is_empty());
-        assert_eq!(slot.take().unwrap().seq, 2, "latest wins in the slot as before");
+        assert_eq!(
+            slot.take().unwrap().seq,
+            2,
+            "latest wins in the slot as before"
+        );
         assert_eq!(slot.stats().skipped, 1);
     }
 
@@ -372,6 +420,15 @@ mod tests {
         assert_eq!(slot.stats().held, 2);
         slot.finish(Some(1));
         assert_eq!(slot.take().unwrap().seq, 5);
-        assert_eq!(slot.stats(), SlotStats { delivered: 1, skipped: 3, held: 1, max_held: 2, last_seq: 1 });
+        assert_eq!(
+            slot.stats(),
+            SlotStats {
+                delivered: 1,
+                skipped: 3,
+                held: 1,
+                max_held: 2,
+                last_seq: 1
+            }
+        );
     }
 }

@@ -36,9 +36,13 @@ pub struct AudioReport {
 /// Creates a device over the REST API; returns (token, devkit TCP port).
 async fn create_device(addr: SocketAddr, id: &str) -> anyhow::Result<(String, u16)> {
     let body = format!(r#"{{"deviceId":"{id}","name":"relayload {id}"}}"#);
-    let resp = crate::http_request(addr, "POST", &crate::with_token("/api/devices"), "", &body).await?;
+    let resp =
+        crate::http_request(addr, "POST", &crate::with_token("/api/devices"), "", &body).await?;
     let v: serde_json::Value = serde_json::from_str(&resp)?;
-    Ok((v["token"].as_str().context("no token")?.to_owned(), v["tcpPort"].as_u64().context("no tcpPort")? as u16))
+    Ok((
+        v["token"].as_str().context("no token")?.to_owned(),
+        v["tcpPort"].as_u64().context("no tcpPort")? as u16,
+    ))
 }
 
 fn packet(dev: u32, seq: u32) -> Vec<u8> {
@@ -58,11 +62,21 @@ struct ListenerStats {
 }
 
 /// Reads one listener's PCM; counts packets whose sequence is in the measured window.
-async fn listen(mut ws: tokio::io::BufReader<TcpStream>, dev: u32, window: Arc<(AtomicU32, AtomicU32)>, stop: Arc<AtomicBool>) -> ListenerStats {
+async fn listen(
+    mut ws: tokio::io::BufReader<TcpStream>,
+    dev: u32,
+    window: Arc<(AtomicU32, AtomicU32)>,
+    stop: Arc<AtomicBool>,
+) -> ListenerStats {
     let mut stats = ListenerStats::default();
     let mut payload = Vec::with_capacity(4096);
     while !stop.load(Ordering::Relaxed) {
-        let op = match tokio::time::timeout(Duration::from_millis(200), read_frame(&mut ws, &mut payload)).await {
+        let op = match tokio::time::timeout(
+            Duration::from_millis(200),
+            read_frame(&mut ws, &mut payload),
+        )
+        .await
+        {
             Err(_) => continue,
             Ok(Err(_)) => break,
             Ok(Ok(op)) => op,
@@ -71,16 +85,24 @@ async fn listen(mut ws: tokio::io::BufReader<TcpStream>, dev: u32, window: Arc<(
             0x2 => {
                 // One datagram per message when the listener keeps up; split defensively.
                 for p in payload.chunks(PACKET_BYTES) {
-                    if p.len() != PACKET_BYTES || &p[0..4] != MAGIC || u32::from_le_bytes(p[4..8].try_into().unwrap()) != dev {
+                    if p.len() != PACKET_BYTES
+                        || &p[0..4] != MAGIC
+                        || u32::from_le_bytes(p[4..8].try_into().unwrap()) != dev
+                    {
                         stats.corrupt += 1;
                         continue;
                     }
                     let seq = u32::from_le_bytes(p[8..12].try_into().unwrap());
-                    let (lo, hi) = (window.0.load(Ordering::Relaxed), window.1.load(Ordering::Relaxed));
+                    let (lo, hi) = (
+                        window.0.load(Ordering::Relaxed),
+                        window.1.load(Ordering::Relaxed),
+                    );
                     if seq >= lo && seq < hi {
                         stats.received += 1;
                         let sent = u64::from_le_bytes(p[12..20].try_into().unwrap());
-                        stats.latencies.push(now_us().saturating_sub(sent).min(u32::MAX as u64) as u32);
+                        stats
+                            .latencies
+                            .push(now_us().saturating_sub(sent).min(u32::MAX as u64) as u32);
                     }
                 }
             }
@@ -108,7 +130,12 @@ pub async fn run(args: &Args, addr: SocketAddr, pid: u32) -> anyhow::Result<Audi
     for d in 0..args.devkits {
         for _ in 0..args.listeners {
             let ws = ws_connect(addr, &format!("/audio/ws?source=dk-{d}"), None).await?;
-            listeners.push(tokio::spawn(listen(ws, d as u32, window.clone(), stop.clone())));
+            listeners.push(tokio::spawn(listen(
+                ws,
+                d as u32,
+                window.clone(),
+                stop.clone(),
+            )));
         }
     }
     let warmup = 50u32; // 1 s
@@ -124,7 +151,11 @@ pub async fn run(args: &Args, addr: SocketAddr, pid: u32) -> anyhow::Result<Audi
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             for seq in 0..warmup + total + 10 {
                 tick.tick().await;
-                if dk.send_audio(seq, seq * 320, &packet(d as u32, seq)).await.is_err() {
+                if dk
+                    .send_audio(seq, seq * 320, &packet(d as u32, seq))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -174,7 +205,8 @@ impl AudioReport {
     }
 
     pub fn print(&self, args: &Args) {
-        let loss = 100.0 * self.expected.saturating_sub(self.received) as f64 / self.expected.max(1) as f64;
+        let loss = 100.0 * self.expected.saturating_sub(self.received) as f64
+            / self.expected.max(1) as f64;
         let max = self.latencies.last().copied().unwrap_or(0) as f64 / 1000.0;
         let cpu_share = self.cpu_us as f64 / 1e6 / self.seconds * 100.0;
         let per_packet = self.cpu_us as f64 / self.received.max(1) as f64;
@@ -183,11 +215,22 @@ impl AudioReport {
             args.devkits, args.listeners, self.seconds
         );
         println!("  packets sent       {}", self.packets_sent);
-        println!("  delivered          {} of {} (loss {loss:.3} %)", self.received, self.expected);
+        println!(
+            "  delivered          {} of {} (loss {loss:.3} %)",
+            self.received, self.expected
+        );
         println!("  corrupt            {}", self.corrupt);
-        println!("  relay latency ms   p50 {:.3}  p99 {:.3}  max {:.2}", self.pct(0.5), self.pct(0.99), max);
+        println!(
+            "  relay latency ms   p50 {:.3}  p99 {:.3}  max {:.2}",
+            self.pct(0.5),
+            self.pct(0.99),
+            max
+        );
         println!("  server CPU         {:.2} s ({cpu_share:.1} % of one core), {per_packet:.2} µs per delivered packet", self.cpu_us as f64 / 1e6);
-        println!("  server peak RSS    {:.1} MiB", self.peak_rss_kib as f64 / 1024.0);
+        println!(
+            "  server peak RSS    {:.1} MiB",
+            self.peak_rss_kib as f64 / 1024.0
+        );
         if args.markdown {
             println!(
                 "| {} devkits × {} listeners | {loss:.3} % | {} | {:.3} | {:.3} | {max:.2} | {cpu_share:.1} % | {per_packet:.2} | {:.1} |",

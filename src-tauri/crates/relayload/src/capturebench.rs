@@ -45,10 +45,22 @@ fn mjpeg_frames(w: usize, h: usize, n: usize) -> Vec<Vec<u8>> {
             let mut rgb = vec![0u8; w * h * 3];
             for (i, px) in rgb.chunks_exact_mut(3).enumerate() {
                 let (x, y) = (i % w, i / w);
-                px.copy_from_slice(&[((x + k * 8) % 256) as u8, ((y * 2 + k) % 256) as u8, ((x ^ y) % 256) as u8]);
+                px.copy_from_slice(&[
+                    ((x + k * 8) % 256) as u8,
+                    ((y * 2 + k) % 256) as u8,
+                    ((x ^ y) % 256) as u8,
+                ]);
             }
-            let img = turbojpeg::Image { pixels: &rgb[..], width: w, pitch: w * 3, height: h, format: turbojpeg::PixelFormat::RGB };
-            turbojpeg::compress(img, 80, turbojpeg::Subsamp::Sub2x1).unwrap().to_vec()
+            let img = turbojpeg::Image {
+                pixels: &rgb[..],
+                width: w,
+                pitch: w * 3,
+                height: h,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            turbojpeg::compress(img, 80, turbojpeg::Subsamp::Sub2x1)
+                .unwrap()
+                .to_vec()
         })
         .collect()
 }
@@ -56,7 +68,9 @@ fn mjpeg_frames(w: usize, h: usize, n: usize) -> Vec<Vec<u8>> {
 fn run(name: &str, format: RawFormat, frames: &[Vec<u8>], args: &Args) {
     let (w, h) = (args.width, args.height);
     let hub = Hub::new(HubConfig::default());
-    let lease = hub.publish_as("host-camera", None, SourceKind::Local).unwrap();
+    let lease = hub
+        .publish_as("host-camera", None, SourceKind::Local)
+        .unwrap();
     let queue = ViewerQueue::new();
     let _viewer = lease.stream().subscribe(&queue);
     let mut conv = FrameConverter::new(80).unwrap();
@@ -68,7 +82,15 @@ fn run(name: &str, format: RawFormat, frames: &[Vec<u8>], args: &Args) {
     while start.elapsed() < Duration::from_secs(args.seconds) {
         let data = &frames[n % frames.len()];
         let t0 = Instant::now();
-        let jpeg = conv.to_jpeg(&RawFrame { format, width: w, height: h, stride, data }).unwrap();
+        let jpeg = conv
+            .to_jpeg(&RawFrame {
+                format,
+                width: w,
+                height: h,
+                stride,
+                data,
+            })
+            .unwrap();
         lease.publish(&jpeg).unwrap();
         times.push(t0.elapsed().as_secs_f64() * 1000.0);
         // The viewer takes what it can (latest wins), like a real socket.
@@ -99,7 +121,12 @@ fn main() {
     let mjpeg = mjpeg_frames(w, h, 30);
     run("MJPEG passthrough", RawFormat::Mjpeg, &mjpeg, &args);
     let avi1: Vec<Vec<u8>> = mjpeg.iter().map(|f| strip_huffman_tables(f)).collect();
-    run("MJPEG (AVI1, tables inserted)", RawFormat::Mjpeg, &avi1, &args);
+    run(
+        "MJPEG (AVI1, tables inserted)",
+        RawFormat::Mjpeg,
+        &avi1,
+        &args,
+    );
     let yuyv: Vec<Vec<u8>> = (0..30).map(|k| yuyv_frame(w, h, k)).collect();
     run("YUYV → JPEG (turbojpeg)", RawFormat::Yuyv, &yuyv, &args);
     let nv12: Vec<Vec<u8>> = (0..30).map(|k| nv12_frame(w, h, k)).collect();

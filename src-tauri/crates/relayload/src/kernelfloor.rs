@@ -21,7 +21,9 @@ fn main() -> anyhow::Result<()> {
 
 #[cfg(not(target_os = "linux"))]
 fn main() {
-    eprintln!("kernelfloor measures Linux system calls (memfd_create, sendfile); it runs on Linux only");
+    eprintln!(
+        "kernelfloor measures Linux system calls (memfd_create, sendfile); it runs on Linux only"
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -38,7 +40,9 @@ mod floor {
     use clap::{Parser, ValueEnum};
 
     #[derive(Parser)]
-    #[command(about = "The kernel's cost of handing one frame to N loopback sockets, for comparison with relayload")]
+    #[command(
+        about = "The kernel's cost of handing one frame to N loopback sockets, for comparison with relayload"
+    )]
     struct Args {
         /// Sockets the frame goes to.
         #[arg(long, default_value_t = 200)]
@@ -130,7 +134,10 @@ mod floor {
         }
         for (i, r) in readers.iter().enumerate() {
             r.set_nonblocking(true)?;
-            let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: i as u64 };
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: i as u64,
+            };
             // SAFETY: `ev` is a live event; both descriptors are open.
             unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, r.as_raw_fd(), &mut ev) };
         }
@@ -138,7 +145,8 @@ mod floor {
         let mut buf = vec![0u8; 1 << 16];
         loop {
             // SAFETY: `events` has room for 256 entries.
-            let n = unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, -1) };
+            let n =
+                unsafe { libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as i32, -1) };
             for ev in &events[..n.max(0) as usize] {
                 let mut r = &readers[ev.u64 as usize];
                 while matches!(r.read(&mut buf), Ok(n) if n > 0) {}

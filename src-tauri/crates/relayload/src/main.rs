@@ -77,7 +77,10 @@ async fn main() -> anyhow::Result<()> {
     if args.devkits > 0 {
         let (mut child, addr) = start_server(&args).await?;
         let result = audio::run(&args, addr, child.id()).await;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let _ = child.wait();
         result?.print(&args);
         return Ok(());
@@ -85,7 +88,10 @@ async fn main() -> anyhow::Result<()> {
     let base = base_jpeg(args.width, args.height)?;
     let (mut child, addr) = start_server(&args).await?;
     let result = run(&args, addr, &base, child.id()).await;
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let _ = child.wait();
     let report = result?;
     report.print(&args, base.len());
@@ -103,7 +109,13 @@ fn base_jpeg(width: usize, height: usize) -> anyhow::Result<Vec<u8>> {
         state ^= state << 5;
         *px = px.saturating_add((state % 24) as u8).saturating_sub(12);
     }
-    let image = turbojpeg::Image { pixels: &canvas.rgb[..], width, pitch: width * 3, height, format: turbojpeg::PixelFormat::RGB };
+    let image = turbojpeg::Image {
+        pixels: &canvas.rgb[..],
+        width,
+        pitch: width * 3,
+        height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
     Ok(turbojpeg::compress(image, 75, turbojpeg::Subsamp::Sub2x2)?.to_vec())
 }
 
@@ -112,18 +124,33 @@ async fn start_server(args: &Args) -> anyhow::Result<(Child, SocketAddr)> {
         Some(b) => b.clone(),
         None => std::env::current_exe()?.with_file_name("relaydeck"),
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
     let data_dir = std::env::temp_dir().join(format!("relayload-{}", std::process::id()));
     let child = Command::new(&bin)
-        .args(["serve", "--bind", &addr.to_string(), "--devkit-tcp-port", "0", "--devkit-udp-port", "0"])
+        .args([
+            "serve",
+            "--bind",
+            &addr.to_string(),
+            "--devkit-tcp-port",
+            "0",
+            "--devkit-udp-port",
+            "0",
+        ])
         .args(["--admin-password", ADMIN_PASSWORD])
         .arg("--data-dir")
         .arg(&data_dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
-        .with_context(|| format!("starting {} (build it with cargo build --release)", bin.display()))?;
+        .with_context(|| {
+            format!(
+                "starting {} (build it with cargo build --release)",
+                bin.display()
+            )
+        })?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(addr).await.is_err() {
         if Instant::now() > deadline {
@@ -145,20 +172,40 @@ pub(crate) static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new(
 /// `path` with the benchmark's token.
 pub(crate) fn with_token(path: &str) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{sep}token={}", TOKEN.get().map(String::as_str).unwrap_or(""))
+    format!(
+        "{path}{sep}token={}",
+        TOKEN.get().map(String::as_str).unwrap_or("")
+    )
 }
 
 /// Signs in with the admin password (HTTP Basic) and creates an admin token.
 async fn create_admin_token(addr: SocketAddr) -> anyhow::Result<String> {
     let body = r#"{"name":"relayload","scope":"admin","expiresInSec":86400}"#;
     let basic = base64_encode(format!("admin:{ADMIN_PASSWORD}").as_bytes());
-    let resp = http_request(addr, "POST", "/api/tokens", &format!("Authorization: Basic {basic}\r\n"), body).await?;
-    let v: serde_json::Value = serde_json::from_str(&resp).with_context(|| format!("creating a token: {resp}"))?;
-    Ok(v["token"].as_str().context("no token in the answer")?.to_owned())
+    let resp = http_request(
+        addr,
+        "POST",
+        "/api/tokens",
+        &format!("Authorization: Basic {basic}\r\n"),
+        body,
+    )
+    .await?;
+    let v: serde_json::Value =
+        serde_json::from_str(&resp).with_context(|| format!("creating a token: {resp}"))?;
+    Ok(v["token"]
+        .as_str()
+        .context("no token in the answer")?
+        .to_owned())
 }
 
 /// One HTTP/1.1 request with `Connection: close`; returns the body of a 2xx answer.
-pub(crate) async fn http_request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> anyhow::Result<String> {
+pub(crate) async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> anyhow::Result<String> {
     let mut tcp = TcpStream::connect(addr).await?;
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n{body}",
@@ -177,16 +224,25 @@ fn base64_encode(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
-            out.push(if i <= c.len() { T[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+            out.push(if i <= c.len() {
+                T[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
         }
     }
     out
 }
 
 pub(crate) fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
 }
 
 /// base JPEG with a COM segment: TAG, camera u32, seq u64, send time µs u64, CRC32 of `base`.
@@ -232,12 +288,17 @@ impl ViewerStats {
         self.last_seq = seq;
         if measuring {
             self.received += 1;
-            self.latencies_us.push(now_us().saturating_sub(sent).min(u32::MAX as u64) as u32);
+            self.latencies_us
+                .push(now_us().saturating_sub(sent).min(u32::MAX as u64) as u32);
         }
     }
 }
 
-pub(crate) async fn ws_connect(addr: SocketAddr, path: &str, rcvbuf: Option<u32>) -> anyhow::Result<BufReader<TcpStream>> {
+pub(crate) async fn ws_connect(
+    addr: SocketAddr,
+    path: &str,
+    rcvbuf: Option<u32>,
+) -> anyhow::Result<BufReader<TcpStream>> {
     let sock = TcpSocket::new_v4()?;
     if let Some(b) = rcvbuf {
         sock.set_recv_buffer_size(b)?;
@@ -266,11 +327,19 @@ pub(crate) async fn ws_connect(addr: SocketAddr, path: &str, rcvbuf: Option<u32>
 }
 
 /// Reads server frames until `stop`; answers pings with masked pongs.
-async fn run_viewer(mut ws: BufReader<TcpStream>, measuring: Arc<AtomicBool>, stop: Arc<AtomicBool>) -> ViewerStats {
+async fn run_viewer(
+    mut ws: BufReader<TcpStream>,
+    measuring: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> ViewerStats {
     let mut stats = ViewerStats::default();
     let mut payload = Vec::with_capacity(128 * 1024);
     while !stop.load(Ordering::Relaxed) {
-        let read = tokio::time::timeout(Duration::from_millis(200), read_frame(&mut ws, &mut payload)).await;
+        let read = tokio::time::timeout(
+            Duration::from_millis(200),
+            read_frame(&mut ws, &mut payload),
+        )
+        .await;
         let opcode = match read {
             Err(_) => continue,
             Ok(Err(_)) => break,
@@ -293,7 +362,10 @@ pub(crate) async fn answer_ping(ws: &mut BufReader<TcpStream>, payload: &[u8]) {
     let _ = ws.get_mut().write_all(&pong).await;
 }
 
-pub(crate) async fn read_frame(ws: &mut BufReader<TcpStream>, payload: &mut Vec<u8>) -> std::io::Result<u8> {
+pub(crate) async fn read_frame(
+    ws: &mut BufReader<TcpStream>,
+    payload: &mut Vec<u8>,
+) -> std::io::Result<u8> {
     let b0 = ws.read_u8().await?;
     let b1 = ws.read_u8().await?;
     let len = match b1 & 0x7F {
@@ -349,11 +421,16 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
     let mut viewers = Vec::new();
     for c in 0..args.cameras {
         for _ in 0..args.stalled {
-            stalled.push(ws_connect(addr, &format!("/stream/ws?clientId=cam{c}"), Some(4096)).await?);
+            stalled
+                .push(ws_connect(addr, &format!("/stream/ws?clientId=cam{c}"), Some(4096)).await?);
         }
         for _ in 0..args.viewers {
             let ws = ws_connect(addr, &format!("/stream/ws?clientId=cam{c}"), None).await?;
-            viewers.push(tokio::spawn(run_viewer(ws, measuring.clone(), stop.clone())));
+            viewers.push(tokio::spawn(run_viewer(
+                ws,
+                measuring.clone(),
+                stop.clone(),
+            )));
         }
     }
     let mut cameras = Vec::new();
@@ -363,7 +440,10 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
         let mut ack = Vec::new();
         let op = read_frame(&mut ws, &mut ack).await?;
         if op != 0x1 || !ack.windows(10).any(|w| w == b"registered") {
-            bail!("camera {c} was not registered: {}", String::from_utf8_lossy(&ack));
+            bail!(
+                "camera {c} was not registered: {}",
+                String::from_utf8_lossy(&ack)
+            );
         }
         cameras.push(ws.into_inner());
     }
@@ -441,8 +521,15 @@ pub(crate) fn reset_peak_rss(pid: u32) {
 
 pub(crate) fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM")?;
-    Ok(line.split_whitespace().nth(1).context("bad VmHWM")?.parse()?)
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("bad VmHWM")?
+        .parse()?)
 }
 
 impl Report {
@@ -463,12 +550,25 @@ impl Report {
         println!("relayload: {} camera(s) {}x{} @ {} fps, {} viewer(s) each, {} stalled each, {:.1} s measured, frame {} bytes",
             args.cameras, args.width, args.height, args.fps, args.viewers, args.stalled, self.seconds, frame_bytes);
         println!("  frames sent        {}", self.sent);
-        println!("  delivered          {} of {} ({delivery:.3} %), dropped {}", self.received, self.expected, self.expected.saturating_sub(self.received));
+        println!(
+            "  delivered          {} of {} ({delivery:.3} %), dropped {}",
+            self.received,
+            self.expected,
+            self.expected.saturating_sub(self.received)
+        );
         println!("  corrupt/reordered  {}", self.corrupt);
-        println!("  latency ms         p50 {:.2}  p99 {:.2}  max {:.2}", self.pct(0.5), self.pct(0.99), max);
+        println!(
+            "  latency ms         p50 {:.2}  p99 {:.2}  max {:.2}",
+            self.pct(0.5),
+            self.pct(0.99),
+            max
+        );
         println!("  throughput         {mbps:.0} Mbit/s to viewers");
         println!("  server CPU         {:.2} s ({cpu_share:.0} % of one core), {per_frame:.2} µs per delivered frame", self.cpu_us as f64 / 1e6);
-        println!("  server peak RSS    {:.1} MiB", self.peak_rss_kib as f64 / 1024.0);
+        println!(
+            "  server peak RSS    {:.1} MiB",
+            self.peak_rss_kib as f64 / 1024.0
+        );
         if args.markdown {
             println!(
                 "| {}×{}x{} @ {} fps × {} viewers{} | {delivery:.3} % | {} | {:.2} | {:.2} | {max:.1} | {mbps:.0} | {cpu_share:.0} % | {per_frame:.2} | {:.1} |",

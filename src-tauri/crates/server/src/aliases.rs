@@ -17,8 +17,8 @@ use axum::{
 use relaydeck_hub::VideoStream;
 
 use crate::{
-    auth::{Caller, Principal},
     api::cameras::camera,
+    auth::{Caller, Principal},
     edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps},
     error::ApiError,
     state::AppState,
@@ -37,43 +37,79 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The camera named by `key`, or the first camera registered that the caller may watch.
-fn pick(state: &AppState, caller: &Principal, q: &HashMap<String, String>, key: &str) -> Result<Arc<VideoStream>, ApiError> {
+fn pick(
+    state: &AppState,
+    caller: &Principal,
+    q: &HashMap<String, String>,
+    key: &str,
+) -> Result<Arc<VideoStream>, ApiError> {
     match q.get(key) {
         Some(id) => camera(state, id),
-        None => state.hub.streams().into_iter().find(|s| caller.can_view(s.id().as_str())).ok_or(ApiError::NoCameras),
+        None => state
+            .hub
+            .streams()
+            .into_iter()
+            .find(|s| caller.can_view(s.id().as_str()))
+            .ok_or(ApiError::NoCameras),
     }
 }
 
-fn stream(state: &AppState, cam: Arc<VideoStream>, q: &HashMap<String, String>) -> Result<Response, ApiError> {
-    Ok(mjpeg_response(state, cam, parse_fps(q.get("fps").map(String::as_str))?))
+fn stream(
+    state: &AppState,
+    cam: Arc<VideoStream>,
+    q: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    Ok(mjpeg_response(
+        state,
+        cam,
+        parse_fps(q.get("fps").map(String::as_str))?,
+    ))
 }
 
 fn snapshot(cam: Arc<VideoStream>) -> Result<Response, ApiError> {
     cam.note_poll();
-    let frame = cam.latest().ok_or_else(|| ApiError::NoFrame(cam.id().to_string()))?;
+    let frame = cam
+        .latest()
+        .ok_or_else(|| ApiError::NoFrame(cam.id().to_string()))?;
     Ok(jpeg_response(&frame))
 }
 
-async fn ustreamer_stream(State(s): State<AppState>, Caller(c): Caller, Query(q): Params) -> Result<Response, ApiError> {
+async fn ustreamer_stream(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
     stream(&s, pick(&s, &c, &q, "clientId")?, &q)
 }
 
-async fn ustreamer_snapshot(State(s): State<AppState>, Caller(c): Caller, Query(q): Params) -> Result<Response, ApiError> {
+async fn ustreamer_snapshot(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
     snapshot(pick(&s, &c, &q, "clientId")?)
 }
 
 /// `/` is the UI, unless it carries mjpg-streamer's `?action=`.
-async fn root(State(s): State<AppState>, Caller(c): Caller, Query(q): Params) -> Result<Response, ApiError> {
+async fn root(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
     match q.get("action").map(String::as_str) {
         None => Ok(ui::index().into_response()),
         Some("stream") => stream(&s, pick(&s, &c, &q, "clientId")?, &q),
         Some("snapshot") => snapshot(pick(&s, &c, &q, "clientId")?),
-        Some(other) => Err(ApiError::BadRequest(format!("unknown action '{other}': use action=stream or action=snapshot"))),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "unknown action '{other}': use action=stream or action=snapshot"
+        ))),
     }
 }
 
 fn go2rtc_src(q: &HashMap<String, String>) -> Result<&str, ApiError> {
-    q.get("src").map(String::as_str).ok_or_else(|| ApiError::BadRequest("missing ?src=CAMERA_ID".into()))
+    q.get("src")
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::BadRequest("missing ?src=CAMERA_ID".into()))
 }
 
 async fn go2rtc_stream(State(s): State<AppState>, Query(q): Params) -> Result<Response, ApiError> {

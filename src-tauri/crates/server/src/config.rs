@@ -127,7 +127,11 @@ pub struct ServerConfig {
     pub max_connections: usize,
 
     /// Open connections allowed from one IP address (room for the load benchmark from loopback).
-    #[arg(long, env = "RELAYDECK_MAX_CONNECTIONS_PER_IP", default_value_t = 2_500)]
+    #[arg(
+        long,
+        env = "RELAYDECK_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 2_500
+    )]
     pub max_connections_per_ip: usize,
 
     /// Largest HTTP request body accepted (JSON API calls), in bytes.
@@ -173,9 +177,17 @@ impl ServerConfig {
     /// Takes the port, LAN access, TLS and ring size from the user's
     /// settings, except those `explicit` says were given as flags or
     /// environment variables (those win, for this run only).
-    pub fn apply_settings(&mut self, s: &crate::store::settings::Settings, explicit: impl Fn(&str) -> bool) {
+    pub fn apply_settings(
+        &mut self,
+        s: &crate::store::settings::Settings,
+        explicit: impl Fn(&str) -> bool,
+    ) {
         if !explicit("bind") {
-            let ip: std::net::IpAddr = if s.lan_access { [0, 0, 0, 0].into() } else { [127, 0, 0, 1].into() };
+            let ip: std::net::IpAddr = if s.lan_access {
+                [0, 0, 0, 0].into()
+            } else {
+                [127, 0, 0, 1].into()
+            };
             self.bind = SocketAddr::new(ip, s.port);
         }
         if !explicit("tls") {
@@ -187,7 +199,10 @@ impl ServerConfig {
     }
 
     /// `base` with the fields this configuration decides (what the run uses).
-    pub fn as_settings(&self, base: crate::store::settings::Settings) -> crate::store::settings::Settings {
+    pub fn as_settings(
+        &self,
+        base: crate::store::settings::Settings,
+    ) -> crate::store::settings::Settings {
         crate::store::settings::Settings {
             port: self.bind.port(),
             lan_access: !self.bind.ip().is_loopback(),
@@ -208,7 +223,9 @@ impl ServerConfig {
         if let Some(dir) = &self.data_dir {
             return dir.clone();
         }
-        dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join(APP_IDENTIFIER)
+        dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(APP_IDENTIFIER)
     }
 }
 
@@ -221,8 +238,13 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
         Some((i, 'G' | 'g')) => (&t[..i], 1 << 30),
         _ => (t, 1),
     };
-    let n: usize = num.trim().parse().map_err(|_| format!("'{s}' is not a size (examples: 65536, 64K, 5M)"))?;
-    let bytes = n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))?;
+    let n: usize = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (examples: 65536, 64K, 5M)"))?;
+    let bytes = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))?;
     if bytes == 0 {
         return Err("a size must be greater than zero".into());
     }
@@ -232,15 +254,23 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
 /// `250ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("'{s}' is not a duration (examples: 500ms, 30s, 2m)"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (examples: 500ms, 30s, 2m)"))?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
         "" | "s" => n,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
-        other => return Err(format!("unknown time unit '{other}' in '{s}' (use ms, s, m or h)")),
+        other => {
+            return Err(format!(
+                "unknown time unit '{other}' in '{s}' (use ms, s, m or h)"
+            ))
+        }
     };
     if !(secs > 0.0 && secs < 1e9) {
         return Err(format!("'{s}' must be greater than zero"));
@@ -249,7 +279,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 mod secs {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("{:?}", d))
     }
 }

@@ -57,7 +57,9 @@ impl ApiError {
             Self::NoFrame(_) => (StatusCode::NOT_FOUND, "no_frame"),
             Self::FrameGone { .. } => (StatusCode::NOT_FOUND, "frame_gone"),
             Self::NoCameras => (StatusCode::NOT_FOUND, "no_cameras"),
-            Self::CameraUnavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "camera_unavailable"),
+            Self::CameraUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "camera_unavailable")
+            }
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -83,10 +85,12 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
         let mut resp = (status, Json(body)).into_response();
         if let Self::TooManyAttempts(wait) = &self {
-            resp.headers_mut().insert("retry-after", wait.as_secs().max(1).into());
+            resp.headers_mut()
+                .insert("retry-after", wait.as_secs().max(1).into());
         }
         if status == StatusCode::UPGRADE_REQUIRED {
-            resp.headers_mut().insert("upgrade", "websocket".parse().unwrap());
+            resp.headers_mut()
+                .insert("upgrade", "websocket".parse().unwrap());
         }
         resp
     }

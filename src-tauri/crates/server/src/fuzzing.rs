@@ -17,7 +17,9 @@ use crate::edges::{
 
 /// The devkit TCP codec on an arbitrary byte stream, read in 7-byte pieces.
 pub fn devkit_frames(data: &[u8]) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
     rt.block_on(async {
         let (mut tx, rx) = tokio::io::duplex(7);
         let input = data.to_vec();
@@ -30,7 +32,10 @@ pub fn devkit_frames(data: &[u8]) {
             while let Ok(frame) = r.next().await {
                 assert!(!frame.is_empty() && frame.len() <= 65_536);
                 n += 1;
-                assert!(n <= data.len() / 5 + 1, "more frames than the input can hold");
+                assert!(
+                    n <= data.len() / 5 + 1,
+                    "more frames than the input can hold"
+                );
             }
         };
         tokio::join!(writer, reader);
@@ -61,8 +66,13 @@ pub fn control_json(data: &[u8]) {
     #[serde(tag = "type", rename_all = "kebab-case")]
     #[allow(dead_code)]
     enum M {
-        Subscribe { #[serde(rename = "clientIds")] client_ids: Option<Vec<String>> },
-        Ping { t: Option<serde_json::Value> },
+        Subscribe {
+            #[serde(rename = "clientIds")]
+            client_ids: Option<Vec<String>>,
+        },
+        Ping {
+            t: Option<serde_json::Value>,
+        },
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = control::parse::<M>(text, &["subscribe", "ping"]);
@@ -82,13 +92,28 @@ pub fn reorder(data: &[u8]) {
             now += Duration::from_millis(chunk[4] as u64);
             r.flush_due(now, &mut out);
         }
-        r.push(Packet { seq, ts: seq.wrapping_mul(160), pcm: Bytes::from_static(&[0; 320]) }, now, &mut out);
+        r.push(
+            Packet {
+                seq,
+                ts: seq.wrapping_mul(160),
+                pcm: Bytes::from_static(&[0; 320]),
+            },
+            now,
+            &mut out,
+        );
     }
     r.flush_due(now + Duration::from_secs(1), &mut out);
-    let audio = out.iter().filter(|o| matches!(o, Output::Audio { .. })).count() as u64;
+    let audio = out
+        .iter()
+        .filter(|o| matches!(o, Output::Audio { .. }))
+        .count() as u64;
     let stats = r.stats();
     let pushed = (data.len() / 5) as u64;
-    assert_eq!(audio + stats.late + stats.duplicates, pushed, "every packet is forwarded, late or a duplicate");
+    assert_eq!(
+        audio + stats.late + stats.duplicates,
+        pushed,
+        "every packet is forwarded, late or a duplicate"
+    );
 }
 
 /// Replays every saved input of `target` (used by CI).

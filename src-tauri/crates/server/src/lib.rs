@@ -25,8 +25,8 @@
 //! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
 
 pub mod aliases;
-pub mod auth;
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod edges;
 pub mod error;
@@ -37,8 +37,8 @@ pub mod router;
 pub mod secrets;
 pub mod server;
 pub mod state;
-pub mod tls;
 pub mod store;
+pub mod tls;
 pub mod ui;
 pub mod ws;
 

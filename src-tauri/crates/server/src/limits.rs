@@ -29,7 +29,12 @@ pub struct ConnectionPermit {
 
 impl ConnectionLimits {
     pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
-        Arc::new(Self { max_total, max_per_ip, total: AtomicUsize::new(0), per_ip: Mutex::new(HashMap::new()) })
+        Arc::new(Self {
+            max_total,
+            max_per_ip,
+            total: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+        })
     }
 
     /// A permit, or the reason the connection is refused.
@@ -37,14 +42,23 @@ impl ConnectionLimits {
         let mut per_ip = self.per_ip.lock();
         let n = per_ip.entry(ip).or_insert(0);
         if *n >= self.max_per_ip {
-            return Err(format!("too many connections from {ip} (the limit is {}, --max-connections-per-ip)", self.max_per_ip));
+            return Err(format!(
+                "too many connections from {ip} (the limit is {}, --max-connections-per-ip)",
+                self.max_per_ip
+            ));
         }
         if self.total.load(Ordering::Relaxed) >= self.max_total {
-            return Err(format!("the server is at its connection limit ({}, --max-connections)", self.max_total));
+            return Err(format!(
+                "the server is at its connection limit ({}, --max-connections)",
+                self.max_total
+            ));
         }
         *n += 1;
         self.total.fetch_add(1, Ordering::Relaxed);
-        Ok(ConnectionPermit { limits: self.clone(), ip })
+        Ok(ConnectionPermit {
+            limits: self.clone(),
+            ip,
+        })
     }
 
     pub fn open(&self) -> usize {
@@ -67,7 +81,9 @@ impl Drop for ConnectionPermit {
 
 /// The whole answer sent to a refused connection.
 pub fn refusal(reason: &str) -> Vec<u8> {
-    let body = serde_json::json!({ "error": { "code": "too_many_connections", "message": reason } }).to_string();
+    let body =
+        serde_json::json!({ "error": { "code": "too_many_connections", "message": reason } })
+            .to_string();
     format!(
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
         body.len()

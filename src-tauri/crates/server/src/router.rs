@@ -37,9 +37,17 @@ pub fn build(state: AppState) -> Router {
         .merge(api::session::page_router())
         .merge(ui::router())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard::guard))
-        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::cors::cors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard::guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::cors::cors,
+        ))
         .with_state(state)
 }
 

@@ -21,24 +21,27 @@ use tokio::{
 use tower::ServiceExt;
 
 use crate::{
-    limits::{refusal, ConnectionLimits},
-    tls::{self, Tls, TlsError},
     auth::Auth,
-    config::ServerConfig,
     auth::AuthError,
+    config::ServerConfig,
     edges::devkit,
+    limits::{refusal, ConnectionLimits},
     router,
     state::AppState,
     store::{
         devices::{DeviceRegistry, RegistryError},
         settings::{Settings, SettingsHandle},
     },
+    tls::{self, Tls, TlsError},
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot open the device registry: {0}")]
     Registry(#[from] RegistryError),
     #[error("cannot open the credentials: {0}")]
@@ -66,27 +69,58 @@ impl Server {
 
     /// [`Server::bind`] with the user's settings (persisted by their store,
     /// followed live by the hub and whoever else subscribes).
-    pub async fn bind_with_settings(config: ServerConfig, hub: Hub, settings: SettingsHandle) -> Result<Self, ServerError> {
+    pub async fn bind_with_settings(
+        config: ServerConfig,
+        hub: Hub,
+        settings: SettingsHandle,
+    ) -> Result<Self, ServerError> {
         let addr = config.bind;
         let devices = DeviceRegistry::open(&config.data_dir())?;
-        let (auth, generated_password) = Auth::open(&config.data_dir(), config.admin_password.as_deref())?;
-        let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+        let (auth, generated_password) =
+            Auth::open(&config.data_dir(), config.admin_password.as_deref())?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
         let tcp_addr = SocketAddr::new(addr.ip(), config.devkit_tcp_port);
-        let devkit_tcp = TcpListener::bind(tcp_addr).await.map_err(|source| ServerError::Bind { addr: tcp_addr, source })?;
+        let devkit_tcp = TcpListener::bind(tcp_addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: tcp_addr,
+                source,
+            })?;
         let udp_addr = SocketAddr::new(addr.ip(), config.devkit_udp_port);
-        let devkit_udp = devkit::udp::bind(udp_addr).map_err(|source| ServerError::Bind { addr: udp_addr, source })?;
+        let devkit_udp = devkit::udp::bind(udp_addr).map_err(|source| ServerError::Bind {
+            addr: udp_addr,
+            source,
+        })?;
         let tls = match config.tls_enabled() {
-            true => Some(tls::load(&config.data_dir(), config.tls_cert.as_deref(), config.tls_key.as_deref())?),
+            true => Some(tls::load(
+                &config.data_dir(),
+                config.tls_cert.as_deref(),
+                config.tls_key.as_deref(),
+            )?),
             false => None,
         };
         let state = AppState::new(hub, config, devices, auth, settings);
-        state.devkits.set_addrs(devkit_tcp.local_addr().expect("bound"), devkit_udp.local_addr().expect("bound"));
-        Ok(Self { state, listener, devkit_tcp, devkit_udp, generated_password, tls })
+        state.devkits.set_addrs(
+            devkit_tcp.local_addr().expect("bound"),
+            devkit_udp.local_addr().expect("bound"),
+        );
+        Ok(Self {
+            state,
+            listener,
+            devkit_tcp,
+            devkit_udp,
+            generated_password,
+            tls,
+        })
     }
 
     /// The TLS certificate in use: its path, SHA-256 fingerprint, and whether it was generated.
     pub fn tls_info(&self) -> Option<(&std::path::Path, &str, bool)> {
-        self.tls.as_ref().map(|t| (t.cert_path.as_path(), t.fingerprint.as_str(), t.self_signed))
+        self.tls
+            .as_ref()
+            .map(|t| (t.cert_path.as_path(), t.fingerprint.as_str(), t.self_signed))
     }
 
     /// The admin password generated on first start (to be shown once), if one was.
@@ -95,7 +129,9 @@ impl Server {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -105,14 +141,28 @@ impl Server {
     /// Runs until `shutdown` resolves, then closes every socket (WebSockets
     /// with 1001) and waits up to 10 s for connections to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let Self { state, listener, devkit_tcp, devkit_udp, tls, .. } = self;
+        let Self {
+            state,
+            listener,
+            devkit_tcp,
+            devkit_udp,
+            tls,
+            ..
+        } = self;
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
         let follower = tokio::spawn(follow_settings(state.clone()));
         let tls = tls.map(|t| t.acceptor);
         let udp = tokio::spawn(devkit::udp::run(devkit_udp, state.devkits.clone()));
-        let limits = ConnectionLimits::new(state.config.max_connections, state.config.max_connections_per_ip);
-        let devkit_accept = tokio::spawn(devkit_accept_loop(state.clone(), devkit_tcp, limits.clone()));
+        let limits = ConnectionLimits::new(
+            state.config.max_connections,
+            state.config.max_connections_per_ip,
+        );
+        let devkit_accept = tokio::spawn(devkit_accept_loop(
+            state.clone(),
+            devkit_tcp,
+            limits.clone(),
+        ));
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -141,7 +191,9 @@ impl Server {
                         let mut head = Vec::with_capacity(1024);
                         let _ = tokio::time::timeout(Duration::from_secs(1), async {
                             let mut buf = [0u8; 1024];
-                            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                            while !head.windows(4).any(|w| w == b"\r\n\r\n")
+                                && head.len() < 16 * 1024
+                            {
                                 match tcp.read(&mut buf).await {
                                     Ok(0) | Err(_) => break,
                                     Ok(n) => head.extend_from_slice(&buf[..n]),
@@ -149,7 +201,11 @@ impl Server {
                             }
                         })
                         .await;
-                        let _ = tokio::time::timeout(Duration::from_secs(2), tcp.write_all(&refusal(&reason))).await;
+                        let _ = tokio::time::timeout(
+                            Duration::from_secs(2),
+                            tcp.write_all(&refusal(&reason)),
+                        )
+                        .await;
                         let _ = tcp.shutdown().await;
                     });
                     continue;
@@ -172,19 +228,35 @@ impl Server {
                 let _permit = permit;
                 let svc = TowerToHyperService::new(svc);
                 match tls {
-                    None => serve_connection(TokioIo::new(tcp), svc, peer, header_timeout, token).await,
-                    Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => serve_connection(TokioIo::new(stream), svc, peer, header_timeout, token).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    },
+                    None => {
+                        serve_connection(TokioIo::new(tcp), svc, peer, header_timeout, token).await
+                    }
+                    Some(acceptor) => {
+                        match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                            Ok(Ok(stream)) => {
+                                serve_connection(
+                                    TokioIo::new(stream),
+                                    svc,
+                                    peer,
+                                    header_timeout,
+                                    token,
+                                )
+                                .await
+                            }
+                            Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        }
+                    }
                 }
             });
         }
         tracing::info!("shutting down");
         state.shutdown.cancel();
         state.tasks.close();
-        if tokio::time::timeout(Duration::from_secs(10), state.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), state.tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some connections did not finish within 10 s");
         }
         sweeper.abort();
@@ -198,7 +270,11 @@ impl Server {
         let addr = self.local_addr();
         let state = self.state.clone();
         let handle = tokio::spawn(self.run(std::future::pending()));
-        RunningServer { addr, state, handle }
+        RunningServer {
+            addr,
+            state,
+            handle,
+        }
     }
 }
 
@@ -222,8 +298,13 @@ impl RunningServer {
 }
 
 /// Serves one HTTP/1.1 connection (with upgrades) until it ends or the server stops.
-async fn serve_connection<I, S>(io: I, svc: S, peer: SocketAddr, header_timeout: Duration, token: tokio_util::sync::CancellationToken)
-where
+async fn serve_connection<I, S>(
+    io: I,
+    svc: S,
+    peer: SocketAddr,
+    header_timeout: Duration,
+    token: tokio_util::sync::CancellationToken,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: hyper::service::HttpService<Incoming> + Send,
     S::Future: Send + 'static,
@@ -232,7 +313,11 @@ where
     <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let conn = http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(header_timeout).serve_connection(io, svc).with_upgrades();
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(io, svc)
+        .with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
         res = conn.as_mut() => if let Err(e) = res { tracing::debug!(%peer, "connection ended: {e}") },
@@ -245,7 +330,11 @@ where
 
 /// Accepts devkit command connections; each runs as a tracked task.
 /// Devkit connections count against the same caps as HTTP ones.
-async fn devkit_accept_loop(state: AppState, listener: TcpListener, limits: std::sync::Arc<ConnectionLimits>) {
+async fn devkit_accept_loop(
+    state: AppState,
+    listener: TcpListener,
+    limits: std::sync::Arc<ConnectionLimits>,
+) {
     loop {
         match listener.accept().await {
             Ok((tcp, peer)) => {

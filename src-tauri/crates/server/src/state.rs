@@ -37,7 +37,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(hub: Hub, config: ServerConfig, devices: DeviceRegistry, auth: Auth, settings: SettingsHandle) -> Self {
+    pub fn new(
+        hub: Hub,
+        config: ServerConfig,
+        devices: DeviceRegistry,
+        auth: Auth,
+        settings: SettingsHandle,
+    ) -> Self {
         Self {
             settings,
             auth: Arc::new(auth),

@@ -18,7 +18,10 @@ use tokio_rustls::TlsAcceptor;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} holds no {what}")]
     Missing { path: PathBuf, what: &'static str },
     #[error("cannot write the generated certificate: {0}")]
@@ -41,7 +44,11 @@ pub struct Tls {
 
 /// Names a generated certificate covers.
 pub fn subject_names() -> Vec<String> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     if let Some(h) = hostname() {
         names.push(h.clone());
         if !h.contains('.') {
@@ -60,7 +67,12 @@ pub fn subject_names() -> Vec<String> {
 
 /// This machine's non-loopback IPv4 addresses (for LAN URLs).
 pub fn lan_addresses() -> Vec<std::net::IpAddr> {
-    let mut ips: Vec<_> = if_addrs::get_if_addrs().unwrap_or_default().into_iter().filter(|i| !i.is_loopback() && i.ip().is_ipv4()).map(|i| i.ip()).collect();
+    let mut ips: Vec<_> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !i.is_loopback() && i.ip().is_ipv4())
+        .map(|i| i.ip())
+        .collect();
     ips.sort();
     ips.dedup();
     ips
@@ -79,7 +91,10 @@ fn hostname() -> Option<String> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read { path: path.to_owned(), source })
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Loads `cert`/`key` (PEM), or the generated pair in `dir/tls/`, creating it if needed.
@@ -97,26 +112,51 @@ pub fn load(dir: &Path, cert: Option<&Path>, key: Option<&Path>) -> Result<Tls, 
     };
     let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut &read(&cert_path)?[..])
         .collect::<Result<_, _>>()
-        .map_err(|source| TlsError::Read { path: cert_path.clone(), source })?;
-    let leaf = certs.first().ok_or_else(|| TlsError::Missing { path: cert_path.clone(), what: "certificate" })?;
-    let fingerprint = Sha256::digest(leaf.as_ref()).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
+        .map_err(|source| TlsError::Read {
+            path: cert_path.clone(),
+            source,
+        })?;
+    let leaf = certs.first().ok_or_else(|| TlsError::Missing {
+        path: cert_path.clone(),
+        what: "certificate",
+    })?;
+    let fingerprint = Sha256::digest(leaf.as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut &read(&key_path)?[..])
-        .map_err(|source| TlsError::Read { path: key_path.clone(), source })?
-        .ok_or_else(|| TlsError::Missing { path: key_path.clone(), what: "private key" })?;
+        .map_err(|source| TlsError::Read {
+            path: key_path.clone(),
+            source,
+        })?
+        .ok_or_else(|| TlsError::Missing {
+            path: key_path.clone(),
+            what: "private key",
+        })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = TlsConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Tls { acceptor: TlsAcceptor::from(Arc::new(config)), fingerprint, cert_path, self_signed })
+    Ok(Tls {
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+        fingerprint,
+        cert_path,
+        self_signed,
+    })
 }
 
 fn generate(cert: &Path, key: &Path) -> Result<(), TlsError> {
     let names = subject_names();
     let mut params = rcgen::CertificateParams::new(names.clone())?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "Relay Deck (self-signed)");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Relay Deck");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Relay Deck (self-signed)");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Relay Deck");
     let now = std::time::SystemTime::now();
     params.not_before = now.into();
     params.not_after = (now + std::time::Duration::from_secs(825 * 24 * 3600)).into();
@@ -124,7 +164,8 @@ fn generate(cert: &Path, key: &Path) -> Result<(), TlsError> {
     let certificate = params.self_signed(&key_pair)?;
     let dir = cert.parent().expect("a file in a directory");
     std::fs::create_dir_all(dir).map_err(TlsError::Write)?;
-    crate::store::write_atomic(key, key_pair.serialize_pem().as_bytes()).map_err(TlsError::Write)?;
+    crate::store::write_atomic(key, key_pair.serialize_pem().as_bytes())
+        .map_err(TlsError::Write)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -145,7 +186,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let first = load(&dir, None, None).unwrap();
         let again = load(&dir, None, None).unwrap();
-        assert_eq!(first.fingerprint, again.fingerprint, "reused, not regenerated");
+        assert_eq!(
+            first.fingerprint, again.fingerprint,
+            "reused, not regenerated"
+        );
         assert_eq!(first.fingerprint.len(), 32 * 3 - 1);
         assert!(first.self_signed);
         assert!(subject_names().contains(&"localhost".to_string()));

@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
 }
 
 fn lookup(path: &str) -> Option<&'static [u8]> {
-    UI_FILES.iter().find(|(p, _)| *p == path).map(|(_, body)| *body)
+    UI_FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, body)| *body)
 }
 
 /// True when the binary carries a built UI.
@@ -40,7 +43,8 @@ pub fn index() -> Response {
 pub fn login_page() -> Option<Response> {
     lookup("/login.html").map(|_| {
         let mut r = page("/login.html");
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         r
     })
 }
@@ -53,8 +57,12 @@ async fn capture() -> Response {
 fn page(path: &str) -> Response {
     let body = lookup(path).unwrap_or(NOT_BUILT.as_bytes());
     let mut r = body.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     crate::api::session::page_headers(r.headers_mut());
     r
 }
@@ -75,7 +83,11 @@ fn serve(path: &str, immutable: bool) -> Response {
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime(path)));
     // Vite puts a content hash in every file name under assets/.
-    let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let cache = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if path.ends_with(".html") || path == "/" {
         crate::api::session::page_headers(h);

@@ -11,10 +11,15 @@ fn every_kept_fuzz_input_still_passes() {
         for input in std::fs::read_dir(target.path()).unwrap() {
             let input = input.unwrap().path();
             let data = std::fs::read(&input).unwrap();
-            let outcome = std::panic::catch_unwind(|| relaydeck_server::fuzzing::replay(&name, &data));
+            let outcome =
+                std::panic::catch_unwind(|| relaydeck_server::fuzzing::replay(&name, &data));
             assert!(outcome.is_ok(), "{} fails again", input.display());
             replayed += 1;
         }
     }
-    assert!(replayed >= 6, "only {replayed} inputs found under {}", root.display());
+    assert!(
+        replayed >= 6,
+        "only {replayed} inputs found under {}",
+        root.display()
+    );
 }

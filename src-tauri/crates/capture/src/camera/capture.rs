@@ -78,14 +78,26 @@ pub struct FrameConverter {
 
 impl FrameConverter {
     pub fn new(quality: i32) -> Result<Self, YuvError> {
-        Ok(Self { yuv: YuvEncoder::new(quality)? })
+        Ok(Self {
+            yuv: YuvEncoder::new(quality)?,
+        })
     }
 
     pub fn to_jpeg<'a>(&'a mut self, frame: &RawFrame<'a>) -> Result<Cow<'a, [u8]>, ConvertError> {
         Ok(match frame.format {
             RawFormat::Mjpeg => complete_jpeg(frame.data)?,
-            RawFormat::Yuyv => Cow::Borrowed(self.yuv.yuyv(frame.data, frame.width, frame.height, frame.stride)?),
-            RawFormat::Nv12 => Cow::Borrowed(self.yuv.nv12(frame.data, frame.width, frame.height, frame.stride)?),
+            RawFormat::Yuyv => {
+                Cow::Borrowed(
+                    self.yuv
+                        .yuyv(frame.data, frame.width, frame.height, frame.stride)?,
+                )
+            }
+            RawFormat::Nv12 => {
+                Cow::Borrowed(
+                    self.yuv
+                        .nv12(frame.data, frame.width, frame.height, frame.stride)?,
+                )
+            }
         })
     }
 }
@@ -98,12 +110,27 @@ pub struct CameraCapture {
 }
 
 impl CameraCapture {
-    pub fn start(hub: &Hub, backend: Arc<dyn CameraBackend>, config: CameraCaptureConfig) -> Result<Self, HubError> {
+    pub fn start(
+        hub: &Hub,
+        backend: Arc<dyn CameraBackend>,
+        config: CameraCaptureConfig,
+    ) -> Result<Self, HubError> {
         let lease = hub.publish_as(&config.id, Some(config.name.clone()), SourceKind::Local)?;
         let stream = lease.stream().clone();
         stream.set_availability(Availability::Standby);
-        let worker = Worker::spawn("camera-capture", move |stop| Runner { backend, config, lease, stop }.run());
-        Ok(Self { _worker: worker, stream })
+        let worker = Worker::spawn("camera-capture", move |stop| {
+            Runner {
+                backend,
+                config,
+                lease,
+                stop,
+            }
+            .run()
+        });
+        Ok(Self {
+            _worker: worker,
+            stream,
+        })
     }
 
     pub fn stream(&self) -> &Arc<VideoStream> {
@@ -125,7 +152,9 @@ impl Runner {
 
     fn demand(&self) -> bool {
         let stream = self.lease.stream();
-        self.config.always_on || *stream.viewer_count().borrow() > 0 || stream.polled_within(self.config.poll_demand)
+        self.config.always_on
+            || *stream.viewer_count().borrow() > 0
+            || stream.polled_within(self.config.poll_demand)
     }
 
     fn pause(&self, d: Duration) {
@@ -137,7 +166,10 @@ impl Runner {
         let mut backoff = self.config.backoff;
         let mut converter = match FrameConverter::new(self.config.quality) {
             Ok(c) => c,
-            Err(e) => return stream.set_availability(Availability::Unavailable(format!("JPEG encoder: {e}"))),
+            Err(e) => {
+                return stream
+                    .set_availability(Availability::Unavailable(format!("JPEG encoder: {e}")))
+            }
         };
         while !self.stopped() {
             if !self.demand() {
@@ -166,7 +198,11 @@ impl Runner {
                 let mut published = Ok(());
                 let read = source.next_frame(&mut |raw| {
                     published = match converter.to_jpeg(&raw) {
-                        Ok(jpeg) => self.lease.publish(&jpeg).map(|_| ()).map_err(|e| e.to_string()),
+                        Ok(jpeg) => self
+                            .lease
+                            .publish(&jpeg)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string()),
                         Err(e) => Err(e.to_string()),
                     };
                 });

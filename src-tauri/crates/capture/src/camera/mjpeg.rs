@@ -53,7 +53,11 @@ fn header_segments(frame: &[u8]) -> Result<Header, MjpegError> {
             i += 1;
         }
         if i + 4 > frame.len() || frame[i] != 0xFF {
-            return Err(if i + 4 > frame.len() { MjpegError::Truncated } else { MjpegError::NoScan });
+            return Err(if i + 4 > frame.len() {
+                MjpegError::Truncated
+            } else {
+                MjpegError::NoScan
+            });
         }
         let marker = frame[i + 1];
         match marker {
@@ -119,7 +123,10 @@ pub fn standard_dht() -> Vec<u8> {
     out.extend_from_slice(&[0xFF, 0xC4]);
     out.extend_from_slice(&((body + 2) as u16).to_be_bytes());
     for (tc_th, bits, values) in tables {
-        debug_assert_eq!(bits.iter().map(|&b| b as usize).sum::<usize>(), values.len());
+        debug_assert_eq!(
+            bits.iter().map(|&b| b as usize).sum::<usize>(),
+            values.len()
+        );
         out.push(tc_th);
         out.extend_from_slice(bits);
         out.extend_from_slice(values);
@@ -141,10 +148,22 @@ mod tests {
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
         assert_eq!(complete_jpeg(b"").unwrap_err(), MjpegError::NotJpeg);
-        assert_eq!(complete_jpeg(&[0xFF, 0xD8, 0xFF]).unwrap_err(), MjpegError::NotJpeg);
-        assert_eq!(complete_jpeg(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00]).unwrap_err(), MjpegError::Truncated);
-        assert_eq!(complete_jpeg(&[0xFF, 0xD8, 0xFF, 0xD9, 0, 0]).unwrap_err(), MjpegError::NoScan);
-        assert_eq!(complete_jpeg(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00, 1, 2]).unwrap_err(), MjpegError::Truncated);
+        assert_eq!(
+            complete_jpeg(&[0xFF, 0xD8, 0xFF]).unwrap_err(),
+            MjpegError::NotJpeg
+        );
+        assert_eq!(
+            complete_jpeg(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00]).unwrap_err(),
+            MjpegError::Truncated
+        );
+        assert_eq!(
+            complete_jpeg(&[0xFF, 0xD8, 0xFF, 0xD9, 0, 0]).unwrap_err(),
+            MjpegError::NoScan
+        );
+        assert_eq!(
+            complete_jpeg(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00, 1, 2]).unwrap_err(),
+            MjpegError::Truncated
+        );
         for n in 0..64 {
             let junk: Vec<u8> = (0..n).map(|i| (i * 37 + 0xD8) as u8).collect();
             let _ = complete_jpeg(&junk);

@@ -17,4 +17,7 @@ pub mod synthetic;
 pub mod yuv;
 
 pub use capture::{CameraCapture, CameraCaptureConfig, FrameConverter, HOST_CAMERA_ID};
-pub use source::{CameraBackend, CameraError, CameraInfo, CameraMode, CameraRequest, CameraSelector, FrameSource, RawFormat, RawFrame};
+pub use source::{
+    CameraBackend, CameraError, CameraInfo, CameraMode, CameraRequest, CameraSelector, FrameSource,
+    RawFormat, RawFrame,
+};

@@ -3,11 +3,17 @@
 //! YUV); formats that would need an RGB step are not asked for.
 
 use nokhwa::{
-    utils::{ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution},
+    utils::{
+        ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
+        Resolution,
+    },
     Camera,
 };
 
-use super::source::{choose, CameraBackend, CameraError, CameraInfo, CameraMode, CameraRequest, FrameSource, RawFormat, RawFrame};
+use super::source::{
+    choose, CameraBackend, CameraError, CameraInfo, CameraMode, CameraRequest, FrameSource,
+    RawFormat, RawFrame,
+};
 
 const WANTED: [FrameFormat; 3] = [FrameFormat::MJPEG, FrameFormat::YUYV, FrameFormat::NV12];
 
@@ -24,22 +30,37 @@ fn raw_format(f: FrameFormat) -> Option<RawFormat> {
 }
 
 fn mode(f: &CameraFormat) -> Option<CameraMode> {
-    Some(CameraMode { width: f.width(), height: f.height(), fps: f.frame_rate(), format: raw_format(f.format())? })
+    Some(CameraMode {
+        width: f.width(),
+        height: f.height(),
+        fps: f.frame_rate(),
+        format: raw_format(f.format())?,
+    })
 }
 
 impl CameraBackend for NokhwaBackend {
     fn list(&self) -> Result<Vec<CameraInfo>, CameraError> {
-        let found = nokhwa::query(ApiBackend::Auto).map_err(|e| CameraError::Open(e.to_string()))?;
+        let found =
+            nokhwa::query(ApiBackend::Auto).map_err(|e| CameraError::Open(e.to_string()))?;
         Ok(found
             .into_iter()
             .filter_map(|info| {
-                let CameraIndex::Index(index) = info.index().clone() else { return None };
+                let CameraIndex::Index(index) = info.index().clone() else {
+                    return None;
+                };
                 // Modes need the device opened; a busy camera is still listed.
-                let modes = Camera::new(CameraIndex::Index(index), RequestedFormat::with_formats(RequestedFormatType::None, &WANTED))
-                    .and_then(|mut c| c.compatible_camera_formats())
-                    .map(|fs| fs.iter().filter_map(mode).collect())
-                    .unwrap_or_default();
-                Some(CameraInfo { index, name: info.human_name(), modes })
+                let modes = Camera::new(
+                    CameraIndex::Index(index),
+                    RequestedFormat::with_formats(RequestedFormatType::None, &WANTED),
+                )
+                .and_then(|mut c| c.compatible_camera_formats())
+                .map(|fs| fs.iter().filter_map(mode).collect())
+                .unwrap_or_default();
+                Some(CameraInfo {
+                    index,
+                    name: info.human_name(),
+                    modes,
+                })
             })
             .collect())
     }
@@ -47,12 +68,22 @@ impl CameraBackend for NokhwaBackend {
     fn open(&self, request: &CameraRequest) -> Result<Box<dyn FrameSource>, CameraError> {
         let cameras = self.list()?;
         let info = choose(&cameras, request)?;
-        let wanted = CameraFormat::new(Resolution::new(request.width, request.height), FrameFormat::MJPEG, request.fps);
-        let mut camera = Camera::new(CameraIndex::Index(info.index), RequestedFormat::with_formats(RequestedFormatType::Closest(wanted), &WANTED))
+        let wanted = CameraFormat::new(
+            Resolution::new(request.width, request.height),
+            FrameFormat::MJPEG,
+            request.fps,
+        );
+        let mut camera = Camera::new(
+            CameraIndex::Index(info.index),
+            RequestedFormat::with_formats(RequestedFormatType::Closest(wanted), &WANTED),
+        )
+        .map_err(|e| CameraError::Open(e.to_string()))?;
+        camera
+            .open_stream()
             .map_err(|e| CameraError::Open(e.to_string()))?;
-        camera.open_stream().map_err(|e| CameraError::Open(e.to_string()))?;
         let format = camera.camera_format();
-        let mode = mode(&format).ok_or_else(|| CameraError::Unsupported(format.format().to_string()))?;
+        let mode =
+            mode(&format).ok_or_else(|| CameraError::Unsupported(format.format().to_string()))?;
         Ok(Box::new(NokhwaSource { camera, mode }))
     }
 }
@@ -69,12 +100,21 @@ impl FrameSource for NokhwaSource {
 
     fn next_frame(&mut self, sink: &mut dyn FnMut(RawFrame<'_>)) -> Result<(), CameraError> {
         let m = self.mode;
-        let data = self.camera.frame_raw().map_err(|e| CameraError::Lost(e.to_string()))?;
+        let data = self
+            .camera
+            .frame_raw()
+            .map_err(|e| CameraError::Lost(e.to_string()))?;
         let stride = match m.format {
             RawFormat::Yuyv => m.width as usize * 2,
             _ => m.width as usize,
         };
-        sink(RawFrame { format: m.format, width: m.width as usize, height: m.height as usize, stride, data: &data });
+        sink(RawFrame {
+            format: m.format,
+            width: m.width as usize,
+            height: m.height as usize,
+            stride,
+            data: &data,
+        });
         Ok(())
     }
 }

@@ -62,7 +62,9 @@ pub enum CameraSelector {
 impl std::str::FromStr for CameraSelector {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(s.parse::<u32>().map(CameraSelector::Index).unwrap_or_else(|_| CameraSelector::Name(s.to_owned())))
+        Ok(s.parse::<u32>()
+            .map(CameraSelector::Index)
+            .unwrap_or_else(|_| CameraSelector::Name(s.to_owned())))
     }
 }
 
@@ -106,17 +108,27 @@ pub trait FrameSource {
 }
 
 /// Picks the camera `request` names among `cameras`.
-pub fn choose<'a>(cameras: &'a [CameraInfo], request: &CameraRequest) -> Result<&'a CameraInfo, CameraError> {
+pub fn choose<'a>(
+    cameras: &'a [CameraInfo],
+    request: &CameraRequest,
+) -> Result<&'a CameraInfo, CameraError> {
     if cameras.is_empty() {
         return Err(CameraError::NoCamera);
     }
     match &request.camera {
         None => Ok(&cameras[0]),
-        Some(CameraSelector::Index(i)) => cameras.iter().find(|c| c.index == *i).ok_or_else(|| CameraError::NotFound(format!("camera {i}"))),
+        Some(CameraSelector::Index(i)) => cameras
+            .iter()
+            .find(|c| c.index == *i)
+            .ok_or_else(|| CameraError::NotFound(format!("camera {i}"))),
         Some(CameraSelector::Name(n)) => cameras
             .iter()
             .find(|c| c.name == *n)
-            .or_else(|| cameras.iter().find(|c| c.name.to_lowercase().contains(&n.to_lowercase())))
+            .or_else(|| {
+                cameras
+                    .iter()
+                    .find(|c| c.name.to_lowercase().contains(&n.to_lowercase()))
+            })
             .ok_or_else(|| CameraError::NotFound(format!("camera \"{n}\""))),
     }
 }

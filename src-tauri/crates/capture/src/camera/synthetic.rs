@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::source::{choose, CameraBackend, CameraError, CameraInfo, CameraMode, CameraRequest, FrameSource, RawFormat, RawFrame};
+use super::source::{
+    choose, CameraBackend, CameraError, CameraInfo, CameraMode, CameraRequest, FrameSource,
+    RawFormat, RawFrame,
+};
 
 /// Shared switches and counters of a synthetic camera.
 #[derive(Debug, Default)]
@@ -30,7 +33,11 @@ pub struct SyntheticBackend {
 
 impl SyntheticBackend {
     pub fn new(format: RawFormat) -> Self {
-        Self { format, strip_huffman: false, control: Arc::default() }
+        Self {
+            format,
+            strip_huffman: false,
+            control: Arc::default(),
+        }
     }
 }
 
@@ -39,16 +46,39 @@ impl CameraBackend for SyntheticBackend {
         if self.control.unplugged.load(Ordering::SeqCst) {
             return Ok(Vec::new());
         }
-        let modes = [(640, 480), (1280, 720)].map(|(width, height)| CameraMode { width, height, fps: 30, format: self.format }).to_vec();
-        Ok(vec![CameraInfo { index: 0, name: "Synthetic camera".into(), modes }])
+        let modes = [(640, 480), (1280, 720)]
+            .map(|(width, height)| CameraMode {
+                width,
+                height,
+                fps: 30,
+                format: self.format,
+            })
+            .to_vec();
+        Ok(vec![CameraInfo {
+            index: 0,
+            name: "Synthetic camera".into(),
+            modes,
+        }])
     }
 
     fn open(&self, request: &CameraRequest) -> Result<Box<dyn FrameSource>, CameraError> {
         choose(&self.list()?, request)?;
         self.control.opens.fetch_add(1, Ordering::SeqCst);
         self.control.open_now.fetch_add(1, Ordering::SeqCst);
-        let mode = CameraMode { width: request.width & !1, height: request.height & !1, fps: request.fps.clamp(1, 120), format: self.format };
-        Ok(Box::new(SyntheticSource { mode, strip: self.strip_huffman, control: self.control.clone(), n: 0, started: Instant::now(), buf: Vec::new() }))
+        let mode = CameraMode {
+            width: request.width & !1,
+            height: request.height & !1,
+            fps: request.fps.clamp(1, 120),
+            format: self.format,
+        };
+        Ok(Box::new(SyntheticSource {
+            mode,
+            strip: self.strip_huffman,
+            control: self.control.clone(),
+            n: 0,
+            started: Instant::now(),
+            buf: Vec::new(),
+        }))
     }
 }
 
@@ -92,12 +122,23 @@ impl FrameSource for SyntheticSource {
                 w
             }
             RawFormat::Mjpeg => {
-                let jpeg = mjpeg_frame(w, h, self.n).map_err(|e| CameraError::Lost(e.to_string()))?;
-                self.buf = if self.strip { strip_huffman_tables(&jpeg) } else { jpeg };
+                let jpeg =
+                    mjpeg_frame(w, h, self.n).map_err(|e| CameraError::Lost(e.to_string()))?;
+                self.buf = if self.strip {
+                    strip_huffman_tables(&jpeg)
+                } else {
+                    jpeg
+                };
                 w
             }
         };
-        sink(RawFrame { format: self.mode.format, width: w, height: h, stride, data: &self.buf });
+        sink(RawFrame {
+            format: self.mode.format,
+            width: w,
+            height: h,
+            stride,
+            data: &self.buf,
+        });
         Ok(())
     }
 }
@@ -105,7 +146,11 @@ impl FrameSource for SyntheticSource {
 /// A smooth test image in YUV: luma ramps moving with `n`, chroma ramps.
 pub fn yuv_pixel(x: usize, y: usize, n: u64) -> (u8, u8, u8) {
     let luma = ((x + y + n as usize * 4) % 220 + 16) as u8;
-    (luma, (64 + (x * 128 / 640) % 128) as u8, (64 + (y * 128 / 480) % 128) as u8)
+    (
+        luma,
+        (64 + (x * 128 / 640) % 128) as u8,
+        (64 + (y * 128 / 480) % 128) as u8,
+    )
 }
 
 pub fn yuyv_frame(w: usize, h: usize, n: u64) -> Vec<u8> {
@@ -142,7 +187,13 @@ fn mjpeg_frame(w: usize, h: usize, n: u64) -> Result<Vec<u8>, turbojpeg::Error> 
         let (x, y) = (i % w, i / w);
         px.copy_from_slice(&[((x + n as usize * 4) % 256) as u8, (y % 256) as u8, 128]);
     }
-    let image = turbojpeg::Image { pixels: &rgb[..], width: w, pitch: w * 3, height: h, format: turbojpeg::PixelFormat::RGB };
+    let image = turbojpeg::Image {
+        pixels: &rgb[..],
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
     Ok(turbojpeg::compress(image, 80, turbojpeg::Subsamp::Sub2x1)?.to_vec())
 }
 

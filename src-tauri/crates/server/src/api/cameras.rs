@@ -32,7 +32,10 @@ pub fn router() -> Router<AppState> {
 }
 
 pub(crate) fn camera(state: &AppState, id: &str) -> Result<Arc<VideoStream>, ApiError> {
-    state.hub.stream(id).ok_or_else(|| ApiError::UnknownCamera(id.to_owned()))
+    state
+        .hub
+        .stream(id)
+        .ok_or_else(|| ApiError::UnknownCamera(id.to_owned()))
 }
 
 /// The JSON shape of one camera, shared by `/api/clients` and `/api/streams`.
@@ -58,12 +61,20 @@ fn client_json(s: &StreamSnapshot) -> Value {
 }
 
 async fn list_clients(State(state): State<AppState>, Caller(caller): Caller) -> Json<Value> {
-    let clients: Vec<Value> =
-        state.hub.streams().iter().filter(|s| caller.can_view(s.id().as_str())).map(|s| client_json(&s.snapshot())).collect();
+    let clients: Vec<Value> = state
+        .hub
+        .streams()
+        .iter()
+        .filter(|s| caller.can_view(s.id().as_str()))
+        .map(|s| client_json(&s.snapshot()))
+        .collect();
     Json(json!({ "clients": clients }))
 }
 
-async fn one_client(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn one_client(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(client_json(&camera(&state, &id)?.snapshot())))
 }
 
@@ -100,13 +111,25 @@ fn frame_json(id: &str, f: &VideoFrame) -> Value {
     })
 }
 
-async fn ring(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn ring(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let cam = camera(&state, &id)?;
-    let frames: Vec<Value> = cam.ring_frames().iter().map(|f| frame_json(&id, f)).collect();
-    Ok(Json(json!({ "clientId": id, "online": cam.is_online(), "frames": frames })))
+    let frames: Vec<Value> = cam
+        .ring_frames()
+        .iter()
+        .map(|f| frame_json(&id, f))
+        .collect();
+    Ok(Json(
+        json!({ "clientId": id, "online": cam.is_online(), "frames": frames }),
+    ))
 }
 
-async fn latest(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn latest(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let cam = camera(&state, &id)?;
     // Polling the newest frame counts as watching (on-demand cameras open for it).
     cam.note_poll();
@@ -119,9 +142,16 @@ async fn latest(State(state): State<AppState>, Path(id): Path<String>) -> Result
     Ok(jpeg_response(&frame))
 }
 
-async fn frame(State(state): State<AppState>, Path((id, seq)): Path<(String, String)>) -> Result<Response, ApiError> {
-    let seq: u64 = seq.parse().map_err(|_| ApiError::BadRequest(format!("frame number must be a whole number, not '{seq}'")))?;
-    let frame = camera(&state, &id)?.frame(seq).ok_or(ApiError::FrameGone { id, seq })?;
+async fn frame(
+    State(state): State<AppState>,
+    Path((id, seq)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let seq: u64 = seq.parse().map_err(|_| {
+        ApiError::BadRequest(format!("frame number must be a whole number, not '{seq}'"))
+    })?;
+    let frame = camera(&state, &id)?
+        .frame(seq)
+        .ok_or(ApiError::FrameGone { id, seq })?;
     Ok(jpeg_response(&frame))
 }
 

@@ -16,16 +16,24 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn devices() -> Result<Json<Value>, ApiError> {
-    let found = tokio::task::spawn_blocking(|| (NokhwaBackend.list(), list_inputs())).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let found = tokio::task::spawn_blocking(|| (NokhwaBackend.list(), list_inputs()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let cameras = match found.0 {
-        Ok(c) if c.is_empty() => json!({ "devices": [], "message": "No camera found on this computer. The test pattern can stand in (Settings)." }),
+        Ok(c) if c.is_empty() => {
+            json!({ "devices": [], "message": "No camera found on this computer. The test pattern can stand in (Settings)." })
+        }
         Ok(c) => json!({ "devices": c }),
         Err(e) => json!({ "devices": [], "message": e.to_string() }),
     };
     let microphones = match found.1 {
-        Ok(m) if m.is_empty() => json!({ "devices": [], "message": "No microphone found on this computer." }),
+        Ok(m) if m.is_empty() => {
+            json!({ "devices": [], "message": "No microphone found on this computer." })
+        }
         Ok(m) => json!({ "devices": m }),
         Err(e) => json!({ "devices": [], "message": e.to_string() }),
     };
-    Ok(Json(json!({ "cameras": cameras, "microphones": microphones })))
+    Ok(Json(
+        json!({ "cameras": cameras, "microphones": microphones }),
+    ))
 }

@@ -33,7 +33,8 @@ pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::BadRequest("the request needs a JSON body".into()));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
 impl From<RegistryError> for ApiError {
@@ -41,8 +42,12 @@ impl From<RegistryError> for ApiError {
         match e {
             RegistryError::NotFound(id) => ApiError::UnknownDevice(id),
             RegistryError::Exists(_) => ApiError::Conflict(e.to_string()),
-            RegistryError::InvalidId(_) | RegistryError::Reserved(_) | RegistryError::BadName => ApiError::BadRequest(e.to_string()),
-            RegistryError::Corrupt { .. } | RegistryError::Io(_) => ApiError::Internal(e.to_string()),
+            RegistryError::InvalidId(_) | RegistryError::Reserved(_) | RegistryError::BadName => {
+                ApiError::BadRequest(e.to_string())
+            }
+            RegistryError::Corrupt { .. } | RegistryError::Io(_) => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }
@@ -56,14 +61,25 @@ fn device_json(state: &AppState, record: &DeviceRecord) -> Value {
     match state.devkits.device(&record.device_id) {
         Some(session) => {
             obj.insert("online".into(), json!(true));
-            if let Value::Object(info) = serde_json::to_value(session.info()).expect("serialisable") {
+            if let Value::Object(info) = serde_json::to_value(session.info()).expect("serialisable")
+            {
                 obj.extend(info);
             }
         }
         None => {
             obj.insert("online".into(), json!(false));
-            let listeners = state.hub.audio_source(&record.device_id).map_or(0, |s| s.listener_count());
-            for key in ["sessionId", "ip", "fw", "format", "connectedMs", "lastPacketMs"] {
+            let listeners = state
+                .hub
+                .audio_source(&record.device_id)
+                .map_or(0, |s| s.listener_count());
+            for key in [
+                "sessionId",
+                "ip",
+                "fw",
+                "format",
+                "connectedMs",
+                "lastPacketMs",
+            ] {
                 obj.insert(key.into(), Value::Null);
             }
             obj.insert("listeners".into(), json!(listeners));
@@ -74,11 +90,19 @@ fn device_json(state: &AppState, record: &DeviceRecord) -> Value {
 }
 
 async fn list(State(state): State<AppState>) -> Json<Value> {
-    let devices: Vec<Value> = state.devices.list().iter().map(|r| device_json(&state, r)).collect();
+    let devices: Vec<Value> = state
+        .devices
+        .list()
+        .iter()
+        .map(|r| device_json(&state, r))
+        .collect();
     Json(json!({ "devices": devices, "udpDrops": state.devkits.drop_counts() }))
 }
 
-async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let record = state.devices.get(&id).ok_or(ApiError::UnknownDevice(id))?;
     Ok(Json(device_json(&state, &record)))
 }
@@ -94,7 +118,11 @@ struct NewDevice {
 async fn create(State(state): State<AppState>, body: Bytes) -> Result<impl IntoResponse, ApiError> {
     let new: NewDevice = json_body(&body)?;
     let hub = state.hub.clone();
-    let (record, token) = state.devices.create(new.device_id.as_deref(), &new.name, |id| hub.is_reserved(id))?;
+    let (record, token) = state
+        .devices
+        .create(new.device_id.as_deref(), &new.name, |id| {
+            hub.is_reserved(id)
+        })?;
     tracing::info!(device = %record.device_id, "device created");
     let body = json!({
         "deviceId": record.device_id, "name": record.name, "token": token, "createdMs": record.created_ms,
@@ -104,9 +132,14 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<impl IntoR
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-async fn revoke(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     state.devices.revoke(&id)?;
-    state.devkits.disconnect(&id, code::REVOKED, "this device was revoked");
+    state
+        .devkits
+        .disconnect(&id, code::REVOKED, "this device was revoked");
     state.hub.remove_audio_source(&id);
     tracing::info!(device = %id, "device revoked");
     Ok(Json(json!({ "deviceId": id, "revoked": true })))
@@ -120,10 +153,16 @@ struct NewCommand {
     args: Option<Value>,
 }
 
-async fn command(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn command(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let cmd: NewCommand = json_body(&body)?;
     if cmd.name.is_empty() || cmd.name.len() > 64 {
-        return Err(ApiError::BadRequest("a command name must be 1 to 64 characters".into()));
+        return Err(ApiError::BadRequest(
+            "a command name must be 1 to 64 characters".into(),
+        ));
     }
     if !state.devices.contains(&id) {
         return Err(ApiError::UnknownDevice(id));
@@ -137,9 +176,13 @@ async fn command(State(state): State<AppState>, Path(id): Path<String>, body: By
             body["deviceId"] = json!(id);
             Ok(Json(body))
         }
-        Ok(ack) => Err(ApiError::CommandRefused(ack.error.unwrap_or_else(|| "no reason given".into()))),
+        Ok(ack) => Err(ApiError::CommandRefused(
+            ack.error.unwrap_or_else(|| "no reason given".into()),
+        )),
         Err(CommandError::Offline) => Err(ApiError::DeviceOffline(id)),
         Err(CommandError::Timeout(t)) => Err(ApiError::CommandTimeout(t)),
-        Err(CommandError::Busy) => Err(ApiError::Conflict(format!("device '{id}' has too many commands in flight"))),
+        Err(CommandError::Busy) => Err(ApiError::Conflict(format!(
+            "device '{id}' has too many commands in flight"
+        ))),
     }
 }

@@ -43,8 +43,14 @@ pub fn page_headers(h: &mut HeaderMap) {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
@@ -55,7 +61,10 @@ struct LoginQuery {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Only local paths may be redirected to after signing in.
@@ -67,7 +76,9 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn render_login(next: &str, error: Option<&str>) -> Response {
-    let error = error.map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e))).unwrap_or_default();
+    let error = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
+        .unwrap_or_default();
     let html = format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · Relay Deck</title><style>
@@ -89,7 +100,8 @@ button{{margin-top:1rem;width:100%;padding:.75rem;border:0;border-radius:8px;bac
     );
     let mut resp = Html(html).into_response();
     page_headers(resp.headers_mut());
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -111,13 +123,25 @@ struct LoginForm {
 fn session_response(state: &AppState, mut resp: Response) -> Response {
     let cookie = state.auth.cookies.issue();
     let set = CookieSigner::set_cookie(&cookie, state.config.tls_enabled());
-    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&set).expect("ASCII cookie"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&set).expect("ASCII cookie"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
-async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Response {
-    let is_form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let form: Result<LoginForm, ApiError> = if is_form {
         serde_urlencoded(&body).ok_or_else(|| ApiError::BadRequest("expected password=…".into()))
     } else {
@@ -137,16 +161,25 @@ async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
         (Ok(()), false) => session_response(&state, Json(json!({ "ok": true })).into_response()),
         (Ok(()), true) => {
             let mut resp = StatusCode::SEE_OTHER.into_response();
-            resp.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/")));
+            resp.headers_mut().insert(
+                header::LOCATION,
+                HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/")),
+            );
             session_response(&state, resp)
         }
         (Err(e), false) => e.into_response(),
         (Err(e), true) => {
             let status = e.into_response().status();
-            let mut resp = render_login(&next, Some(&match status {
-                StatusCode::TOO_MANY_REQUESTS => "Too many attempts from this address; wait a minute and try again.".to_owned(),
-                _ => "Wrong password.".to_owned(),
-            }));
+            let mut resp = render_login(
+                &next,
+                Some(&match status {
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        "Too many attempts from this address; wait a minute and try again."
+                            .to_owned()
+                    }
+                    _ => "Wrong password.".to_owned(),
+                }),
+            );
             *resp.status_mut() = status;
             resp
         }
@@ -157,7 +190,10 @@ async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
 fn serde_urlencoded(body: &[u8]) -> Option<LoginForm> {
     let text = std::str::from_utf8(body).ok()?;
     let get = |name: &str| crate::auth::policy::query_param(Some(text), name);
-    Some(LoginForm { password: get("password")?, next: get("next") })
+    Some(LoginForm {
+        password: get("password")?,
+        next: get("next"),
+    })
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -165,7 +201,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         state.auth.cookies.revoke(c);
     }
     let mut resp = Json(json!({ "ok": true })).into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&CookieSigner::clear_cookie(state.config.tls_enabled())).expect("ASCII"));
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&CookieSigner::clear_cookie(state.config.tls_enabled()))
+            .expect("ASCII"),
+    );
     resp
 }
 
@@ -174,7 +214,11 @@ struct BootstrapBody {
     code: String,
 }
 
-async fn bootstrap(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Response {
+async fn bootstrap(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
     let b: BootstrapBody = match json_body(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -184,7 +228,8 @@ async fn bootstrap(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo
     }
     if !state.auth.redeem_bootstrap_code(&b.code) {
         state.auth.limiter.failure(peer.ip());
-        return ApiError::Forbidden("unknown, used or expired bootstrap code".into()).into_response();
+        return ApiError::Forbidden("unknown, used or expired bootstrap code".into())
+            .into_response();
     }
     session_response(&state, Json(json!({ "ok": true })).into_response())
 }
@@ -223,20 +268,47 @@ struct NewToken {
     expires_in_sec: Option<u64>,
 }
 
-async fn create_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, ApiError> {
+async fn create_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
     let t: NewToken = json_body(&body)?;
     if t.name.trim().is_empty() || t.name.len() > 100 {
-        return Err(ApiError::BadRequest("a token name must be 1 to 100 characters".into()));
+        return Err(ApiError::BadRequest(
+            "a token name must be 1 to 100 characters".into(),
+        ));
     }
-    if let Some(bad) = t.ids.iter().flatten().find(|id| relaydeck_hub::StreamId::new(id).is_err()) {
-        return Err(ApiError::BadRequest(format!("invalid camera/source ID '{bad}'")));
+    if let Some(bad) = t
+        .ids
+        .iter()
+        .flatten()
+        .find(|id| relaydeck_hub::StreamId::new(id).is_err())
+    {
+        return Err(ApiError::BadRequest(format!(
+            "invalid camera/source ID '{bad}'"
+        )));
     }
     if t.expires_in_sec == Some(0) {
-        return Err(ApiError::BadRequest("expiresInSec must be at least 1".into()));
+        return Err(ApiError::BadRequest(
+            "expiresInSec must be at least 1".into(),
+        ));
     }
-    let (record, secret) = state.auth.create_token(t.name.trim(), t.scope, t.ids, t.expires_in_sec.map(Duration::from_secs))?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3000");
-    let scheme = if state.config.tls_enabled() { "https" } else { "http" };
+    let (record, secret) = state.auth.create_token(
+        t.name.trim(),
+        t.scope,
+        t.ids,
+        t.expires_in_sec.map(Duration::from_secs),
+    )?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:3000");
+    let scheme = if state.config.tls_enabled() {
+        "https"
+    } else {
+        "http"
+    };
     let link = match record.scope {
         Scope::View => Some(format!("{scheme}://{host}/?token={secret}")),
         Scope::Publish => Some(format!("{scheme}://{host}/capture?token={secret}")),
@@ -245,12 +317,17 @@ async fn create_token(State(state): State<AppState>, headers: HeaderMap, body: B
     tracing::info!(token = %record.id, scope = ?record.scope, "API token created");
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": record.id, "name": record.name, "scope": record.scope, "ids": record.ids,
-                     "createdMs": record.created_ms, "expiresMs": record.expires_ms, "token": secret, "link": link })),
+        Json(
+            json!({ "id": record.id, "name": record.name, "scope": record.scope, "ids": record.ids,
+                     "createdMs": record.created_ms, "expiresMs": record.expires_ms, "token": secret, "link": link }),
+        ),
     ))
 }
 
-async fn revoke_token(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     state.auth.store.revoke_token(&id)?;
     tracing::info!(token = %id, "API token revoked");
     Ok(Json(json!({ "id": id, "revoked": true })))

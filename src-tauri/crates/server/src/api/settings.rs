@@ -44,12 +44,25 @@ fn view(state: &AppState, headers: &HeaderMap) -> Json<Value> {
 /// Where browsers reach this relay: each LAN address when it listens on all
 /// interfaces, else its own address (the port is the one this request used).
 fn urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
-    let scheme = if state.config.tls_enabled() { "https" } else { "http" };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let port = host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()).unwrap_or(state.config.bind.port());
+    let scheme = if state.config.tls_enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let port = host
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .unwrap_or(state.config.bind.port());
     let bind = state.config.bind.ip();
     if bind.is_unspecified() {
-        crate::tls::lan_addresses().iter().map(|ip| format!("{scheme}://{ip}:{port}")).collect()
+        crate::tls::lan_addresses()
+            .iter()
+            .map(|ip| format!("{scheme}://{ip}:{port}"))
+            .collect()
     } else {
         vec![format!("{scheme}://{bind}:{port}")]
     }
@@ -62,13 +75,19 @@ async fn read(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> 
 impl From<SettingsError> for ApiError {
     fn from(e: SettingsError) -> Self {
         match e {
-            SettingsError::Io { .. } | SettingsError::Backend(_) => ApiError::Internal(e.to_string()),
+            SettingsError::Io { .. } | SettingsError::Backend(_) => {
+                ApiError::Internal(e.to_string())
+            }
             _ => ApiError::BadRequest(e.to_string()),
         }
     }
 }
 
-async fn update(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let patch: Value = json_body(&body)?;
     let next = state.settings.get().patched(&patch)?;
     state.settings.update(next)?;
@@ -85,14 +104,23 @@ struct PasswordChange {
 /// The new admin password. The current one is asked again (a borrowed,
 /// unlocked session must not be enough to lock the owner out), under the
 /// login limiter.
-async fn change_password(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let req: PasswordChange = json_body(&body)?;
     if req.new.chars().count() < 8 {
-        return Err(ApiError::BadRequest("the new password needs at least 8 characters".into()));
+        return Err(ApiError::BadRequest(
+            "the new password needs at least 8 characters".into(),
+        ));
     }
     let auth = state.auth.clone();
     let checked = tokio::task::spawn_blocking(move || match auth.login(peer.ip(), &req.current) {
-        Ok(true) => auth.store.set_password(&req.new).map_err(|e| ApiError::Internal(e.to_string())),
+        Ok(true) => auth
+            .store
+            .set_password(&req.new)
+            .map_err(|e| ApiError::Internal(e.to_string())),
         Ok(false) => Err(ApiError::WrongPassword),
         Err(wait) => Err(ApiError::TooManyAttempts(wait)),
     })
@@ -107,7 +135,11 @@ async fn session(Caller(p): Caller) -> Json<Value> {
     let (role, scope, ids, token) = match &p {
         Principal::Admin => ("admin", Value::Null, Value::Null, Value::Null),
         Principal::Token { id, scope, ids } => {
-            let role = if *scope == Scope::Admin { "admin" } else { "token" };
+            let role = if *scope == Scope::Admin {
+                "admin"
+            } else {
+                "token"
+            };
             (role, json!(scope), json!(ids), json!(id))
         }
     };

@@ -21,7 +21,10 @@ pub struct CookieSigner {
 
 impl CookieSigner {
     pub fn new(key: Vec<u8>) -> Self {
-        Self { key, live: Mutex::new(HashMap::new()) }
+        Self {
+            key,
+            live: Mutex::new(HashMap::new()),
+        }
     }
 
     fn mac(&self, msg: &str) -> Hmac<Sha256> {
@@ -71,7 +74,10 @@ impl CookieSigner {
     }
 
     pub fn clear_cookie(secure: bool) -> String {
-        format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}", if secure { "; Secure" } else { "" })
+        format!(
+            "{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+            if secure { "; Secure" } else { "" }
+        )
     }
 
     /// Signs a session value with any expiry (in-process only: it needs the
@@ -95,10 +101,23 @@ mod tests {
         let last = tampered.len() - 1;
         tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
         assert!(s.verify(std::str::from_utf8(&tampered).unwrap()).is_none());
-        let longer = c.replacen(&c[..13], &(c[..13].parse::<u64>().unwrap() + 1000).to_string(), 1);
-        assert!(s.verify(&longer).is_none(), "changing the expiry breaks the signature");
-        assert!(s.verify(&s.forge_with_expiry(&id, now_ms() - 1)).is_none(), "expired");
-        assert!(CookieSigner::new(vec![8; 32]).verify(&c).is_none(), "another key");
+        let longer = c.replacen(
+            &c[..13],
+            &(c[..13].parse::<u64>().unwrap() + 1000).to_string(),
+            1,
+        );
+        assert!(
+            s.verify(&longer).is_none(),
+            "changing the expiry breaks the signature"
+        );
+        assert!(
+            s.verify(&s.forge_with_expiry(&id, now_ms() - 1)).is_none(),
+            "expired"
+        );
+        assert!(
+            CookieSigner::new(vec![8; 32]).verify(&c).is_none(),
+            "another key"
+        );
         s.revoke(&c);
         assert!(s.verify(&c).is_none(), "logged out");
     }

@@ -38,10 +38,19 @@ impl LoginLimiter {
         let now = Instant::now();
         let mut ips = self.ips.lock();
         if ips.len() > 10_000 {
-            ips.retain(|_, a| a.blocked_until.is_some_and(|u| u > now) || now - a.window_start < WINDOW);
+            ips.retain(|_, a| {
+                a.blocked_until.is_some_and(|u| u > now) || now - a.window_start < WINDOW
+            });
         }
-        let a = ips.entry(ip).or_insert(Attempts { window_start: now, failures: 0, blocked_until: None });
-        if now - a.window_start > WINDOW && a.blocked_until.is_none_or(|u| u <= now) && a.failures < FREE_FAILURES {
+        let a = ips.entry(ip).or_insert(Attempts {
+            window_start: now,
+            failures: 0,
+            blocked_until: None,
+        });
+        if now - a.window_start > WINDOW
+            && a.blocked_until.is_none_or(|u| u <= now)
+            && a.failures < FREE_FAILURES
+        {
             a.window_start = now;
             a.failures = 0;
         }
@@ -76,7 +85,10 @@ mod tests {
         assert!(wait > Duration::from_secs(55) && wait <= WINDOW);
         assert!(l.check("192.0.2.2".parse().unwrap()).is_ok());
         l.failure(ip);
-        assert!(l.check(ip).unwrap_err() > Duration::from_secs(100), "backoff doubles");
+        assert!(
+            l.check(ip).unwrap_err() > Duration::from_secs(100),
+            "backoff doubles"
+        );
         l.success(ip);
         assert!(l.check(ip).is_ok());
     }

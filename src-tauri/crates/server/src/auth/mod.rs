@@ -45,7 +45,11 @@ pub enum Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Admin,
-    Token { id: String, scope: Scope, ids: Option<BTreeSet<String>> },
+    Token {
+        id: String,
+        scope: Scope,
+        ids: Option<BTreeSet<String>>,
+    },
 }
 
 impl Principal {
@@ -54,34 +58,66 @@ impl Principal {
     }
 
     pub fn is_admin(&self) -> bool {
-        matches!(self, Principal::Admin | Principal::Token { scope: Scope::Admin, .. })
+        matches!(
+            self,
+            Principal::Admin
+                | Principal::Token {
+                    scope: Scope::Admin,
+                    ..
+                }
+        )
     }
 
     /// May watch camera / listen to source `id`.
     pub fn can_view(&self, id: &str) -> bool {
         match self {
             Principal::Admin => true,
-            Principal::Token { scope: Scope::Admin | Scope::View, ids, .. } => Self::in_scope(ids, id),
-            Principal::Token { scope: Scope::Publish, .. } => false,
+            Principal::Token {
+                scope: Scope::Admin | Scope::View,
+                ids,
+                ..
+            } => Self::in_scope(ids, id),
+            Principal::Token {
+                scope: Scope::Publish,
+                ..
+            } => false,
         }
     }
 
     /// May view anything at all (lists are then filtered with `can_view`).
     pub fn can_view_some(&self) -> bool {
-        !matches!(self, Principal::Token { scope: Scope::Publish, .. })
+        !matches!(
+            self,
+            Principal::Token {
+                scope: Scope::Publish,
+                ..
+            }
+        )
     }
 
     /// May publish under `id`.
     pub fn can_publish(&self, id: &str) -> bool {
         match self {
             Principal::Admin => true,
-            Principal::Token { scope: Scope::Admin | Scope::Publish, ids, .. } => Self::in_scope(ids, id),
-            Principal::Token { scope: Scope::View, .. } => false,
+            Principal::Token {
+                scope: Scope::Admin | Scope::Publish,
+                ids,
+                ..
+            } => Self::in_scope(ids, id),
+            Principal::Token {
+                scope: Scope::View, ..
+            } => false,
         }
     }
 
     pub fn can_publish_some(&self) -> bool {
-        !matches!(self, Principal::Token { scope: Scope::View, .. })
+        !matches!(
+            self,
+            Principal::Token {
+                scope: Scope::View,
+                ..
+            }
+        )
     }
 }
 
@@ -114,7 +150,10 @@ impl Auth {
     /// Opens the credentials in `dir`. With `password`, the admin password is
     /// set to it; with none stored and none given, one is generated and
     /// returned so the caller can show it once.
-    pub fn open(dir: &std::path::Path, password: Option<&str>) -> Result<(Self, Option<String>), AuthError> {
+    pub fn open(
+        dir: &std::path::Path,
+        password: Option<&str>,
+    ) -> Result<(Self, Option<String>), AuthError> {
         let store = AuthStore::open(dir)?;
         let mut generated = None;
         match password {
@@ -127,7 +166,15 @@ impl Auth {
             None => {}
         }
         let cookies = cookie::CookieSigner::new(store.cookie_key()?);
-        Ok((Self { store, cookies, limiter: limiter::LoginLimiter::default(), bootstrap: Mutex::default() }, generated))
+        Ok((
+            Self {
+                store,
+                cookies,
+                limiter: limiter::LoginLimiter::default(),
+                bootstrap: Mutex::default(),
+            },
+            generated,
+        ))
     }
 
     /// Mints a bootstrap code (in-process only; there is no route for this).
@@ -150,7 +197,11 @@ impl Auth {
     /// Uses a bootstrap code: true once, within its lifetime.
     pub fn redeem_bootstrap_code(&self, code: &str) -> bool {
         let mut b = self.bootstrap.lock();
-        let found = b.codes.keys().find(|k| same(k.as_bytes(), code.as_bytes())).cloned();
+        let found = b
+            .codes
+            .keys()
+            .find(|k| same(k.as_bytes(), code.as_bytes()))
+            .cloned();
         match found.and_then(|k| b.codes.remove(&k)) {
             Some(at) => at.elapsed() < BOOTSTRAP_LIFETIME,
             None => false,
@@ -158,7 +209,13 @@ impl Auth {
     }
 
     /// Creates an API token; returns its record and the secret (shown once).
-    pub fn create_token(&self, name: &str, scope: Scope, ids: Option<BTreeSet<String>>, ttl: Option<Duration>) -> Result<(TokenRecord, String), StoreError> {
+    pub fn create_token(
+        &self,
+        name: &str,
+        scope: Scope,
+        ids: Option<BTreeSet<String>>,
+        ttl: Option<Duration>,
+    ) -> Result<(TokenRecord, String), StoreError> {
         let secret = format!("rdk_{}", hex(&random_bytes(32)));
         let now = now_ms();
         let record = TokenRecord {
@@ -176,7 +233,11 @@ impl Auth {
 
     /// The principal a token secret stands for.
     pub fn token_principal(&self, secret: &str) -> Option<Principal> {
-        self.store.find_token(secret).map(|t| Principal::Token { id: t.id, scope: t.scope, ids: t.ids })
+        self.store.find_token(secret).map(|t| Principal::Token {
+            id: t.id,
+            scope: t.scope,
+            ids: t.ids,
+        })
     }
 
     /// Checks the admin password under the per-IP login limit.
@@ -197,8 +258,15 @@ impl Auth {
 fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let bytes = random_bytes(20);
-    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
-    chars.chunks(5).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(5)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 #[cfg(test)]
@@ -207,11 +275,28 @@ mod tests {
 
     #[test]
     fn scopes_grant_what_they_say() {
-        let view_a = Principal::Token { id: "t".into(), scope: Scope::View, ids: Some(["a".to_string()].into()) };
-        assert!(view_a.can_view("a") && !view_a.can_view("b") && !view_a.can_publish("a") && !view_a.is_admin());
-        let publish = Principal::Token { id: "t".into(), scope: Scope::Publish, ids: None };
+        let view_a = Principal::Token {
+            id: "t".into(),
+            scope: Scope::View,
+            ids: Some(["a".to_string()].into()),
+        };
+        assert!(
+            view_a.can_view("a")
+                && !view_a.can_view("b")
+                && !view_a.can_publish("a")
+                && !view_a.is_admin()
+        );
+        let publish = Principal::Token {
+            id: "t".into(),
+            scope: Scope::Publish,
+            ids: None,
+        };
         assert!(publish.can_publish("x") && !publish.can_view("x") && !publish.can_view_some());
-        assert!(Principal::Admin.can_view("x") && Principal::Admin.can_publish("x") && Principal::Admin.is_admin());
+        assert!(
+            Principal::Admin.can_view("x")
+                && Principal::Admin.can_publish("x")
+                && Principal::Admin.is_admin()
+        );
     }
 
     #[test]
@@ -242,7 +327,15 @@ pub struct Caller(pub Principal);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
     type Rejection = crate::error::ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Principal>().cloned().map(Caller).ok_or(crate::error::ApiError::Unauthorized)
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or(crate::error::ApiError::Unauthorized)
     }
 }

@@ -159,16 +159,28 @@ fn hex_digit(b: u8) -> Option<u8> {
 
 /// The value of query parameter `name`.
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?.split('&').filter_map(|kv| kv.split_once('=').or(Some((kv, "")))).find(|(k, _)| *k == name).map(|(_, v)| percent_decode(v))
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| percent_decode(v))
 }
 
 /// Decides what a request needs.
 pub fn decide(table: &[Rule], method: &Method, path: &str, query: Option<&str>) -> Decision {
     // mjpg-streamer's `/?action=stream|snapshot` is media, not the UI page.
     if path == "/" && query_param(query, "action").is_some() {
-        return Decision { need: Need::View(Id::Query("clientId")), id: query_param(query, "clientId"), kind: Kind::Media };
+        return Decision {
+            need: Need::View(Id::Query("clientId")),
+            id: query_param(query, "clientId"),
+            kind: Kind::Media,
+        };
     }
-    let method = if *method == Method::HEAD { &Method::GET } else { method };
+    let method = if *method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
     for rule in table.iter().filter(|r| r.method == *method) {
         if let Some(path_id) = matches(rule.pattern, path) {
             let id = match rule.need {
@@ -176,15 +188,31 @@ pub fn decide(table: &[Rule], method: &Method, path: &str, query: Option<&str>) 
                 Need::View(Id::Query(q)) | Need::Publish(Id::Query(q)) => query_param(query, q),
                 _ => None,
             };
-            return Decision { need: rule.need, id, kind: rule.kind };
+            return Decision {
+                need: rule.need,
+                id,
+                kind: rule.kind,
+            };
         }
     }
     // UI files at the root (`/favicon.svg`, …) are pages; anything else is closed.
     let single_segment = path.len() > 1 && !path[1..].contains('/') && path.contains('.');
     if *method == Method::GET && single_segment {
-        return Decision { need: Need::View(Id::None), id: None, kind: Kind::Page };
+        return Decision {
+            need: Need::View(Id::None),
+            id: None,
+            kind: Kind::Page,
+        };
     }
-    Decision { need: Need::Admin, id: None, kind: if path.starts_with("/api/") { Kind::Api } else { Kind::Page } }
+    Decision {
+        need: Need::Admin,
+        id: None,
+        kind: if path.starts_with("/api/") {
+            Kind::Api
+        } else {
+            Kind::Page
+        },
+    }
 }
 
 #[cfg(test)]
@@ -195,15 +223,34 @@ mod tests {
     fn patterns_capture_ids_and_unknown_routes_need_the_admin() {
         let t = table();
         let d = decide(&t, &Method::GET, "/api/clients/cam%2D1/latest", None);
-        assert_eq!((d.need, d.id.as_deref(), d.kind), (Need::View(Id::Path), Some("cam-1"), Kind::Media));
+        assert_eq!(
+            (d.need, d.id.as_deref(), d.kind),
+            (Need::View(Id::Path), Some("cam-1"), Kind::Media)
+        );
         let d = decide(&t, &Method::GET, "/stream/ws", Some("clientId=a&x=1"));
         assert_eq!(d.id.as_deref(), Some("a"));
-        assert_eq!(decide(&t, &Method::GET, "/", Some("action=snapshot")).kind, Kind::Media);
+        assert_eq!(
+            decide(&t, &Method::GET, "/", Some("action=snapshot")).kind,
+            Kind::Media
+        );
         assert_eq!(decide(&t, &Method::GET, "/", None).kind, Kind::Page);
-        assert_eq!(decide(&t, &Method::GET, "/api/secret", None).need, Need::Admin);
-        assert_eq!(decide(&t, &Method::DELETE, "/api/clients/x", None).need, Need::Admin);
-        assert_eq!(decide(&t, &Method::HEAD, "/api/health", None).need, Need::Public);
-        assert_eq!(query_param(Some("a=%Ϲ&b=%41%4"), "a").as_deref(), Some("%Ϲ"), "a % before a multi-byte character");
+        assert_eq!(
+            decide(&t, &Method::GET, "/api/secret", None).need,
+            Need::Admin
+        );
+        assert_eq!(
+            decide(&t, &Method::DELETE, "/api/clients/x", None).need,
+            Need::Admin
+        );
+        assert_eq!(
+            decide(&t, &Method::HEAD, "/api/health", None).need,
+            Need::Public
+        );
+        assert_eq!(
+            query_param(Some("a=%Ϲ&b=%41%4"), "a").as_deref(),
+            Some("%Ϲ"),
+            "a % before a multi-byte character"
+        );
         assert_eq!(query_param(Some("b=%41%4"), "b").as_deref(), Some("A%4"));
     }
 }

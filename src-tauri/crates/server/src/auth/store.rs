@@ -61,17 +61,30 @@ pub struct AuthStore {
     file: Mutex<AuthFile>,
 }
 
-
 impl AuthStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         give_back_argon2_memory();
         let path = dir.join("auth.json");
         let file = match std::fs::read(&path) {
-            Ok(data) => serde_json::from_slice(&data).map_err(|e| StoreError::Corrupt { path: path.clone(), message: e.to_string() })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => AuthFile { version: 1, ..Default::default() },
-            Err(e) => return Err(StoreError::Corrupt { path, message: e.to_string() }),
+            Ok(data) => serde_json::from_slice(&data).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => AuthFile {
+                version: 1,
+                ..Default::default()
+            },
+            Err(e) => {
+                return Err(StoreError::Corrupt {
+                    path,
+                    message: e.to_string(),
+                })
+            }
         };
-        Ok(Self { path, file: Mutex::new(file) })
+        Ok(Self {
+            path,
+            file: Mutex::new(file),
+        })
     }
 
     fn save(&self, file: &AuthFile) -> Result<(), StoreError> {
@@ -91,7 +104,10 @@ impl AuthStore {
 
     pub fn set_password(&self, password: &str) -> Result<(), StoreError> {
         let salt = SaltString::encode_b64(&random_bytes(16)).expect("16 bytes is a valid salt");
-        let hash = Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing").to_string();
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .expect("argon2 hashing")
+            .to_string();
         give_back_argon2_memory();
         let mut f = self.file.lock();
         f.admin_password_argon2 = Some(hash);
@@ -100,9 +116,15 @@ impl AuthStore {
 
     /// Argon2 verification (deliberately slow; callers rate-limit it).
     pub fn check_password(&self, password: &str) -> bool {
-        let Some(hash) = self.file.lock().admin_password_argon2.clone() else { return false };
-        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
-        let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let Some(hash) = self.file.lock().admin_password_argon2.clone() else {
+            return false;
+        };
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         give_back_argon2_memory();
         ok
     }
@@ -127,7 +149,11 @@ impl AuthStore {
 
     pub fn revoke_token(&self, id: &str) -> Result<TokenRecord, StoreError> {
         let mut f = self.file.lock();
-        let i = f.tokens.iter().position(|t| t.id == id).ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+        let i = f
+            .tokens
+            .iter()
+            .position(|t| t.id == id)
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
         let removed = f.tokens.remove(i);
         self.save(&f)?;
         Ok(removed)
@@ -171,4 +197,3 @@ fn give_back_argon2_memory() {
         }
     }
 }
-

@@ -18,7 +18,9 @@ use axum::{
 };
 use bytes::Bytes;
 use parking_lot::Mutex;
-use relaydeck_hub::{AudioFormat, AudioLease, AudioSource, HubError, ListenerItem, SourceKind, StreamId};
+use relaydeck_hub::{
+    AudioFormat, AudioLease, AudioSource, HubError, ListenerItem, SourceKind, StreamId,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -79,11 +81,15 @@ pub fn find_source(state: &AppState, id: &str) -> Result<Arc<AudioSource>, Strin
 
 /// `?backlogMs=`: 0 up to the ring's length.
 pub fn parse_backlog(state: &AppState, raw: Option<&str>) -> Result<std::time::Duration, String> {
-    let Some(raw) = raw else { return Ok(std::time::Duration::ZERO) };
+    let Some(raw) = raw else {
+        return Ok(std::time::Duration::ZERO);
+    };
     let max = state.config.audio_ring.as_millis() as u64;
     match raw.parse::<u64>() {
         Ok(ms) if ms <= max => Ok(std::time::Duration::from_millis(ms)),
-        _ => Err(format!("backlogMs must be a whole number from 0 to {max}, not '{raw}'")),
+        _ => Err(format!(
+            "backlogMs must be a whole number from 0 to {max}, not '{raw}'"
+        )),
     }
 }
 
@@ -100,11 +106,21 @@ struct ListenQuery {
     listener_id: Option<String>,
 }
 
-async fn listen(State(state): State<AppState>, Query(q): Query<ListenQuery>, ws: WsUpgrade) -> Response {
-    let limits = WsLimits { max_binary: 1024, max_text: state.config.max_text_bytes };
+async fn listen(
+    State(state): State<AppState>,
+    Query(q): Query<ListenQuery>,
+    ws: WsUpgrade,
+) -> Response {
+    let limits = WsLimits {
+        max_binary: 1024,
+        max_text: state.config.max_text_bytes,
+    };
     ws.on_upgrade(&state.clone(), limits, move |mut conn| async move {
         let checked = (|| {
-            let id = q.source.as_deref().ok_or("add ?source=ID (a device ID, or an audio source from /api/sources)")?;
+            let id = q
+                .source
+                .as_deref()
+                .ok_or("add ?source=ID (a device ID, or an audio source from /api/sources)")?;
             let source = find_source(&state, id)?;
             let backlog = parse_backlog(&state, q.backlog_ms.as_deref())?;
             if let Some(l) = &q.listener_id {
@@ -116,8 +132,14 @@ async fn listen(State(state): State<AppState>, Query(q): Query<ListenQuery>, ws:
             Ok(pair) => pair,
             Err(reason) => return conn.close(close::POLICY, &reason).await,
         };
-        let claim = q.listener_id.as_deref().map(|l| (l, state.listener_ids.claim(l)));
-        let replaced = claim.as_ref().map(|(_, (_, t))| t.clone()).unwrap_or_default();
+        let claim = q
+            .listener_id
+            .as_deref()
+            .map(|l| (l, state.listener_ids.claim(l)));
+        let replaced = claim
+            .as_ref()
+            .map(|(_, (_, t))| t.clone())
+            .unwrap_or_default();
         let Err((code, reason)) = listen_loop(&state, &mut conn, &source, backlog, &replaced).await;
         if let Some((l, (n, _))) = claim {
             state.listener_ids.release(l, n);
@@ -219,19 +241,44 @@ enum PublisherMessage {
     },
 }
 
-async fn publish(State(state): State<AppState>, Query(q): Query<PublishQuery>, ws: WsUpgrade) -> Response {
-    let limits = WsLimits { max_binary: state.config.max_frame_bytes, max_text: state.config.max_text_bytes };
+async fn publish(
+    State(state): State<AppState>,
+    Query(q): Query<PublishQuery>,
+    ws: WsUpgrade,
+) -> Response {
+    let limits = WsLimits {
+        max_binary: state.config.max_frame_bytes,
+        max_text: state.config.max_text_bytes,
+    };
     ws.on_upgrade(&state.clone(), limits, move |mut conn| async move {
         let id = match q.source.as_deref().map(StreamId::new) {
-            None => return conn.close(close::POLICY, "add ?source=ID to name the audio source").await,
-            Some(Err(e)) => return conn.close(close::POLICY, &format!("invalid source: {e}")).await,
+            None => {
+                return conn
+                    .close(close::POLICY, "add ?source=ID to name the audio source")
+                    .await
+            }
+            Some(Err(e)) => {
+                return conn
+                    .close(close::POLICY, &format!("invalid source: {e}"))
+                    .await
+            }
             Some(Ok(id)) => id,
         };
         if state.devices.contains(id.as_str()) {
-            return conn.close(close::POLICY, &format!("'{id}' belongs to a registered devkit; choose another source ID")).await;
+            return conn
+                .close(
+                    close::POLICY,
+                    &format!("'{id}' belongs to a registered devkit; choose another source ID"),
+                )
+                .await;
         }
         if state.hub.is_reserved(id.as_str()) {
-            return conn.close(close::POLICY, &HubError::ReservedId(id.to_string()).to_string()).await;
+            return conn
+                .close(
+                    close::POLICY,
+                    &HubError::ReservedId(id.to_string()).to_string(),
+                )
+                .await;
         }
         let Err((code, reason)) = publish_loop(&state, &mut conn, &id, q.name).await;
         tracing::info!(source = %id, code, %reason, "audio publisher left");
@@ -241,7 +288,12 @@ async fn publish(State(state): State<AppState>, Query(q): Query<PublishQuery>, w
     })
 }
 
-async fn publish_loop(state: &AppState, conn: &mut WsConn, id: &StreamId, name: Option<String>) -> Result<Infallible, End> {
+async fn publish_loop(
+    state: &AppState,
+    conn: &mut WsConn,
+    id: &StreamId,
+    name: Option<String>,
+) -> Result<Infallible, End> {
     let cfg = &state.config;
     let mut ping = ticks::on_grid(cfg.ws_ping_interval);
     let mut last_seen = Instant::now();
@@ -319,7 +371,11 @@ fn publish_pcm(lease: &AudioLease, seq: u64, pcm: Bytes) -> Result<(), HubError>
     lease.publish(seq, pcm).map(drop)
 }
 
-fn format_from(sample_rate: u32, channels: u16, encoding: Option<&str>) -> Result<AudioFormat, String> {
+fn format_from(
+    sample_rate: u32,
+    channels: u16,
+    encoding: Option<&str>,
+) -> Result<AudioFormat, String> {
     match encoding {
         None | Some("s16le") => AudioFormat::new(sample_rate, channels).map_err(|e| e.to_string()),
         Some(other) => Err(format!("encoding '{other}' is not supported (use s16le)")),

@@ -40,12 +40,20 @@ pub fn error_message(code: &str, message: &str) -> Value {
 /// Parses a `{"type": …}` message into `T` (an internally tagged enum),
 /// telling apart bad JSON, a missing or unknown type, and bad fields.
 pub fn parse<T: DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, ControlError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| ControlError::NotJson(e.to_string()))?;
-    let kind = value.get("type").and_then(Value::as_str).ok_or(ControlError::MissingType)?.to_owned();
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| ControlError::NotJson(e.to_string()))?;
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or(ControlError::MissingType)?
+        .to_owned();
     if !known.contains(&kind.as_str()) {
         return Err(ControlError::UnknownType(kind));
     }
-    serde_json::from_value(value).map_err(|e| ControlError::Invalid { kind, message: e.to_string() })
+    serde_json::from_value(value).map_err(|e| ControlError::Invalid {
+        kind,
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -60,10 +68,25 @@ mod tests {
 
     #[test]
     fn tells_the_failures_apart() {
-        assert_eq!(parse::<Msg>(r#"{"type":"hello","name":"x"}"#, &["hello"]), Ok(Msg::Hello { name: "x".into() }));
-        assert!(matches!(parse::<Msg>("nope", &["hello"]), Err(ControlError::NotJson(_))));
-        assert_eq!(parse::<Msg>(r#"{"name":1}"#, &["hello"]), Err(ControlError::MissingType));
-        assert_eq!(parse::<Msg>(r#"{"type":"bye"}"#, &["hello"]), Err(ControlError::UnknownType("bye".into())));
-        assert!(matches!(parse::<Msg>(r#"{"type":"hello"}"#, &["hello"]), Err(ControlError::Invalid { .. })));
+        assert_eq!(
+            parse::<Msg>(r#"{"type":"hello","name":"x"}"#, &["hello"]),
+            Ok(Msg::Hello { name: "x".into() })
+        );
+        assert!(matches!(
+            parse::<Msg>("nope", &["hello"]),
+            Err(ControlError::NotJson(_))
+        ));
+        assert_eq!(
+            parse::<Msg>(r#"{"name":1}"#, &["hello"]),
+            Err(ControlError::MissingType)
+        );
+        assert_eq!(
+            parse::<Msg>(r#"{"type":"bye"}"#, &["hello"]),
+            Err(ControlError::UnknownType("bye".into()))
+        );
+        assert!(matches!(
+            parse::<Msg>(r#"{"type":"hello"}"#, &["hello"]),
+            Err(ControlError::Invalid { .. })
+        ));
     }
 }

@@ -70,14 +70,28 @@ struct Registration {
     dialect: Dialect,
 }
 
-async fn ingest(State(state): State<AppState>, Caller(caller): Caller, Query(q): Query<IngestQuery>, ws: WsUpgrade) -> Response {
-    let limits = WsLimits { max_binary: state.config.max_frame_bytes, max_text: state.config.max_text_bytes };
-    ws.on_upgrade(&state.clone(), limits, move |conn| run(state, conn, q, caller))
+async fn ingest(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<IngestQuery>,
+    ws: WsUpgrade,
+) -> Response {
+    let limits = WsLimits {
+        max_binary: state.config.max_frame_bytes,
+        max_text: state.config.max_text_bytes,
+    };
+    ws.on_upgrade(&state.clone(), limits, move |conn| {
+        run(state, conn, q, caller)
+    })
 }
 
 async fn run(state: AppState, mut conn: WsConn, q: IngestQuery, caller: Principal) {
     let registration = match q.client_id {
-        Some(id) => Registration { id, name: q.name, dialect: Dialect::RelayDeck },
+        Some(id) => Registration {
+            id,
+            name: q.name,
+            dialect: Dialect::RelayDeck,
+        },
         None => match await_registration(&state, &mut conn).await {
             Ok(r) => r,
             Err(Some((code, reason))) => return conn.close(code, &reason).await,
@@ -85,16 +99,25 @@ async fn run(state: AppState, mut conn: WsConn, q: IngestQuery, caller: Principa
         },
     };
     if !caller.can_publish(&registration.id) {
-        let reason = format!("these credentials do not allow publishing '{}'", registration.id);
+        let reason = format!(
+            "these credentials do not allow publishing '{}'",
+            registration.id
+        );
         return conn.close(close::POLICY, &reason).await;
     }
-    let lease = match state.hub.publish_as(&registration.id, registration.name.clone(), SourceKind::Remote) {
+    let lease = match state.hub.publish_as(
+        &registration.id,
+        registration.name.clone(),
+        SourceKind::Remote,
+    ) {
         Ok(lease) => lease,
         Err(e) => return conn.close(close::POLICY, &e.to_string()).await,
     };
     let ack = match registration.dialect {
         Dialect::RelayDeck => json!({ "type": "registered", "clientId": registration.id }),
-        Dialect::SkySentry => json!({ "type": "registration-success", "clientId": registration.id, "timestamp": unix_ms() }),
+        Dialect::SkySentry => {
+            json!({ "type": "registration-success", "clientId": registration.id, "timestamp": unix_ms() })
+        }
     };
     if conn.send_json(&ack).await.is_err() {
         return;
@@ -109,7 +132,10 @@ async fn run(state: AppState, mut conn: WsConn, q: IngestQuery, caller: Principa
 
 /// Waits for `register` / `client-registration`. `Err(Some(..))` closes with
 /// that code and reason; `Err(None)` means the peer is already gone.
-async fn await_registration(state: &AppState, conn: &mut WsConn) -> Result<Registration, Option<(u16, String)>> {
+async fn await_registration(
+    state: &AppState,
+    conn: &mut WsConn,
+) -> Result<Registration, Option<(u16, String)>> {
     let deadline = tokio::time::sleep(state.config.register_timeout);
     tokio::pin!(deadline);
     loop {
@@ -121,17 +147,26 @@ async fn await_registration(state: &AppState, conn: &mut WsConn) -> Result<Regis
         let reply = match msg {
             Some(Inbound::Text(text)) => match control::parse::<CameraMessage>(&text, KNOWN) {
                 Ok(CameraMessage::Register { client_id, name }) => {
-                    return Ok(Registration { id: client_id, name, dialect: Dialect::RelayDeck })
+                    return Ok(Registration {
+                        id: client_id,
+                        name,
+                        dialect: Dialect::RelayDeck,
+                    })
                 }
                 Ok(CameraMessage::ClientRegistration { client_id, name }) => {
-                    return Ok(Registration { id: client_id, name, dialect: Dialect::SkySentry })
+                    return Ok(Registration {
+                        id: client_id,
+                        name,
+                        dialect: Dialect::SkySentry,
+                    })
                 }
                 Ok(CameraMessage::Ping { t }) => json!({ "type": "pong", "t": t }),
                 Err(e) => e.to_message(),
             },
-            Some(Inbound::Binary(_)) => {
-                error_message("not_registered", "send {\"type\":\"register\",\"clientId\":\"…\"} before frames; frame dropped")
-            }
+            Some(Inbound::Binary(_)) => error_message(
+                "not_registered",
+                "send {\"type\":\"register\",\"clientId\":\"…\"} before frames; frame dropped",
+            ),
             Some(Inbound::Reply(frame)) => {
                 let _ = conn.send_reply(frame).await;
                 continue;
@@ -148,7 +183,11 @@ async fn await_registration(state: &AppState, conn: &mut WsConn) -> Result<Regis
 
 /// Publishes frames until the connection ends; returns the close code to
 /// send (0: none, the peer is gone).
-async fn publish_loop(state: &AppState, conn: &mut WsConn, lease: &PublisherLease) -> (u16, String) {
+async fn publish_loop(
+    state: &AppState,
+    conn: &mut WsConn,
+    lease: &PublisherLease,
+) -> (u16, String) {
     let mut ping = ticks::on_grid(state.config.ws_ping_interval);
     let mut last_seen = Instant::now();
     loop {
@@ -169,15 +208,29 @@ async fn publish_loop(state: &AppState, conn: &mut WsConn, lease: &PublisherLeas
         let reply = match msg {
             Some(Inbound::Binary(jpeg)) => match lease.publish(&jpeg) {
                 Ok(_) => continue,
-                Err(HubError::Superseded) => return (close::NORMAL, "replaced by a newer connection with the same clientId".into()),
-                Err(e @ HubError::InvalidFrame(_)) => error_message("invalid_frame", &format!("{e}; frame dropped")),
+                Err(HubError::Superseded) => {
+                    return (
+                        close::NORMAL,
+                        "replaced by a newer connection with the same clientId".into(),
+                    )
+                }
+                Err(e @ HubError::InvalidFrame(_)) => {
+                    error_message("invalid_frame", &format!("{e}; frame dropped"))
+                }
                 Err(e) => error_message("frame_refused", &format!("{e}; frame dropped")),
             },
             Some(Inbound::Text(text)) => match control::parse::<CameraMessage>(&text, KNOWN) {
                 Ok(CameraMessage::Ping { t }) => json!({ "type": "pong", "t": t }),
-                Ok(CameraMessage::Register { client_id, .. } | CameraMessage::ClientRegistration { client_id, .. }) => {
-                    error_message("already_registered", &format!("this connection already publishes '{}'; reconnect to use '{client_id}'", lease.stream().id()))
-                }
+                Ok(
+                    CameraMessage::Register { client_id, .. }
+                    | CameraMessage::ClientRegistration { client_id, .. },
+                ) => error_message(
+                    "already_registered",
+                    &format!(
+                        "this connection already publishes '{}'; reconnect to use '{client_id}'",
+                        lease.stream().id()
+                    ),
+                ),
                 Err(e) => e.to_message(),
             },
             Some(Inbound::Reply(frame)) => {
@@ -188,7 +241,9 @@ async fn publish_loop(state: &AppState, conn: &mut WsConn, lease: &PublisherLeas
             }
             Some(Inbound::Pong) => continue,
             Some(Inbound::Failed(f)) => return (f.close_code(), f.to_string()),
-            Some(Inbound::Closed { code, .. }) => return (0, format!("closed by the camera ({code:?})")),
+            Some(Inbound::Closed { code, .. }) => {
+                return (0, format!("closed by the camera ({code:?})"))
+            }
             None => return (0, "reader ended".into()),
         };
         if conn.send_json(&reply).await.is_err() {
@@ -198,5 +253,8 @@ async fn publish_loop(state: &AppState, conn: &mut WsConn, lease: &PublisherLeas
 }
 
 fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

@@ -14,7 +14,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use relaydeck_hub::{stream::Subscription, HubEvent, StreamId, VideoFrame, VideoStream, ViewerQueue};
+use relaydeck_hub::{
+    stream::Subscription, HubEvent, StreamId, VideoFrame, VideoStream, ViewerQueue,
+};
 use tokio::{sync::broadcast, time::Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -28,7 +30,9 @@ pub fn parse_fps(raw: Option<&str>) -> Result<Option<f64>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     match raw.parse::<f64>() {
         Ok(fps) if fps > 0.0 && fps <= 120.0 => Ok(Some(fps)),
-        _ => Err(ApiError::BadRequest(format!("fps must be a number above 0 and at most 120, not '{raw}'"))),
+        _ => Err(ApiError::BadRequest(format!(
+            "fps must be a number above 0 and at most 120, not '{raw}'"
+        ))),
     }
 }
 
@@ -37,7 +41,10 @@ pub fn mjpeg_response(state: &AppState, stream: Arc<VideoStream>, fps: Option<f6
     let queue = ViewerQueue::new();
     let events = state.hub.events();
     let sub = stream.subscribe(&queue);
-    let unavailable = matches!(stream.availability(), relaydeck_hub::Availability::Unavailable(_));
+    let unavailable = matches!(
+        stream.availability(),
+        relaydeck_hub::Availability::Unavailable(_)
+    );
     if unavailable {
         // Not the stale last frame: the notice instead.
         sub.slot().discard();
@@ -60,7 +67,10 @@ pub fn mjpeg_response(state: &AppState, stream: Arc<VideoStream>, fps: Option<f6
     let stream = futures_util::stream::unfold(body, MjpegBody::next_chunk);
     let mut resp = Response::new(Body::from_stream(stream));
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&format!("multipart/x-mixed-replace;boundary={BOUNDARY}")).unwrap());
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&format!("multipart/x-mixed-replace;boundary={BOUNDARY}")).unwrap(),
+    );
     no_cache(h);
     // Tell reverse proxies such as nginx not to buffer the stream.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
@@ -75,12 +85,18 @@ pub fn jpeg_response(frame: &VideoFrame) -> Response {
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(frame.len()));
     no_cache(h);
     h.insert("x-frame-seq", HeaderValue::from(frame.seq));
-    h.insert("x-timestamp", HeaderValue::from_str(&timestamp(frame.captured_us)).unwrap());
+    h.insert(
+        "x-timestamp",
+        HeaderValue::from_str(&timestamp(frame.captured_us)).unwrap(),
+    );
     resp
 }
 
 fn no_cache(h: &mut axum::http::HeaderMap) {
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
+    );
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(header::EXPIRES, HeaderValue::from_static("0"));
 }
@@ -160,12 +176,21 @@ impl MjpegBody {
     /// A camera of the app's own that cannot deliver (unplugged, busy) is
     /// shown as a picture saying so: MJPEG players have no other channel.
     fn show_unavailable(&mut self) {
-        let Some(stream) = self.hub.stream(self.id.as_str()) else { return };
-        let relaydeck_hub::Availability::Unavailable(why) = stream.availability() else { return };
-        let (w, h) = stream.latest().map_or((640, 480), |f| (f.info.width as usize, f.info.height as usize));
+        let Some(stream) = self.hub.stream(self.id.as_str()) else {
+            return;
+        };
+        let relaydeck_hub::Availability::Unavailable(why) = stream.availability() else {
+            return;
+        };
+        let (w, h) = stream.latest().map_or((640, 480), |f| {
+            (f.info.width as usize, f.info.height as usize)
+        });
         match relaydeck_capture::pattern::notice_jpeg(w, h, &["CAMERA UNAVAILABLE", &why]) {
             Ok(jpeg) => {
-                let head = format!("--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", jpeg.len());
+                let head = format!(
+                    "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                    jpeg.len()
+                );
                 self.pending.push_back(Bytes::from(head));
                 self.pending.push_back(Bytes::from(jpeg));
                 self.pending.push_back(Bytes::from_static(b"\r\n"));

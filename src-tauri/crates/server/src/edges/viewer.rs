@@ -26,7 +26,10 @@ use axum::{
     routing::get,
     Router,
 };
-use relaydeck_hub::{stream::Subscription, DirectSink, Handoff, HubEvent, StreamId, VideoFrame, VideoStream, ViewerQueue, ViewerSlot};
+use relaydeck_hub::{
+    stream::Subscription, DirectSink, Handoff, HubEvent, StreamId, VideoFrame, VideoStream,
+    ViewerQueue, ViewerSlot,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -35,7 +38,10 @@ use super::control::{self, error_message};
 use crate::{
     auth::{Caller, Principal},
     state::AppState,
-    ws::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsError, WsLimits, WsUpgrade, WsWriter},
+    ws::{
+        close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsError, WsLimits, WsUpgrade,
+        WsWriter,
+    },
 };
 
 /// The publisher's direct path to one viewer's socket.
@@ -50,7 +56,8 @@ impl DirectSink for SocketSink {
             Mode::Single => frame.jpeg_bytes(),
             Mode::Multi => &frame.mux_packet()[..],
         };
-        self.writer.try_send_now(body, || self.mode.payload(frame), slot, frame.seq, ahead)
+        self.writer
+            .try_send_now(body, || self.mode.payload(frame), slot, frame.seq, ahead)
     }
 
     fn prefetch(&self) {
@@ -117,23 +124,46 @@ impl Wanted {
     }
 }
 
-async fn viewer(State(state): State<AppState>, Caller(caller): Caller, Query(q): Query<ViewerQuery>, ws: WsUpgrade) -> Response {
-    let limits = WsLimits { max_binary: 1024, max_text: state.config.max_text_bytes };
+async fn viewer(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<ViewerQuery>,
+    ws: WsUpgrade,
+) -> Response {
+    let limits = WsLimits {
+        max_binary: 1024,
+        max_text: state.config.max_text_bytes,
+    };
     ws.on_upgrade(&state.clone(), limits, move |conn| async move {
         let (mode, wanted) = match (q.client_id, q.client_ids) {
             (Some(id), _) => (Mode::Single, Wanted::Only([id].into())),
-            (None, Some(ids)) => (Mode::Multi, Wanted::Only(ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())),
+            (None, Some(ids)) => (
+                Mode::Multi,
+                Wanted::Only(
+                    ids.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect(),
+                ),
+            ),
             (None, None) => (Mode::Multi, Wanted::All),
         };
         if let Wanted::Only(ids) = &wanted {
             if let Some(bad) = ids.iter().find(|id| StreamId::new(id).is_err()) {
-                let reason = format!("invalid clientId '{bad}': use 1-64 characters of A-Z a-z 0-9 _ -");
+                let reason =
+                    format!("invalid clientId '{bad}': use 1-64 characters of A-Z a-z 0-9 _ -");
                 return conn.close(close::POLICY, &reason).await;
             }
         }
         if let Wanted::Only(ids) = &wanted {
             if let Some(denied) = ids.iter().find(|id| !caller.can_view(id)) {
-                return conn.close(close::POLICY, &format!("these credentials do not allow watching '{denied}'")).await;
+                return conn
+                    .close(
+                        close::POLICY,
+                        &format!("these credentials do not allow watching '{denied}'"),
+                    )
+                    .await;
             }
         }
         let mut session = ViewerSession::new(state, conn, mode, wanted, caller);
@@ -168,8 +198,20 @@ impl ViewerSession {
     fn new(state: AppState, conn: WsConn, mode: Mode, wanted: Wanted, caller: Principal) -> Self {
         // Subscribe to events before listing cameras, so no join is missed.
         let events = state.hub.events();
-        let queue = ViewerQueue::with_sink(Arc::new(SocketSink { writer: conn.writer().clone(), mode }));
-        Self { state, conn, mode, wanted, queue, subs: BTreeMap::new(), events, caller }
+        let queue = ViewerQueue::with_sink(Arc::new(SocketSink {
+            writer: conn.writer().clone(),
+            mode,
+        }));
+        Self {
+            state,
+            conn,
+            mode,
+            wanted,
+            queue,
+            subs: BTreeMap::new(),
+            events,
+            caller,
+        }
     }
 
     async fn run(&mut self) -> End {
@@ -215,7 +257,9 @@ impl ViewerSession {
         let slots: Vec<Arc<ViewerSlot>> = self.subs.values().map(|s| s.slot().clone()).collect();
         for slot in slots {
             let Some(frame) = slot.take() else { continue };
-            self.conn.send_frame(self.mode.payload(&frame), slot, frame.seq).await?;
+            self.conn
+                .send_frame(self.mode.payload(&frame), slot, frame.seq)
+                .await?;
         }
         Ok(())
     }
@@ -246,10 +290,18 @@ impl ViewerSession {
 
     async fn resubscribe(&mut self, ids: Option<Vec<String>>) -> Result<Option<Value>, WsError> {
         if let Some(bad) = ids.iter().flatten().find(|id| StreamId::new(id).is_err()) {
-            return Ok(Some(error_message("invalid_id", &format!("invalid clientId '{bad}'; subscription unchanged"))));
+            return Ok(Some(error_message(
+                "invalid_id",
+                &format!("invalid clientId '{bad}'; subscription unchanged"),
+            )));
         }
         if let Some(denied) = ids.iter().flatten().find(|id| !self.caller.can_view(id)) {
-            return Ok(Some(error_message("forbidden", &format!("these credentials do not allow watching '{denied}'; subscription unchanged"))));
+            return Ok(Some(error_message(
+                "forbidden",
+                &format!(
+                    "these credentials do not allow watching '{denied}'; subscription unchanged"
+                ),
+            )));
         }
         self.wanted = match ids {
             Some(ids) => Wanted::Only(ids.into_iter().collect()),
@@ -269,13 +321,22 @@ impl ViewerSession {
     async fn sync_subscriptions(&mut self) -> Result<(), WsError> {
         let streams = self.state.hub.streams();
         let present: BTreeSet<&str> = streams.iter().map(|s| s.id().as_str()).collect();
-        let stale: Vec<StreamId> =
-            self.subs.keys().filter(|id| !self.wants(id.as_str()) || !present.contains(id.as_str())).cloned().collect();
+        let stale: Vec<StreamId> = self
+            .subs
+            .keys()
+            .filter(|id| !self.wants(id.as_str()) || !present.contains(id.as_str()))
+            .cloned()
+            .collect();
         for id in stale {
             self.subs.remove(&id);
-            self.conn.send_json(&json!({ "type": "left", "clientId": id })).await?;
+            self.conn
+                .send_json(&json!({ "type": "left", "clientId": id }))
+                .await?;
         }
-        let wanted: Vec<_> = streams.iter().filter(|s| self.wants(s.id().as_str())).collect();
+        let wanted: Vec<_> = streams
+            .iter()
+            .filter(|s| self.wants(s.id().as_str()))
+            .collect();
         for stream in wanted {
             self.subscribe(stream).await?;
         }
@@ -292,30 +353,45 @@ impl ViewerSession {
             "width": snap.width, "height": snap.height, "availability": snap.availability,
         });
         self.conn.send_json(&joined).await?;
-        self.subs.insert(stream.id().clone(), stream.subscribe(&self.queue));
+        self.subs
+            .insert(stream.id().clone(), stream.subscribe(&self.queue));
         Ok(())
     }
 
     async fn on_event(&mut self, ev: Result<HubEvent, RecvError>) -> Result<(), WsError> {
         match ev {
             Ok(HubEvent::Joined { id }) => {
-                if let Some(stream) = self.wants(id.as_str()).then(|| self.state.hub.stream(id.as_str())).flatten() {
+                if let Some(stream) = self
+                    .wants(id.as_str())
+                    .then(|| self.state.hub.stream(id.as_str()))
+                    .flatten()
+                {
                     self.subscribe(&stream).await?;
                 }
             }
             Ok(HubEvent::Online { id, name }) if self.subs.contains_key(&id) => {
-                self.conn.send_json(&json!({ "type": "status", "clientId": id, "online": true, "name": name })).await?;
+                self.conn
+                    .send_json(
+                        &json!({ "type": "status", "clientId": id, "online": true, "name": name }),
+                    )
+                    .await?;
             }
             Ok(HubEvent::Offline { id }) if self.subs.contains_key(&id) => {
-                self.conn.send_json(&json!({ "type": "status", "clientId": id, "online": false })).await?;
+                self.conn
+                    .send_json(&json!({ "type": "status", "clientId": id, "online": false }))
+                    .await?;
             }
             Ok(HubEvent::Availability { id }) if self.subs.contains_key(&id) => {
-                let Some(stream) = self.state.hub.stream(id.as_str()) else { return Ok(()) };
+                let Some(stream) = self.state.hub.stream(id.as_str()) else {
+                    return Ok(());
+                };
                 let msg = json!({ "type": "status", "clientId": id, "online": stream.is_online(), "availability": stream.availability() });
                 self.conn.send_json(&msg).await?;
             }
             Ok(HubEvent::Left { id }) if self.subs.remove(&id).is_some() => {
-                self.conn.send_json(&json!({ "type": "left", "clientId": id })).await?;
+                self.conn
+                    .send_json(&json!({ "type": "left", "clientId": id }))
+                    .await?;
             }
             Ok(_) => {}
             Err(RecvError::Lagged(_)) => self.sync_subscriptions().await?,
@@ -328,8 +404,13 @@ impl ViewerSession {
         let mut cameras = Map::new();
         for (id, sub) in &self.subs {
             let s = sub.slot().stats();
-            cameras.insert(id.to_string(), json!({ "delivered": s.delivered, "skipped": s.skipped, "lastSeq": s.last_seq }));
+            cameras.insert(
+                id.to_string(),
+                json!({ "delivered": s.delivered, "skipped": s.skipped, "lastSeq": s.last_seq }),
+            );
         }
-        self.conn.send_json(&json!({ "type": "stats", "cameras": cameras })).await
+        self.conn
+            .send_json(&json!({ "type": "stats", "cameras": cameras }))
+            .await
     }
 }

@@ -54,12 +54,24 @@ struct WavQuery {
     backlog_ms: Option<String>,
 }
 
-async fn live_wav(State(state): State<AppState>, Path(id): Path<String>, Query(q): Query<WavQuery>) -> Result<Response, ApiError> {
+async fn live_wav(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<WavQuery>,
+) -> Result<Response, ApiError> {
     let source = find_source(&state, &id).map_err(|_| ApiError::UnknownSource(id.clone()))?;
     let backlog = parse_backlog(&state, q.backlog_ms.as_deref()).map_err(ApiError::BadRequest)?;
-    let format = source.format().ok_or_else(|| ApiError::NoAudioYet(id.clone()))?;
+    let format = source
+        .format()
+        .ok_or_else(|| ApiError::NoAudioYet(id.clone()))?;
     let sub = source.listen(backlog);
-    let body = WavBody { sub, format, header_sent: false, format_changed: false, shutdown: state.shutdown.clone() };
+    let body = WavBody {
+        sub,
+        format,
+        header_sent: false,
+        format_changed: false,
+        shutdown: state.shutdown.clone(),
+    };
     let stream = futures_util::stream::unfold(body, WavBody::next_chunk);
     let mut resp = Body::from_stream(stream).into_response();
     let h = resp.headers_mut();

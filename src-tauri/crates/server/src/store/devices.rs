@@ -8,10 +8,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use crate::secrets::{now_ms, random_hex, same, sha256_hex};
 use parking_lot::Mutex;
 use relaydeck_hub::StreamId;
 use serde::{Deserialize, Serialize};
-use crate::secrets::{now_ms, random_hex, same, sha256_hex};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -65,14 +65,28 @@ impl DeviceRegistry {
         let path = dir.join("devices.json");
         let devices = match std::fs::read(&path) {
             Ok(data) => {
-                let file: RegistryFile = serde_json::from_slice(&data)
-                    .map_err(|e| RegistryError::Corrupt { path: path.clone(), message: e.to_string() })?;
-                file.devices.into_iter().map(|d| (d.device_id.clone(), d)).collect()
+                let file: RegistryFile =
+                    serde_json::from_slice(&data).map_err(|e| RegistryError::Corrupt {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                file.devices
+                    .into_iter()
+                    .map(|d| (d.device_id.clone(), d))
+                    .collect()
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(RegistryError::Corrupt { path, message: e.to_string() }),
+            Err(e) => {
+                return Err(RegistryError::Corrupt {
+                    path,
+                    message: e.to_string(),
+                })
+            }
         };
-        Ok(Self { path, devices: Mutex::new(devices) })
+        Ok(Self {
+            path,
+            devices: Mutex::new(devices),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -80,21 +94,31 @@ impl DeviceRegistry {
     }
 
     fn save(&self, devices: &BTreeMap<String, DeviceRecord>) -> Result<(), RegistryError> {
-        let file = RegistryFile { version: 1, devices: devices.values().cloned().collect() };
+        let file = RegistryFile {
+            version: 1,
+            devices: devices.values().cloned().collect(),
+        };
         let data = serde_json::to_vec_pretty(&file).expect("the registry always serialises");
         super::write_atomic(&self.path, &data)?;
         Ok(())
     }
 
     /// Creates a device and returns it with its token (the only time the token exists in clear).
-    pub fn create(&self, id: Option<&str>, name: &str, reserved: impl Fn(&str) -> bool) -> Result<(DeviceRecord, String), RegistryError> {
+    pub fn create(
+        &self,
+        id: Option<&str>,
+        name: &str,
+        reserved: impl Fn(&str) -> bool,
+    ) -> Result<(DeviceRecord, String), RegistryError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(RegistryError::BadName);
         }
         let mut devices = self.devices.lock();
         let id = match id {
-            Some(id) => StreamId::new(id).map_err(|e| RegistryError::InvalidId(e.to_string()))?.to_string(),
+            Some(id) => StreamId::new(id)
+                .map_err(|e| RegistryError::InvalidId(e.to_string()))?
+                .to_string(),
             None => loop {
                 let id = format!("dk-{}", &random_hex(4));
                 if !devices.contains_key(&id) {
@@ -109,7 +133,13 @@ impl DeviceRegistry {
             return Err(RegistryError::Exists(id));
         }
         let token = random_hex(24);
-        let record = DeviceRecord { device_id: id.clone(), name: name.to_owned(), token_sha256: hash(&token), created_ms: now_ms(), last_seen_ms: None };
+        let record = DeviceRecord {
+            device_id: id.clone(),
+            name: name.to_owned(),
+            token_sha256: hash(&token),
+            created_ms: now_ms(),
+            last_seen_ms: None,
+        };
         devices.insert(id.clone(), record.clone());
         if let Err(e) = self.save(&devices) {
             devices.remove(&id);
@@ -120,7 +150,9 @@ impl DeviceRegistry {
 
     pub fn revoke(&self, id: &str) -> Result<DeviceRecord, RegistryError> {
         let mut devices = self.devices.lock();
-        let record = devices.remove(id).ok_or_else(|| RegistryError::NotFound(id.to_owned()))?;
+        let record = devices
+            .remove(id)
+            .ok_or_else(|| RegistryError::NotFound(id.to_owned()))?;
         if let Err(e) = self.save(&devices) {
             devices.insert(id.to_owned(), record);
             return Err(e);
@@ -138,7 +170,9 @@ impl DeviceRegistry {
     /// Records a successful connection.
     pub fn touch(&self, id: &str) -> Result<(), RegistryError> {
         let mut devices = self.devices.lock();
-        let Some(record) = devices.get_mut(id) else { return Ok(()) };
+        let Some(record) = devices.get_mut(id) else {
+            return Ok(());
+        };
         record.last_seen_ms = Some(now_ms());
         self.save(&devices)
     }
@@ -161,7 +195,11 @@ mod tests {
     use super::*;
 
     fn dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("relaydeck-reg-{}-{}", std::process::id(), random_hex(4)));
+        let d = std::env::temp_dir().join(format!(
+            "relaydeck-reg-{}-{}",
+            std::process::id(),
+            random_hex(4)
+        ));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
@@ -172,7 +210,10 @@ mod tests {
         let reg = DeviceRegistry::open(&d).unwrap();
         let (rec, token) = reg.create(Some("dk-01"), "Kitchen", |_| false).unwrap();
         let file = std::fs::read_to_string(reg.path()).unwrap();
-        assert!(!file.contains(&token), "the clear token must never be written");
+        assert!(
+            !file.contains(&token),
+            "the clear token must never be written"
+        );
         assert!(file.contains(&rec.token_sha256));
         let reg = DeviceRegistry::open(&d).unwrap();
         assert!(reg.authenticate("dk-01", &token).is_some());
@@ -185,18 +226,36 @@ mod tests {
         let reg = DeviceRegistry::open(&dir()).unwrap();
         let (a, _) = reg.create(None, "A", |_| false).unwrap();
         assert!(a.device_id.starts_with("dk-"));
-        assert!(matches!(reg.create(Some(&a.device_id), "B", |_| false), Err(RegistryError::Exists(_))));
-        assert!(matches!(reg.create(Some("bad id"), "B", |_| false), Err(RegistryError::InvalidId(_))));
-        assert!(matches!(reg.create(Some("mic"), "B", |id| id == "mic"), Err(RegistryError::Reserved(_))));
-        assert!(matches!(reg.create(None, "  ", |_| false), Err(RegistryError::BadName)));
+        assert!(matches!(
+            reg.create(Some(&a.device_id), "B", |_| false),
+            Err(RegistryError::Exists(_))
+        ));
+        assert!(matches!(
+            reg.create(Some("bad id"), "B", |_| false),
+            Err(RegistryError::InvalidId(_))
+        ));
+        assert!(matches!(
+            reg.create(Some("mic"), "B", |id| id == "mic"),
+            Err(RegistryError::Reserved(_))
+        ));
+        assert!(matches!(
+            reg.create(None, "  ", |_| false),
+            Err(RegistryError::BadName)
+        ));
         reg.revoke(&a.device_id).unwrap();
-        assert!(matches!(reg.revoke(&a.device_id), Err(RegistryError::NotFound(_))));
+        assert!(matches!(
+            reg.revoke(&a.device_id),
+            Err(RegistryError::NotFound(_))
+        ));
     }
 
     #[test]
     fn a_corrupt_file_is_an_error_not_an_empty_registry() {
         let d = dir();
         std::fs::write(d.join("devices.json"), b"{\"version\":1,\"devi").unwrap();
-        assert!(matches!(DeviceRegistry::open(&d), Err(RegistryError::Corrupt { .. })));
+        assert!(matches!(
+            DeviceRegistry::open(&d),
+            Err(RegistryError::Corrupt { .. })
+        ));
     }
 }

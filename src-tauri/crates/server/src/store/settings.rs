@@ -119,20 +119,31 @@ pub const RESTART_FIELDS: &[&str] = &["port", "lanAccess", "tls"];
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("setting '{field}': {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("settings are not valid JSON of the expected shape: {0}")]
     Shape(String),
     #[error("unknown setting '{0}'")]
     Unknown(String),
     #[error("reading or writing the settings file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("saving settings: {0}")]
     Backend(String),
 }
 
 impl Settings {
     pub fn validate(&self) -> Result<(), SettingsError> {
-        let invalid = |field, message: &str| Err(SettingsError::Invalid { field, message: message.to_owned() });
+        let invalid = |field, message: &str| {
+            Err(SettingsError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
         if !(1..=1024).contains(&self.ring_frames) {
             return invalid("ringFrames", "must be between 1 and 1024 frames");
         }
@@ -140,7 +151,10 @@ impl Settings {
             return invalid("audioBufferMs", "must be between 20 and 5000 ms");
         }
         if !(16..=7680).contains(&self.camera_width) || !(16..=4320).contains(&self.camera_height) {
-            return invalid("cameraWidth", "camera size must be between 16×16 and 7680×4320");
+            return invalid(
+                "cameraWidth",
+                "camera size must be between 16×16 and 7680×4320",
+            );
         }
         if !(1..=120).contains(&self.camera_fps) {
             return invalid("cameraFps", "must be between 1 and 120");
@@ -159,16 +173,22 @@ impl Settings {
     /// never silently does nothing.
     pub fn patched(&self, patch: &Value) -> Result<Settings, SettingsError> {
         let Value::Object(patch) = patch else {
-            return Err(SettingsError::Shape("expected a JSON object of settings".into()));
+            return Err(SettingsError::Shape(
+                "expected a JSON object of settings".into(),
+            ));
         };
-        let Value::Object(mut merged) = serde_json::to_value(self).expect("settings serialize") else { unreachable!() };
+        let Value::Object(mut merged) = serde_json::to_value(self).expect("settings serialize")
+        else {
+            unreachable!()
+        };
         for (key, value) in patch {
             if !merged.contains_key(key) {
                 return Err(SettingsError::Unknown(key.clone()));
             }
             merged.insert(key.clone(), value.clone());
         }
-        let next: Settings = serde_json::from_value(Value::Object(merged)).map_err(|e| SettingsError::Shape(e.to_string()))?;
+        let next: Settings = serde_json::from_value(Value::Object(merged))
+            .map_err(|e| SettingsError::Shape(e.to_string()))?;
         next.validate()?;
         Ok(next)
     }
@@ -176,7 +196,11 @@ impl Settings {
     /// Reads settings from a stored object, keeping defaults for missing keys
     /// and ignoring keys this version does not know (a newer version's file).
     pub fn from_stored(stored: &Map<String, Value>) -> Result<Settings, SettingsError> {
-        let Value::Object(mut merged) = serde_json::to_value(Settings::default()).expect("settings serialize") else { unreachable!() };
+        let Value::Object(mut merged) =
+            serde_json::to_value(Settings::default()).expect("settings serialize")
+        else {
+            unreachable!()
+        };
         for (key, value) in stored {
             if merged.contains_key(key) {
                 merged.insert(key.clone(), value.clone());
@@ -184,7 +208,8 @@ impl Settings {
                 tracing::warn!(key, "ignoring an unknown key in the settings file");
             }
         }
-        let s: Settings = serde_json::from_value(Value::Object(merged)).map_err(|e| SettingsError::Shape(e.to_string()))?;
+        let s: Settings = serde_json::from_value(Value::Object(merged))
+            .map_err(|e| SettingsError::Shape(e.to_string()))?;
         s.validate()?;
         Ok(s)
     }
@@ -212,7 +237,9 @@ pub struct JsonFileSettings {
 
 impl JsonFileSettings {
     pub fn in_dir(dir: &Path) -> Self {
-        Self { path: dir.join(FILE_NAME) }
+        Self {
+            path: dir.join(FILE_NAME),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -225,16 +252,24 @@ impl SettingsStore for JsonFileSettings {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(SettingsError::Io { path: self.path.clone(), source }),
+            Err(source) => {
+                return Err(SettingsError::Io {
+                    path: self.path.clone(),
+                    source,
+                })
+            }
         };
-        let map: Map<String, Value> =
-            serde_json::from_str(&text).map_err(|e| SettingsError::Shape(format!("{}: {e}", self.path.display())))?;
+        let map: Map<String, Value> = serde_json::from_str(&text)
+            .map_err(|e| SettingsError::Shape(format!("{}: {e}", self.path.display())))?;
         Settings::from_stored(&map).map(Some)
     }
 
     fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
         let text = serde_json::to_vec_pretty(&settings.to_map()).expect("settings serialize");
-        super::write_atomic(&self.path, &text).map_err(|source| SettingsError::Io { path: self.path.clone(), source })
+        super::write_atomic(&self.path, &text).map_err(|source| SettingsError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 }
 
@@ -250,13 +285,20 @@ pub struct SettingsHandle {
 
 impl std::fmt::Debug for SettingsHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SettingsHandle").field("current", &*self.current.borrow()).field("running", &self.running).finish()
+        f.debug_struct("SettingsHandle")
+            .field("current", &*self.current.borrow())
+            .field("running", &self.running)
+            .finish()
     }
 }
 
 impl SettingsHandle {
     pub fn new(initial: Settings, running: Settings, store: Arc<dyn SettingsStore>) -> Self {
-        Self { current: watch::channel(initial).0, store, running }
+        Self {
+            current: watch::channel(initial).0,
+            store,
+            running,
+        }
     }
 
     /// Settings that live only in memory (tests, tools).
@@ -320,15 +362,34 @@ mod tests {
     #[test]
     fn a_patch_changes_only_its_keys_and_refuses_typos_and_bad_values() {
         let s = Settings::default();
-        let next = s.patched(&json!({"testPattern": true, "theme": "dark"})).unwrap();
+        let next = s
+            .patched(&json!({"testPattern": true, "theme": "dark"}))
+            .unwrap();
         assert!(next.test_pattern);
         assert_eq!(next.theme, Theme::Dark);
         assert_eq!(next.port, 3000);
-        assert!(matches!(s.patched(&json!({"testPatern": true})), Err(SettingsError::Unknown(k)) if k == "testPatern"));
-        assert!(matches!(s.patched(&json!({"port": 70000})), Err(SettingsError::Shape(_))));
-        assert!(matches!(s.patched(&json!({"port": "80"})), Err(SettingsError::Shape(_))));
-        assert!(matches!(s.patched(&json!({"ringFrames": 0})), Err(SettingsError::Invalid { field: "ringFrames", .. })));
-        assert!(matches!(s.patched(&json!([1])), Err(SettingsError::Shape(_))));
+        assert!(
+            matches!(s.patched(&json!({"testPatern": true})), Err(SettingsError::Unknown(k)) if k == "testPatern")
+        );
+        assert!(matches!(
+            s.patched(&json!({"port": 70000})),
+            Err(SettingsError::Shape(_))
+        ));
+        assert!(matches!(
+            s.patched(&json!({"port": "80"})),
+            Err(SettingsError::Shape(_))
+        ));
+        assert!(matches!(
+            s.patched(&json!({"ringFrames": 0})),
+            Err(SettingsError::Invalid {
+                field: "ringFrames",
+                ..
+            })
+        ));
+        assert!(matches!(
+            s.patched(&json!([1])),
+            Err(SettingsError::Shape(_))
+        ));
     }
 
     #[test]
@@ -336,7 +397,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("relaydeck-settings-{}", std::process::id()));
         let store = JsonFileSettings::in_dir(&dir);
         assert!(store.load().unwrap().is_none());
-        let s = Settings { port: 3100, theme: Theme::Light, ..Settings::default() };
+        let s = Settings {
+            port: 3100,
+            theme: Theme::Light,
+            ..Settings::default()
+        };
         store.save(&s).unwrap();
         assert_eq!(store.load().unwrap(), Some(s));
         std::fs::write(store.path(), r#"{"port": 3200, "futureThing": 1}"#).unwrap();
@@ -349,7 +414,12 @@ mod tests {
     #[test]
     fn restart_fields_are_reported_until_the_next_start() {
         let h = SettingsHandle::in_memory(Settings::default());
-        h.update(h.get().patched(&json!({"port": 3300, "theme": "dark"})).unwrap()).unwrap();
+        h.update(
+            h.get()
+                .patched(&json!({"port": 3300, "theme": "dark"}))
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(h.pending_restart(), vec!["port"]);
         assert_eq!(h.subscribe().borrow().theme, Theme::Dark);
     }

@@ -21,10 +21,12 @@ use std::{
 
 use bytes::{Bytes, BytesMut};
 use fastwebsockets::Payload;
-use relaydeck_hub::ViewerSlot;
-use fastwebsockets::{after_handshake_split, Frame, OpCode, Role, WebSocket, WebSocketError, WebSocketRead};
+use fastwebsockets::{
+    after_handshake_split, Frame, OpCode, Role, WebSocket, WebSocketError, WebSocketRead,
+};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use relaydeck_hub::ViewerSlot;
 use tokio::{
     io::{AsyncRead, ReadBuf},
     net::TcpStream,
@@ -57,7 +59,10 @@ pub enum Inbound {
     /// Pass it to [`WsConn::send_reply`].
     Reply(Frame<'static>),
     /// The peer closed the connection (a close frame, or end of stream).
-    Closed { code: Option<u16>, reason: String },
+    Closed {
+        code: Option<u16>,
+        reason: String,
+    },
     /// The peer sent something the connection cannot survive.
     Failed(ReadFailure),
 }
@@ -119,7 +124,14 @@ fn split_io(io: Io) -> (BoxRead, BoxWrite, Option<RawSocket>) {
             let raw = RawSocket::of(&tcp);
             let (read, write) = tcp.into_split();
             // Bytes the HTTP layer read past the handshake come first.
-            (Box::new(Prefixed { prefix: parts.read_buf, inner: read }), Box::new(write), raw)
+            (
+                Box::new(Prefixed {
+                    prefix: parts.read_buf,
+                    inner: read,
+                }),
+                Box::new(write),
+                raw,
+            )
         }
         Err(upgraded) => {
             let (read, write) = tokio::io::split(TokioIo::new(upgraded));
@@ -153,7 +165,10 @@ fn limit_unsent(tcp: &TcpStream) {
             )
         };
         if rc != 0 {
-            tracing::debug!("TCP_NOTSENT_LOWAT not set: {}", std::io::Error::last_os_error());
+            tracing::debug!(
+                "TCP_NOTSENT_LOWAT not set: {}",
+                std::io::Error::last_os_error()
+            );
         }
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos")))]
@@ -167,7 +182,11 @@ struct Prefixed<R> {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Prefixed<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         if self.prefix.is_empty() {
             return Pin::new(&mut self.inner).poll_read(cx, buf);
         }
@@ -188,7 +207,12 @@ impl WsConn {
         read.set_max_message_size(limits.max_binary.max(limits.max_text) + 1);
         let (tx, inbound) = mpsc::channel(4);
         let reader = tokio::spawn(read_loop(read, tx, limits));
-        Self { writer: WsWriter::with_raw(write, raw), inbound, reader, write_timeout }
+        Self {
+            writer: WsWriter::with_raw(write, raw),
+            inbound,
+            reader,
+            write_timeout,
+        }
     }
 
     /// The write side, for a direct sink that writes from publishers' threads.
@@ -201,7 +225,10 @@ impl WsConn {
         self.inbound.recv().await
     }
 
-    async fn bounded(&self, write: impl Future<Output = std::io::Result<()>>) -> Result<(), WsError> {
+    async fn bounded(
+        &self,
+        write: impl Future<Output = std::io::Result<()>>,
+    ) -> Result<(), WsError> {
         match tokio::time::timeout(self.write_timeout, write).await {
             Ok(res) => Ok(res?),
             Err(_) => Err(WsError::WriteTimeout(self.write_timeout)),
@@ -226,8 +253,14 @@ impl WsConn {
     }
 
     /// Sends one video frame and tells `slot` when it is out (or abandoned).
-    pub async fn send_frame(&mut self, data: Bytes, slot: Arc<ViewerSlot>, seq: u64) -> Result<(), WsError> {
-        self.bounded(self.writer.send(Opcode::Binary, data, Some((slot, seq)))).await
+    pub async fn send_frame(
+        &mut self,
+        data: Bytes,
+        slot: Arc<ViewerSlot>,
+        seq: u64,
+    ) -> Result<(), WsError> {
+        self.bounded(self.writer.send(Opcode::Binary, data, Some((slot, seq))))
+            .await
     }
 
     /// Finishes a frame a publisher started writing directly.
@@ -236,7 +269,8 @@ impl WsConn {
     }
 
     pub async fn send_ping(&mut self) -> Result<(), WsError> {
-        self.write(Opcode::Ping, Bytes::from_static(b"relaydeck")).await
+        self.write(Opcode::Ping, Bytes::from_static(b"relaydeck"))
+            .await
     }
 
     /// Sends a control frame the reader was obliged to answer with.
@@ -262,7 +296,11 @@ impl WsConn {
         }
         let mut payload = code.to_be_bytes().to_vec();
         payload.extend_from_slice(&reason.as_bytes()[..end]);
-        if self.write(Opcode::Close, Bytes::from(payload)).await.is_ok() {
+        if self
+            .write(Opcode::Close, Bytes::from(payload))
+            .await
+            .is_ok()
+        {
             let wait = async {
                 while let Some(msg) = self.inbound.recv().await {
                     if matches!(msg, Inbound::Closed { .. } | Inbound::Failed(_)) {
@@ -293,7 +331,12 @@ async fn read_loop(mut read: WebSocketRead<BoxRead>, tx: mpsc::Sender<Inbound>, 
         let replies = tx.clone();
         let mut send_fn = move |frame: Frame<'static>| {
             let replies = replies.clone();
-            async move { replies.send(Inbound::Reply(frame)).await.map_err(|_| "connection task ended") }
+            async move {
+                replies
+                    .send(Inbound::Reply(frame))
+                    .await
+                    .map_err(|_| "connection task ended")
+            }
         };
         let event = match read.read_frame(&mut send_fn).await {
             Ok(frame) => match frame.opcode {
@@ -309,9 +352,12 @@ async fn read_loop(mut read: WebSocketRead<BoxRead>, tx: mpsc::Sender<Inbound>, 
                 },
             },
             Err(e) => Some(match e {
-                WebSocketError::UnexpectedEOF | WebSocketError::IoError(_) | WebSocketError::ConnectionClosed => {
-                    Inbound::Closed { code: None, reason: String::new() }
-                }
+                WebSocketError::UnexpectedEOF
+                | WebSocketError::IoError(_)
+                | WebSocketError::ConnectionClosed => Inbound::Closed {
+                    code: None,
+                    reason: String::new(),
+                },
                 WebSocketError::FrameTooLarge => Inbound::Failed(assembler.too_large()),
                 WebSocketError::InvalidUTF8 => Inbound::Failed(ReadFailure::InvalidUtf8),
                 WebSocketError::SendError(_) => return,
@@ -337,7 +383,10 @@ fn parse_close(payload: &[u8]) -> (Option<u16>, String) {
     if payload.len() < 2 {
         return (None, String::new());
     }
-    (Some(u16::from_be_bytes([payload[0], payload[1]])), String::from_utf8_lossy(&payload[2..]).into_owned())
+    (
+        Some(u16::from_be_bytes([payload[0], payload[1]])),
+        String::from_utf8_lossy(&payload[2..]).into_owned(),
+    )
 }
 
 /// Reassembles fragmented messages, enforcing the size limits on the total.
@@ -348,11 +397,18 @@ struct Assembler {
 
 impl Assembler {
     fn new(limits: WsLimits) -> Self {
-        Self { limits, partial: None }
+        Self {
+            limits,
+            partial: None,
+        }
     }
 
     fn limit(&self, opcode: OpCode) -> (&'static str, usize) {
-        if opcode == OpCode::Text { ("text", self.limits.max_text) } else { ("binary", self.limits.max_binary) }
+        if opcode == OpCode::Text {
+            ("text", self.limits.max_text)
+        } else {
+            ("binary", self.limits.max_binary)
+        }
     }
 
     /// The failure for a frame the library refused as too large.
@@ -364,9 +420,18 @@ impl Assembler {
         ReadFailure::TooLarge { kind, limit }
     }
 
-    fn push(&mut self, fin: bool, opcode: OpCode, data: Bytes) -> Result<Option<Inbound>, ReadFailure> {
+    fn push(
+        &mut self,
+        fin: bool,
+        opcode: OpCode,
+        data: Bytes,
+    ) -> Result<Option<Inbound>, ReadFailure> {
         let (opcode, data) = match (opcode, self.partial.take()) {
-            (OpCode::Continuation, None) => return Err(ReadFailure::Protocol("continuation frame without a start".into())),
+            (OpCode::Continuation, None) => {
+                return Err(ReadFailure::Protocol(
+                    "continuation frame without a start".into(),
+                ))
+            }
             (OpCode::Continuation, Some((op, mut buf))) => {
                 let (kind, limit) = self.limit(op);
                 if buf.len() + data.len() > limit {
@@ -379,7 +444,11 @@ impl Assembler {
                 }
                 (op, buf.freeze())
             }
-            (_, Some(_)) => return Err(ReadFailure::Protocol("new message before the previous one ended".into())),
+            (_, Some(_)) => {
+                return Err(ReadFailure::Protocol(
+                    "new message before the previous one ended".into(),
+                ))
+            }
             (op, None) => {
                 let (kind, limit) = self.limit(op);
                 if data.len() > limit {
@@ -393,7 +462,9 @@ impl Assembler {
             }
         };
         Ok(Some(match opcode {
-            OpCode::Text => Inbound::Text(String::from_utf8(data.to_vec()).map_err(|_| ReadFailure::InvalidUtf8)?),
+            OpCode::Text => Inbound::Text(
+                String::from_utf8(data.to_vec()).map_err(|_| ReadFailure::InvalidUtf8)?,
+            ),
             _ => Inbound::Binary(data),
         }))
     }
@@ -404,41 +475,73 @@ mod tests {
     use super::*;
 
     fn asm() -> Assembler {
-        Assembler::new(WsLimits { max_binary: 10, max_text: 4 })
+        Assembler::new(WsLimits {
+            max_binary: 10,
+            max_text: 4,
+        })
     }
 
     #[test]
     fn fragments_are_joined_and_limited_in_total() {
         let mut a = asm();
-        assert!(a.push(false, OpCode::Binary, Bytes::from_static(b"abc")).unwrap().is_none());
-        assert!(a.push(false, OpCode::Continuation, Bytes::from_static(b"def")).unwrap().is_none());
-        match a.push(true, OpCode::Continuation, Bytes::from_static(b"g")).unwrap() {
+        assert!(a
+            .push(false, OpCode::Binary, Bytes::from_static(b"abc"))
+            .unwrap()
+            .is_none());
+        assert!(a
+            .push(false, OpCode::Continuation, Bytes::from_static(b"def"))
+            .unwrap()
+            .is_none());
+        match a
+            .push(true, OpCode::Continuation, Bytes::from_static(b"g"))
+            .unwrap()
+        {
             Some(Inbound::Binary(b)) => assert_eq!(&b[..], b"abcdefg"),
             other => panic!("{other:?}"),
         }
         let mut a = asm();
-        a.push(false, OpCode::Binary, Bytes::from_static(b"123456")).unwrap();
+        a.push(false, OpCode::Binary, Bytes::from_static(b"123456"))
+            .unwrap();
         assert!(matches!(
             a.push(true, OpCode::Continuation, Bytes::from_static(b"78901")),
-            Err(ReadFailure::TooLarge { kind: "binary", limit: 10 })
+            Err(ReadFailure::TooLarge {
+                kind: "binary",
+                limit: 10
+            })
         ));
     }
 
     #[test]
     fn text_has_its_own_limit_and_must_be_utf8() {
-        assert!(matches!(asm().push(true, OpCode::Text, Bytes::from_static(b"12345")), Err(ReadFailure::TooLarge { kind: "text", .. })));
-        assert!(matches!(asm().push(true, OpCode::Text, Bytes::from_static(b"\xff")), Err(ReadFailure::InvalidUtf8)));
+        assert!(matches!(
+            asm().push(true, OpCode::Text, Bytes::from_static(b"12345")),
+            Err(ReadFailure::TooLarge { kind: "text", .. })
+        ));
+        assert!(matches!(
+            asm().push(true, OpCode::Text, Bytes::from_static(b"\xff")),
+            Err(ReadFailure::InvalidUtf8)
+        ));
         let mut a = asm();
         // A character split across two fragments is fine once joined.
-        a.push(false, OpCode::Text, Bytes::from_static(b"\xc3")).unwrap();
-        assert!(matches!(a.push(true, OpCode::Continuation, Bytes::from_static(b"\xa9")), Ok(Some(Inbound::Text(t))) if t == "é"));
+        a.push(false, OpCode::Text, Bytes::from_static(b"\xc3"))
+            .unwrap();
+        assert!(
+            matches!(a.push(true, OpCode::Continuation, Bytes::from_static(b"\xa9")), Ok(Some(Inbound::Text(t))) if t == "é")
+        );
     }
 
     #[test]
     fn stray_continuations_are_protocol_errors() {
-        assert!(matches!(asm().push(true, OpCode::Continuation, Bytes::new()), Err(ReadFailure::Protocol(_))));
+        assert!(matches!(
+            asm().push(true, OpCode::Continuation, Bytes::new()),
+            Err(ReadFailure::Protocol(_))
+        ));
         let mut a = asm();
-        a.push(false, OpCode::Binary, Bytes::from_static(b"a")).unwrap();
-        assert!(matches!(a.push(true, OpCode::Binary, Bytes::new()), Err(ReadFailure::Protocol(_))));
+        a.push(false, OpCode::Binary, Bytes::from_static(b"a"))
+            .unwrap();
+        assert!(matches!(
+            a.push(true, OpCode::Binary, Bytes::new()),
+            Err(ReadFailure::Protocol(_))
+        ));
     }
 }

@@ -70,7 +70,10 @@ impl FrameFile {
         }
         // SAFETY: `raw` is a descriptor we just opened and own.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let file = Self { fd, len: head.len() + body.len() };
+        let file = Self {
+            fd,
+            len: head.len() + body.len(),
+        };
         file.write_all(head, body)?;
         Ok(file)
     }
@@ -78,13 +81,24 @@ impl FrameFile {
     fn write_all(&self, head: &[u8], body: &[u8]) -> io::Result<()> {
         let mut done = 0;
         while done < self.len {
-            let (a, b) = if done < head.len() { (&head[done..], body) } else { (&[][..], &body[done - head.len()..]) };
+            let (a, b) = if done < head.len() {
+                (&head[done..], body)
+            } else {
+                (&[][..], &body[done - head.len()..])
+            };
             let iov = [
-                libc::iovec { iov_base: a.as_ptr() as *mut libc::c_void, iov_len: a.len() },
-                libc::iovec { iov_base: b.as_ptr() as *mut libc::c_void, iov_len: b.len() },
+                libc::iovec {
+                    iov_base: a.as_ptr() as *mut libc::c_void,
+                    iov_len: a.len(),
+                },
+                libc::iovec {
+                    iov_base: b.as_ptr() as *mut libc::c_void,
+                    iov_len: b.len(),
+                },
             ];
             // SAFETY: both iovecs point at live buffers of the given lengths.
-            let n = unsafe { libc::pwritev(self.fd.as_raw_fd(), iov.as_ptr(), 2, done as libc::off_t) };
+            let n =
+                unsafe { libc::pwritev(self.fd.as_raw_fd(), iov.as_ptr(), 2, done as libc::off_t) };
             match n {
                 n if n > 0 => done += n as usize,
                 0 => return Err(io::ErrorKind::WriteZero.into()),
@@ -137,7 +151,13 @@ impl FanoutFiles {
     /// worth one: `ahead` is how many more sockets the fan-out writes it to
     /// after this one. `owned` gives `body` as shared memory (called once
     /// per file).
-    pub fn file_for(&mut self, head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes, ahead: usize) -> Option<Rc<FrameFile>> {
+    pub fn file_for(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        owned: impl FnOnce() -> Bytes,
+        ahead: usize,
+    ) -> Option<Rc<FrameFile>> {
         if body.len() < MIN_FILE_BYTES || UNAVAILABLE.load(Ordering::Relaxed) {
             return None;
         }
@@ -166,14 +186,21 @@ impl FanoutFiles {
     /// The entry of the message at `addr`; a new one (retiring the oldest)
     /// only if `create`.
     fn entry(&mut self, addr: usize, len: usize, create: bool) -> Option<&mut Recent> {
-        let found = self.recent.iter().position(|r| r.as_ref().is_some_and(|r| r.addr == addr && r.len == len));
+        let found = self
+            .recent
+            .iter()
+            .position(|r| r.as_ref().is_some_and(|r| r.addr == addr && r.len == len));
         let at = match found {
             Some(at) => at,
             None if create => {
                 let at = self.next;
                 self.next = (self.next + 1) % KEPT;
                 // Dropping the old entry closes its file.
-                self.recent[at] = Some(Recent { addr, len, file: None });
+                self.recent[at] = Some(Recent {
+                    addr,
+                    len,
+                    file: None,
+                });
                 at
             }
             None => return None,
@@ -193,7 +220,10 @@ fn sigpipe_ignored() -> bool {
         let read = unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut current) } == 0;
         let ignored = read && current.sa_sigaction == libc::SIG_IGN;
         if !ignored {
-            give_up("checking SIGPIPE", &io::Error::other("SIGPIPE is not ignored in this process"));
+            give_up(
+                "checking SIGPIPE",
+                &io::Error::other("SIGPIPE is not ignored in this process"),
+            );
         }
         ignored
     })
@@ -211,7 +241,12 @@ thread_local! {
 }
 
 /// [`FanoutFiles::file_for`] on this thread's files.
-pub fn file_for(head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes, ahead: usize) -> Option<Rc<FrameFile>> {
+pub fn file_for(
+    head: &[u8],
+    body: &[u8],
+    owned: impl FnOnce() -> Bytes,
+    ahead: usize,
+) -> Option<Rc<FrameFile>> {
     FILES.with(|files| files.borrow_mut().file_for(head, body, owned, ahead))
 }
 
@@ -228,7 +263,8 @@ mod tests {
         let file = FrameFile::create(b"\x82\x7e", &[1, 2, 3]).unwrap();
         let mut read = vec![0u8; 8];
         // SAFETY: reading into a live buffer from an open descriptor.
-        let n = unsafe { libc::pread(file.fd.as_raw_fd(), read.as_mut_ptr().cast(), read.len(), 0) };
+        let n =
+            unsafe { libc::pread(file.fd.as_raw_fd(), read.as_mut_ptr().cast(), read.len(), 0) };
         assert_eq!(&read[..n as usize], &[0x82, 0x7e, 1, 2, 3]);
         assert_eq!(file.len(), 5);
     }
@@ -236,17 +272,33 @@ mod tests {
     const MANY: usize = MIN_SHARED_WRITES;
 
     #[test]
-    fn a_frame_gets_a_file_only_when_enough_sockets_follow_and_keeps_it_to_the_end_of_the_fan_out() {
+    fn a_frame_gets_a_file_only_when_enough_sockets_follow_and_keeps_it_to_the_end_of_the_fan_out()
+    {
         let mut files = FanoutFiles::default();
         let body = frame(MIN_FILE_BYTES, 7);
-        assert!(files.file_for(b"h", &body, || body.clone(), MANY - 1).is_none(), "a small fan-out copies");
-        let first = files.file_for(b"h", &body, || body.clone(), MANY).expect("a large fan-out shares");
-        let again = files.file_for(b"h", &body, || panic!("made once"), 1).expect("kept");
-        let last = files.file_for(b"h", &body, || panic!("made once"), 0).expect("kept to the end of the fan-out");
+        assert!(
+            files
+                .file_for(b"h", &body, || body.clone(), MANY - 1)
+                .is_none(),
+            "a small fan-out copies"
+        );
+        let first = files
+            .file_for(b"h", &body, || body.clone(), MANY)
+            .expect("a large fan-out shares");
+        let again = files
+            .file_for(b"h", &body, || panic!("made once"), 1)
+            .expect("kept");
+        let last = files
+            .file_for(b"h", &body, || panic!("made once"), 0)
+            .expect("kept to the end of the fan-out");
         assert!(Rc::ptr_eq(&first, &again) && Rc::ptr_eq(&first, &last));
         assert_eq!(first.len(), 1 + body.len());
         drop((again, last));
-        assert_eq!(Rc::strong_count(&first), 1, "after its last socket the thread holds the file no more");
+        assert_eq!(
+            Rc::strong_count(&first),
+            1,
+            "after its last socket the thread holds the file no more"
+        );
         assert!(files.recent.iter().all(Option::is_none));
     }
 
@@ -255,11 +307,19 @@ mod tests {
         let mut files = FanoutFiles::default();
         let packet = frame(MIN_FILE_BYTES + 20, 3);
         let jpeg = packet.slice(20..);
-        let for_multi = files.file_for(b"m", &packet, || packet.clone(), MANY + 1).unwrap();
+        let for_multi = files
+            .file_for(b"m", &packet, || packet.clone(), MANY + 1)
+            .unwrap();
         let for_single = files.file_for(b"s", &jpeg, || jpeg.clone(), MANY).unwrap();
-        assert!(!Rc::ptr_eq(&for_multi, &for_single), "each kind has its own message");
+        assert!(
+            !Rc::ptr_eq(&for_multi, &for_single),
+            "each kind has its own message"
+        );
         files.file_for(b"s", &jpeg, || jpeg.clone(), 0);
-        assert_eq!((Rc::strong_count(&for_multi), Rc::strong_count(&for_single)), (1, 1));
+        assert_eq!(
+            (Rc::strong_count(&for_multi), Rc::strong_count(&for_single)),
+            (1, 1)
+        );
     }
 
     #[test]
@@ -278,8 +338,14 @@ mod tests {
             made.push(files.file_for(b"", f, || f.clone(), MANY).unwrap());
         }
         // The first frame's entry was replaced: near the end of its fan-out it is copied.
-        assert!(files.file_for(b"", &frames[0], || frames[0].clone(), 0).is_none());
-        assert_eq!(Rc::strong_count(&made[0]), 1, "the thread let go of the oldest file");
+        assert!(files
+            .file_for(b"", &frames[0], || frames[0].clone(), 0)
+            .is_none());
+        assert_eq!(
+            Rc::strong_count(&made[0]),
+            1,
+            "the thread let go of the oldest file"
+        );
         assert_eq!(Rc::strong_count(&made[KEPT]), 2, "the newest is kept");
     }
 }

@@ -37,7 +37,13 @@ impl RawSocket {
     /// the bytes written, 0 when the socket is full. `owned` gives `body` as
     /// shared memory, for a frame file; `ahead` is how many more sockets
     /// this fan-out writes the same message to.
-    pub fn send_frame(self, head: &[u8], body: &[u8], owned: impl FnOnce() -> Bytes, ahead: usize) -> io::Result<usize> {
+    pub fn send_frame(
+        self,
+        head: &[u8],
+        body: &[u8],
+        owned: impl FnOnce() -> Bytes,
+        ahead: usize,
+    ) -> io::Result<usize> {
         #[cfg(target_os = "linux")]
         if let Some(file) = super::frame_file::file_for(head, body, owned, ahead) {
             match file.send_to(self.0) {
@@ -55,8 +61,14 @@ impl RawSocket {
     #[cfg(unix)]
     fn send_parts(self, head: &[u8], body: &[u8]) -> io::Result<usize> {
         let mut iov = [
-            libc::iovec { iov_base: head.as_ptr() as *mut libc::c_void, iov_len: head.len() },
-            libc::iovec { iov_base: body.as_ptr() as *mut libc::c_void, iov_len: body.len() },
+            libc::iovec {
+                iov_base: head.as_ptr() as *mut libc::c_void,
+                iov_len: head.len(),
+            },
+            libc::iovec {
+                iov_base: body.as_ptr() as *mut libc::c_void,
+                iov_len: body.len(),
+            },
         ];
         // SAFETY: a zeroed msghdr is valid; it points at two live buffers.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -95,5 +107,8 @@ pub(super) fn sent_now(n: isize) -> io::Result<usize> {
 /// `sendmsg`'s.
 #[cfg(target_os = "linux")]
 fn refused_by_kernel(err: &io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM))
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM)
+    )
 }

@@ -57,7 +57,11 @@ mod tests {
         for offset_ms in [0u64, 1, 249, 250, 251, 10_000] {
             let now = origin + Duration::from_millis(offset_ms);
             let first = next_grid_point(origin, now, period);
-            assert!(first > now && first - now <= period, "offset {offset_ms} ms: first tick {:?} after now", first - now);
+            assert!(
+                first > now && first - now <= period,
+                "offset {offset_ms} ms: first tick {:?} after now",
+                first - now
+            );
         }
     }
 }

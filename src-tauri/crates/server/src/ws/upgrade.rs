@@ -40,15 +40,27 @@ impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
         let inner = IncomingUpgrade::from_request_parts(parts, state).await.map_err(|_| {
             ApiError::BadRequest("invalid WebSocket handshake (needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13)".into())
         })?;
-        let permit = parts.extensions.get::<std::sync::Arc<crate::limits::ConnectionPermit>>().cloned();
-        Ok(Self { inner, protocol, permit })
+        let permit = parts
+            .extensions
+            .get::<std::sync::Arc<crate::limits::ConnectionPermit>>()
+            .cloned();
+        Ok(Self {
+            inner,
+            protocol,
+            permit,
+        })
     }
 }
 
 /// The first token of `Sec-WebSocket-Protocol`. Answering with the client's
 /// own first choice means a handshake never fails over a subprotocol.
 fn first_protocol(value: Option<&HeaderValue>) -> Option<HeaderValue> {
-    let first = value?.to_str().ok()?.split(',').map(str::trim).find(|p| !p.is_empty())?;
+    let first = value?
+        .to_str()
+        .ok()?
+        .split(',')
+        .map(str::trim)
+        .find(|p| !p.is_empty())?;
     HeaderValue::from_str(first).ok()
 }
 
@@ -62,7 +74,10 @@ impl WsUpgrade {
     {
         let (response, upgraded) = match self.inner.upgrade() {
             Ok(pair) => pair,
-            Err(e) => return ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")).into_response(),
+            Err(e) => {
+                return ApiError::BadRequest(format!("WebSocket upgrade failed: {e}"))
+                    .into_response()
+            }
         };
         let write_timeout = state.config.ws_timeout;
         let permit = self.permit;
@@ -75,7 +90,9 @@ impl WsUpgrade {
         });
         let mut response = response.map(Body::new);
         if let Some(p) = self.protocol {
-            response.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, p);
+            response
+                .headers_mut()
+                .insert(header::SEC_WEBSOCKET_PROTOCOL, p);
         }
         response
     }
@@ -89,7 +106,10 @@ mod tests {
     fn answers_with_the_clients_first_subprotocol() {
         let v = HeaderValue::from_static("relaydeck.v1, binary");
         assert_eq!(first_protocol(Some(&v)).unwrap(), "relaydeck.v1");
-        assert_eq!(first_protocol(Some(&HeaderValue::from_static(" , x"))).unwrap(), "x");
+        assert_eq!(
+            first_protocol(Some(&HeaderValue::from_static(" , x"))).unwrap(),
+            "x"
+        );
         assert!(first_protocol(None).is_none());
     }
 }

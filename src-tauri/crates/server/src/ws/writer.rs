@@ -71,7 +71,13 @@ struct OutFrame {
 impl OutFrame {
     fn new(opcode: Opcode, payload: Bytes) -> Self {
         let (header, header_len) = encode_header(opcode, payload.len());
-        Self { header, header_len, payload, written: 0, done: None }
+        Self {
+            header,
+            header_len,
+            payload,
+            written: 0,
+            done: None,
+        }
     }
 
     fn total(&self) -> usize {
@@ -83,7 +89,10 @@ impl OutFrame {
         while self.written < self.total() {
             let n = {
                 let (head, body) = if self.written < self.header_len {
-                    (&self.header[self.written..self.header_len], &self.payload[..])
+                    (
+                        &self.header[self.written..self.header_len],
+                        &self.payload[..],
+                    )
                 } else {
                     (&[][..], &self.payload[self.written - self.header_len..])
                 };
@@ -121,7 +130,9 @@ impl WriterState {
         if let Some(kind) = self.failed {
             return Poll::Ready(Err(kind.into()));
         }
-        let Some(frame) = self.unfinished.as_mut() else { return Poll::Ready(Ok(())) };
+        let Some(frame) = self.unfinished.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
         let res = ready!(frame.poll_write(&mut self.io, cx));
         let frame = self.unfinished.take().expect("checked above");
         frame.complete(res.is_ok());
@@ -139,13 +150,25 @@ impl WsWriter {
 
     /// A writer whose `io` is the plain TCP socket `raw` (which `io` keeps open).
     pub fn with_raw(io: BoxWrite, raw: Option<RawSocket>) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::new(WriterState { io, unfinished: None, failed: None }), raw })
+        Arc::new(Self {
+            state: Mutex::new(WriterState {
+                io,
+                unfinished: None,
+                failed: None,
+            }),
+            raw,
+        })
     }
 
     /// Writes one message after any unfinished one; waits for the socket.
     /// If the future is dropped half-way, the rest goes out before the next
     /// message.
-    pub async fn send(&self, opcode: Opcode, payload: Bytes, done: Option<Completion>) -> io::Result<()> {
+    pub async fn send(
+        &self,
+        opcode: Opcode,
+        payload: Bytes,
+        done: Option<Completion>,
+    ) -> io::Result<()> {
         let mut frame = OutFrame::new(opcode, payload);
         frame.done = done;
         let mut next = Some(frame);
@@ -180,8 +203,17 @@ impl WsWriter {
     /// rest is left for [`WsWriter::flush_unfinished`] (the hub wakes the
     /// connection's task for it), and `slot` is told when it is out. `ahead`:
     /// how many more sockets this fan-out writes the same frame to.
-    pub fn try_send_now(&self, body: &[u8], owned: impl Fn() -> Bytes, slot: &Arc<ViewerSlot>, seq: u64, ahead: usize) -> Handoff {
-        let Some(mut st) = self.state.try_lock() else { return Handoff::Busy };
+    pub fn try_send_now(
+        &self,
+        body: &[u8],
+        owned: impl Fn() -> Bytes,
+        slot: &Arc<ViewerSlot>,
+        seq: u64,
+        ahead: usize,
+    ) -> Handoff {
+        let Some(mut st) = self.state.try_lock() else {
+            return Handoff::Busy;
+        };
         if st.unfinished.is_some() || st.failed.is_some() {
             return Handoff::Busy;
         }
@@ -238,7 +270,9 @@ fn poll_now(io: &mut BoxWrite, head: &[u8], body: &[u8]) -> io::Result<usize> {
     // busy.
     let mut cx = Context::from_waker(Waker::noop());
     let bufs = [IoSlice::new(head), IoSlice::new(body)];
-    let mut write = tokio::task::coop::unconstrained(poll_fn(|cx| Pin::new(&mut *io).poll_write_vectored(cx, &bufs)));
+    let mut write = tokio::task::coop::unconstrained(poll_fn(|cx| {
+        Pin::new(&mut *io).poll_write_vectored(cx, &bufs)
+    }));
     match Pin::new(&mut write).poll(&mut cx) {
         Poll::Ready(Ok(0)) => Err(io::ErrorKind::WriteZero.into()),
         Poll::Ready(res) => res,
@@ -257,7 +291,10 @@ mod tests {
         let f = OutFrame::new(Opcode::Binary, Bytes::from(vec![0; 126]));
         assert_eq!(&f.header[..f.header_len], &[0x82, 126, 0, 126]);
         let f = OutFrame::new(Opcode::Binary, Bytes::from(vec![0; 70_000]));
-        assert_eq!(&f.header[..f.header_len], &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
+        assert_eq!(
+            &f.header[..f.header_len],
+            &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]
+        );
     }
 
     #[tokio::test]
@@ -277,10 +314,15 @@ mod tests {
         let reader = tokio::spawn(async move {
             let mut client = client;
             let mut all = Vec::new();
-            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut all).await.unwrap();
+            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut all)
+                .await
+                .unwrap();
             all
         });
-        writer.send(Opcode::Text, Bytes::from_static(b"hi"), None).await.unwrap();
+        writer
+            .send(Opcode::Text, Bytes::from_static(b"hi"), None)
+            .await
+            .unwrap();
         drop(writer);
         let all = reader.await.unwrap();
         assert_eq!(&all[..2], &[0x82, 100]);

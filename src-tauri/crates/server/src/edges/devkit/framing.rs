@@ -32,7 +32,10 @@ pub struct FrameReader<R> {
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(io: R) -> Self {
-        Self { io, buf: BytesMut::with_capacity(4096) }
+        Self {
+            io,
+            buf: BytesMut::with_capacity(4096),
+        }
     }
 
     /// The next complete frame's text.
@@ -42,7 +45,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 return Ok(frame);
             }
             if self.io.read_buf(&mut self.buf).await? == 0 {
-                return Err(if self.buf.is_empty() { FrameError::Closed } else { FrameError::Truncated });
+                return Err(if self.buf.is_empty() {
+                    FrameError::Closed
+                } else {
+                    FrameError::Truncated
+                });
             }
         }
     }
@@ -62,7 +69,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
         self.buf.advance(4);
         let body = self.buf.split_to(len);
-        String::from_utf8(body.to_vec()).map(Some).map_err(|_| FrameError::NotUtf8)
+        String::from_utf8(body.to_vec())
+            .map(Some)
+            .map_err(|_| FrameError::NotUtf8)
     }
 }
 

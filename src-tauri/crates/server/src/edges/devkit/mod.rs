@@ -101,7 +101,10 @@ impl Devkits {
     /// (and returned, so the caller can close it).
     fn insert(&self, session: Arc<DevkitSession>) -> Option<Arc<DevkitSession>> {
         self.by_session.lock().insert(session.id, session.clone());
-        let old = self.by_device.lock().insert(session.device_id.clone(), session);
+        let old = self
+            .by_device
+            .lock()
+            .insert(session.device_id.clone(), session);
         if let Some(old) = &old {
             self.by_session.lock().remove(&old.id);
         }
@@ -111,7 +114,10 @@ impl Devkits {
     fn remove(&self, session: &DevkitSession) {
         self.by_session.lock().remove(&session.id);
         let mut by_device = self.by_device.lock();
-        if by_device.get(&session.device_id).is_some_and(|s| s.id == session.id) {
+        if by_device
+            .get(&session.device_id)
+            .is_some_and(|s| s.id == session.id)
+        {
             by_device.remove(&session.device_id);
         }
     }
@@ -132,7 +138,13 @@ impl Devkits {
     }
 
     /// Sends a command and waits for the device's ack.
-    pub async fn command(&self, device_id: &str, name: &str, args: Value, timeout: Duration) -> Result<session::Ack, CommandError> {
+    pub async fn command(
+        &self,
+        device_id: &str,
+        name: &str,
+        args: Value,
+        timeout: Duration,
+    ) -> Result<session::Ack, CommandError> {
         let session = self.device(device_id).ok_or(CommandError::Offline)?;
         session.command(name, args, timeout).await
     }

@@ -38,9 +38,15 @@ pub struct Packet {
 /// What the reorder stage forwards, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    Audio { seq: u32, pcm: Bytes },
+    Audio {
+        seq: u32,
+        pcm: Bytes,
+    },
     /// Silence standing in for lost packets, ending just before `seq + 1`.
-    Silence { seq: u32, frames: u32 },
+    Silence {
+        seq: u32,
+        frames: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -60,7 +66,15 @@ pub struct Reorderer {
 impl Reorderer {
     /// `late_tolerance` is in packets (about a second's worth is sensible).
     pub fn new(window: Duration, frame_bytes: usize, late_tolerance: u32) -> Self {
-        Self { window, frame_bytes, late_tolerance, expected: None, held: Vec::new(), recent: VecDeque::new(), stats: LossStats::default() }
+        Self {
+            window,
+            frame_bytes,
+            late_tolerance,
+            expected: None,
+            held: Vec::new(),
+            recent: VecDeque::new(),
+            stats: LossStats::default(),
+        }
     }
 
     pub fn stats(&self) -> LossStats {
@@ -99,7 +113,9 @@ impl Reorderer {
         } else if self.held.iter().any(|(h, _)| h.seq == p.seq) {
             self.stats.duplicates += 1;
         } else {
-            let pos = self.held.partition_point(|(h, _)| self.ahead(h.seq) < diff as u32);
+            let pos = self
+                .held
+                .partition_point(|(h, _)| self.ahead(h.seq) < diff as u32);
             self.held.insert(pos, (p, now));
             if self.window.is_zero() {
                 self.flush_due(now, out);
@@ -128,16 +144,25 @@ impl Reorderer {
 
     /// Fills the gap before the first held packet with silence.
     fn skip_gap(&mut self, out: &mut Vec<Output>) {
-        let (Some((next, next_ts)), Some((first, _))) = (self.expected, self.held.first()) else { return };
+        let (Some((next, next_ts)), Some((first, _))) = (self.expected, self.held.first()) else {
+            return;
+        };
         let missing = first.seq.wrapping_sub(next);
         let by_time = first.ts.wrapping_sub(next_ts);
         // Trust the timestamps unless they disagree wildly with the count.
         let per_packet = self.frames(first).max(1);
-        let frames = if by_time <= missing.saturating_mul(per_packet).saturating_mul(4) { by_time } else { missing * per_packet };
+        let frames = if by_time <= missing.saturating_mul(per_packet).saturating_mul(4) {
+            by_time
+        } else {
+            missing * per_packet
+        };
         self.stats.lost += missing as u64;
         self.stats.filled += frames as u64;
         if frames > 0 {
-            out.push(Output::Silence { seq: first.seq.wrapping_sub(1), frames });
+            out.push(Output::Silence {
+                seq: first.seq.wrapping_sub(1),
+                frames,
+            });
         }
         self.expected = Some((first.seq, first.ts));
     }
@@ -158,7 +183,10 @@ impl Reorderer {
             self.recent.pop_front();
         }
         self.recent.push_back(p.seq);
-        out.push(Output::Audio { seq: p.seq, pcm: p.pcm });
+        out.push(Output::Audio {
+            seq: p.seq,
+            pcm: p.pcm,
+        });
     }
 }
 
@@ -170,7 +198,11 @@ mod tests {
 
     /// 20 ms of 16 kHz mono: 320 sample frames, 640 bytes.
     fn pkt(seq: u32) -> Packet {
-        Packet { seq, ts: seq.wrapping_mul(320), pcm: Bytes::from(vec![seq as u8; 640]) }
+        Packet {
+            seq,
+            ts: seq.wrapping_mul(320),
+            pcm: Bytes::from(vec![seq as u8; 640]),
+        }
     }
 
     fn r() -> Reorderer {
@@ -222,7 +254,15 @@ mod tests {
         assert_eq!(seqs(&out), ["1"]);
         r.flush_due(t + WINDOW, &mut out);
         assert_eq!(seqs(&out), ["1", "silence(640)", "4", "5"]);
-        assert_eq!(r.stats(), LossStats { lost: 2, late: 0, duplicates: 0, filled: 640 });
+        assert_eq!(
+            r.stats(),
+            LossStats {
+                lost: 2,
+                late: 0,
+                duplicates: 0,
+                filled: 640
+            }
+        );
         // 3 turns up after its place was filled: late, dropped.
         r.push(pkt(3), t + WINDOW, &mut out);
         assert_eq!(out.len(), 4);
@@ -242,7 +282,16 @@ mod tests {
     fn sequence_and_timestamp_wrap_around() {
         let mut r = r();
         let out = feed(&mut r, &[u32::MAX - 1, u32::MAX, 1, 0, 2], Instant::now());
-        assert_eq!(seqs(&out), [(u32::MAX - 1).to_string(), u32::MAX.to_string(), "0".into(), "1".into(), "2".into()]);
+        assert_eq!(
+            seqs(&out),
+            [
+                (u32::MAX - 1).to_string(),
+                u32::MAX.to_string(),
+                "0".into(),
+                "1".into(),
+                "2".into()
+            ]
+        );
         assert_eq!(r.stats(), LossStats::default());
     }
 
@@ -252,7 +301,10 @@ mod tests {
         let t = Instant::now();
         let mut out = feed(&mut r, &[u32::MAX, 2], t);
         r.flush_due(t + WINDOW, &mut out);
-        assert_eq!(seqs(&out), [u32::MAX.to_string(), "silence(640)".into(), "2".into()]);
+        assert_eq!(
+            seqs(&out),
+            [u32::MAX.to_string(), "silence(640)".into(), "2".into()]
+        );
         assert_eq!(r.stats().lost, 2);
     }
 

@@ -131,7 +131,8 @@ impl DevkitSession {
             late: loss.late,
             duplicates: loss.duplicates,
             filled: loss.filled,
-            jitter_ms: (a.jitter / self.format.sample_rate as f64 * 1000.0 * 1000.0).round() / 1000.0,
+            jitter_ms: (a.jitter / self.format.sample_rate as f64 * 1000.0 * 1000.0).round()
+                / 1000.0,
             last_packet_ms: a.last_packet_ms,
             listeners: self.lease.source().listener_count(),
             status: self.status.lock().clone(),
@@ -140,18 +141,29 @@ impl DevkitSession {
 
     /// Asks the session's task to close the connection with an error message.
     pub fn close(&self, code: &'static str, reason: &str) {
-        self.close_reason.lock().get_or_insert((code, reason.to_owned()));
+        self.close_reason
+            .lock()
+            .get_or_insert((code, reason.to_owned()));
         self.closing.cancel();
     }
 
-    pub async fn command(&self, name: &str, args: Value, timeout: Duration) -> Result<Ack, CommandError> {
+    pub async fn command(
+        &self,
+        name: &str,
+        args: Value,
+        timeout: Duration,
+    ) -> Result<Ack, CommandError> {
         let id = self.next_command.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(id, tx);
         let msg = json!({ "type": "command", "id": id, "name": name, "args": args }).to_string();
         if self.outbox.try_send(msg).is_err() {
             self.pending.lock().remove(&id);
-            return Err(if self.closing.is_cancelled() { CommandError::Offline } else { CommandError::Busy });
+            return Err(if self.closing.is_cancelled() {
+                CommandError::Offline
+            } else {
+                CommandError::Busy
+            });
         }
         let result = tokio::time::timeout(timeout, rx).await;
         self.pending.lock().remove(&id);
@@ -163,14 +175,21 @@ impl DevkitSession {
     }
 
     /// Takes one datagram's audio (already checked for session and peer).
-    pub(crate) fn on_audio(&self, seq: u32, ts: u32, pcm: Bytes, arrived: Instant) -> Option<Instant> {
+    pub(crate) fn on_audio(
+        &self,
+        seq: u32,
+        ts: u32,
+        pcm: Bytes,
+        arrived: Instant,
+    ) -> Option<Instant> {
         {
             let mut a = self.audio.lock();
             a.packets += 1;
             a.bytes += pcm.len() as u64;
             a.last_packet_ms = Some(now_ms());
             // RFC 3550 §6.4.1, with arrival measured in sample frames.
-            let arrival = arrived.duration_since(self.epoch).as_secs_f64() * self.format.sample_rate as f64;
+            let arrival =
+                arrived.duration_since(self.epoch).as_secs_f64() * self.format.sample_rate as f64;
             let transit = arrival - ts as f64;
             if let Some(last) = a.last_transit {
                 let mut d = (transit - last).abs();
@@ -205,7 +224,9 @@ impl DevkitSession {
         for o in out {
             let res = match o {
                 Output::Audio { seq, pcm } => self.lease.publish(seq as u64, pcm),
-                Output::Silence { seq, frames } => self.lease.publish_silence(seq as u64, frames as usize),
+                Output::Silence { seq, frames } => {
+                    self.lease.publish_silence(seq as u64, frames as usize)
+                }
             };
             if let Err(e) = res {
                 tracing::debug!(device = %self.device_id, "audio not published: {e}");
@@ -227,7 +248,11 @@ pub async fn run(state: AppState, devkits: Arc<Devkits>, tcp: TcpStream, peer: S
         Ok(s) => s,
         Err((code, message)) => {
             tracing::info!(%peer, code, "devkit refused: {message}");
-            let _ = tokio::time::timeout(Duration::from_secs(2), framing::write_frame(&mut write, &messages::error(code, &message))).await;
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                framing::write_frame(&mut write, &messages::error(code, &message)),
+            )
+            .await;
             let _ = write.shutdown().await;
             return;
         }
@@ -240,7 +265,11 @@ pub async fn run(state: AppState, devkits: Arc<Devkits>, tcp: TcpStream, peer: S
     session.pending.lock().clear();
     if let Some((code, message)) = end {
         tracing::info!(device = %session.device_id, code, "devkit disconnected: {message}");
-        let _ = tokio::time::timeout(Duration::from_secs(2), framing::write_frame(&mut write, &messages::error(code, &message))).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            framing::write_frame(&mut write, &messages::error(code, &message)),
+        )
+        .await;
     } else {
         tracing::info!(device = %session.device_id, "devkit disconnected");
     }
@@ -257,11 +286,20 @@ fn bad(message: impl Into<String>) -> Refusal {
 /// packet that fits one datagram.
 pub fn check_audio(audio: &messages::HelloAudio) -> Result<AudioFormat, Refusal> {
     if audio.format != AudioFormat::ENCODING {
-        return Err(bad(format!("audio format '{}' is not supported (use s16le)", audio.format)));
+        return Err(bad(format!(
+            "audio format '{}' is not supported (use s16le)",
+            audio.format
+        )));
     }
-    let format = AudioFormat::new(audio.sample_rate, audio.channels).map_err(|e| bad(e.to_string()))?;
-    if audio.frame_ms == 0 || !(audio.sample_rate as u64 * audio.frame_ms as u64).is_multiple_of(1000) {
-        return Err(bad(format!("frameMs {} must be at least 1 and a whole number of samples", audio.frame_ms)));
+    let format =
+        AudioFormat::new(audio.sample_rate, audio.channels).map_err(|e| bad(e.to_string()))?;
+    if audio.frame_ms == 0
+        || !(audio.sample_rate as u64 * audio.frame_ms as u64).is_multiple_of(1000)
+    {
+        return Err(bad(format!(
+            "frameMs {} must be at least 1 and a whole number of samples",
+            audio.frame_ms
+        )));
     }
     let packet = UDP_HEADER + format.bytes_for_ms(audio.frame_ms as u64);
     if packet > MAX_DATAGRAM {
@@ -283,24 +321,39 @@ async fn handshake(
 ) -> Result<(Arc<DevkitSession>, mpsc::Receiver<String>), Refusal> {
     let cfg = &state.config;
     let text = match tokio::time::timeout(cfg.hello_timeout, reader.next()).await {
-        Err(_) => return Err((code::TIMEOUT, format!("no hello within {:?}", cfg.hello_timeout))),
+        Err(_) => {
+            return Err((
+                code::TIMEOUT,
+                format!("no hello within {:?}", cfg.hello_timeout),
+            ))
+        }
         Ok(Err(FrameError::Closed)) => return Err(bad("closed before hello")),
         Ok(Err(e)) => return Err(bad(e.to_string())),
         Ok(Ok(text)) => text,
     };
-    let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("the hello is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("the hello is not valid JSON: {e}")))?;
     if value.get("type").and_then(Value::as_str) != Some("hello") {
         return Err(bad("the first message must be {\"type\":\"hello\",...}"));
     }
-    let hello: Hello = serde_json::from_value(value).map_err(|e| bad(format!("invalid hello: {e}")))?;
+    let hello: Hello =
+        serde_json::from_value(value).map_err(|e| bad(format!("invalid hello: {e}")))?;
     let record = state
         .devices
         .authenticate(&hello.device_id, &hello.token)
-        .ok_or((code::UNAUTHORIZED, format!("unknown device '{}' or wrong token", hello.device_id)))?;
+        .ok_or((
+            code::UNAUTHORIZED,
+            format!("unknown device '{}' or wrong token", hello.device_id),
+        ))?;
     let format = check_audio(&hello.audio)?;
     let lease = state
         .hub
-        .publish_audio_as(&record.device_id, Some(record.name.clone()), SourceKind::Remote, format)
+        .publish_audio_as(
+            &record.device_id,
+            Some(record.name.clone()),
+            SourceKind::Remote,
+            format,
+        )
         .map_err(|e| bad(e.to_string()))?;
     let (outbox, outbox_rx) = mpsc::channel(64);
     let frame_ms = hello.audio.frame_ms;
@@ -313,7 +366,11 @@ async fn handshake(
         frame_ms,
         connected_ms: now_ms(),
         lease,
-        reorder: Mutex::new(Reorderer::new(cfg.reorder_window, format.frame_bytes(), (1000 / frame_ms).max(8))),
+        reorder: Mutex::new(Reorderer::new(
+            cfg.reorder_window,
+            format.frame_bytes(),
+            (1000 / frame_ms).max(8),
+        )),
         audio: Mutex::new(AudioIngest::default()),
         epoch: Instant::now(),
         pending: Mutex::new(HashMap::new()),
@@ -324,14 +381,20 @@ async fn handshake(
         close_reason: Mutex::new(None),
     });
     if let Some(old) = devkits.insert(session.clone()) {
-        old.close(code::REPLACED, "the device connected again; this connection is replaced");
+        old.close(
+            code::REPLACED,
+            "the device connected again; this connection is replaced",
+        );
     }
     let udp_port = devkits.udp_addr().map_or(0, |a| a.port());
     let welcome = json!({
         "type": "welcome", "sessionId": session.id, "udpPort": udp_port,
         "keepaliveSec": cfg.devkit_keepalive.as_secs().max(1),
     });
-    if framing::write_frame(write, &welcome.to_string()).await.is_err() {
+    if framing::write_frame(write, &welcome.to_string())
+        .await
+        .is_err()
+    {
         devkits.remove(&session);
         return Err(bad("the connection failed during the handshake"));
     }
@@ -388,13 +451,26 @@ async fn serve(
 fn on_message(session: &DevkitSession, text: &str) -> Option<String> {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return Some(messages::error(code::BAD_REQUEST, &format!("not valid JSON: {e}"))),
+        Err(e) => {
+            return Some(messages::error(
+                code::BAD_REQUEST,
+                &format!("not valid JSON: {e}"),
+            ))
+        }
     };
     let kind = value.get("type").and_then(Value::as_str).map(str::to_owned);
     match kind.as_deref() {
-        None => return Some(messages::error(code::BAD_REQUEST, "a message needs a string \"type\"")),
+        None => {
+            return Some(messages::error(
+                code::BAD_REQUEST,
+                "a message needs a string \"type\"",
+            ))
+        }
         Some(t) if !messages::FROM_DEVICE.contains(&t) => {
-            return Some(messages::error(code::UNKNOWN_TYPE, &format!("unknown message type '{t}'; expected one of ping, pong, ack, event")));
+            return Some(messages::error(
+                code::UNKNOWN_TYPE,
+                &format!("unknown message type '{t}'; expected one of ping, pong, ack, event"),
+            ));
         }
         _ => {}
     }
@@ -416,6 +492,9 @@ fn on_message(session: &DevkitSession, text: &str) -> Option<String> {
             session.status.lock().insert(name, Value::Object(fields));
             None
         }
-        Err(e) => Some(messages::error(code::BAD_REQUEST, &format!("invalid {} message: {e}", kind.unwrap_or_default()))),
+        Err(e) => Some(messages::error(
+            code::BAD_REQUEST,
+            &format!("invalid {} message: {e}", kind.unwrap_or_default()),
+        )),
     }
 }

@@ -47,18 +47,31 @@ pub fn parse(buf: &[u8]) -> Result<Datagram, DatagramError> {
         return Err(DatagramError::Empty);
     }
     let word = |i: usize| u32::from_be_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
-    Ok(Datagram { session: word(0), seq: word(4), ts: word(8), pcm: Bytes::copy_from_slice(&buf[UDP_HEADER..]) })
+    Ok(Datagram {
+        session: word(0),
+        seq: word(4),
+        ts: word(8),
+        pcm: Bytes::copy_from_slice(&buf[UDP_HEADER..]),
+    })
 }
 
 /// Binds the socket with a 1 MiB receive buffer and logs what the OS granted.
 pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
     if let Err(e) = socket.set_recv_buffer_size(RECV_BUFFER) {
         tracing::warn!("could not ask for a {RECV_BUFFER}-byte UDP receive buffer: {e}");
     }
     // Linux reports double the usable size (it counts its own bookkeeping).
     let granted = socket.recv_buffer_size().unwrap_or(0);
-    tracing::info!(asked = RECV_BUFFER, granted, "devkit UDP receive buffer (raise net.core.rmem_max if granted is lower)");
+    tracing::info!(
+        asked = RECV_BUFFER,
+        granted,
+        "devkit UDP receive buffer (raise net.core.rmem_max if granted is lower)"
+    );
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
@@ -90,7 +103,10 @@ pub async fn run(socket: UdpSocket, devkits: Arc<Devkits>) {
                 continue;
             };
             let Some(session) = devkits.session(d.session) else {
-                devkits.drops.unknown_session.fetch_add(1, Ordering::Relaxed);
+                devkits
+                    .drops
+                    .unknown_session
+                    .fetch_add(1, Ordering::Relaxed);
                 continue;
             };
             if from.ip() != session.peer.ip() {
@@ -107,7 +123,11 @@ pub async fn run(socket: UdpSocket, devkits: Arc<Devkits>) {
             }
         }
         // Give up on gaps whose window has passed.
-        let due: Vec<u32> = waiting.iter().filter(|(_, d)| *d <= now).map(|(id, _)| *id).collect();
+        let due: Vec<u32> = waiting
+            .iter()
+            .filter(|(_, d)| *d <= now)
+            .map(|(id, _)| *id)
+            .collect();
         waiting.retain(|(_, d)| *d > now);
         for id in due {
             if let Some(deadline) = devkits.session(id).and_then(|s| s.flush_due(now)) {
@@ -132,7 +152,15 @@ mod tests {
     fn datagrams_are_parsed_and_bounded() {
         let mut d = vec![0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0, 1, 0];
         d.extend([1, 2, 3, 4]);
-        assert_eq!(parse(&d).unwrap(), Datagram { session: 7, seq: u32::MAX, ts: 256, pcm: Bytes::from_static(&[1, 2, 3, 4]) });
+        assert_eq!(
+            parse(&d).unwrap(),
+            Datagram {
+                session: 7,
+                seq: u32::MAX,
+                ts: 256,
+                pcm: Bytes::from_static(&[1, 2, 3, 4])
+            }
+        );
         assert_eq!(parse(&d[..11]), Err(DatagramError::TooShort(11)));
         assert_eq!(parse(&d[..12]), Err(DatagramError::Empty));
         assert_eq!(parse(&vec![0; 1473]), Err(DatagramError::TooLong(1473)));

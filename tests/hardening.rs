@@ -134,6 +134,14 @@ async fn no_log_line_carries_a_token_or_password() {
         .unwrap();
     let mut ws = connect(srv.addr, "/stream/ws?clientId=nope").await;
     let _ = next_message(&mut ws).await;
+    // Values from the network cannot forge a log line: a devkit's deviceId with a newline in it.
+    let mut forged = relaydeck_devkit_sim::DevkitConfig::new(
+        srv.state.devkits.tcp_addr().unwrap(),
+        "dk\nFORGED INFO admin signed in",
+        "rdk_x",
+    );
+    forged.fw = "1.0\r\nFORGED fw".into();
+    assert!(relaydeck_devkit_sim::Devkit::connect(forged).await.is_err());
     srv.shutdown().await;
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(
@@ -150,4 +158,12 @@ async fn no_log_line_carries_a_token_or_password() {
     ] {
         assert!(!text.contains(secret), "a secret reached the logs:\n{text}");
     }
+    assert!(
+        text.contains("FORGED INFO"),
+        "the forged hello was logged:\n{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("FORGED")),
+        "a network value started a log line of its own:\n{text}"
+    );
 }

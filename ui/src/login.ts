@@ -1,6 +1,7 @@
 // Sign-in: the admin password, or (in the desktop window) the one-time
 // bootstrap code the shell puts in the URL fragment.
 import "./style.css";
+import { safeNext } from "./lib/next";
 import { applyTheme, initialTheme } from "./lib/theme";
 
 applyTheme(initialTheme());
@@ -10,9 +11,6 @@ const error = document.getElementById("error")!;
 const params = new URLSearchParams(location.search);
 const fragment = new URLSearchParams(location.hash.slice(1));
 
-function safeNext(n: string | null): string {
-  return n && n.startsWith("/") && !n.startsWith("//") && !n.includes("\\") ? n : "/";
-}
 const next = safeNext(fragment.get("next") ?? params.get("next"));
 
 function fail(text: string) {

@@ -72,6 +72,7 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
             let shell = start_relay(app.handle(), &mut args, &explicit)?;
             let url = shell.start_url(app.state::<BootstrapCode>().inner());
             let own_cert = shell.own_cert.clone();
+            allow_relay_origin(app.handle(), &shell.base_url)?;
             app.manage(shell);
             tray::install(app.handle())?;
             // With HTTPS, the page loads only after the webview trusts the relay's certificate.
@@ -103,6 +104,19 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
         }
     });
     Ok(())
+}
+
+/// The page may call the shell's commands only from the relay's own origin:
+/// its scheme, 127.0.0.1 and the port it actually bound (not any port, where
+/// another local program could serve a page).
+fn allow_relay_origin(app: &tauri::AppHandle, base_url: &str) -> tauri::Result<()> {
+    let capability = tauri::ipc::CapabilityBuilder::new("relay-origin")
+        .remote(base_url.to_owned())
+        .window("main")
+        .permission("core:default")
+        .permission("allow-desktop-info")
+        .permission("allow-copy-lan-url");
+    app.add_capability(capability)
 }
 
 /// The one-time code the window signs in with (minted when the relay starts).

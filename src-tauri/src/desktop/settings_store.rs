@@ -1,28 +1,49 @@
-//! The relay's settings persisted through `tauri-plugin-store`, in the same
-//! `settings.json` headless `serve` uses (a flat object, one key per setting).
+//! The relay's settings in the desktop app: `settings.json` in the data
+//! directory, the same file (a flat object, one key per setting) headless
+//! `serve` uses.
+//!
+//! `tauri-plugin-store` reads it; the relay's own writer writes it. The
+//! plugin's `save` is a plain `fs::write` (mode from the umask, not atomic: a
+//! crash mid-write leaves a torn file), and on exit it saves every store it
+//! holds. So writes go through the core's `JsonFileSettings` (0600 from the
+//! first byte, fsync, rename), and the plugin's store is closed after each
+//! read, so it never writes the file back.
 
-use std::{path::Path, sync::Arc};
+use std::path::{Path, PathBuf};
 
-use relaydeck_server::store::settings::{Settings, SettingsError, SettingsStore, FILE_NAME};
-use tauri::{Runtime, Wry};
-use tauri_plugin_store::{Store, StoreExt};
+use relaydeck_server::store::settings::{
+    JsonFileSettings, Settings, SettingsError, SettingsStore, FILE_NAME,
+};
+use tauri::AppHandle;
+use tauri_plugin_store::StoreExt;
 
-pub struct PluginSettings<R: Runtime = Wry> {
-    store: Arc<Store<R>>,
+pub struct PluginSettings {
+    app: AppHandle,
+    path: PathBuf,
+    writer: JsonFileSettings,
 }
 
 impl PluginSettings {
-    pub fn open(app: &tauri::AppHandle, data_dir: &Path) -> anyhow::Result<Self> {
+    pub fn open(app: &AppHandle, data_dir: &Path) -> anyhow::Result<Self> {
         // An absolute path: the relay's data directory, which is also the
         // app's data directory unless --data-dir says otherwise.
-        let store = app.store(data_dir.join(FILE_NAME))?;
-        Ok(Self { store })
+        Ok(Self {
+            app: app.clone(),
+            path: data_dir.join(FILE_NAME),
+            writer: JsonFileSettings::in_dir(data_dir),
+        })
     }
 }
 
-impl<R: Runtime> SettingsStore for PluginSettings<R> {
+impl SettingsStore for PluginSettings {
     fn load(&self) -> Result<Option<Settings>, SettingsError> {
-        let entries = self.store.entries();
+        let store = self
+            .app
+            .store(&self.path)
+            .map_err(|e| SettingsError::Backend(e.to_string()))?;
+        let entries = store.entries();
+        // Not kept open: the plugin would save it on exit with its own writer.
+        store.close_resource();
         if entries.is_empty() {
             return Ok(None);
         }
@@ -30,11 +51,6 @@ impl<R: Runtime> SettingsStore for PluginSettings<R> {
     }
 
     fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
-        for (key, value) in settings.to_map() {
-            self.store.set(key, value);
-        }
-        self.store
-            .save()
-            .map_err(|e| SettingsError::Backend(e.to_string()))
+        self.writer.save(settings)
     }
 }

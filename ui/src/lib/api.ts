@@ -29,7 +29,9 @@ export async function api<T = any>(path: string, init: RequestInit = {}): Promis
   if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
   let resp: Response;
   try {
-    resp = await fetch(withToken(path), { ...init, headers, credentials: "same-origin" });
+    // A share link's page sends only its token: the relay refuses a request
+    // that carries two credentials (the token and a signed-in admin's cookie).
+    resp = await fetch(withToken(path), { ...init, headers, credentials: pageToken() ? "omit" : "same-origin" });
   } catch (e) {
     throw new ApiError(0, "network", `cannot reach the relay (${(e as Error).message})`);
   }

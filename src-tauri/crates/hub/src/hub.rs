@@ -47,6 +47,8 @@ pub enum HubEvent {
 pub struct HubConfig {
     /// Frames kept per camera.
     pub ring_frames: usize,
+    /// Bytes of frames kept per camera (the newest frame is always kept).
+    pub ring_max_bytes: usize,
     /// Largest JPEG accepted, in bytes.
     pub max_frame_bytes: usize,
     /// How long a stream without a publisher stays before the sweep removes it.
@@ -63,6 +65,7 @@ impl Default for HubConfig {
     fn default() -> Self {
         Self {
             ring_frames: 16,
+            ring_max_bytes: 64 * 1024 * 1024,
             max_frame_bytes: 5 * 1024 * 1024,
             idle_timeout: Duration::from_secs(120),
             reserved_ids: ["test-pattern", "host-camera", "mic", "screen"]
@@ -167,6 +170,7 @@ impl Hub {
                     kind,
                     self.inner.next_order.fetch_add(1, Ordering::Relaxed),
                     self.ring_frames(),
+                    cfg.ring_max_bytes,
                     cfg.max_frame_bytes,
                     self.inner.events.clone(),
                 ))

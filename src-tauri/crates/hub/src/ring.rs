@@ -4,7 +4,9 @@ use std::collections::VecDeque;
 
 use crate::frame::VideoFrame;
 
-/// A fixed-capacity ring of recent frames, oldest first.
+/// A ring of recent frames, oldest first, bounded by a number of frames
+/// and by their bytes (so large frames cannot pile up: 1024 frames of 5 MiB
+/// would otherwise be 5 GiB per camera). The newest frame is always kept.
 ///
 /// Frames are reference-counted, so the ring costs N buffers per camera no
 /// matter how many viewers read it.
@@ -12,22 +14,35 @@ use crate::frame::VideoFrame;
 pub struct FrameRing {
     frames: VecDeque<VideoFrame>,
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
 }
 
 impl FrameRing {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         let capacity = capacity.max(1);
         Self {
-            frames: VecDeque::with_capacity(capacity),
+            frames: VecDeque::with_capacity(capacity.min(64)),
             capacity,
+            max_bytes,
+            bytes: 0,
         }
     }
 
     pub fn push(&mut self, frame: VideoFrame) {
-        if self.frames.len() == self.capacity {
-            self.frames.pop_front();
-        }
+        self.bytes += frame.len();
         self.frames.push_back(frame);
+        while self.frames.len() > self.capacity
+            || (self.bytes > self.max_bytes && self.frames.len() > 1)
+        {
+            let old = self.frames.pop_front().expect("more than one frame");
+            self.bytes -= old.len();
+        }
+    }
+
+    /// Bytes of JPEG the ring holds.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn latest(&self) -> Option<&VideoFrame> {
@@ -91,7 +106,7 @@ mod tests {
 
     #[test]
     fn keeps_only_the_newest_frames() {
-        let mut ring = FrameRing::new(3);
+        let mut ring = FrameRing::new(3, usize::MAX);
         for seq in 1..=5 {
             ring.push(frame(seq));
         }
@@ -101,5 +116,35 @@ mod tests {
         assert!(ring.get(2).is_none());
         assert_eq!(ring.get(4).unwrap().jpeg_bytes(), &[4]);
         assert!(ring.get(6).is_none());
+    }
+
+    #[test]
+    fn a_byte_bound_drops_the_oldest_but_keeps_the_newest() {
+        let big = |seq: u64| {
+            VideoFrame::build(
+                &StreamId::new("c").unwrap(),
+                seq,
+                0,
+                JpegInfo::default(),
+                &vec![seq as u8; 100],
+            )
+        };
+        let mut ring = FrameRing::new(16, 250);
+        for seq in 1..=5 {
+            ring.push(big(seq));
+        }
+        assert_eq!(ring.iter().map(|f| f.seq).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(ring.bytes(), 200);
+        let mut tiny = FrameRing::new(16, 10);
+        tiny.push(big(1));
+        assert_eq!(
+            tiny.len(),
+            1,
+            "a frame larger than the bound is still the latest"
+        );
+        assert!(
+            ring.get(4).is_some(),
+            "sequence lookups still work after byte drops"
+        );
     }
 }

@@ -115,6 +115,7 @@ impl VideoStream {
         kind: SourceKind,
         order: u64,
         ring_frames: usize,
+        ring_max_bytes: usize,
         max_frame_bytes: usize,
         events: broadcast::Sender<HubEvent>,
     ) -> Self {
@@ -126,7 +127,7 @@ impl VideoStream {
             max_frame_bytes,
             state: Mutex::new(StreamState {
                 name: None,
-                ring: FrameRing::new(ring_frames),
+                ring: FrameRing::new(ring_frames, ring_max_bytes),
                 next_seq: 1,
                 publisher: None,
                 connected_since: None,

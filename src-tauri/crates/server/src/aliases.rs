@@ -5,11 +5,15 @@
 //! | µStreamer `/stream`, `/snapshot` (`?clientId=` or the first camera) | `/api/clients/{id}/mjpeg`, `/api/clients/{id}/latest` |
 //! | mjpg-streamer `/?action=stream`, `/?action=snapshot` | the same |
 //! | go2rtc `/api/stream.mjpeg?src=ID`, `/api/frame.jpeg?src=ID` | the same |
+//!
+//! The camera an alias serves is the one the guard resolved from the same
+//! parse of the query ([`Access`]); each alias asks the policy again for it
+//! before serving (the shared `camera`, `snapshot` and `mjpeg_response`).
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
-    extract::{Query, State},
+    extract::State,
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -18,14 +22,12 @@ use relaydeck_hub::VideoStream;
 
 use crate::{
     api::cameras::camera,
-    auth::{Caller, Principal},
-    edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps},
+    auth::Access,
+    edges::mjpeg::{mjpeg_response, parse_fps, snapshot},
     error::ApiError,
     state::AppState,
     ui,
 };
-
-type Params = Query<HashMap<String, String>>;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,86 +38,61 @@ pub fn router() -> Router<AppState> {
         .route("/api/frame.jpeg", get(go2rtc_frame))
 }
 
-/// The camera named by `key`, or the first camera registered that the caller may watch.
-fn pick(
-    state: &AppState,
-    caller: &Principal,
-    q: &HashMap<String, String>,
-    key: &str,
-) -> Result<Arc<VideoStream>, ApiError> {
-    match q.get(key) {
-        Some(id) => camera(state, id),
+/// The camera the guard resolved (`?clientId=` / `?src=`), or, where the
+/// dialect allows none, the first camera registered that the caller may watch.
+fn pick(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
+    match &access.target.id {
+        Some(id) => camera(state, access, id.as_str()),
         None => state
             .hub
             .streams()
             .into_iter()
-            .find(|s| caller.can_view(s.id().as_str()))
+            .find(|s| access.view(s.id().as_str()).is_ok())
             .ok_or(ApiError::NoCameras),
     }
 }
 
-fn stream(
-    state: &AppState,
-    cam: Arc<VideoStream>,
-    q: &HashMap<String, String>,
-) -> Result<Response, ApiError> {
-    Ok(mjpeg_response(
-        state,
-        cam,
-        parse_fps(q.get("fps").map(String::as_str))?,
-    ))
+/// go2rtc always names its camera.
+fn named(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
+    let id = access
+        .target
+        .id
+        .as_ref()
+        .ok_or_else(|| ApiError::BadRequest("missing ?src=CAMERA_ID".into()))?;
+    camera(state, access, id.as_str())
 }
 
-fn snapshot(cam: Arc<VideoStream>) -> Result<Response, ApiError> {
-    cam.note_poll();
-    let frame = cam
-        .latest()
-        .ok_or_else(|| ApiError::NoFrame(cam.id().to_string()))?;
-    Ok(jpeg_response(&frame))
+fn stream(state: &AppState, access: &Access, cam: Arc<VideoStream>) -> Result<Response, ApiError> {
+    mjpeg_response(state, access, cam, parse_fps(access.param("fps"))?)
 }
 
-async fn ustreamer_stream(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Query(q): Params,
-) -> Result<Response, ApiError> {
-    stream(&s, pick(&s, &c, &q, "clientId")?, &q)
+async fn ustreamer_stream(State(s): State<AppState>, access: Access) -> Result<Response, ApiError> {
+    stream(&s, &access, pick(&s, &access)?)
 }
 
 async fn ustreamer_snapshot(
     State(s): State<AppState>,
-    Caller(c): Caller,
-    Query(q): Params,
+    access: Access,
 ) -> Result<Response, ApiError> {
-    snapshot(pick(&s, &c, &q, "clientId")?)
+    snapshot(&access, &pick(&s, &access)?)
 }
 
 /// `/` is the UI, unless it carries mjpg-streamer's `?action=`.
-async fn root(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Query(q): Params,
-) -> Result<Response, ApiError> {
-    match q.get("action").map(String::as_str) {
+async fn root(State(s): State<AppState>, access: Access) -> Result<Response, ApiError> {
+    match access.param("action") {
         None => Ok(ui::index().into_response()),
-        Some("stream") => stream(&s, pick(&s, &c, &q, "clientId")?, &q),
-        Some("snapshot") => snapshot(pick(&s, &c, &q, "clientId")?),
+        Some("stream") => stream(&s, &access, pick(&s, &access)?),
+        Some("snapshot") => snapshot(&access, &pick(&s, &access)?),
         Some(other) => Err(ApiError::BadRequest(format!(
             "unknown action '{other}': use action=stream or action=snapshot"
         ))),
     }
 }
 
-fn go2rtc_src(q: &HashMap<String, String>) -> Result<&str, ApiError> {
-    q.get("src")
-        .map(String::as_str)
-        .ok_or_else(|| ApiError::BadRequest("missing ?src=CAMERA_ID".into()))
+async fn go2rtc_stream(State(s): State<AppState>, access: Access) -> Result<Response, ApiError> {
+    stream(&s, &access, named(&s, &access)?)
 }
 
-async fn go2rtc_stream(State(s): State<AppState>, Query(q): Params) -> Result<Response, ApiError> {
-    stream(&s, camera(&s, go2rtc_src(&q)?)?, &q)
-}
-
-async fn go2rtc_frame(State(s): State<AppState>, Query(q): Params) -> Result<Response, ApiError> {
-    snapshot(camera(&s, go2rtc_src(&q)?)?)
+async fn go2rtc_frame(State(s): State<AppState>, access: Access) -> Result<Response, ApiError> {
+    snapshot(&access, &named(&s, &access)?)
 }

@@ -147,6 +147,35 @@ pub struct ServerConfig {
     #[arg(long, env = "RELAYDECK_AUDIO_STATS_INTERVAL", default_value = "500ms", value_parser = parse_duration)]
     #[serde(with = "secs")]
     pub audio_stats_interval: Duration,
+
+    /// How long a client may take to send a request's whole body (a trickled body is cut off).
+    #[arg(long, env = "RELAYDECK_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub body_timeout: Duration,
+
+    /// Camera streams one publish token may hold at once.
+    #[arg(long, env = "RELAYDECK_MAX_STREAMS_PER_TOKEN", default_value_t = 64)]
+    pub max_streams_per_token: usize,
+
+    /// Camera streams the relay holds in total.
+    #[arg(long, env = "RELAYDECK_MAX_STREAMS", default_value_t = 1024)]
+    pub max_streams: usize,
+
+    /// Audio sources one publish token may hold at once.
+    #[arg(long, env = "RELAYDECK_MAX_SOURCES_PER_TOKEN", default_value_t = 64)]
+    pub max_sources_per_token: usize,
+
+    /// Audio sources the relay holds in total (devkits included).
+    #[arg(long, env = "RELAYDECK_MAX_SOURCES", default_value_t = 1024)]
+    pub max_sources: usize,
+
+    /// Status entries a devkit may keep (`status` messages with more keys are refused).
+    #[arg(long, env = "RELAYDECK_MAX_DEVICE_STATUS", default_value_t = 64)]
+    pub max_device_status: usize,
+
+    /// Bytes of frames a camera's ring may keep, as well as --ring-frames (suffixes K, M).
+    #[arg(long, env = "RELAYDECK_RING_MAX_BYTES", default_value = "64M", value_parser = parse_bytes)]
+    pub ring_max_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -166,6 +195,7 @@ impl ServerConfig {
     pub fn hub_config(&self) -> HubConfig {
         HubConfig {
             ring_frames: self.ring_frames as usize,
+            ring_max_bytes: self.ring_max_bytes,
             max_frame_bytes: self.max_frame_bytes,
             idle_timeout: self.client_timeout,
             audio_ring: self.audio_ring,
@@ -315,5 +345,18 @@ mod tests {
         assert_eq!(c.sweep_interval, Duration::from_secs(30));
         assert_eq!(c.ws_ping_interval, Duration::from_secs(30));
         assert_eq!(c.ws_timeout, Duration::from_secs(60));
+        assert_eq!(
+            (c.body_timeout, c.max_streams_per_token, c.max_streams),
+            (Duration::from_secs(30), 64, 1024)
+        );
+        assert_eq!(
+            (
+                c.max_sources_per_token,
+                c.max_sources,
+                c.max_device_status,
+                c.ring_max_bytes
+            ),
+            (64, 1024, 64, 64 << 20)
+        );
     }
 }

@@ -48,6 +48,29 @@ pub enum ApiError {
     TooManyAttempts(std::time::Duration),
     #[error("wrong password")]
     WrongPassword,
+    #[error("the query parameter '{0}' is given more than once; give it once")]
+    DuplicateParameter(String),
+    #[error("invalid {what} '{id}': {why}")]
+    InvalidId {
+        what: String,
+        id: String,
+        why: String,
+    },
+    #[error("this request carries two different credentials ({0}); send one")]
+    ConflictingCredentials(String),
+    #[error("this endpoint takes application/json (or a +json type), not '{0}'")]
+    UnsupportedMediaType(String),
+    #[error("the request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("the request body did not arrive within {0:?}")]
+    BodyTimeout(std::time::Duration),
+    #[error("method {0} is not allowed here")]
+    MethodNotAllowed(String),
+    /// A cap on what a credential may create (`code` names which).
+    #[error("{message}")]
+    Quota { code: &'static str, message: String },
+    #[error("the credentials of this request were revoked or have expired")]
+    Revoked,
 }
 
 impl ApiError {
@@ -75,6 +98,17 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Self::WrongPassword => (StatusCode::UNAUTHORIZED, "wrong_password"),
+            Self::DuplicateParameter(_) => (StatusCode::BAD_REQUEST, "duplicate_parameter"),
+            Self::InvalidId { .. } => (StatusCode::BAD_REQUEST, "invalid_id"),
+            Self::ConflictingCredentials(_) => (StatusCode::BAD_REQUEST, "conflicting_credentials"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::BodyTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Quota { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
+            Self::Revoked => (StatusCode::UNAUTHORIZED, "revoked"),
         }
     }
 }
@@ -87,6 +121,11 @@ impl IntoResponse for ApiError {
         if let Self::TooManyAttempts(wait) = &self {
             resp.headers_mut()
                 .insert("retry-after", wait.as_secs().max(1).into());
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of a stalled body is not waited for.
+            resp.headers_mut()
+                .insert("connection", "close".parse().unwrap());
         }
         if status == StatusCode::UPGRADE_REQUIRED {
             resp.headers_mut()

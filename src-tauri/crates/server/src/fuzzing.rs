@@ -76,7 +76,8 @@ pub fn control_json(data: &[u8]) {
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = control::parse::<M>(text, &["subscribe", "ping"]);
-        let _ = crate::auth::policy::query_param(Some(text), "token");
+        let _ = crate::auth::query::Params::parse(Some(text))
+            .map(|p| p.get("token").map(str::to_owned));
     }
 }
 

@@ -21,12 +21,14 @@
 //! | [`store`] | state on disk, one writer per file: the device registry |
 //! | [`ui`] | the embedded web UI |
 //! | [`tls`] | HTTPS/WSS: rustls, a generated self-signed certificate kept in the data directory |
-//! | [`limits`] | connection caps per IP and in total |
+//! | [`limits`] | connection caps per IP and in total; streams and sources per publish token |
 //! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
+//! | [`body`] | request bodies: the whole-body deadline and the JSON extractor |
 
 pub mod aliases;
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod config;
 pub mod edges;
 pub mod error;

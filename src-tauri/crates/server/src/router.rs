@@ -17,10 +17,14 @@
 //! GET /, /assets/*, /{file}        the web UI                       ui
 //! ```
 
-use axum::{http::Uri, response::IntoResponse, Router};
+use axum::{
+    http::{Method, Uri},
+    response::IntoResponse,
+    Router,
+};
 
 use crate::{
-    aliases, api, auth,
+    aliases, api, auth, body,
     edges::{audio_ws, ingest, viewer, wav},
     error::ApiError,
     state::AppState,
@@ -37,12 +41,14 @@ pub fn build(state: AppState) -> Router {
         .merge(api::session::page_router())
         .merge(ui::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard::guard,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            state.config.max_body_bytes,
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body::deadline,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -53,4 +59,8 @@ pub fn build(state: AppState) -> Router {
 
 async fn not_found(uri: Uri) -> impl IntoResponse {
     ApiError::NotFound(uri.path().to_owned())
+}
+
+async fn method_not_allowed(method: Method) -> impl IntoResponse {
+    ApiError::MethodNotAllowed(method.to_string())
 }

@@ -48,6 +48,11 @@ pub enum ServerError {
     Auth(#[from] AuthError),
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
+    #[error("cannot make the data directory {path} private: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A bound, not yet running, relay server.
@@ -75,7 +80,12 @@ impl Server {
         settings: SettingsHandle,
     ) -> Result<Self, ServerError> {
         let addr = config.bind;
-        let devices = DeviceRegistry::open(&config.data_dir())?;
+        let dir = config.data_dir();
+        crate::store::private_data_dir(&dir).map_err(|source| ServerError::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
+        let devices = DeviceRegistry::open(&dir)?;
         let (auth, generated_password) =
             Auth::open(&config.data_dir(), config.admin_password.as_deref())?;
         let listener = TcpListener::bind(addr)
@@ -376,8 +386,19 @@ async fn follow_settings(state: AppState) {
 
 async fn sweep_loop(state: AppState) {
     let mut tick = tokio::time::interval(state.config.sweep_interval);
+    let mut second = tokio::time::interval(Duration::from_secs(1));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = second.tick() => {
+                // Expired tokens end what they opened within a second.
+                let ended = state.revocations.expire(crate::secrets::now_ms());
+                if ended > 0 {
+                    tracing::info!(tokens = ended, "expired tokens: their streams and sockets were closed");
+                }
+                continue;
+            }
+        }
         for id in state.hub.sweep(std::time::Instant::now()) {
             tracing::info!(camera = %id, "removed camera idle for {:?}", state.config.client_timeout);
         }

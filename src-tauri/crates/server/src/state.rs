@@ -6,9 +6,10 @@ use relaydeck_hub::Hub;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    auth::{policy::Rule, Auth},
+    auth::{limiter::LoginLimiter, policy::Rule, Auth, Revocations},
     config::ServerConfig,
     edges::{audio_ws::ListenerIds, devkit::Devkits},
+    limits::PublishQuota,
     store::{devices::DeviceRegistry, settings::SettingsHandle},
 };
 
@@ -30,6 +31,12 @@ pub struct AppState {
     pub listener_ids: Arc<ListenerIds>,
     /// Credentials, sessions, the login limiter.
     pub auth: Arc<Auth>,
+    /// Failed devkit hellos per IP (limited like admin sign-ins).
+    pub devkit_limiter: Arc<LoginLimiter>,
+    /// What revoking or the expiry of a token ends (`auth::access`).
+    pub revocations: Arc<Revocations>,
+    /// Streams and sources held per publish token (`limits::PublishQuota`).
+    pub quota: Arc<PublishQuota>,
     /// The policy table (`auth::policy`).
     pub policy: Arc<Vec<Rule>>,
     /// The user's settings, live.
@@ -44,7 +51,11 @@ impl AppState {
         auth: Auth,
         settings: SettingsHandle,
     ) -> Self {
+        let shutdown = CancellationToken::new();
         Self {
+            revocations: Arc::new(Revocations::new(shutdown.clone())),
+            devkit_limiter: Arc::default(),
+            quota: Arc::new(PublishQuota::new(&config)),
             settings,
             auth: Arc::new(auth),
             policy: Arc::new(crate::auth::policy::table()),
@@ -54,8 +65,21 @@ impl AppState {
             hub,
             config: Arc::new(config),
             started: Instant::now(),
-            shutdown: CancellationToken::new(),
+            shutdown,
             tasks: TaskTracker::new(),
         }
+    }
+}
+
+impl AppState {
+    /// Revokes API token `id`: refused from now on, and every stream and
+    /// socket it opened ends.
+    pub fn revoke_token(
+        &self,
+        id: &str,
+    ) -> Result<crate::auth::TokenRecord, crate::auth::StoreError> {
+        let record = self.auth.store.revoke_token(id)?;
+        self.revocations.revoke(id);
+        Ok(record)
     }
 }

@@ -163,14 +163,9 @@ fn generate(cert: &Path, key: &Path) -> Result<(), TlsError> {
     let key_pair = rcgen::KeyPair::generate()?;
     let certificate = params.self_signed(&key_pair)?;
     let dir = cert.parent().expect("a file in a directory");
-    std::fs::create_dir_all(dir).map_err(TlsError::Write)?;
+    // The key is 0600 from its first byte (`write_atomic`).
     crate::store::write_atomic(key, key_pair.serialize_pem().as_bytes())
         .map_err(TlsError::Write)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600));
-    }
     crate::store::write_atomic(cert, certificate.pem().as_bytes()).map_err(TlsError::Write)?;
     tracing::info!(names = ?names, "generated a self-signed TLS certificate in {}", dir.display());
     Ok(())

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proptest::prelude::*;
 use relaydeck_server::{
-    auth::policy::query_param,
+    auth::query::{decode, Params},
     edges::{
         control,
         devkit::{
@@ -73,7 +73,19 @@ proptest! {
 
     #[test]
     fn query_parsing_never_panics(q in "\\PC{0,120}", name in "[a-z]{1,8}") {
-        let _ = query_param(Some(&q), &name);
+        if let Ok(p) = Params::parse(Some(&q)) {
+            let _ = p.get(&name);
+        }
+    }
+
+    /// Whatever the key and value, encoding every byte of them gives back
+    /// exactly the pair: the guard and the handlers see one parse.
+    #[test]
+    fn any_encoding_of_a_pair_decodes_to_the_pair(key in "[a-zA-Z]{1,10}", value in "\\PC{0,30}") {
+        let enc = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+        let p = Params::parse(Some(&format!("{}={}", enc(&key), enc(&value)))).unwrap();
+        prop_assert_eq!(p.get(&key), Some(value.as_str()));
+        prop_assert_eq!(decode(&enc(&value), false).unwrap(), value);
     }
 
     /// Whatever order a burst of packets arrives in, what comes out is in

@@ -2,20 +2,15 @@
 //! latest frame, ring, frames and MJPEG stream. No base64 anywhere: JSON
 //! carries metadata and URLs, images travel as `image/jpeg`.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use axum::{
-    extract::{Path, Query, State},
-    response::Response,
-    routing::get,
-    Json, Router,
-};
+use axum::{extract::State, response::Response, routing::get, Json, Router};
 use relaydeck_hub::{StreamSnapshot, VideoFrame, VideoStream};
 use serde_json::{json, Value};
 
 use crate::{
-    auth::Caller,
-    edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps},
+    auth::{Access, Caller},
+    edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps, snapshot},
     error::ApiError,
     state::AppState,
 };
@@ -31,11 +26,22 @@ pub fn router() -> Router<AppState> {
         .route("/clients/{id}/mjpeg", get(mjpeg))
 }
 
-pub(crate) fn camera(state: &AppState, id: &str) -> Result<Arc<VideoStream>, ApiError> {
+/// The camera `id`, for a caller who may watch it (asked again here: defence in depth).
+pub(crate) fn camera(
+    state: &AppState,
+    access: &Access,
+    id: &str,
+) -> Result<Arc<VideoStream>, ApiError> {
+    access.view(id)?;
     state
         .hub
         .stream(id)
         .ok_or_else(|| ApiError::UnknownCamera(id.to_owned()))
+}
+
+/// The camera the route names (its `{id}`, as the guard resolved it).
+fn named(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
+    camera(state, access, access.id()?.as_str())
 }
 
 /// The JSON shape of one camera, shared by `/api/clients` and `/api/streams`.
@@ -73,9 +79,9 @@ async fn list_clients(State(state): State<AppState>, Caller(caller): Caller) -> 
 
 async fn one_client(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    access: Access,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(client_json(&camera(&state, &id)?.snapshot())))
+    Ok(Json(client_json(&named(&state, &access)?.snapshot())))
 }
 
 async fn list_streams(State(state): State<AppState>, Caller(caller): Caller) -> Json<Value> {
@@ -111,55 +117,37 @@ fn frame_json(id: &str, f: &VideoFrame) -> Value {
     })
 }
 
-async fn ring(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let cam = camera(&state, &id)?;
+async fn ring(State(state): State<AppState>, access: Access) -> Result<Json<Value>, ApiError> {
+    let cam = named(&state, &access)?;
+    let id = cam.id().as_str();
     let frames: Vec<Value> = cam
         .ring_frames()
         .iter()
-        .map(|f| frame_json(&id, f))
+        .map(|f| frame_json(id, f))
         .collect();
     Ok(Json(
         json!({ "clientId": id, "online": cam.is_online(), "frames": frames }),
     ))
 }
 
-async fn latest(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let cam = camera(&state, &id)?;
-    // Polling the newest frame counts as watching (on-demand cameras open for it).
-    cam.note_poll();
-    if let relaydeck_hub::Availability::Unavailable(why) = cam.availability() {
-        if cam.latest().is_none() {
-            return Err(ApiError::CameraUnavailable { id, why });
-        }
-    }
-    let frame = cam.latest().ok_or(ApiError::NoFrame(id))?;
-    Ok(jpeg_response(&frame))
+async fn latest(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
+    snapshot(&access, &named(&state, &access)?)
 }
 
-async fn frame(
-    State(state): State<AppState>,
-    Path((id, seq)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let seq: u64 = seq.parse().map_err(|_| {
-        ApiError::BadRequest(format!("frame number must be a whole number, not '{seq}'"))
+async fn frame(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
+    let raw = access.target.rest.as_deref().unwrap_or("");
+    let seq: u64 = raw.parse().map_err(|_| {
+        ApiError::BadRequest(format!("frame number must be a whole number, not '{raw}'"))
     })?;
-    let frame = camera(&state, &id)?
-        .frame(seq)
-        .ok_or(ApiError::FrameGone { id, seq })?;
+    let cam = named(&state, &access)?;
+    let frame = cam.frame(seq).ok_or_else(|| ApiError::FrameGone {
+        id: cam.id().to_string(),
+        seq,
+    })?;
     Ok(jpeg_response(&frame))
 }
 
-async fn mjpeg(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let fps = parse_fps(q.get("fps").map(String::as_str))?;
-    Ok(mjpeg_response(&state, camera(&state, &id)?, fps))
+async fn mjpeg(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
+    let fps = parse_fps(access.param("fps"))?;
+    mjpeg_response(&state, &access, named(&state, &access)?, fps)
 }

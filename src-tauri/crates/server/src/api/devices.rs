@@ -4,17 +4,18 @@
 //! Admin only (see `auth::policy`).
 
 use axum::{
-    body::Bytes,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     routing::{delete, get, post},
     Json, Router,
 };
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
+    auth::Access,
+    body::JsonBody,
     edges::devkit::{messages::code, CommandError},
     error::ApiError,
     state::AppState,
@@ -26,15 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/devices", get(list).post(create))
         .route("/devices/{id}", delete(revoke).get(one))
         .route("/devices/{id}/commands", post(command))
-}
-
-/// Parses a JSON body with a JSON error for every failure.
-pub fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::BadRequest("the request needs a JSON body".into()));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
 impl From<RegistryError> for ApiError {
@@ -99,10 +91,8 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "devices": devices, "udpDrops": state.devkits.drop_counts() }))
 }
 
-async fn one(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn one(State(state): State<AppState>, access: Access) -> Result<Json<Value>, ApiError> {
+    let id = access.id()?.to_string();
     let record = state.devices.get(&id).ok_or(ApiError::UnknownDevice(id))?;
     Ok(Json(device_json(&state, &record)))
 }
@@ -115,8 +105,10 @@ struct NewDevice {
     name: String,
 }
 
-async fn create(State(state): State<AppState>, body: Bytes) -> Result<impl IntoResponse, ApiError> {
-    let new: NewDevice = json_body(&body)?;
+async fn create(
+    State(state): State<AppState>,
+    JsonBody(new): JsonBody<NewDevice>,
+) -> Result<impl IntoResponse, ApiError> {
     let hub = state.hub.clone();
     let (record, token) = state
         .devices
@@ -132,10 +124,8 @@ async fn create(State(state): State<AppState>, body: Bytes) -> Result<impl IntoR
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-async fn revoke(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn revoke(State(state): State<AppState>, access: Access) -> Result<Json<Value>, ApiError> {
+    let id = access.id()?.to_string();
     state.devices.revoke(&id)?;
     state
         .devkits
@@ -155,10 +145,10 @@ struct NewCommand {
 
 async fn command(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    access: Access,
+    JsonBody(cmd): JsonBody<NewCommand>,
 ) -> Result<Json<Value>, ApiError> {
-    let cmd: NewCommand = json_body(&body)?;
+    let id = access.id()?.to_string();
     if cmd.name.is_empty() || cmd.name.len() > 64 {
         return Err(ApiError::BadRequest(
             "a command name must be 1 to 64 characters".into(),

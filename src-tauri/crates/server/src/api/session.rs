@@ -6,8 +6,8 @@
 use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
 
 use axum::{
-    body::Bytes,
-    extract::{ConnectInfo, Path, Query, State},
+    body::Body,
+    extract::{ConnectInfo, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
     routing::{delete, get, post},
@@ -16,9 +16,12 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::devices::json_body;
 use crate::{
-    auth::{cookie::CookieSigner, guard::cookie_value, Scope, StoreError},
+    auth::{
+        cookie::CookieSigner, guard::cookie_value, query::Params, Access, AuthError, Scope,
+        StoreError, MAX_TOKEN_LIFETIME,
+    },
+    body::{self, JsonBody},
     error::ApiError,
     state::AppState,
 };
@@ -54,12 +57,6 @@ pub fn page_headers(h: &mut HeaderMap) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginQuery {
-    next: Option<String>,
-    error: Option<String>,
-}
-
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -67,10 +64,26 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Only local paths may be redirected to after signing in.
-fn safe_next(next: Option<&str>) -> String {
+/// Where to go after signing in: only a path on this origin, of a strict
+/// character set (RFC 3986's path, query and fragment characters, no
+/// backslash, nothing below space), that does not start with `//` or `/\`
+/// once percent-decoded (browsers read those as another host). Anything
+/// else goes to `/`. `ui/src/login.ts` applies the same rule.
+pub fn safe_next(next: Option<&str>) -> String {
+    const ALLOWED: &[u8] = b"-._~!$&'()*+,;=:@/?#%";
+    let ok = |n: &str| {
+        let decoded = crate::auth::query::decode(n, false).unwrap_or_default();
+        n.len() <= 2048
+            && n.starts_with('/')
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || ALLOWED.contains(&b))
+            && decoded.starts_with('/')
+            && !decoded.starts_with("//")
+            && !decoded.contains('\\')
+            && !decoded.chars().any(char::is_control)
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if ok(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -107,11 +120,11 @@ button{{margin-top:1rem;width:100%;padding:.75rem;border:0;border-radius:8px;bac
 
 /// The UI's sign-in page when the UI is built (it also signs the desktop
 /// window in with its bootstrap code); else a plain form that needs no script.
-async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+async fn login_page(params: Params) -> Response {
     if let Some(page) = crate::ui::login_page() {
         return page;
     }
-    render_login(&safe_next(q.next.as_deref()), q.error.as_deref())
+    render_login(&safe_next(params.get("next")), params.get("error"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,27 +145,54 @@ fn session_response(state: &AppState, mut resp: Response) -> Response {
     resp
 }
 
+/// The sign-in form, as JSON or (the page without script) form-encoded.
+async fn login_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(LoginForm, bool), ApiError> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let is_form = media == "application/x-www-form-urlencoded";
+    if !is_form && !body::is_json_media_type(&media) {
+        return Err(ApiError::UnsupportedMediaType(if media.is_empty() {
+            "no Content-Type".into()
+        } else {
+            media
+        }));
+    }
+    let bytes = body::read(body, state.config.max_body_bytes).await?;
+    let form = if is_form {
+        urlencoded(&bytes)?
+    } else {
+        body::parse(&bytes)?
+    };
+    Ok((form, is_form))
+}
+
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let form: Result<LoginForm, ApiError> = if is_form {
-        serde_urlencoded(&body).ok_or_else(|| ApiError::BadRequest("expected password=…".into()))
-    } else {
-        json_body(&body)
-    };
-    let form = match form {
+    let (form, is_form) = match login_form(&state, &headers, body).await {
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
     let next = safe_next(form.next.as_deref());
-    let outcome = match state.auth.login(peer.ip(), &form.password) {
+    let outcome = match state
+        .auth
+        .check_admin_password(peer.ip(), &form.password, false)
+        .await
+    {
         Ok(true) => Ok(()),
         Ok(false) => Err(ApiError::WrongPassword),
         Err(wait) => Err(ApiError::TooManyAttempts(wait)),
@@ -186,13 +226,17 @@ async fn login(
     }
 }
 
-/// `a=1&b=2` into a [`LoginForm`] (percent-decoding, `+` as space).
-fn serde_urlencoded(body: &[u8]) -> Option<LoginForm> {
-    let text = std::str::from_utf8(body).ok()?;
-    let get = |name: &str| crate::auth::policy::query_param(Some(text), name);
-    Some(LoginForm {
-        password: get("password")?,
-        next: get("next"),
+/// `password=…&next=…` into a [`LoginForm`] (the same decoding as every query string).
+fn urlencoded(body: &[u8]) -> Result<LoginForm, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadRequest("the form is not UTF-8".into()))?;
+    let fields = Params::parse(Some(text))?;
+    let password = fields
+        .get("password")
+        .ok_or_else(|| ApiError::BadRequest("expected password=…".into()))?;
+    Ok(LoginForm {
+        password: password.to_owned(),
+        next: fields.get("next").map(str::to_owned),
     })
 }
 
@@ -217,12 +261,8 @@ struct BootstrapBody {
 async fn bootstrap(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Bytes,
+    JsonBody(b): JsonBody<BootstrapBody>,
 ) -> Response {
-    let b: BootstrapBody = match json_body(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
     if let Err(wait) = state.auth.limiter.check(peer.ip()) {
         return ApiError::TooManyAttempts(wait).into_response();
     }
@@ -232,6 +272,15 @@ async fn bootstrap(
             .into_response();
     }
     session_response(&state, Json(json!({ "ok": true })).into_response())
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(s) => s.into(),
+            e @ AuthError::LifetimeTooLong => ApiError::BadRequest(e.to_string()),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -271,9 +320,8 @@ struct NewToken {
 async fn create_token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(t): JsonBody<NewToken>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let t: NewToken = json_body(&body)?;
     if t.name.trim().is_empty() || t.name.len() > 100 {
         return Err(ApiError::BadRequest(
             "a token name must be 1 to 100 characters".into(),
@@ -289,10 +337,11 @@ async fn create_token(
             "invalid camera/source ID '{bad}'"
         )));
     }
-    if t.expires_in_sec == Some(0) {
-        return Err(ApiError::BadRequest(
-            "expiresInSec must be at least 1".into(),
-        ));
+    let most = MAX_TOKEN_LIFETIME.as_secs();
+    if t.expires_in_sec.is_some_and(|s| s == 0 || s > most) {
+        return Err(ApiError::BadRequest(format!(
+            "expiresInSec must be from 1 to {most} (ten years)"
+        )));
     }
     let (record, secret) = state.auth.create_token(
         t.name.trim(),
@@ -326,9 +375,49 @@ async fn create_token(
 
 async fn revoke_token(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    access: Access,
 ) -> Result<Json<Value>, ApiError> {
-    state.auth.store.revoke_token(&id)?;
+    let id = access.id()?.to_string();
+    state.revoke_token(&id)?;
     tracing::info!(token = %id, "API token revoked");
     Ok(Json(json!({ "id": id, "revoked": true })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn sign_in_returns_only_to_paths_on_this_origin() {
+        for ok in [
+            "/",
+            "/#/cameras",
+            "/?token=abc#/listen",
+            "/capture?x=1&y=2",
+            "/a%20b",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        let long = format!("/{}", "a".repeat(2048));
+        let bad = [
+            "",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "/%2F%2Fevil.example",
+            "%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "/a%0d%0aSet-Cookie:x",
+            "/a\nb",
+            "/a b",
+            "/%zz",
+            "/%E0%A4%A",
+            "javascript:alert(1)",
+            &long,
+        ];
+        for n in bad {
+            assert_eq!(safe_next(Some(n)), "/", "{n:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

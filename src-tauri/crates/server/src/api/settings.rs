@@ -11,14 +11,13 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 
-use super::devices::json_body;
 use crate::{
     auth::{Caller, Principal, Scope},
+    body::JsonBody,
     error::ApiError,
     state::AppState,
     store::settings::SettingsError,
@@ -86,9 +85,8 @@ impl From<SettingsError> for ApiError {
 async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let patch: Value = json_body(&body)?;
     let next = state.settings.get().patched(&patch)?;
     state.settings.update(next)?;
     tracing::info!(settings = %patch, "settings changed");
@@ -107,26 +105,27 @@ struct PasswordChange {
 async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Bytes,
+    JsonBody(req): JsonBody<PasswordChange>,
 ) -> Result<Json<Value>, ApiError> {
-    let req: PasswordChange = json_body(&body)?;
     if req.new.chars().count() < 8 {
         return Err(ApiError::BadRequest(
             "the new password needs at least 8 characters".into(),
         ));
     }
-    let auth = state.auth.clone();
-    let checked = tokio::task::spawn_blocking(move || match auth.login(peer.ip(), &req.current) {
-        Ok(true) => auth
-            .store
-            .set_password(&req.new)
-            .map_err(|e| ApiError::Internal(e.to_string())),
-        Ok(false) => Err(ApiError::WrongPassword),
-        Err(wait) => Err(ApiError::TooManyAttempts(wait)),
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    checked?;
+    match state
+        .auth
+        .check_admin_password(peer.ip(), &req.current, false)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::WrongPassword),
+        Err(wait) => return Err(ApiError::TooManyAttempts(wait)),
+    }
+    let (auth, new) = (state.auth.clone(), req.new);
+    tokio::task::spawn_blocking(move || auth.set_password(&new))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     tracing::info!("admin password changed");
     Ok(Json(json!({ "ok": true })))
 }

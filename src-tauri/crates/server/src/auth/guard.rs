@@ -3,34 +3,50 @@
 //! or answers the way that kind of route should (JSON 401, Basic challenge,
 //! redirect to the login page, refused handshake).
 //!
-//! Credentials, in order: the session cookie; `Authorization: Bearer TOKEN`;
+//! Credentials: the session cookie; `Authorization: Bearer TOKEN`;
 //! `Authorization: Basic` with a token as the password (or `admin` and the
 //! admin password, rate-limited like the login); `?token=TOKEN` where a
-//! browser cannot set headers (WebSocket, `<img>`, `<audio>`).
+//! browser cannot set headers (WebSocket, `<img>`, `<audio>`). One request
+//! carries one of them: two different ones are a `400`.
+//!
+//! The query is parsed here once ([`Params`]); the policy decides on that
+//! parse and handlers serve from it ([`Access`]), so the two cannot disagree
+//! about which camera a request names.
 
 use std::net::SocketAddr;
 
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use base64::Engine;
 
 use super::{
+    access::Access,
     cookie::COOKIE_NAME,
     policy::{self, Decision, Kind, Need},
+    query::Params,
     Principal,
 };
 use crate::{error::ApiError, state::AppState};
 
-/// How the caller proved who they are (the cookie path also checks Origin).
+/// How the caller proved who they are. The cookie and HTTP Basic are
+/// *ambient*: a browser sends them on its own, even for another site's page,
+/// so a foreign `Origin` may not use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     Cookie,
-    Header,
+    Basic,
+    Bearer,
     Query,
+}
+
+impl Via {
+    fn ambient(self) -> bool {
+        matches!(self, Via::Cookie | Via::Basic)
+    }
 }
 
 pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -44,67 +60,141 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Who the request's credentials stand for; `Err` when the caller must wait (login limit).
-fn principal(
+/// The one credential a request carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Credential {
+    /// A session cookie that verified.
+    Session,
+    Bearer(String),
+    Basic {
+        user: String,
+        password: String,
+    },
+    Query(String),
+    /// An `Authorization` header this server cannot read.
+    Unreadable,
+}
+
+impl Credential {
+    /// What the credential is, for comparing two of them: the same token
+    /// sent twice (as Bearer and as `?token=`) is one credential.
+    fn identity(&self) -> String {
+        match self {
+            Credential::Session => "the session cookie".into(),
+            Credential::Bearer(t)
+            | Credential::Query(t)
+            | Credential::Basic { password: t, .. } => format!("token {t}"),
+            Credential::Unreadable => "an unreadable Authorization header".into(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Credential::Session => "session cookie",
+            Credential::Bearer(_) => "Bearer token",
+            Credential::Basic { .. } => "HTTP Basic",
+            Credential::Query(_) => "?token=",
+            Credential::Unreadable => "Authorization header",
+        }
+    }
+}
+
+fn authorization(value: &str) -> Credential {
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        return Credential::Bearer(rest.to_owned());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        if let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
+            return Credential::Basic {
+                user: user.to_owned(),
+                password: password.to_owned(),
+            };
+        }
+    }
+    Credential::Unreadable
+}
+
+/// Every credential in the request; more than one different one is refused
+/// (the request would mean two callers at once).
+fn credential(
     state: &AppState,
     req: &Request,
-    peer: SocketAddr,
-) -> Result<Option<(Principal, Via)>, ApiError> {
-    let auth = &state.auth;
+    params: &Params,
+) -> Result<Option<Credential>, ApiError> {
     let headers = req.headers();
-    if let Some(c) = cookie_value(headers, COOKIE_NAME) {
-        if auth.cookies.verify(c).is_some() {
-            return Ok(Some((Principal::Admin, Via::Cookie)));
-        }
+    let mut found: Vec<Credential> = Vec::new();
+    if cookie_value(headers, COOKIE_NAME).is_some_and(|c| state.auth.cookies.verify(c).is_some()) {
+        found.push(Credential::Session);
     }
-    if let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let mut auth_headers = headers.get_all(header::AUTHORIZATION).iter();
+    if let Some(value) = auth_headers.next() {
+        if auth_headers.next().is_some() {
+            return Err(ApiError::ConflictingCredentials(
+                "two Authorization headers".into(),
+            ));
+        }
+        found.push(value.to_str().map_or(Credential::Unreadable, authorization));
+    }
+    if let Some(token) = params.get("token") {
+        found.push(Credential::Query(token.to_owned()));
+    }
+    let first = found.first().cloned();
+    if let Some(other) = found
+        .iter()
+        .find(|c| first.as_ref().is_some_and(|f| f.identity() != c.identity()))
     {
-        if let Some(token) = value.strip_prefix("Bearer ").map(str::trim) {
-            return Ok(auth.token_principal(token).map(|p| (p, Via::Header)));
-        }
-        if let Some(b64) = value.strip_prefix("Basic ").map(str::trim) {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok());
-            let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
-                return Ok(None);
-            };
-            if let Some(p) = auth.token_principal(password) {
-                return Ok(Some((p, Via::Header)));
-            }
-            if user == "admin" {
-                return match auth.login(peer.ip(), password) {
-                    Ok(true) => Ok(Some((Principal::Admin, Via::Header))),
-                    Ok(false) => Ok(None),
-                    Err(wait) => Err(ApiError::TooManyAttempts(wait)),
-                };
-            }
-            return Ok(None);
-        }
+        let first = first.expect("found is not empty");
+        return Err(ApiError::ConflictingCredentials(format!(
+            "{} and {}",
+            first.kind(),
+            other.kind()
+        )));
     }
-    if let Some(token) = policy::query_param(req.uri().query(), "token") {
-        return Ok(auth.token_principal(&token).map(|p| (p, Via::Query)));
-    }
-    Ok(None)
+    // The same token twice: the header form names it best.
+    Ok(found
+        .into_iter()
+        .min_by_key(|c| matches!(c, Credential::Query(_))))
 }
 
-fn allowed(p: &Principal, d: &Decision) -> bool {
-    match (d.need, d.id.as_deref()) {
-        (Need::Public, _) => true,
-        (Need::View(_), Some(id)) => p.can_view(id),
-        (Need::View(_), None) => p.can_view_some(),
-        (Need::Publish(_), Some(id)) => p.can_publish(id),
-        (Need::Publish(_), None) => p.can_publish_some(),
-        (Need::SignedIn, _) => true,
-        (Need::Admin, _) => p.is_admin(),
-    }
+/// Who a credential stands for, and when it expires; `Err` when the caller must wait (login limit).
+async fn principal(
+    state: &AppState,
+    cred: Credential,
+    peer: SocketAddr,
+) -> Result<Option<(Principal, Option<u64>, Via)>, ApiError> {
+    let auth = &state.auth;
+    let token = |t: &str, via| {
+        auth.token_record(t)
+            .map(|r| (Principal::from(&r), r.expires_ms, via))
+    };
+    Ok(match cred {
+        Credential::Session => Some((Principal::Admin, None, Via::Cookie)),
+        Credential::Bearer(t) => token(&t, Via::Bearer),
+        Credential::Query(t) => token(&t, Via::Query),
+        Credential::Basic { user, password } => match token(&password, Via::Basic) {
+            Some(found) => Some(found),
+            None if user == "admin" => {
+                match auth.check_admin_password(peer.ip(), &password, true).await {
+                    Ok(true) => Some((Principal::Admin, None, Via::Basic)),
+                    Ok(false) => None,
+                    Err(wait) => return Err(ApiError::TooManyAttempts(wait)),
+                }
+            }
+            None => None,
+        },
+        Credential::Unreadable => None,
+    })
 }
 
-/// A browser page on another origin must not use the user's session
-/// (WebSockets are not covered by CORS; SameSite is the first line, this the second).
+/// A browser page on another origin must not use the user's ambient
+/// credentials (WebSockets are not covered by CORS; SameSite is the first
+/// line for the cookie, this the second, and the only one for Basic).
 fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
@@ -114,7 +204,37 @@ fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-    origin_host != host && !state.config.cors_allow.iter().any(|a| a == origin)
+    !origin_host.eq_ignore_ascii_case(host) && !state.config.cors_allow.iter().any(|a| a == origin)
+}
+
+/// JSON endpoints take only JSON media types (a cross-site `<form>` can post
+/// only form encodings and `text/plain`); `POST /api/login` also takes its form.
+fn json_only(req: &Request) -> Result<(), ApiError> {
+    let path = req.uri().path();
+    if !path.starts_with("/api/")
+        || matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+    {
+        return Ok(());
+    }
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let media = ct
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let form_login = path == "/api/login"
+        && *req.method() == Method::POST
+        && media == "application/x-www-form-urlencoded";
+    if crate::body::is_json_media_type(&media) || form_login {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(media))
+    }
 }
 
 fn unauthorized(d: &Decision, req: &Request) -> Response {
@@ -154,38 +274,61 @@ fn unauthorized(d: &Decision, req: &Request) -> Response {
     }
 }
 
+/// Parses the request once, decides, authenticates, and hands the decision
+/// on as the request's [`Access`].
+async fn admit(state: &AppState, peer: SocketAddr, req: &mut Request) -> Result<(), Response> {
+    let params = Params::parse(req.uri().query()).map_err(|e| ApiError::from(e).into_response())?;
+    let d = policy::decide(&state.policy, req.method(), req.uri().path(), &params)
+        .map_err(IntoResponse::into_response)?;
+    json_only(req).map_err(IntoResponse::into_response)?;
+    let cred = credential(state, req, &params).map_err(IntoResponse::into_response)?;
+    let params = params.shared();
+    req.extensions_mut().insert(params.clone());
+    if d.need == Need::Public {
+        return Ok(());
+    }
+    let Some(cred) = cred else {
+        return Err(unauthorized(&d, req));
+    };
+    let (p, expires, via) = match principal(state, cred, peer).await {
+        Err(e) => return Err(e.into_response()),
+        Ok(None) => return Err(unauthorized(&d, req)),
+        Ok(Some(found)) => found,
+    };
+    if via.ambient() && foreign_origin(state, req.headers()) {
+        return Err(ApiError::Forbidden("requests from another origin may not use the browser's saved credentials (session cookie or HTTP Basic)".into()).into_response());
+    }
+    if !policy::permits(&p, d.need, &d.target) {
+        let what = d
+            .target
+            .id
+            .as_ref()
+            .map(|id| format!(" for '{id}'"))
+            .unwrap_or_default();
+        return Err(
+            ApiError::Forbidden(format!("these credentials do not allow this{what}"))
+                .into_response(),
+        );
+    }
+    let ended = state.revocations.ending_for(&p, expires);
+    req.extensions_mut().insert(p.clone());
+    req.extensions_mut().insert(Access {
+        principal: p,
+        target: d.target,
+        params,
+        ended,
+    });
+    Ok(())
+}
+
 pub async fn guard(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let d = policy::decide(
-        &state.policy,
-        req.method(),
-        req.uri().path(),
-        req.uri().query(),
-    );
-    if d.need == Need::Public {
-        return next.run(req).await;
+    match admit(&state, peer, &mut req).await {
+        Ok(()) => next.run(req).await,
+        Err(refusal) => refusal,
     }
-    let (p, via) = match principal(&state, &req, peer) {
-        Err(e) => return e.into_response(),
-        Ok(None) => return unauthorized(&d, &req),
-        Ok(Some(found)) => found,
-    };
-    if via == Via::Cookie && foreign_origin(&state, req.headers()) {
-        return ApiError::Forbidden("requests from another origin may not use this session".into())
-            .into_response();
-    }
-    if !allowed(&p, &d) {
-        let what =
-            d.id.as_deref()
-                .map(|id| format!(" for '{id}'"))
-                .unwrap_or_default();
-        return ApiError::Forbidden(format!("these credentials do not allow this{what}"))
-            .into_response();
-    }
-    req.extensions_mut().insert(p);
-    next.run(req).await
 }

@@ -13,11 +13,14 @@
 //! the IDs it names and nothing else. Devkits authenticate on their own
 //! channel with device tokens (`store::devices`).
 
+pub mod access;
 pub mod cookie;
 pub mod cors;
 pub mod guard;
 pub mod limiter;
+pub mod password;
 pub mod policy;
+pub mod query;
 pub mod store;
 
 use std::{
@@ -29,6 +32,7 @@ use std::{
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
+pub use access::{Access, Revocations};
 pub use store::{AuthStore, StoreError, TokenRecord};
 
 pub(crate) use crate::secrets::{hex, now_ms, random_bytes, same};
@@ -121,6 +125,19 @@ impl Principal {
     }
 }
 
+impl From<&TokenRecord> for Principal {
+    fn from(t: &TokenRecord) -> Self {
+        Principal::Token {
+            id: t.id.clone(),
+            scope: t.scope,
+            ids: t.ids.clone(),
+        }
+    }
+}
+
+/// The longest lifetime a token may be given (ten years).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// A one-time code that only the process running the server can mint
 /// (the desktop shell), exchanged once for an admin session.
 #[derive(Debug, Default)]
@@ -137,6 +154,7 @@ pub struct Auth {
     pub store: AuthStore,
     pub cookies: cookie::CookieSigner,
     pub limiter: limiter::LoginLimiter,
+    pub passwords: password::PasswordChecks,
     bootstrap: Mutex<Bootstrap>,
 }
 
@@ -144,6 +162,8 @@ pub struct Auth {
 pub enum AuthError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("a token may live at most {} days", MAX_TOKEN_LIFETIME.as_secs() / 86_400)]
+    LifetimeTooLong,
 }
 
 impl Auth {
@@ -171,6 +191,7 @@ impl Auth {
                 store,
                 cookies,
                 limiter: limiter::LoginLimiter::default(),
+                passwords: Default::default(),
                 bootstrap: Mutex::default(),
             },
             generated,
@@ -209,13 +230,17 @@ impl Auth {
     }
 
     /// Creates an API token; returns its record and the secret (shown once).
+    /// A lifetime above [`MAX_TOKEN_LIFETIME`] is refused.
     pub fn create_token(
         &self,
         name: &str,
         scope: Scope,
         ids: Option<BTreeSet<String>>,
         ttl: Option<Duration>,
-    ) -> Result<(TokenRecord, String), StoreError> {
+    ) -> Result<(TokenRecord, String), AuthError> {
+        if ttl.is_some_and(|t| t > MAX_TOKEN_LIFETIME) {
+            return Err(AuthError::LifetimeTooLong);
+        }
         let secret = format!("rdk_{}", hex(&random_bytes(32)));
         let now = now_ms();
         let record = TokenRecord {
@@ -224,7 +249,7 @@ impl Auth {
             scope,
             ids,
             created_ms: now,
-            expires_ms: ttl.map(|t| now + t.as_millis() as u64),
+            expires_ms: ttl.map(|t| now.saturating_add(t.as_millis() as u64)),
             sha256: crate::secrets::sha256_hex(&secret),
         };
         self.store.add_token(record.clone())?;
@@ -233,22 +258,52 @@ impl Auth {
 
     /// The principal a token secret stands for.
     pub fn token_principal(&self, secret: &str) -> Option<Principal> {
-        self.store.find_token(secret).map(|t| Principal::Token {
-            id: t.id,
-            scope: t.scope,
-            ids: t.ids,
-        })
+        self.token_record(secret).map(|t| Principal::from(&t))
     }
 
-    /// Checks the admin password under the per-IP login limit.
-    pub fn login(&self, ip: IpAddr, password: &str) -> Result<bool, Duration> {
+    /// The live token whose secret is `secret`.
+    pub fn token_record(&self, secret: &str) -> Option<TokenRecord> {
+        self.store.find_token(secret)
+    }
+
+    /// Sets the admin password; earlier successful checks no longer count.
+    pub fn set_password(&self, password: &str) -> Result<(), StoreError> {
+        self.store.set_password(password)?;
+        self.passwords.forget();
+        Ok(())
+    }
+
+    /// Checks the admin password under the per-IP login limit, on the
+    /// blocking pool and at most [`password::CONCURRENT_CHECKS`] at a time.
+    /// With `cached`, a success within [`password::CACHE_LIFETIME`] is
+    /// trusted again without Argon2 (HTTP Basic sends the password with
+    /// every request).
+    pub async fn check_admin_password(
+        self: &std::sync::Arc<Self>,
+        ip: IpAddr,
+        password: &str,
+        cached: bool,
+    ) -> Result<bool, Duration> {
         self.limiter.check(ip)?;
-        let ok = self.store.check_password(password);
+        if cached && self.passwords.recently_ok(password) {
+            return Ok(true);
+        }
+        let Ok(_permit) = self.passwords.permits().acquire().await else {
+            return Ok(false);
+        };
+        let auth = self.clone();
+        let candidate = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || auth.store.check_password(&candidate))
+            .await
+            .unwrap_or(false);
         if ok {
             self.limiter.success(ip);
+            if cached {
+                self.passwords.remember(password);
+            }
         } else {
             self.limiter.failure(ip);
-            tracing::warn!(%ip, "failed admin login");
+            tracing::warn!(%ip, "failed admin password check");
         }
         Ok(ok)
     }

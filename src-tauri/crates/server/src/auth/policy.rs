@@ -7,6 +7,13 @@
 //! their rows here (WebRTC signalling, pairing).
 
 use axum::http::Method;
+use relaydeck_hub::StreamId;
+
+use super::{
+    query::{self, Params},
+    Principal,
+};
+use crate::error::ApiError;
 
 /// What a route needs. `Param` names the query parameter or path segment
 /// holding the camera/source ID, when the route is about one.
@@ -31,6 +38,8 @@ pub enum Id {
     Path,
     /// A query parameter.
     Query(&'static str),
+    /// `/stream/ws`: `clientId` (one camera) or `clientIds` (a comma-separated list).
+    Cameras,
 }
 
 /// How a refusal is answered.
@@ -74,7 +83,7 @@ pub fn table() -> Vec<Rule> {
         GET  "/"                               => View(None), Page;
         GET  "/index.html"                     => View(None), Page;
         GET  "/assets/{*}"                     => Public, Page;   // the UI's script and styles: no data in them
-        GET  "/stream/ws"                      => View(Query("clientId")), WebSocket;
+        GET  "/stream/ws"                      => View(Cameras), WebSocket;
         GET  "/api/clients"                    => View(None), Api;
         GET  "/api/streams"                    => View(None), Api;
         GET  "/api/clients/{id}"               => View(Path), Api;
@@ -109,72 +118,126 @@ pub fn table() -> Vec<Rule> {
     }
 }
 
-/// What a request needs: its rule's `need` with the ID resolved, and its kind.
+/// What a request names, as the guard resolved it: the one parse every
+/// handler serves from (through the request's [`crate::auth::Access`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The camera, source, device or token the route is about: the `{id}`
+    /// segment, or the rule's query parameter; decoded and validated.
+    pub id: Option<StreamId>,
+    /// `/stream/ws?clientIds=a,b`: several cameras.
+    pub ids: Option<Vec<StreamId>>,
+    /// The `{*}` tail of the path (a frame number), decoded.
+    pub rest: Option<String>,
+    /// On WebSocket routes an invalid ID is not a `400`: the handshake
+    /// completes and the edge closes with `1008` and this reason (the
+    /// documented socket contract). Nothing is named then.
+    pub invalid: Option<String>,
+}
+
+/// What a request needs, what it names, and how a refusal looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub need: Need,
-    pub id: Option<String>,
+    pub target: Target,
     pub kind: Kind,
 }
 
-/// Matches `path` against `pattern`; returns the `{id}` segment if any.
-fn matches(pattern: &str, path: &str) -> Option<Option<String>> {
-    let mut id = None;
+/// Matches `path` against `pattern`; returns the raw `{id}` and `{*}` parts.
+/// Literal segments match the raw path, as the router does.
+fn matches<'p>(pattern: &str, path: &'p str) -> Option<(Option<&'p str>, Option<&'p str>)> {
+    let (mut id, mut rest) = (None, None);
     let mut p = pattern.split('/');
     let mut s = path.split('/');
+    let mut offset = 0;
     loop {
-        match (p.next(), s.next()) {
-            (None, None) => return Some(id),
-            (Some("{*}"), Some(_)) => return Some(id),
-            (Some("{id}"), Some(seg)) if !seg.is_empty() => id = Some(percent_decode(seg)),
+        let seg = s.next();
+        match (p.next(), seg) {
+            (None, None) => return Some((id, rest)),
+            (Some("{*}"), Some(seg)) if !seg.is_empty() => {
+                rest = Some(&path[offset..]);
+                return Some((id, rest));
+            }
+            (Some("{id}"), Some(seg)) if !seg.is_empty() => id = Some(seg),
             (Some(a), Some(b)) if a == b => {}
             _ => return None,
         }
+        offset += seg.map_or(0, |s| s.len() + 1);
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        // On bytes, not `&str` slices: a `%` may be followed by a multi-byte
-        // character (found by fuzzing: slicing there panicked).
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
+/// A decoded, validated ID.
+fn stream_id(raw: &str, what: &str) -> Result<StreamId, ApiError> {
+    StreamId::new(raw).map_err(|e| ApiError::InvalidId {
+        what: what.to_owned(),
+        id: raw.to_owned(),
+        why: e.to_string(),
+    })
+}
+
+fn path_id(raw: &str) -> Result<StreamId, ApiError> {
+    let decoded = query::decode(raw, false).map_err(ApiError::from)?;
+    stream_id(&decoded, "ID")
+}
+
+/// `/stream/ws`: one camera (`clientId`), a list (`clientIds=a,b`), or every camera the caller may see.
+fn cameras(params: &Params) -> Result<Target, ApiError> {
+    match (params.get("clientId"), params.get("clientIds")) {
+        (Some(_), Some(_)) => Err(ApiError::BadRequest(
+            "use clientId (one camera) or clientIds (several), not both".into(),
+        )),
+        (Some(one), None) => Ok(Target {
+            id: Some(stream_id(one, "clientId")?),
+            ..Target::default()
+        }),
+        (None, Some(list)) => {
+            let ids = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|id| stream_id(id, "clientIds"))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Target {
+                ids: Some(ids),
+                ..Target::default()
+            })
         }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
+        (None, None) => Ok(Target::default()),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
-fn hex_digit(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+fn resolve(id: Id, raw_path_id: Option<&str>, params: &Params) -> Result<Target, ApiError> {
+    let mut target = match id {
+        Id::Query(key) => Target {
+            id: params.get(key).map(|v| stream_id(v, key)).transpose()?,
+            ..Target::default()
+        },
+        Id::Cameras => cameras(params)?,
+        Id::None | Id::Path => Target::default(),
+    };
+    // A path `{id}` is the route's target whatever it needs (devices and tokens too).
+    if let Some(raw) = raw_path_id {
+        target.id = Some(path_id(raw)?);
+    }
+    Ok(target)
 }
 
-/// The value of query parameter `name`.
-pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?
-        .split('&')
-        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| percent_decode(v))
-}
-
-/// Decides what a request needs.
-pub fn decide(table: &[Rule], method: &Method, path: &str, query: Option<&str>) -> Decision {
+/// Decides what a request needs and what it names, from the one parse of its
+/// query. A malformed or duplicated parameter, or an invalid ID, is a `400`.
+pub fn decide(
+    table: &[Rule],
+    method: &Method,
+    path: &str,
+    params: &Params,
+) -> Result<Decision, ApiError> {
     // mjpg-streamer's `/?action=stream|snapshot` is media, not the UI page.
-    if path == "/" && query_param(query, "action").is_some() {
-        return Decision {
+    if path == "/" && params.get("action").is_some() {
+        let target = resolve(Id::Query("clientId"), None, params)?;
+        return Ok(Decision {
             need: Need::View(Id::Query("clientId")),
-            id: query_param(query, "clientId"),
+            target,
             kind: Kind::Media,
-        };
+        });
     }
     let method = if *method == Method::HEAD {
         &Method::GET
@@ -182,36 +245,64 @@ pub fn decide(table: &[Rule], method: &Method, path: &str, query: Option<&str>) 
         method
     };
     for rule in table.iter().filter(|r| r.method == *method) {
-        if let Some(path_id) = matches(rule.pattern, path) {
+        if let Some((raw_id, rest)) = matches(rule.pattern, path) {
             let id = match rule.need {
-                Need::View(Id::Path) | Need::Publish(Id::Path) => path_id,
-                Need::View(Id::Query(q)) | Need::Publish(Id::Query(q)) => query_param(query, q),
-                _ => None,
+                Need::View(id) | Need::Publish(id) => id,
+                _ => Id::None,
             };
-            return Decision {
+            let mut target = match resolve(id, raw_id, params) {
+                Err(e @ ApiError::InvalidId { .. }) if rule.kind == Kind::WebSocket => Target {
+                    invalid: Some(e.to_string()),
+                    ..Target::default()
+                },
+                other => other?,
+            };
+            target.rest = rest.map(|r| query::decode(r, false)).transpose()?;
+            return Ok(Decision {
                 need: rule.need,
-                id,
+                target,
                 kind: rule.kind,
-            };
+            });
         }
     }
     // UI files at the root (`/favicon.svg`, …) are pages; anything else is closed.
     let single_segment = path.len() > 1 && !path[1..].contains('/') && path.contains('.');
     if *method == Method::GET && single_segment {
-        return Decision {
+        return Ok(Decision {
             need: Need::View(Id::None),
-            id: None,
+            target: Target::default(),
             kind: Kind::Page,
-        };
+        });
     }
-    Decision {
+    let kind = if path.starts_with("/api/") {
+        Kind::Api
+    } else {
+        Kind::Page
+    };
+    Ok(Decision {
         need: Need::Admin,
-        id: None,
-        kind: if path.starts_with("/api/") {
-            Kind::Api
-        } else {
-            Kind::Page
-        },
+        target: Target::default(),
+        kind,
+    })
+}
+
+/// The one policy function: may `p` do what `need` asks for `target`?
+/// The guard applies it to every request; edges apply it again to the ID
+/// they serve, and routes whose IDs arrive in a body apply it to those.
+pub fn permits(p: &Principal, need: Need, target: &Target) -> bool {
+    let each = |check: &dyn Fn(&str) -> bool| match (&target.id, &target.ids) {
+        (Some(id), _) => check(id.as_str()),
+        (None, Some(ids)) => ids.iter().all(|id| check(id.as_str())),
+        (None, None) => false,
+    };
+    let named = target.id.is_some() || target.ids.is_some();
+    match need {
+        Need::Public | Need::SignedIn => true,
+        Need::View(Id::Path | Id::Query(_) | Id::Cameras) if named => each(&|id| p.can_view(id)),
+        Need::View(_) => p.can_view_some(),
+        Need::Publish(Id::Path | Id::Query(_)) if named => each(&|id| p.can_publish(id)),
+        Need::Publish(_) => p.can_publish_some(),
+        Need::Admin => p.is_admin(),
     }
 }
 
@@ -219,38 +310,104 @@ pub fn decide(table: &[Rule], method: &Method, path: &str, query: Option<&str>) 
 mod tests {
     use super::*;
 
+    fn d(method: Method, path: &str, q: &str) -> Result<Decision, ApiError> {
+        decide(&table(), &method, path, &Params::parse(Some(q)).unwrap())
+    }
+
     #[test]
     fn patterns_capture_ids_and_unknown_routes_need_the_admin() {
-        let t = table();
-        let d = decide(&t, &Method::GET, "/api/clients/cam%2D1/latest", None);
+        let got = d(Method::GET, "/api/clients/cam%2D1/latest", "").unwrap();
         assert_eq!(
-            (d.need, d.id.as_deref(), d.kind),
+            (
+                got.need,
+                got.target.id.as_ref().map(StreamId::as_str),
+                got.kind
+            ),
             (Need::View(Id::Path), Some("cam-1"), Kind::Media)
         );
-        let d = decide(&t, &Method::GET, "/stream/ws", Some("clientId=a&x=1"));
-        assert_eq!(d.id.as_deref(), Some("a"));
         assert_eq!(
-            decide(&t, &Method::GET, "/", Some("action=snapshot")).kind,
+            d(Method::GET, "/stream/ws", "clientId=a&x=1")
+                .unwrap()
+                .target
+                .id
+                .unwrap()
+                .as_str(),
+            "a"
+        );
+        let many = d(Method::GET, "/stream/ws", "clientIds=a,%62")
+            .unwrap()
+            .target
+            .ids
+            .unwrap();
+        assert_eq!(
+            many.iter().map(StreamId::as_str).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            d(Method::GET, "/", "action=snapshot").unwrap().kind,
             Kind::Media
         );
-        assert_eq!(decide(&t, &Method::GET, "/", None).kind, Kind::Page);
+        assert_eq!(d(Method::GET, "/", "").unwrap().kind, Kind::Page);
+        assert_eq!(d(Method::GET, "/api/secret", "").unwrap().need, Need::Admin);
         assert_eq!(
-            decide(&t, &Method::GET, "/api/secret", None).need,
+            d(Method::DELETE, "/api/clients/x", "").unwrap().need,
             Need::Admin
         );
         assert_eq!(
-            decide(&t, &Method::DELETE, "/api/clients/x", None).need,
-            Need::Admin
-        );
-        assert_eq!(
-            decide(&t, &Method::HEAD, "/api/health", None).need,
+            d(Method::HEAD, "/api/health", "").unwrap().need,
             Need::Public
         );
+        let frame = d(Method::GET, "/api/clients/a/frames/12", "")
+            .unwrap()
+            .target;
         assert_eq!(
-            query_param(Some("a=%Ϲ&b=%41%4"), "a").as_deref(),
-            Some("%Ϲ"),
-            "a % before a multi-byte character"
+            (frame.id.unwrap().as_str(), frame.rest.as_deref()),
+            ("a", Some("12"))
         );
-        assert_eq!(query_param(Some("b=%41%4"), "b").as_deref(), Some("A%4"));
+        assert_eq!(
+            d(Method::DELETE, "/api/devices/dk-1", "")
+                .unwrap()
+                .target
+                .id
+                .unwrap()
+                .as_str(),
+            "dk-1",
+            "admin routes name their target too"
+        );
+    }
+
+    #[test]
+    fn invalid_ids_are_refused_before_anything_is_served() {
+        assert!(d(Method::GET, "/snapshot", "clientId=a%2Fb").is_err());
+        assert!(d(Method::GET, "/snapshot", "clientId=").is_err());
+        assert!(
+            d(Method::GET, "/api/clients/a+b/latest", "").is_err(),
+            "a + in a path is a +, not a space, and not an ID character"
+        );
+        assert!(d(Method::GET, "/stream/ws", "clientId=a&clientIds=b").is_err());
+    }
+
+    #[test]
+    fn a_limited_principal_is_permitted_only_its_ids() {
+        let p = Principal::Token {
+            id: "t".into(),
+            scope: super::super::Scope::View,
+            ids: Some(["a".to_string()].into()),
+        };
+        let target = |ids: &[&str]| Target {
+            ids: Some(ids.iter().map(|i| StreamId::new(i).unwrap()).collect()),
+            ..Target::default()
+        };
+        assert!(permits(&p, Need::View(Id::Cameras), &target(&["a"])));
+        assert!(!permits(&p, Need::View(Id::Cameras), &target(&["a", "b"])));
+        assert!(
+            permits(&p, Need::View(Id::Cameras), &Target::default()),
+            "unnamed: the edge filters"
+        );
+        assert!(!permits(
+            &p,
+            Need::Publish(Id::Query("clientId")),
+            &target(&["a"])
+        ));
     }
 }

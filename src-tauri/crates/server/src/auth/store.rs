@@ -89,12 +89,8 @@ impl AuthStore {
 
     fn save(&self, file: &AuthFile) -> Result<(), StoreError> {
         let data = serde_json::to_vec_pretty(file).expect("serialisable");
+        // 0600 from the first byte (`write_atomic`).
         crate::store::write_atomic(&self.path, &data)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600));
-        }
         Ok(())
     }
 

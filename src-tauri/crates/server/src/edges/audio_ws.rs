@@ -10,12 +10,7 @@
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Instant};
 
-use axum::{
-    extract::{Query, State},
-    response::Response,
-    routing::get,
-    Router,
-};
+use axum::{extract::State, response::Response, routing::get, Router};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use relaydeck_hub::{
@@ -27,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::control::{self, error_message};
 use crate::{
+    auth::Access,
+    limits::{Held, QuotaClaim},
     state::AppState,
     ws::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsLimits, WsUpgrade},
 };
@@ -97,54 +94,55 @@ pub fn format_message(source: &str, f: AudioFormat) -> Value {
     json!({ "type": "format", "source": source, "sampleRate": f.sample_rate, "channels": f.channels, "encoding": AudioFormat::ENCODING })
 }
 
-#[derive(Debug, Deserialize)]
-struct ListenQuery {
-    source: Option<String>,
-    #[serde(rename = "backlogMs")]
-    backlog_ms: Option<String>,
-    #[serde(rename = "listenerId")]
-    listener_id: Option<String>,
+/// What a listener asked for, from the guard's parse of its URL.
+fn listen_request(
+    state: &AppState,
+    access: &Access,
+) -> Result<(Arc<AudioSource>, std::time::Duration, Option<String>), String> {
+    access.valid_target()?;
+    let id = access
+        .target
+        .id
+        .as_ref()
+        .ok_or("add ?source=ID (a device ID, or an audio source from /api/sources)")?;
+    // Asked again here, for the source this edge serves (defence in depth).
+    access.view(id.as_str()).map_err(|e| e.to_string())?;
+    let source = find_source(state, id.as_str())?;
+    let backlog = parse_backlog(state, access.param("backlogMs"))?;
+    let listener = access
+        .param("listenerId")
+        .map(|l| {
+            StreamId::new(l)
+                .map(|_| l.to_owned())
+                .map_err(|e| format!("invalid listenerId: {e}"))
+        })
+        .transpose()?;
+    Ok((source, backlog, listener))
 }
 
-async fn listen(
-    State(state): State<AppState>,
-    Query(q): Query<ListenQuery>,
-    ws: WsUpgrade,
-) -> Response {
+async fn listen(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
     let limits = WsLimits {
         max_binary: 1024,
         max_text: state.config.max_text_bytes,
     };
     ws.on_upgrade(&state.clone(), limits, move |mut conn| async move {
-        let checked = (|| {
-            let id = q
-                .source
-                .as_deref()
-                .ok_or("add ?source=ID (a device ID, or an audio source from /api/sources)")?;
-            let source = find_source(&state, id)?;
-            let backlog = parse_backlog(&state, q.backlog_ms.as_deref())?;
-            if let Some(l) = &q.listener_id {
-                StreamId::new(l).map_err(|e| format!("invalid listenerId: {e}"))?;
-            }
-            Ok::<_, String>((source, backlog))
-        })();
-        let (source, backlog) = match checked {
-            Ok(pair) => pair,
+        let (source, backlog, listener) = match listen_request(&state, &access) {
+            Ok(found) => found,
             Err(reason) => return conn.close(close::POLICY, &reason).await,
         };
-        let claim = q
-            .listener_id
+        let claim = listener
             .as_deref()
             .map(|l| (l, state.listener_ids.claim(l)));
         let replaced = claim
             .as_ref()
             .map(|(_, (_, t))| t.clone())
             .unwrap_or_default();
-        let Err((code, reason)) = listen_loop(&state, &mut conn, &source, backlog, &replaced).await;
+        let Err((code, reason)) =
+            listen_loop(&state, &access, &mut conn, &source, backlog, &replaced).await;
         if let Some((l, (n, _))) = claim {
             state.listener_ids.release(l, n);
         }
-        tracing::debug!(source = %source.id(), code, %reason, "listener left");
+        tracing::debug!(source = %source.id(), code, reason = ?reason, "listener left");
         if code != 0 {
             conn.close(code, &reason).await;
         }
@@ -153,6 +151,7 @@ async fn listen(
 
 async fn listen_loop(
     state: &AppState,
+    access: &Access,
     conn: &mut WsConn,
     source: &Arc<AudioSource>,
     backlog: std::time::Duration,
@@ -168,7 +167,7 @@ async fn listen_loop(
     loop {
         tokio::select! {
             biased;
-            _ = state.shutdown.cancelled() => return Err((close::GOING_AWAY, "server shutting down".into())),
+            _ = access.ended.cancelled() => return Err(close::ended(access, &state.shutdown)),
             _ = replaced.cancelled() => return Err((close::NORMAL, "replaced by a newer connection with the same listenerId".into())),
             batch = sub.queue().next_batch() => {
                 let Some(batch) = batch else { return Err((close::NORMAL, "the audio source was removed".into())) };
@@ -221,12 +220,6 @@ enum PingOnly {
 }
 
 #[derive(Debug, Deserialize)]
-struct PublishQuery {
-    source: Option<String>,
-    name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 enum PublisherMessage {
     Format {
@@ -241,47 +234,52 @@ enum PublisherMessage {
     },
 }
 
-async fn publish(
-    State(state): State<AppState>,
-    Query(q): Query<PublishQuery>,
-    ws: WsUpgrade,
-) -> Response {
+/// The source a publisher may take: named, its own, not a devkit's, not reserved, under the quota.
+fn publish_request(state: &AppState, access: &Access) -> Result<(StreamId, QuotaClaim), String> {
+    access.valid_target()?;
+    let id = access
+        .target
+        .id
+        .clone()
+        .ok_or("add ?source=ID to name the audio source")?;
+    // Asked again here, for the source this edge accepts (defence in depth).
+    access.publish(id.as_str()).map_err(|e| e.to_string())?;
+    if state.devices.contains(id.as_str()) {
+        return Err(format!(
+            "'{id}' belongs to a registered devkit; choose another source ID"
+        ));
+    }
+    if state.hub.is_reserved(id.as_str()) {
+        return Err(HubError::ReservedId(id.to_string()).to_string());
+    }
+    let sources = state.hub.audio_sources();
+    let exists = sources.iter().any(|s| s.id() == &id);
+    let claim = state
+        .quota
+        .claim(
+            Held::Source,
+            &access.principal,
+            id.as_str(),
+            sources.len(),
+            exists,
+        )
+        .map_err(|e| e.to_string())?;
+    Ok((id, claim))
+}
+
+async fn publish(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
     let limits = WsLimits {
         max_binary: state.config.max_frame_bytes,
         max_text: state.config.max_text_bytes,
     };
     ws.on_upgrade(&state.clone(), limits, move |mut conn| async move {
-        let id = match q.source.as_deref().map(StreamId::new) {
-            None => {
-                return conn
-                    .close(close::POLICY, "add ?source=ID to name the audio source")
-                    .await
-            }
-            Some(Err(e)) => {
-                return conn
-                    .close(close::POLICY, &format!("invalid source: {e}"))
-                    .await
-            }
-            Some(Ok(id)) => id,
+        let (id, _claim) = match publish_request(&state, &access) {
+            Ok(found) => found,
+            Err(reason) => return conn.close(close::POLICY, &reason).await,
         };
-        if state.devices.contains(id.as_str()) {
-            return conn
-                .close(
-                    close::POLICY,
-                    &format!("'{id}' belongs to a registered devkit; choose another source ID"),
-                )
-                .await;
-        }
-        if state.hub.is_reserved(id.as_str()) {
-            return conn
-                .close(
-                    close::POLICY,
-                    &HubError::ReservedId(id.to_string()).to_string(),
-                )
-                .await;
-        }
-        let Err((code, reason)) = publish_loop(&state, &mut conn, &id, q.name).await;
-        tracing::info!(source = %id, code, %reason, "audio publisher left");
+        let name = access.param("name").map(str::to_owned);
+        let Err((code, reason)) = publish_loop(&state, &access, &mut conn, &id, name).await;
+        tracing::info!(source = %id, code, reason = ?reason, "audio publisher left");
         if code != 0 {
             conn.close(code, &reason).await;
         }
@@ -290,6 +288,7 @@ async fn publish(
 
 async fn publish_loop(
     state: &AppState,
+    access: &Access,
     conn: &mut WsConn,
     id: &StreamId,
     name: Option<String>,
@@ -305,7 +304,7 @@ async fn publish_loop(
     loop {
         let msg = tokio::select! {
             biased;
-            _ = state.shutdown.cancelled() => return Err((close::GOING_AWAY, "server shutting down".into())),
+            _ = access.ended.cancelled() => return Err(close::ended(access, &state.shutdown)),
             _ = superseded(lease.as_ref()) => return Err((close::NORMAL, "replaced by a newer connection with the same source".into())),
             _ = &mut register_deadline, if lease.is_none() => {
                 return Err((close::POLICY, format!("no format message within {:?}", cfg.register_timeout)));

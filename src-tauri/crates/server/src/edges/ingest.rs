@@ -8,32 +8,21 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::{
-    extract::{Query, State},
-    response::Response,
-    routing::get,
-    Router,
-};
+use axum::{extract::State, response::Response, routing::get, Router};
 use relaydeck_hub::{HubError, PublisherLease, SourceKind};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::control::{self, error_message};
 use crate::{
-    auth::{Caller, Principal},
+    auth::Access,
+    limits::Held,
     state::AppState,
     ws::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsLimits, WsUpgrade},
 };
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(ingest))
-}
-
-#[derive(Debug, Deserialize)]
-struct IngestQuery {
-    #[serde(rename = "clientId")]
-    client_id: Option<String>,
-    name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,26 +59,23 @@ struct Registration {
     dialect: Dialect,
 }
 
-async fn ingest(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Query(q): Query<IngestQuery>,
-    ws: WsUpgrade,
-) -> Response {
+async fn ingest(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
     let limits = WsLimits {
         max_binary: state.config.max_frame_bytes,
         max_text: state.config.max_text_bytes,
     };
-    ws.on_upgrade(&state.clone(), limits, move |conn| {
-        run(state, conn, q, caller)
-    })
+    ws.on_upgrade(&state.clone(), limits, move |conn| run(state, conn, access))
 }
 
-async fn run(state: AppState, mut conn: WsConn, q: IngestQuery, caller: Principal) {
-    let registration = match q.client_id {
+async fn run(state: AppState, mut conn: WsConn, access: Access) {
+    if let Err(reason) = access.valid_target() {
+        return conn.close(close::POLICY, &reason).await;
+    }
+    // `?clientId=` as the guard resolved and checked it, or a registration message.
+    let registration = match &access.target.id {
         Some(id) => Registration {
-            id,
-            name: q.name,
+            id: id.to_string(),
+            name: access.param("name").map(str::to_owned),
             dialect: Dialect::RelayDeck,
         },
         None => match await_registration(&state, &mut conn).await {
@@ -98,13 +84,28 @@ async fn run(state: AppState, mut conn: WsConn, q: IngestQuery, caller: Principa
             Err(None) => return,
         },
     };
-    if !caller.can_publish(&registration.id) {
+    // Asked here for the ID this edge accepts (the only check for an ID that
+    // came in a registration message).
+    if access.publish(&registration.id).is_err() {
         let reason = format!(
             "these credentials do not allow publishing '{}'",
             registration.id
         );
         return conn.close(close::POLICY, &reason).await;
     }
+    let streams = state.hub.streams();
+    let exists = streams.iter().any(|s| s.id().as_str() == registration.id);
+    let _claim = match state.quota.claim(
+        Held::Stream,
+        &access.principal,
+        &registration.id,
+        streams.len(),
+        exists,
+    ) {
+        Ok(claim) => claim,
+        Err(e) => return conn.close(close::POLICY, &e.to_string()).await,
+    };
+    drop(streams);
     let lease = match state.hub.publish_as(
         &registration.id,
         registration.name.clone(),
@@ -122,9 +123,9 @@ async fn run(state: AppState, mut conn: WsConn, q: IngestQuery, caller: Principa
     if conn.send_json(&ack).await.is_err() {
         return;
     }
-    tracing::info!(camera = %registration.id, "camera connected");
-    let (code, reason) = publish_loop(&state, &mut conn, &lease).await;
-    tracing::info!(camera = %registration.id, code, reason = %reason, "camera disconnected");
+    tracing::info!(camera = ?registration.id, "camera connected");
+    let (code, reason) = publish_loop(&state, &access, &mut conn, &lease).await;
+    tracing::info!(camera = ?registration.id, code, reason = ?reason, "camera disconnected");
     if code != 0 {
         conn.close(code, &reason).await;
     }
@@ -185,6 +186,7 @@ async fn await_registration(
 /// send (0: none, the peer is gone).
 async fn publish_loop(
     state: &AppState,
+    access: &Access,
     conn: &mut WsConn,
     lease: &PublisherLease,
 ) -> (u16, String) {
@@ -193,7 +195,7 @@ async fn publish_loop(
     loop {
         let msg = tokio::select! {
             biased;
-            _ = state.shutdown.cancelled() => return (close::GOING_AWAY, "server shutting down".into()),
+            _ = access.ended.cancelled() => return close::ended(access, &state.shutdown),
             _ = lease.superseded() => return (close::NORMAL, "replaced by a newer connection with the same clientId".into()),
             _ = ping.tick() => {
                 if let Some(reason) = silent_for_too_long(last_seen, state.config.ws_timeout) {

@@ -20,7 +20,7 @@ use relaydeck_hub::{
 use tokio::{sync::broadcast, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{auth::Access, error::ApiError, state::AppState};
 
 /// The multipart boundary (without the leading `--`).
 pub const BOUNDARY: &str = "relaydeck-frame";
@@ -36,8 +36,15 @@ pub fn parse_fps(raw: Option<&str>) -> Result<Option<f64>, ApiError> {
     }
 }
 
-/// A live MJPEG response for `stream`.
-pub fn mjpeg_response(state: &AppState, stream: Arc<VideoStream>, fps: Option<f64>) -> Response {
+/// A live MJPEG response for `stream`, to a caller who may watch it (asked
+/// again here); it ends when the caller's credential is revoked or expires.
+pub fn mjpeg_response(
+    state: &AppState,
+    access: &Access,
+    stream: Arc<VideoStream>,
+    fps: Option<f64>,
+) -> Result<Response, ApiError> {
+    access.view(stream.id().as_str())?;
     let queue = ViewerQueue::new();
     let events = state.hub.events();
     let sub = stream.subscribe(&queue);
@@ -59,7 +66,7 @@ pub fn mjpeg_response(state: &AppState, stream: Arc<VideoStream>, fps: Option<f6
         in_flight: None,
         min_interval: fps.map(|f| Duration::from_secs_f64(1.0 / f)),
         next_at: None,
-        shutdown: state.shutdown.clone(),
+        ended: access.ended.clone(),
     };
     if unavailable {
         body.show_unavailable();
@@ -74,7 +81,28 @@ pub fn mjpeg_response(state: &AppState, stream: Arc<VideoStream>, fps: Option<f6
     no_cache(h);
     // Tell reverse proxies such as nginx not to buffer the stream.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    resp
+    Ok(resp)
+}
+
+/// The newest frame of `cam`, to a caller who may watch it (asked again
+/// here). Polling counts as watching (on-demand cameras open for it); a
+/// camera that cannot deliver and has nothing to show is a `503`.
+pub fn snapshot(access: &Access, cam: &Arc<VideoStream>) -> Result<Response, ApiError> {
+    let id = cam.id().as_str();
+    access.view(id)?;
+    cam.note_poll();
+    if let relaydeck_hub::Availability::Unavailable(why) = cam.availability() {
+        if cam.latest().is_none() {
+            return Err(ApiError::CameraUnavailable {
+                id: id.to_owned(),
+                why,
+            });
+        }
+    }
+    let frame = cam
+        .latest()
+        .ok_or_else(|| ApiError::NoFrame(id.to_owned()))?;
+    Ok(jpeg_response(&frame))
 }
 
 /// One JPEG as a response, never cached.
@@ -117,7 +145,8 @@ struct MjpegBody {
     in_flight: Option<u64>,
     min_interval: Option<Duration>,
     next_at: Option<Instant>,
-    shutdown: CancellationToken,
+    /// The caller's credential was revoked or expired, or the server is stopping.
+    ended: CancellationToken,
 }
 
 impl MjpegBody {
@@ -133,7 +162,7 @@ impl MjpegBody {
             if let Some(at) = self.next_at.take() {
                 tokio::select! {
                     _ = tokio::time::sleep_until(at) => {}
-                    _ = self.shutdown.cancelled() => return None,
+                    _ = self.ended.cancelled() => return None,
                 }
             }
             if let Some(frame) = self.sub.as_ref().and_then(|s| s.slot().take()) {
@@ -143,7 +172,7 @@ impl MjpegBody {
             tokio::select! {
                 _ = self.queue.ready() => {}
                 ev = self.events.recv() => self.on_event(ev),
-                _ = self.shutdown.cancelled() => return None,
+                _ = self.ended.cancelled() => return None,
             }
         }
     }

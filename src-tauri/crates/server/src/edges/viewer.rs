@@ -20,12 +20,7 @@ use std::{
     time::Instant,
 };
 
-use axum::{
-    extract::{Query, State},
-    response::Response,
-    routing::get,
-    Router,
-};
+use axum::{extract::State, response::Response, routing::get, Router};
 use relaydeck_hub::{
     stream::Subscription, DirectSink, Handoff, HubEvent, StreamId, VideoFrame, VideoStream,
     ViewerQueue, ViewerSlot,
@@ -36,7 +31,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::control::{self, error_message};
 use crate::{
-    auth::{Caller, Principal},
+    auth::Access,
     state::AppState,
     ws::{
         close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsError, WsLimits, WsUpgrade,
@@ -67,14 +62,6 @@ impl DirectSink for SocketSink {
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/stream/ws", get(viewer))
-}
-
-#[derive(Debug, Deserialize)]
-struct ViewerQuery {
-    #[serde(rename = "clientId")]
-    client_id: Option<String>,
-    #[serde(rename = "clientIds")]
-    client_ids: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,40 +111,27 @@ impl Wanted {
     }
 }
 
-async fn viewer(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Query(q): Query<ViewerQuery>,
-    ws: WsUpgrade,
-) -> Response {
+async fn viewer(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
     let limits = WsLimits {
         max_binary: 1024,
         max_text: state.config.max_text_bytes,
     };
     ws.on_upgrade(&state.clone(), limits, move |conn| async move {
-        let (mode, wanted) = match (q.client_id, q.client_ids) {
-            (Some(id), _) => (Mode::Single, Wanted::Only([id].into())),
+        if let Err(reason) = access.valid_target() {
+            return conn.close(close::POLICY, &reason).await;
+        }
+        // The cameras the guard resolved and checked (`?clientId=` or `?clientIds=`).
+        let (mode, wanted) = match (&access.target.id, &access.target.ids) {
+            (Some(id), _) => (Mode::Single, Wanted::Only([id.to_string()].into())),
             (None, Some(ids)) => (
                 Mode::Multi,
-                Wanted::Only(
-                    ids.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect(),
-                ),
+                Wanted::Only(ids.iter().map(StreamId::to_string).collect()),
             ),
             (None, None) => (Mode::Multi, Wanted::All),
         };
+        // Asked again here, for every camera this edge will serve (defence in depth).
         if let Wanted::Only(ids) = &wanted {
-            if let Some(bad) = ids.iter().find(|id| StreamId::new(id).is_err()) {
-                let reason =
-                    format!("invalid clientId '{bad}': use 1-64 characters of A-Z a-z 0-9 _ -");
-                return conn.close(close::POLICY, &reason).await;
-            }
-        }
-        if let Wanted::Only(ids) = &wanted {
-            if let Some(denied) = ids.iter().find(|id| !caller.can_view(id)) {
+            if let Some(denied) = ids.iter().find(|id| access.view(id).is_err()) {
                 return conn
                     .close(
                         close::POLICY,
@@ -166,9 +140,9 @@ async fn viewer(
                     .await;
             }
         }
-        let mut session = ViewerSession::new(state, conn, mode, wanted, caller);
+        let mut session = ViewerSession::new(state, conn, mode, wanted, access);
         let (code, reason) = session.run().await;
-        tracing::debug!(viewer = session.queue.id(), code, %reason, "viewer left");
+        tracing::debug!(viewer = session.queue.id(), code, reason = ?reason, "viewer left");
         if code != 0 {
             session.conn.close(code, &reason).await;
         }
@@ -184,7 +158,7 @@ struct ViewerSession {
     subs: BTreeMap<StreamId, Subscription>,
     events: broadcast::Receiver<HubEvent>,
     /// Who is watching: a limited token only ever gets its own cameras.
-    caller: Principal,
+    access: Access,
 }
 
 type End = (u16, String);
@@ -195,7 +169,7 @@ fn write_failed(e: WsError) -> End {
 }
 
 impl ViewerSession {
-    fn new(state: AppState, conn: WsConn, mode: Mode, wanted: Wanted, caller: Principal) -> Self {
+    fn new(state: AppState, conn: WsConn, mode: Mode, wanted: Wanted, access: Access) -> Self {
         // Subscribe to events before listing cameras, so no join is missed.
         let events = state.hub.events();
         let queue = ViewerQueue::with_sink(Arc::new(SocketSink {
@@ -210,7 +184,7 @@ impl ViewerSession {
             queue,
             subs: BTreeMap::new(),
             events,
-            caller,
+            access,
         }
     }
 
@@ -222,13 +196,14 @@ impl ViewerSession {
         let mut ping = ticks::on_grid(cfg.ws_ping_interval);
         let mut stats = ticks::on_grid(cfg.stats_interval);
         let mut last_seen = Instant::now();
-        // A child token per viewer: waiting on it does not contend with other viewers.
-        let shutdown = self.state.shutdown.child_token();
+        // A child token per viewer: waiting on it does not contend with other
+        // viewers. It fires on shutdown and when the viewer's token is revoked.
+        let ended = self.access.ended.child_token();
         let queue = self.queue.clone();
         loop {
             let step = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return (close::GOING_AWAY, "server shutting down".into()),
+                _ = ended.cancelled() => return close::ended(&self.access, &self.state.shutdown),
                 msg = self.conn.recv() => {
                     last_seen = Instant::now();
                     match msg {
@@ -295,7 +270,11 @@ impl ViewerSession {
                 &format!("invalid clientId '{bad}'; subscription unchanged"),
             )));
         }
-        if let Some(denied) = ids.iter().flatten().find(|id| !self.caller.can_view(id)) {
+        if let Some(denied) = ids
+            .iter()
+            .flatten()
+            .find(|id| self.access.view(id).is_err())
+        {
             return Ok(Some(error_message(
                 "forbidden",
                 &format!(
@@ -314,7 +293,7 @@ impl ViewerSession {
 
     /// Chosen by the viewer and allowed by its credentials.
     fn wants(&self, id: &str) -> bool {
-        self.wanted.contains(id) && self.caller.can_view(id)
+        self.wanted.contains(id) && self.access.principal.can_view(id)
     }
 
     /// Makes the subscriptions match `wanted` and the hub's cameras.

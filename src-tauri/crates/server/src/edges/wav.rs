@@ -10,7 +10,7 @@ use std::convert::Infallible;
 
 use axum::{
     body::Body,
-    extract::{Path, Query, State},
+    extract::State,
     http::{header, HeaderValue},
     response::{IntoResponse, Response},
     routing::get,
@@ -18,11 +18,10 @@ use axum::{
 };
 use bytes::Bytes;
 use relaydeck_hub::{AudioFormat, AudioSubscription, ListenerItem};
-use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use super::audio_ws::{find_source, parse_backlog};
-use crate::{error::ApiError, state::AppState};
+use crate::{auth::Access, error::ApiError, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/audio/{id}/live.wav", get(live_wav))
@@ -48,19 +47,12 @@ pub fn header(f: AudioFormat) -> [u8; 44] {
     h
 }
 
-#[derive(Debug, Deserialize)]
-struct WavQuery {
-    #[serde(rename = "backlogMs")]
-    backlog_ms: Option<String>,
-}
-
-async fn live_wav(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<WavQuery>,
-) -> Result<Response, ApiError> {
+async fn live_wav(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
+    let id = access.id()?.to_string();
+    // Asked again here, for the ID this edge serves (defence in depth).
+    access.view(&id)?;
     let source = find_source(&state, &id).map_err(|_| ApiError::UnknownSource(id.clone()))?;
-    let backlog = parse_backlog(&state, q.backlog_ms.as_deref()).map_err(ApiError::BadRequest)?;
+    let backlog = parse_backlog(&state, access.param("backlogMs")).map_err(ApiError::BadRequest)?;
     let format = source
         .format()
         .ok_or_else(|| ApiError::NoAudioYet(id.clone()))?;
@@ -70,7 +62,7 @@ async fn live_wav(
         format,
         header_sent: false,
         format_changed: false,
-        shutdown: state.shutdown.clone(),
+        ended: access.ended.clone(),
     };
     let stream = futures_util::stream::unfold(body, WavBody::next_chunk);
     let mut resp = Body::from_stream(stream).into_response();
@@ -86,7 +78,8 @@ struct WavBody {
     format: AudioFormat,
     header_sent: bool,
     format_changed: bool,
-    shutdown: CancellationToken,
+    /// The caller's credential was revoked or expired, or the server is stopping.
+    ended: CancellationToken,
 }
 
 impl WavBody {
@@ -100,7 +93,7 @@ impl WavBody {
                 return None;
             }
             let batch = tokio::select! {
-                _ = self.shutdown.cancelled() => return None,
+                _ = self.ended.cancelled() => return None,
                 b = self.sub.queue().next_batch() => b?,
             };
             let mut out = Vec::new();

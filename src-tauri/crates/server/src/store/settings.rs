@@ -205,7 +205,7 @@ impl Settings {
             if merged.contains_key(key) {
                 merged.insert(key.clone(), value.clone());
             } else {
-                tracing::warn!(key, "ignoring an unknown key in the settings file");
+                tracing::warn!(key = ?key, "ignoring an unknown key in the settings file");
             }
         }
         let s: Settings = serde_json::from_value(Value::Object(merged))

@@ -50,6 +50,9 @@ pub enum FromDevice {
 
 pub const FROM_DEVICE: &[&str] = &["ping", "pong", "ack", "event"];
 
+/// The longest `fw` string a hello may carry, in characters.
+pub const MAX_FW_CHARS: usize = 128;
+
 /// Error codes the server sends in `{"type":"error"}`.
 pub mod code {
     pub const UNAUTHORIZED: &str = "unauthorized";
@@ -59,6 +62,8 @@ pub mod code {
     pub const REVOKED: &str = "revoked";
     pub const SHUTTING_DOWN: &str = "shutting_down";
     pub const UNKNOWN_TYPE: &str = "unknown_type";
+    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    pub const TOO_MANY_STATUS: &str = "too_many_status";
 }
 
 pub fn error(code: &str, message: &str) -> String {

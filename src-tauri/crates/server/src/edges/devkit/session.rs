@@ -247,7 +247,7 @@ pub async fn run(state: AppState, devkits: Arc<Devkits>, tcp: TcpStream, peer: S
     let session = match handshake(&state, &devkits, &mut reader, &mut write, peer).await {
         Ok(s) => s,
         Err((code, message)) => {
-            tracing::info!(%peer, code, "devkit refused: {message}");
+            tracing::info!(%peer, code, message = ?message, "devkit refused");
             let _ = tokio::time::timeout(
                 Duration::from_secs(2),
                 framing::write_frame(&mut write, &messages::error(code, &message)),
@@ -264,7 +264,7 @@ pub async fn run(state: AppState, devkits: Arc<Devkits>, tcp: TcpStream, peer: S
     session.closing.cancel();
     session.pending.lock().clear();
     if let Some((code, message)) = end {
-        tracing::info!(device = %session.device_id, code, "devkit disconnected: {message}");
+        tracing::info!(device = %session.device_id, code, message = ?message, "devkit disconnected");
         let _ = tokio::time::timeout(
             Duration::from_secs(2),
             framing::write_frame(&mut write, &messages::error(code, &message)),
@@ -338,13 +338,33 @@ async fn handshake(
     }
     let hello: Hello =
         serde_json::from_value(value).map_err(|e| bad(format!("invalid hello: {e}")))?;
-    let record = state
-        .devices
-        .authenticate(&hello.device_id, &hello.token)
-        .ok_or((
+    if hello
+        .fw
+        .as_deref()
+        .is_some_and(|fw| fw.chars().count() > messages::MAX_FW_CHARS)
+    {
+        return Err(bad(format!(
+            "fw may be at most {} characters",
+            messages::MAX_FW_CHARS
+        )));
+    }
+    // Wrong tokens are rate-limited per IP, like admin sign-ins.
+    let limiter = &state.devkit_limiter;
+    if let Err(wait) = limiter.check(peer.ip()) {
+        let message = format!(
+            "too many failed hellos from this address; try again in {} s",
+            wait.as_secs().max(1)
+        );
+        return Err((code::TOO_MANY_ATTEMPTS, message));
+    }
+    let Some(record) = state.devices.authenticate(&hello.device_id, &hello.token) else {
+        limiter.failure(peer.ip());
+        return Err((
             code::UNAUTHORIZED,
-            format!("unknown device '{}' or wrong token", hello.device_id),
-        ))?;
+            format!("unknown device {:?} or wrong token", hello.device_id),
+        ));
+    };
+    limiter.success(peer.ip());
     let format = check_audio(&hello.audio)?;
     let lease = state
         .hub
@@ -428,7 +448,7 @@ async fn serve(
             frame = reader.next() => {
                 last_heard = tokio::time::Instant::now();
                 match frame {
-                    Ok(text) => on_message(session, &text),
+                    Ok(text) => on_message(state, session, &text),
                     Err(FrameError::NotUtf8) => Some(messages::error(code::BAD_REQUEST, "frame is not valid UTF-8; ignored")),
                     Err(FrameError::Closed) => return None,
                     Err(e @ FrameError::BadLength(_)) => return Some((code::BAD_REQUEST, e.to_string())),
@@ -448,7 +468,7 @@ async fn serve(
 }
 
 /// Handles one message from the device; returns the reply, if any.
-fn on_message(session: &DevkitSession, text: &str) -> Option<String> {
+fn on_message(state: &AppState, session: &DevkitSession, text: &str) -> Option<String> {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -489,7 +509,13 @@ fn on_message(session: &DevkitSession, text: &str) -> Option<String> {
         Ok(FromDevice::Event { name, mut fields }) => {
             fields.remove("type");
             fields.insert("receivedMs".into(), json!(now_ms()));
-            session.status.lock().insert(name, Value::Object(fields));
+            let mut status = session.status.lock();
+            let max = state.config.max_device_status;
+            if !status.contains_key(&name) && status.len() >= max {
+                let message = format!("a device keeps at most {max} status entries (--max-device-status); event {name:?} dropped");
+                return Some(messages::error(code::TOO_MANY_STATUS, &message));
+            }
+            status.insert(name, Value::Object(fields));
             None
         }
         Err(e) => Some(messages::error(

@@ -7,6 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -179,6 +180,21 @@ test("WebDriver clicks through every page inside the real webview", async () => 
     assert.match(said, /LAN access/, "with LAN access off there is no LAN URL to copy, and the app says why");
     const theme = await wd.script(sid, `return document.documentElement.dataset.theme;`);
     assert.ok(["system", "light", "dark"].includes(theme));
+    // A page of another local program (another port on 127.0.0.1) gets no shell commands:
+    // the capability names the relay's own origin only.
+    const other = createServer((_, res) => res.end("<!doctype html><title>another program</title><p>not the relay</p>"));
+    await new Promise((ok) => other.listen(0, "127.0.0.1", ok));
+    try {
+      await wd.call("POST", `/session/${sid}/url`, { url: `http://127.0.0.1:${other.address().port}/` });
+      await until("the other page", () => wd.script(sid, `return document.title === "another program";`));
+      const refused = await wd.call("POST", `/session/${sid}/execute/async`, {
+        script: "const done = arguments[arguments.length - 1]; const ipc = window.__TAURI_INTERNALS__; if (!ipc) done({ error: 'no IPC on this page' }); else ipc.invoke('desktop_info').then((v) => done({ ok: v }), (e) => done({ error: String(e) }));",
+        args: [],
+      });
+      assert.ok(refused.error && !refused.ok, `another origin may not call desktop_info: ${JSON.stringify(refused)}`);
+    } finally {
+      other.close();
+    }
   } finally {
     await wd.call("DELETE", `/session/${sid}`).catch(() => {});
   }

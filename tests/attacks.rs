@@ -838,8 +838,8 @@ async fn state_files_are_private_from_their_first_byte_temporary_files_included(
                             name
                         };
                         seen.entry(kind)
-                            .or_insert_with(Vec::new)
-                            .push(meta.permissions().mode() & 0o777);
+                            .or_insert_with(std::collections::BTreeSet::new)
+                            .insert(meta.permissions().mode() & 0o777);
                     }
                 }
             }

@@ -1,8 +1,8 @@
 # The two commands of the README, and the steps behind them.
 #   make run    build the UI, then run the desktop app (or the headless relay without a display)
-#   make test   every test: UI unit tests, Rust tests, browser and desktop end-to-end tests
+#   make test   every test: formatting and lints, UI unit tests, Rust tests, browser and desktop end-to-end tests
 
-.PHONY: run test ui ui-test rust-test e2e
+.PHONY: run test ui ui-test rust-test e2e lint
 
 # The built UI is embedded in the binary, so it is built first.
 ui:
@@ -23,4 +23,9 @@ e2e: ui
 	node --test tests/e2e/ui.e2e.mjs
 	node --test tests/e2e/desktop.e2e.mjs
 
-test: ui-test rust-test e2e
+# rustfmt and clippy stay clean (clippy builds every target, the UI first).
+lint: ui
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+test: lint ui-test rust-test e2e

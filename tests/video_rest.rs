@@ -144,10 +144,7 @@ async fn read_mjpeg_parts(url: &str, n: usize) -> Vec<Vec<u8>> {
     let mut parts = Vec::new();
     while parts.len() < n {
         // Parse as many complete parts as the buffer holds.
-        loop {
-            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                break;
-            };
+        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8(buf[..end].to_vec()).unwrap();
             let mut lines = head.split("\r\n");
             assert_eq!(lines.next(), Some(format!("--{boundary}").as_str()));

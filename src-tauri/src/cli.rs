@@ -17,6 +17,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+// `ServeArgs` is large, but there is one `Command`, parsed once at start-up.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the relay server without a window.

@@ -146,13 +146,16 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn adds_lists_and_revokes_through_a_running_server() {
-        let mut config = relaydeck_server::ServerConfig::default();
-        config.bind = "127.0.0.1:0".parse().unwrap();
-        (config.devkit_tcp_port, config.devkit_udp_port) = (0, 0);
         let dir = std::env::temp_dir().join(format!("relaydeck-cli-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        config.data_dir = Some(dir);
-        config.admin_password = Some("cli test password".into());
+        let config = relaydeck_server::ServerConfig {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            devkit_tcp_port: 0,
+            devkit_udp_port: 0,
+            data_dir: Some(dir),
+            admin_password: Some("cli test password".into()),
+            ..relaydeck_server::ServerConfig::default()
+        };
         let hub = relaydeck_hub::Hub::new(config.hub_config());
         let srv = relaydeck_server::Server::bind(config, hub)
             .await

@@ -56,12 +56,14 @@ pub fn authed(addr: SocketAddr, path: &str) -> String {
 /// A server on ephemeral ports (HTTP, devkit TCP and UDP) with its own data
 /// directory, a known admin password and an admin token for the helpers.
 pub async fn start_server(configure: impl FnOnce(&mut ServerConfig)) -> RunningServer {
-    let mut config = ServerConfig::default();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    config.devkit_tcp_port = 0;
-    config.devkit_udp_port = 0;
-    config.data_dir = Some(temp_data_dir());
-    config.admin_password = Some(ADMIN_PASSWORD.into());
+    let mut config = ServerConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        devkit_tcp_port: 0,
+        devkit_udp_port: 0,
+        data_dir: Some(temp_data_dir()),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        ..ServerConfig::default()
+    };
     configure(&mut config);
     let hub = Hub::new(config.hub_config());
     let srv = Server::bind(config, hub).await.expect("bind").spawn();

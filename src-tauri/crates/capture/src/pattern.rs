@@ -127,27 +127,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + (m <= 2) as i64, m, d)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_utc_dates() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00.000 UTC");
-        assert_eq!(format_utc(1_795_262_400_123), "2026-11-21 12:00:00.123 UTC");
-        assert_eq!(format_utc(951_782_400_000), "2000-02-29 00:00:00.000 UTC");
-    }
-
-    #[test]
-    fn consecutive_frames_differ() {
-        let mut a = Canvas::new(320, 240);
-        let mut b = Canvas::new(320, 240);
-        draw(&mut a, 1, 15, 0, "T");
-        draw(&mut b, 2, 15, 0, "T");
-        assert_ne!(a.rgb, b.rgb);
-    }
-}
-
 /// A still JPEG that says a camera cannot deliver (`lines` centred on grey),
 /// for clients that only understand pictures (MJPEG players, `<img>`).
 pub fn notice_jpeg(
@@ -176,4 +155,25 @@ pub fn notice_jpeg(
         format: turbojpeg::PixelFormat::RGB,
     };
     Ok(turbojpeg::compress(image, 80, turbojpeg::Subsamp::Sub2x2)?.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(format_utc(1_795_262_400_123), "2026-11-21 12:00:00.123 UTC");
+        assert_eq!(format_utc(951_782_400_000), "2000-02-29 00:00:00.000 UTC");
+    }
+
+    #[test]
+    fn consecutive_frames_differ() {
+        let mut a = Canvas::new(320, 240);
+        let mut b = Canvas::new(320, 240);
+        draw(&mut a, 1, 15, 0, "T");
+        draw(&mut b, 2, 15, 0, "T");
+        assert_ne!(a.rgb, b.rgb);
+    }
 }

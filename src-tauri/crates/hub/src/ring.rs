@@ -126,7 +126,7 @@ mod tests {
                 seq,
                 0,
                 JpegInfo::default(),
-                &vec![seq as u8; 100],
+                &[seq as u8; 100],
             )
         };
         let mut ring = FrameRing::new(16, 250);

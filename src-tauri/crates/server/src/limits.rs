@@ -243,9 +243,11 @@ mod tests {
 
     #[test]
     fn a_token_holds_at_most_its_quota_and_takeovers_create_nothing() {
-        let mut config = crate::ServerConfig::default();
-        config.max_streams_per_token = 2;
-        config.max_streams = 3;
+        let config = crate::ServerConfig {
+            max_streams_per_token: 2,
+            max_streams: 3,
+            ..crate::ServerConfig::default()
+        };
         let q = Arc::new(PublishQuota::new(&config));
         let tok = crate::auth::Principal::Token {
             id: "t".into(),

@@ -509,6 +509,15 @@ async fn json_endpoints_take_only_json_and_every_refusal_is_the_json_error() {
             404,
             "not_found",
         ),
+        (
+            client
+                .get(http(srv.addr, "/assets/%ff%fe"))
+                .send()
+                .await
+                .unwrap(),
+            404,
+            "not_found",
+        ),
     ];
     for (r, status, code) in cases {
         assert_eq!(r.status(), status, "{code}");

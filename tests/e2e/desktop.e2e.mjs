@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -125,7 +125,8 @@ test("the window opens signed in on the Cameras page with the test pattern, and 
   await until("the window to watch the test pattern", async () => (await viewers(base)) >= 1, 45000);
   await sleep(2500);
   execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, "desktop-window.png")]);
-  // A settings change is persisted by tauri-plugin-store, in the file headless `serve` reads.
+  // A settings change is persisted in the file headless `serve` reads (tauri-plugin-store reads it;
+  // the relay's own writer writes it: private, atomic).
   const put = await fetch(`${base}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ theme: "dark", audioBufferMs: 200 }) });
   assert.equal(put.status, 200);
   const stored = await until("settings.json", () => {
@@ -138,6 +139,10 @@ test("the window opens signed in on the Cameras page with the test pattern, and 
   assert.equal(stored.theme, "dark");
   assert.equal(stored.audioBufferMs, 200);
   assert.equal(stored.testPattern, true);
+  const dataDir = path.join(home, "data/app.relaydeck.desktop");
+  assert.equal(statSync(path.join(dataDir, "settings.json")).mode & 0o777, 0o600, "settings.json is private");
+  assert.equal(statSync(path.join(dataDir, "auth.json")).mode & 0o777, 0o600, "auth.json is private");
+  assert.equal(statSync(dataDir).mode & 0o777, 0o700, "the data directory is private");
   squatter.close();
   // SIGTERM to the app itself (dbus-run-session is only its parent).
   const pid = execFileSync("pgrep", ["-P", String(app.pid), "-x", "relaydeck"]).toString().trim();

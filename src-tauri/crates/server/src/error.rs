@@ -67,7 +67,7 @@ pub enum ApiError {
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
     /// A cap on what a credential may create (`code` names which).
-    #[error("{message}")]
+    #[error("{message} ({code})")]
     Quota { code: &'static str, message: String },
     #[error("the credentials of this request were revoked or have expired")]
     Revoked,

@@ -2,8 +2,7 @@
 //! to build it.
 
 use axum::{
-    extract::Path,
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderValue, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -67,12 +66,14 @@ fn page(path: &str) -> Response {
     r
 }
 
-async fn asset(Path(path): Path<String>) -> Response {
-    serve(&format!("/assets/{path}"), true)
+// The raw path is looked up as it is (the UI's file names need no decoding),
+// so no extractor can reject a request with a non-JSON error.
+async fn asset(uri: Uri) -> Response {
+    serve(uri.path(), true)
 }
 
-async fn top_level_file(Path(file): Path<String>) -> Response {
-    serve(&format!("/{file}"), false)
+async fn top_level_file(uri: Uri) -> Response {
+    serve(uri.path(), false)
 }
 
 fn serve(path: &str, immutable: bool) -> Response {

@@ -511,12 +511,13 @@ async fn json_endpoints_take_only_json_and_every_refusal_is_the_json_error() {
         ),
         (
             client
+                // Not UTF-8 once decoded: refused by the one parse, before any extractor.
                 .get(http(srv.addr, "/assets/%ff%fe"))
                 .send()
                 .await
                 .unwrap(),
-            404,
-            "not_found",
+            400,
+            "bad_request",
         ),
     ];
     for (r, status, code) in cases {

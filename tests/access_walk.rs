@@ -548,26 +548,6 @@ async fn status_of(addr: SocketAddr, route: &Route, path: &str, cred: &Cred) -> 
         .status()
 }
 
-async fn admin_cookie(addr: SocketAddr) -> String {
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}/api/login"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(json!({ "password": ADMIN_PASSWORD }).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let set = resp.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    set.split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("relaydeck_session=")
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_every_credential_every_spelling_of_an_id() {
     let srv = start_server(|_| {}).await;
@@ -599,6 +579,22 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
     let publish_a = tok(Scope::Publish, Some(&["a", "pub-a"]));
     let admin = tok(Scope::Admin, None);
     let cookie = admin_cookie(addr).await;
+    // Credentials that no longer count: expired, revoked, tampered with.
+    let expired = auth
+        .create_token(
+            "old",
+            Scope::Admin,
+            None,
+            Some(std::time::Duration::from_millis(1)),
+        )
+        .unwrap()
+        .1;
+    let (revoked_record, revoked) = auth.create_token("gone", Scope::Admin, None, None).unwrap();
+    srv.state.revoke_token(&revoked_record.id).unwrap();
+    let mut tampered = cookie.clone();
+    tampered.replace_range(0..1, if tampered.starts_with('9') { "8" } else { "9" });
+    let expired_cookie = auth.cookies.forge_with_expiry("0123", 1);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let everything = May {
         view: Some(None),
         publish: Some(None),
@@ -667,6 +663,10 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
             everything,
         ),
         ("unknown token", Cred::Bearer("rdk_nope".into()), nothing),
+        ("expired admin token", Cred::Bearer(expired), nothing),
+        ("revoked admin token", Cred::Query(revoked), nothing),
+        ("tampered cookie", Cred::Cookie(tampered), nothing),
+        ("expired cookie", Cred::Cookie(expired_cookie), nothing),
     ];
 
     let mut checked = 0;

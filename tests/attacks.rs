@@ -214,26 +214,6 @@ async fn two_different_credentials_in_one_request_are_refused() {
     );
 }
 
-async fn admin_cookie(addr: SocketAddr) -> String {
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}/api/login"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(json!({ "password": ADMIN_PASSWORD }).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let set = resp.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    set.split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("relaydeck_session=")
-        .to_owned()
-}
-
 /// A PCM publisher over `/audio/publish`, registered.
 async fn audio_publisher(addr: SocketAddr, query: &str) -> Ws {
     let (mut ws, _) =

@@ -363,3 +363,25 @@ pub async fn read_pcm(ws: &mut Ws, bytes: usize) -> Vec<u8> {
     }
     out
 }
+
+/// Signs in with the admin password; returns the session cookie's value
+/// (after checking the attributes the contract promises).
+pub async fn admin_cookie(addr: SocketAddr) -> String {
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}/api/login"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "password": ADMIN_PASSWORD }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=86400"] {
+        assert!(set.contains(attr), "{attr} in {set}");
+    }
+    set.split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("relaydeck_session=")
+        .to_owned()
+}

@@ -28,6 +28,14 @@ use tokio::time::Sleep;
 
 use crate::{error::ApiError, state::AppState};
 
+/// The media type of a request's `Content-Type` (no parameters, lower case),
+/// `None` without the header.
+pub fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?;
+    let media = value.to_str().unwrap_or("").split(';').next().unwrap_or("");
+    Some(media.trim().to_ascii_lowercase())
+}
+
 /// `application/json`, or any `+json` type (`application/merge-patch+json`).
 pub fn is_json_media_type(media: &str) -> bool {
     let media = media.trim().to_ascii_lowercase();
@@ -96,14 +104,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let media = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").to_owned());
-        match media.as_deref() {
+        match media_type(req.headers()).as_deref() {
             Some(m) if is_json_media_type(m) => {}
-            Some(m) => return Err(ApiError::UnsupportedMediaType(m.trim().to_owned())),
+            Some(m) => return Err(ApiError::UnsupportedMediaType(m.to_owned())),
             None => return Err(ApiError::UnsupportedMediaType("no Content-Type".into())),
         }
         let bytes = read(req.into_body(), state.config.max_body_bytes).await?;

@@ -151,15 +151,7 @@ async fn login_form(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(LoginForm, bool), ApiError> {
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let media = body::media_type(headers).unwrap_or_default();
     let is_form = media == "application/x-www-form-urlencoded";
     if !is_form && !body::is_json_media_type(&media) {
         return Err(ApiError::UnsupportedMediaType(if media.is_empty() {

@@ -216,17 +216,9 @@ fn json_only(req: &Request) -> Result<(), ApiError> {
     {
         return Ok(());
     }
-    let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
+    let Some(media) = crate::body::media_type(req.headers()) else {
         return Ok(());
     };
-    let media = ct
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
     let form_login = path == "/api/login"
         && *req.method() == Method::POST
         && media == "application/x-www-form-urlencoded";

@@ -303,7 +303,6 @@ async fn admit(state: &AppState, peer: SocketAddr, req: &mut Request) -> Result<
         );
     }
     let ended = state.revocations.ending_for(&p, expires);
-    req.extensions_mut().insert(p.clone());
     req.extensions_mut().insert(Access {
         principal: p,
         target: d.target,

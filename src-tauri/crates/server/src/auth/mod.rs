@@ -3,8 +3,12 @@
 //! * [`store`]: the credentials on disk (admin password hash, cookie key, API tokens).
 //! * [`cookie`]: signed session cookies.
 //! * [`limiter`]: login attempts per IP.
-//! * [`policy`]: the one table that says what every route needs.
-//! * [`guard`]: the middleware that reads credentials and applies the table.
+//! * [`query`]: the one parse of a request's query string.
+//! * [`policy`]: the one table that says what every route needs, and `permits`, the one function that decides.
+//! * [`guard`]: the middleware that parses, reads the credential and applies the table.
+//! * [`access`]: what the guard decided ([`Access`]: principal, target, parameters, end of the
+//!   credential), and [`Revocations`], which ends what a revoked or expired token opened.
+//! * [`password`]: Argon2 checks off the async workers, with a cache of recent Basic successes.
 //! * [`cors`]: same-origin by default; `--cors-allow` origins get CORS headers.
 //!
 //! Principals: the **admin** (password, session cookie, or an `admin`
@@ -375,7 +379,8 @@ mod tests {
     }
 }
 
-/// The caller of a guarded route, as the guard established it.
+/// The caller of a guarded route, as the guard established it (the
+/// principal of the request's [`Access`]).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
@@ -384,13 +389,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &S,
     ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .map(Caller)
-            .ok_or(crate::error::ApiError::Unauthorized)
+        Access::from_request_parts(parts, state)
+            .await
+            .map(|a| Caller(a.principal))
     }
 }

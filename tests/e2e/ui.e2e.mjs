@@ -289,6 +289,35 @@ test("the settings page changes the theme live", async () => {
   await context.close();
 });
 
+test("a view link made on the Share page works in another browser, and the admin's own browser is told why it cannot open it", async () => {
+  const admin = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await signedIn(admin);
+  await page.goto(`${base}/#/share`);
+  await page.fill('#view-link input[placeholder="Who is it for?"]', "Grandma");
+  await page.click("#view-link button[type=submit]");
+  const field = page.locator(".result .link-field");
+  await field.waitFor();
+  const shown = await field.inputValue();
+  assert.match(shown, /\/\?token=rdk_[0-9a-f]{64}$/);
+  // On loopback (the page shows the LAN address, for phones).
+  const made = new URL(shown);
+  const link = `${base}${made.pathname}${made.search}`;
+  assert.match(await page.textContent(".result"), /private window/);
+  await shot(page, "share-link");
+  // The admin's browser carries its session as well as the link's token: refused, and said so.
+  const same = await page.request.get(link);
+  assert.equal(same.status(), 400);
+  assert.equal((await same.json()).error.code, "conflicting_credentials");
+  // Another browser (no session) opens it and watches.
+  const guest = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const g = await guest.newPage();
+  await g.goto(link);
+  await g.waitForFunction(() => document.querySelector('.tile[data-camera="test-pattern"]')?.dataset.state === "live", null, { timeout: 20000 });
+  assert.match(await g.textContent("#who"), /view link/);
+  await guest.close();
+  await admin.close();
+});
+
 test("the Settings page shows this computer's microphone input level (a real cpal device)", async () => {
   // A file-backed ALSA capture device playing a tone (no sound card here).
   const dir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-mic-"));

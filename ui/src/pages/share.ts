@@ -26,7 +26,9 @@ export function mountShare(root: HTMLElement): () => void {
       const made = new URL(t.link, location.origin);
       const link = `${base}${made.pathname}${made.search}`;
       out.append(
-        h("section", { class: "card" }, h("h2", {}, what), h("p", {}, "Anyone with this link gets exactly these rights until it expires or you revoke it."), h("a", { href: link, class: "link", target: "_blank", rel: "noopener" }, link), qrElement(link, what)),
+        h("section", { class: "card" }, h("h2", {}, what), h("p", {}, "Anyone with this link gets exactly these rights until it expires or you revoke it."), linkField(link),
+          h("p", { class: "hint" }, "To try it yourself, open it in a private window or another browser: this one is signed in as the admin, and the relay refuses a request that carries both the admin's session and a link's token."),
+          qrElement(link, what)),
       );
       void loadTokens();
     } catch (e) {
@@ -78,6 +80,24 @@ export function mountShare(root: HTMLElement): () => void {
       inDesktopApp() ? copyButton() : "",
     );
   }
+  /** The link as selectable text with a Copy button (not a link to click here: see the hint). */
+  function linkField(link: string): HTMLElement {
+    const field = h("input", { type: "text", readonly: "", value: link, class: "link-field", "aria-label": "Share link" }) as HTMLInputElement;
+    field.onfocus = () => field.select();
+    const said = h("span", { class: "hint" });
+    const copy = h("button", { type: "button", class: "copy-link" }, "Copy");
+    copy.onclick = async () => {
+      try {
+        await navigator.clipboard.writeText(link);
+        said.textContent = "Copied.";
+      } catch {
+        field.select();
+        said.textContent = "Press Ctrl+C to copy.";
+      }
+    };
+    return h("div", { class: "link-row" }, field, copy, said);
+  }
+
   function copyButton(): HTMLElement {
     const said = h("span", { role: "status" });
     const b = h("button", { type: "button", id: "copy-lan" }, "Copy LAN URL");

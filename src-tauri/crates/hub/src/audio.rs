@@ -559,6 +559,12 @@ impl AudioLease {
         *self.superseded.borrow()
     }
 
+    /// An owned signal that turns `true` once another publisher has taken
+    /// over (for a select loop that cannot borrow the lease).
+    pub fn superseded_signal(&self) -> watch::Receiver<bool> {
+        self.superseded.clone()
+    }
+
     pub async fn superseded(&self) {
         let mut rx = self.superseded.clone();
         let _ = rx.wait_for(|s| *s).await;

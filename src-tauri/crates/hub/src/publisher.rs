@@ -46,6 +46,12 @@ impl PublisherLease {
     }
 
     /// Resolves once another publisher has taken this stream over.
+    /// An owned signal that turns `true` once another publisher has taken
+    /// over (for a select loop that cannot borrow the lease).
+    pub fn superseded_signal(&self) -> watch::Receiver<bool> {
+        self.superseded.clone()
+    }
+
     pub async fn superseded(&self) {
         let mut rx = self.superseded.clone();
         // An error means the stream is gone, which also ends this lease.

@@ -62,20 +62,9 @@ pub fn mux_header(data: &[u8]) {
 }
 
 pub fn control_json(data: &[u8]) {
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(tag = "type", rename_all = "kebab-case")]
-    #[allow(dead_code)]
-    enum M {
-        Subscribe {
-            #[serde(rename = "clientIds")]
-            client_ids: Option<Vec<String>>,
-        },
-        Ping {
-            t: Option<serde_json::Value>,
-        },
-    }
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = control::parse::<M>(text, &["subscribe", "ping"]);
+        let _ = control::parse::<relaydeck_contract::viewer_ws::ViewerMessage>(text);
+        let _ = control::parse::<relaydeck_contract::camera_ws::CameraMessage>(text);
         let _ = crate::auth::query::Params::parse(Some(text))
             .map(|p| p.get("token").map(str::to_owned));
     }

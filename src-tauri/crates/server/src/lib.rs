@@ -40,8 +40,10 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod streams;
 pub mod tls;
 pub mod ui;
+pub mod wire;
 pub mod ws;
 
 pub use config::ServerConfig;

@@ -72,6 +72,14 @@ impl AppState {
 }
 
 impl AppState {
+    /// Pings and the liveness timeout of every socket.
+    pub fn keepalive(&self) -> crate::ws::Keepalive {
+        crate::ws::Keepalive {
+            interval: self.config.ws_ping_interval,
+            timeout: self.config.ws_timeout,
+        }
+    }
+
     /// Revokes API token `id`: refused from now on, and every stream and
     /// socket it opened ends.
     pub fn revoke_token(

@@ -8,28 +8,33 @@
 //! socket with the same ID close the older one, so a reconnecting player
 //! never has two live streams.
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Instant};
+use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
 
 use axum::{extract::State, response::Response, routing::get, Router};
 use bytes::Bytes;
 use parking_lot::Mutex;
-use relaydeck_hub::{
-    AudioFormat, AudioLease, AudioSource, HubError, ListenerItem, SourceKind, StreamId,
+use relaydeck_contract::{
+    audio_ws::{ListenerEvent, ListenerMessage, PublisherMessage, PublisherReply, ENCODING},
+    socket::{code, SocketReply},
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use relaydeck_hub::{
+    AudioFormat, AudioLease, AudioSource, AudioSubscription, HubError, ListenerItem, SourceKind,
+    StreamId,
+};
+use tokio::time::{Interval, Sleep};
 use tokio_util::sync::CancellationToken;
 
-use super::control::{self, error_message};
 use crate::{
     auth::Access,
     limits::{Held, QuotaClaim},
     state::AppState,
-    ws::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsLimits, WsUpgrade},
+    streams::{find_audio_source, parse_backlog},
+    ws::{
+        close,
+        session::{self, End, SocketEdge, Step},
+        ticks, Socket, WsLimits, WsUpgrade,
+    },
 };
-
-/// A close code and reason (code 0: the peer is gone, send nothing).
-type End = (u16, String);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -63,42 +68,21 @@ impl ListenerIds {
     }
 }
 
-/// Finds the source to listen to: a present source, or a registered device
-/// that has not connected yet (the listener waits for it).
-pub fn find_source(state: &AppState, id: &str) -> Result<Arc<AudioSource>, String> {
-    let sid = StreamId::new(id).map_err(|e| format!("invalid source: {e}"))?;
-    if let Some(s) = state.hub.audio_source(id) {
-        return Ok(s);
+/// The `format` message for `source` in format `f`.
+pub fn format_event(source: &str, f: AudioFormat) -> ListenerEvent {
+    ListenerEvent::Format {
+        source: source.to_owned(),
+        sample_rate: f.sample_rate,
+        channels: f.channels,
+        encoding: ENCODING.to_owned(),
     }
-    if state.devices.contains(id) {
-        return Ok(state.hub.audio_source_or_create(&sid, SourceKind::Remote));
-    }
-    Err(format!("unknown audio source '{id}'"))
-}
-
-/// `?backlogMs=`: 0 up to the ring's length.
-pub fn parse_backlog(state: &AppState, raw: Option<&str>) -> Result<std::time::Duration, String> {
-    let Some(raw) = raw else {
-        return Ok(std::time::Duration::ZERO);
-    };
-    let max = state.config.audio_ring.as_millis() as u64;
-    match raw.parse::<u64>() {
-        Ok(ms) if ms <= max => Ok(std::time::Duration::from_millis(ms)),
-        _ => Err(format!(
-            "backlogMs must be a whole number from 0 to {max}, not '{raw}'"
-        )),
-    }
-}
-
-pub fn format_message(source: &str, f: AudioFormat) -> Value {
-    json!({ "type": "format", "source": source, "sampleRate": f.sample_rate, "channels": f.channels, "encoding": AudioFormat::ENCODING })
 }
 
 /// What a listener asked for, from the guard's parse of its URL.
 fn listen_request(
     state: &AppState,
     access: &Access,
-) -> Result<(Arc<AudioSource>, std::time::Duration, Option<String>), String> {
+) -> Result<(Arc<AudioSource>, Duration, Option<String>), String> {
     access.valid_target()?;
     let id = access
         .target
@@ -107,8 +91,8 @@ fn listen_request(
         .ok_or("add ?source=ID (a device ID, or an audio source from /api/sources)")?;
     // Asked again here, for the source this edge serves (defence in depth).
     access.view(id.as_str()).map_err(|e| e.to_string())?;
-    let source = find_source(state, id.as_str())?;
-    let backlog = parse_backlog(state, access.param("backlogMs"))?;
+    let source = find_audio_source(state, id.as_str())?;
+    let backlog = parse_backlog(state.config.audio_ring, access.param("backlogMs"))?;
     let listener = access
         .param("listenerId")
         .map(|l| {
@@ -125,113 +109,126 @@ async fn listen(State(state): State<AppState>, access: Access, ws: WsUpgrade) ->
         max_binary: 1024,
         max_text: state.config.max_text_bytes,
     };
-    ws.on_upgrade(&state.clone(), limits, move |mut conn| async move {
+    ws.on_upgrade(&state.clone(), limits, move |conn| async move {
+        let mut socket = Socket::new(conn);
         let (source, backlog, listener) = match listen_request(&state, &access) {
             Ok(found) => found,
-            Err(reason) => return conn.close(close::POLICY, &reason).await,
+            Err(reason) => return socket.finish(&End::policy(reason)).await,
         };
-        let claim = listener
-            .as_deref()
-            .map(|l| (l, state.listener_ids.claim(l)));
-        let replaced = claim
-            .as_ref()
-            .map(|(_, (_, t))| t.clone())
-            .unwrap_or_default();
-        let Err((code, reason)) =
-            listen_loop(&state, &access, &mut conn, &source, backlog, &replaced).await;
-        if let Some((l, (n, _))) = claim {
-            state.listener_ids.release(l, n);
+        let claim = listener.map(|l| {
+            let (n, token) = state.listener_ids.claim(&l);
+            socket.superseded_when(token, "listenerId");
+            (l, n)
+        });
+        let mut listener = Listener::new(&state, source, backlog);
+        let end = session::run(
+            &mut socket,
+            &mut listener,
+            &access,
+            &state.shutdown,
+            state.keepalive(),
+        )
+        .await;
+        if let Some((l, n)) = claim {
+            state.listener_ids.release(&l, n);
         }
-        tracing::debug!(source = %source.id(), code, reason = ?reason, "listener left");
-        if code != 0 {
-            conn.close(code, &reason).await;
-        }
+        tracing::debug!(source = %listener.source.id(), %end, "listener left");
+        // The subscription ends before the closing handshake, not after it.
+        drop(listener);
+        socket.finish(&end).await;
     })
 }
 
-async fn listen_loop(
-    state: &AppState,
-    access: &Access,
-    conn: &mut WsConn,
-    source: &Arc<AudioSource>,
-    backlog: std::time::Duration,
-    replaced: &CancellationToken,
-) -> Result<Infallible, End> {
-    let cfg = &state.config;
-    let sub = source.listen(backlog);
-    let mut ping = ticks::on_grid(cfg.ws_ping_interval);
-    let mut stats = ticks::on_grid(cfg.audio_stats_interval);
-    let mut last_seen = Instant::now();
-    let mut last: Option<(u64, u64)> = None;
-    let failed = |_| (0u16, "write failed".to_string());
-    loop {
-        tokio::select! {
-            biased;
-            _ = access.ended.cancelled() => return Err(close::ended(access, &state.shutdown)),
-            _ = replaced.cancelled() => return Err((close::NORMAL, "replaced by a newer connection with the same listenerId".into())),
-            batch = sub.queue().next_batch() => {
-                let Some(batch) = batch else { return Err((close::NORMAL, "the audio source was removed".into())) };
-                for item in batch {
-                    match item {
-                        ListenerItem::Format(f) => conn.send_json(&format_message(source.id().as_str(), f)).await.map_err(failed)?,
-                        ListenerItem::Chunk(c) => {
-                            last = Some((c.seq, c.received_ms));
-                            conn.send_binary(c.pcm).await.map_err(failed)?;
-                        }
-                    }
-                }
-            }
-            msg = conn.recv() => {
-                last_seen = Instant::now();
-                let reply = match msg {
-                    Some(Inbound::Text(text)) => match control::parse::<PingOnly>(&text, &["ping"]) {
-                        Ok(PingOnly::Ping { t }) => json!({ "type": "pong", "t": t }),
-                        Err(e) => e.to_message(),
-                    },
-                    Some(Inbound::Binary(_)) => error_message("unexpected_binary", "listeners send only text messages; binary message ignored"),
-                    Some(Inbound::Reply(frame)) => { conn.send_reply(frame).await.map_err(failed)?; continue }
-                    Some(Inbound::Pong) => continue,
-                    Some(Inbound::Failed(f)) => return Err((f.close_code(), f.to_string())),
-                    Some(Inbound::Closed { .. }) | None => return Err((0, "closed by the listener".into())),
-                };
-                conn.send_json(&reply).await.map_err(failed)?;
-            }
-            _ = ping.tick() => match silent_for_too_long(last_seen, cfg.ws_timeout) {
-                Some(reason) => return Err((close::GOING_AWAY, reason)),
-                None => conn.send_ping().await.map_err(failed)?,
-            },
-            _ = stats.tick() => {
-                let loss = source.loss();
-                let msg = json!({
-                    "type": "stats", "seq": last.map(|l| l.0), "serverTimeMs": last.map(|l| l.1),
-                    "lost": loss.lost, "late": loss.late, "filled": loss.filled, "duplicates": loss.duplicates,
-                    "dropped": sub.queue().dropped(), "online": source.is_online(),
-                });
-                conn.send_json(&msg).await.map_err(failed)?;
-            }
+/// One listener: the source's PCM as it arrives, and stats on the grid.
+struct Listener {
+    source: Arc<AudioSource>,
+    sub: AudioSubscription,
+    stats: Interval,
+    /// The last chunk forwarded: its sequence and when the relay received it.
+    last: Option<(u64, u64)>,
+}
+
+enum ListenerTick {
+    Batch(Option<Vec<ListenerItem>>),
+    Stats,
+}
+
+impl Listener {
+    fn new(state: &AppState, source: Arc<AudioSource>, backlog: Duration) -> Self {
+        Self {
+            sub: source.listen(backlog),
+            source,
+            stats: ticks::on_grid(state.config.audio_stats_interval),
+            last: None,
+        }
+    }
+
+    fn stats(&self) -> ListenerEvent {
+        let loss = self.source.loss();
+        ListenerEvent::Stats {
+            seq: self.last.map(|l| l.0),
+            server_time_ms: self.last.map(|l| l.1),
+            lost: loss.lost,
+            late: loss.late,
+            filled: loss.filled,
+            duplicates: loss.duplicates,
+            dropped: self.sub.queue().dropped(),
+            online: self.source.is_online(),
         }
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-enum PingOnly {
-    Ping { t: Option<Value> },
-}
+impl SocketEdge for Listener {
+    type Message = ListenerMessage;
+    type Event = ListenerTick;
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-enum PublisherMessage {
-    Format {
-        #[serde(rename = "sampleRate")]
-        sample_rate: u32,
-        channels: u16,
-        #[serde(default)]
-        encoding: Option<String>,
-    },
-    Ping {
-        t: Option<Value>,
-    },
+    async fn next_event(&mut self) -> ListenerTick {
+        tokio::select! {
+            biased;
+            batch = self.sub.queue().next_batch() => ListenerTick::Batch(batch),
+            _ = self.stats.tick() => ListenerTick::Stats,
+        }
+    }
+
+    async fn on_event(&mut self, socket: &mut Socket, tick: ListenerTick) -> Step {
+        match tick {
+            ListenerTick::Batch(None) => Err(End::Close(
+                close::NORMAL,
+                "the audio source was removed".into(),
+            )),
+            ListenerTick::Batch(Some(batch)) => {
+                for item in batch {
+                    match item {
+                        ListenerItem::Format(f) => {
+                            socket
+                                .send_json(&format_event(self.source.id().as_str(), f))
+                                .await?
+                        }
+                        ListenerItem::Chunk(c) => {
+                            self.last = Some((c.seq, c.received_ms));
+                            socket.send_binary(c.pcm).await?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            ListenerTick::Stats => Ok(socket.send_json(&self.stats()).await?),
+        }
+    }
+
+    async fn on_message(&mut self, socket: &mut Socket, message: ListenerMessage) -> Step {
+        match message {
+            ListenerMessage::Ping(p) => Ok(socket.send_json(&SocketReply::pong(p)).await?),
+        }
+    }
+
+    async fn on_binary(&mut self, socket: &mut Socket, _: Bytes) -> Step {
+        let reply = SocketReply::error(
+            code::UNEXPECTED_BINARY,
+            "listeners send only text messages; binary message ignored",
+        );
+        Ok(socket.send_json(&reply).await?)
+    }
 }
 
 /// The source a publisher may take: named, its own, not a devkit's, not reserved, under the quota.
@@ -272,94 +269,139 @@ async fn publish(State(state): State<AppState>, access: Access, ws: WsUpgrade) -
         max_binary: state.config.max_frame_bytes,
         max_text: state.config.max_text_bytes,
     };
-    ws.on_upgrade(&state.clone(), limits, move |mut conn| async move {
+    ws.on_upgrade(&state.clone(), limits, move |conn| async move {
+        let mut socket = Socket::new(conn);
         let (id, _claim) = match publish_request(&state, &access) {
             Ok(found) => found,
-            Err(reason) => return conn.close(close::POLICY, &reason).await,
+            Err(reason) => return socket.finish(&End::policy(reason)).await,
         };
-        let name = access.param("name").map(str::to_owned);
-        let Err((code, reason)) = publish_loop(&state, &access, &mut conn, &id, name).await;
-        tracing::info!(source = %id, code, reason = ?reason, "audio publisher left");
-        if code != 0 {
-            conn.close(code, &reason).await;
-        }
+        let mut publisher = AudioPublisher {
+            name: access.param("name").map(str::to_owned),
+            state: state.clone(),
+            id,
+            lease: None,
+            seq: 0,
+            format_deadline: Box::pin(tokio::time::sleep(state.config.register_timeout)),
+        };
+        let end = session::run(
+            &mut socket,
+            &mut publisher,
+            &access,
+            &state.shutdown,
+            state.keepalive(),
+        )
+        .await;
+        tracing::info!(source = %publisher.id, %end, "audio publisher left");
+        // The source goes offline before the closing handshake, not after it.
+        drop(publisher);
+        socket.finish(&end).await;
     })
 }
 
-async fn publish_loop(
-    state: &AppState,
-    access: &Access,
-    conn: &mut WsConn,
-    id: &StreamId,
+/// One publisher: no lease until its first `format`, then a lease per format.
+struct AudioPublisher {
+    state: AppState,
+    id: StreamId,
     name: Option<String>,
-) -> Result<Infallible, End> {
-    let cfg = &state.config;
-    let mut ping = ticks::on_grid(cfg.ws_ping_interval);
-    let mut last_seen = Instant::now();
-    let mut lease: Option<AudioLease> = None;
-    let mut seq = 0u64;
-    let failed = |_| (0u16, "write failed".to_string());
-    let register_deadline = tokio::time::sleep(cfg.register_timeout);
-    tokio::pin!(register_deadline);
-    loop {
-        let msg = tokio::select! {
-            biased;
-            _ = access.ended.cancelled() => return Err(close::ended(access, &state.shutdown)),
-            _ = superseded(lease.as_ref()) => return Err((close::NORMAL, "replaced by a newer connection with the same source".into())),
-            _ = &mut register_deadline, if lease.is_none() => {
-                return Err((close::POLICY, format!("no format message within {:?}", cfg.register_timeout)));
+    lease: Option<AudioLease>,
+    seq: u64,
+    format_deadline: Pin<Box<Sleep>>,
+}
+
+enum PublisherEvent {
+    NoFormat,
+}
+
+impl AudioPublisher {
+    fn take_format(
+        &mut self,
+        socket: &mut Socket,
+        format: AudioFormat,
+    ) -> Result<PublisherReply, End> {
+        // A new lease in the new format; the old one (if any) ends first.
+        drop(self.lease.take());
+        let lease = self
+            .state
+            .hub
+            .publish_audio_as(
+                self.id.as_str(),
+                self.name.clone(),
+                SourceKind::Remote,
+                format,
+            )
+            .map_err(|e| End::policy(e.to_string()))?;
+        socket.superseded_by(lease.superseded_signal(), "source");
+        self.lease = Some(lease);
+        Ok(PublisherReply::Registered {
+            source: self.id.to_string(),
+            sample_rate: format.sample_rate,
+            channels: format.channels,
+            encoding: ENCODING.to_owned(),
+        })
+    }
+}
+
+impl SocketEdge for AudioPublisher {
+    type Message = PublisherMessage;
+    type Event = PublisherEvent;
+
+    async fn next_event(&mut self) -> PublisherEvent {
+        match self.lease {
+            Some(_) => std::future::pending().await,
+            None => {
+                self.format_deadline.as_mut().await;
+                PublisherEvent::NoFormat
             }
-            _ = ping.tick() => {
-                if let Some(reason) = silent_for_too_long(last_seen, cfg.ws_timeout) {
-                    return Err((close::GOING_AWAY, reason));
-                }
-                conn.send_ping().await.map_err(failed)?;
-                continue;
-            }
-            msg = conn.recv() => msg,
-        };
-        last_seen = Instant::now();
-        let reply = match msg {
-            Some(Inbound::Binary(pcm)) => match &lease {
-                None => error_message("no_format", "send {\"type\":\"format\",\"sampleRate\":…,\"channels\":…,\"encoding\":\"s16le\"} before audio; dropped"),
-                Some(l) => {
-                    seq += 1;
-                    match publish_pcm(l, seq, pcm) {
-                        Ok(()) => continue,
-                        Err(HubError::Superseded) => return Err((close::NORMAL, "replaced by a newer connection with the same source".into())),
-                        Err(e) => error_message("bad_audio", &format!("{e}; dropped")),
-                    }
+        }
+    }
+
+    async fn on_event(&mut self, _: &mut Socket, event: PublisherEvent) -> Step {
+        match event {
+            PublisherEvent::NoFormat => Err(End::policy(format!(
+                "no format message within {:?}",
+                self.state.config.register_timeout
+            ))),
+        }
+    }
+
+    async fn on_message(&mut self, socket: &mut Socket, message: PublisherMessage) -> Step {
+        match message {
+            PublisherMessage::Ping(p) => Ok(socket.send_json(&SocketReply::pong(p)).await?),
+            PublisherMessage::Format {
+                sample_rate,
+                channels,
+                encoding,
+            } => match format_from(sample_rate, channels, encoding.as_deref()) {
+                Err(message) => Ok(socket
+                    .send_json(&SocketReply::error(code::BAD_FORMAT, message))
+                    .await?),
+                Ok(format) => {
+                    let reply = self.take_format(socket, format)?;
+                    Ok(socket.send_json(&reply).await?)
                 }
             },
-            Some(Inbound::Text(text)) => match control::parse::<PublisherMessage>(&text, &["format", "ping"]) {
-                Ok(PublisherMessage::Ping { t }) => json!({ "type": "pong", "t": t }),
-                Ok(PublisherMessage::Format { sample_rate, channels, encoding }) => {
-                    match format_from(sample_rate, channels, encoding.as_deref()) {
-                        Err(message) => error_message("bad_format", &message),
-                        Ok(format) => {
-                            // A new lease in the new format; the old one (if any) ends first.
-                            drop(lease.take());
-                            match state.hub.publish_audio_as(id.as_str(), name.clone(), SourceKind::Remote, format) {
-                                Ok(l) => {
-                                    lease = Some(l);
-                                    json!({ "type": "registered", "source": id, "sampleRate": format.sample_rate, "channels": format.channels, "encoding": AudioFormat::ENCODING })
-                                }
-                                Err(e) => return Err((close::POLICY, e.to_string())),
-                            }
-                        }
-                    }
-                }
-                Err(e) => e.to_message(),
-            },
-            Some(Inbound::Reply(frame)) => {
-                conn.send_reply(frame).await.map_err(failed)?;
-                continue;
-            }
-            Some(Inbound::Pong) => continue,
-            Some(Inbound::Failed(f)) => return Err((f.close_code(), f.to_string())),
-            Some(Inbound::Closed { .. }) | None => return Err((0, "closed by the publisher".into())),
+        }
+    }
+
+    async fn on_binary(&mut self, socket: &mut Socket, pcm: Bytes) -> Step {
+        let Some(lease) = &self.lease else {
+            let reply = SocketReply::error(
+                code::NO_FORMAT,
+                "send {\"type\":\"format\",\"sampleRate\":…,\"channels\":…,\"encoding\":\"s16le\"} before audio; dropped",
+            );
+            return Ok(socket.send_json(&reply).await?);
         };
-        conn.send_json(&reply).await.map_err(failed)?;
+        self.seq += 1;
+        match publish_pcm(lease, self.seq, pcm) {
+            Ok(()) => Ok(()),
+            Err(HubError::Superseded) => Err(End::replaced("source")),
+            Err(e) => Ok(socket
+                .send_json(&SocketReply::error(
+                    code::BAD_AUDIO,
+                    format!("{e}; dropped"),
+                ))
+                .await?),
+        }
     }
 }
 
@@ -376,14 +418,7 @@ fn format_from(
     encoding: Option<&str>,
 ) -> Result<AudioFormat, String> {
     match encoding {
-        None | Some("s16le") => AudioFormat::new(sample_rate, channels).map_err(|e| e.to_string()),
+        None | Some(ENCODING) => AudioFormat::new(sample_rate, channels).map_err(|e| e.to_string()),
         Some(other) => Err(format!("encoding '{other}' is not supported (use s16le)")),
-    }
-}
-
-async fn superseded(lease: Option<&AudioLease>) {
-    match lease {
-        Some(l) => l.superseded().await,
-        None => std::future::pending().await,
     }
 }

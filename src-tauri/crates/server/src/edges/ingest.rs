@@ -6,45 +6,74 @@
 //! dropped; the connection stays. A newer connection with the same ID takes
 //! the camera over and this one is closed with a reason.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::{
+    pin::Pin,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use axum::{extract::State, response::Response, routing::get, Router};
+use bytes::Bytes;
+use relaydeck_contract::{
+    camera_ws::{CameraMessage, CameraReply, Registration},
+    socket::{code, SocketReply},
+};
 use relaydeck_hub::{HubError, PublisherLease, SourceKind};
-use serde::Deserialize;
-use serde_json::json;
+use tokio::time::Sleep;
 
-use super::control::{self, error_message};
 use crate::{
     auth::Access,
-    limits::Held,
+    limits::{Held, QuotaClaim},
     state::AppState,
-    ws::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsLimits, WsUpgrade},
+    ws::{
+        session::{self, End, SocketEdge, Step},
+        Socket, WsLimits, WsUpgrade,
+    },
 };
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(ingest))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-enum CameraMessage {
-    Register {
-        #[serde(rename = "clientId")]
-        client_id: String,
-        name: Option<String>,
-    },
-    /// SkySentry's capture clients register this way.
-    ClientRegistration {
-        #[serde(rename = "clientId")]
-        client_id: String,
-        name: Option<String>,
-    },
-    Ping {
-        t: Option<serde_json::Value>,
-    },
+async fn ingest(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
+    let limits = WsLimits {
+        max_binary: state.config.max_frame_bytes,
+        max_text: state.config.max_text_bytes,
+    };
+    ws.on_upgrade(&state.clone(), limits, move |conn| async move {
+        let mut socket = Socket::new(conn);
+        let end = serve(&state, &access, &mut socket).await;
+        tracing::info!(%end, "camera disconnected");
+        socket.finish(&end).await;
+    })
 }
 
-const KNOWN: &[&str] = &["register", "client-registration", "ping"];
+async fn serve(state: &AppState, access: &Access, socket: &mut Socket) -> End {
+    if let Err(reason) = access.valid_target() {
+        return End::policy(reason);
+    }
+    let mut camera = CameraPublisher::new(state.clone(), access.clone());
+    // `?clientId=` as the guard resolved and checked it names the camera at once.
+    if let Some(id) = &access.target.id {
+        let registration = Registration {
+            client_id: id.to_string(),
+            name: access.param("name").map(str::to_owned),
+        };
+        if let Err(end) = camera
+            .register(socket, registration, Dialect::RelayDeck)
+            .await
+        {
+            return end;
+        }
+    }
+    session::run(
+        socket,
+        &mut camera,
+        access,
+        &state.shutdown,
+        state.keepalive(),
+    )
+    .await
+}
 
 /// Which acknowledgement the camera expects.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,204 +82,140 @@ enum Dialect {
     SkySentry,
 }
 
-struct Registration {
-    id: String,
-    name: Option<String>,
-    dialect: Dialect,
+/// One camera's connection: unregistered until it names itself, then the
+/// holder of the stream's lease.
+struct CameraPublisher {
+    state: AppState,
+    access: Access,
+    published: Option<(PublisherLease, QuotaClaim)>,
+    register_deadline: Pin<Box<Sleep>>,
 }
 
-async fn ingest(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
-    let limits = WsLimits {
-        max_binary: state.config.max_frame_bytes,
-        max_text: state.config.max_text_bytes,
-    };
-    ws.on_upgrade(&state.clone(), limits, move |conn| run(state, conn, access))
+enum CameraEvent {
+    NoRegistration,
 }
 
-async fn run(state: AppState, mut conn: WsConn, access: Access) {
-    if let Err(reason) = access.valid_target() {
-        return conn.close(close::POLICY, &reason).await;
-    }
-    // `?clientId=` as the guard resolved and checked it, or a registration message.
-    let registration = match &access.target.id {
-        Some(id) => Registration {
-            id: id.to_string(),
-            name: access.param("name").map(str::to_owned),
-            dialect: Dialect::RelayDeck,
-        },
-        None => match await_registration(&state, &mut conn).await {
-            Ok(r) => r,
-            Err(Some((code, reason))) => return conn.close(code, &reason).await,
-            Err(None) => return,
-        },
-    };
-    // Asked here for the ID this edge accepts (the only check for an ID that
-    // came in a registration message).
-    if access.publish(&registration.id).is_err() {
-        let reason = format!(
-            "these credentials do not allow publishing '{}'",
-            registration.id
-        );
-        return conn.close(close::POLICY, &reason).await;
-    }
-    let streams = state.hub.streams();
-    let exists = streams.iter().any(|s| s.id().as_str() == registration.id);
-    let _claim = match state.quota.claim(
-        Held::Stream,
-        &access.principal,
-        &registration.id,
-        streams.len(),
-        exists,
-    ) {
-        Ok(claim) => claim,
-        Err(e) => return conn.close(close::POLICY, &e.to_string()).await,
-    };
-    drop(streams);
-    let lease = match state.hub.publish_as(
-        &registration.id,
-        registration.name.clone(),
-        SourceKind::Remote,
-    ) {
-        Ok(lease) => lease,
-        Err(e) => return conn.close(close::POLICY, &e.to_string()).await,
-    };
-    let ack = match registration.dialect {
-        Dialect::RelayDeck => json!({ "type": "registered", "clientId": registration.id }),
-        Dialect::SkySentry => {
-            json!({ "type": "registration-success", "clientId": registration.id, "timestamp": unix_ms() })
-        }
-    };
-    if conn.send_json(&ack).await.is_err() {
-        return;
-    }
-    tracing::info!(camera = ?registration.id, "camera connected");
-    let (code, reason) = publish_loop(&state, &access, &mut conn, &lease).await;
-    tracing::info!(camera = ?registration.id, code, reason = ?reason, "camera disconnected");
-    if code != 0 {
-        conn.close(code, &reason).await;
-    }
-}
-
-/// Waits for `register` / `client-registration`. `Err(Some(..))` closes with
-/// that code and reason; `Err(None)` means the peer is already gone.
-async fn await_registration(
-    state: &AppState,
-    conn: &mut WsConn,
-) -> Result<Registration, Option<(u16, String)>> {
-    let deadline = tokio::time::sleep(state.config.register_timeout);
-    tokio::pin!(deadline);
-    loop {
-        let msg = tokio::select! {
-            msg = conn.recv() => msg,
-            _ = &mut deadline => return Err(Some((close::POLICY, format!("no register message within {:?}", state.config.register_timeout)))),
-            _ = state.shutdown.cancelled() => return Err(Some((close::GOING_AWAY, "server shutting down".into()))),
-        };
-        let reply = match msg {
-            Some(Inbound::Text(text)) => match control::parse::<CameraMessage>(&text, KNOWN) {
-                Ok(CameraMessage::Register { client_id, name }) => {
-                    return Ok(Registration {
-                        id: client_id,
-                        name,
-                        dialect: Dialect::RelayDeck,
-                    })
-                }
-                Ok(CameraMessage::ClientRegistration { client_id, name }) => {
-                    return Ok(Registration {
-                        id: client_id,
-                        name,
-                        dialect: Dialect::SkySentry,
-                    })
-                }
-                Ok(CameraMessage::Ping { t }) => json!({ "type": "pong", "t": t }),
-                Err(e) => e.to_message(),
-            },
-            Some(Inbound::Binary(_)) => error_message(
-                "not_registered",
-                "send {\"type\":\"register\",\"clientId\":\"…\"} before frames; frame dropped",
-            ),
-            Some(Inbound::Reply(frame)) => {
-                let _ = conn.send_reply(frame).await;
-                continue;
-            }
-            Some(Inbound::Pong) => continue,
-            Some(Inbound::Failed(f)) => return Err(Some((f.close_code(), f.to_string()))),
-            Some(Inbound::Closed { .. }) | None => return Err(None),
-        };
-        if conn.send_json(&reply).await.is_err() {
-            return Err(None);
+impl CameraPublisher {
+    fn new(state: AppState, access: Access) -> Self {
+        let deadline = tokio::time::sleep(state.config.register_timeout);
+        Self {
+            state,
+            access,
+            published: None,
+            register_deadline: Box::pin(deadline),
         }
     }
+
+    /// Takes the ID (if these credentials may publish it, under the quota),
+    /// acknowledges in the camera's dialect and arms the supersede signal.
+    async fn register(&mut self, socket: &mut Socket, reg: Registration, dialect: Dialect) -> Step {
+        let id = reg.client_id;
+        // Asked here for the ID this edge accepts (the only check for an ID that
+        // came in a registration message).
+        if self.access.publish(&id).is_err() {
+            return Err(End::policy(format!(
+                "these credentials do not allow publishing '{id}'"
+            )));
+        }
+        let streams = self.state.hub.streams();
+        let exists = streams.iter().any(|s| s.id().as_str() == id);
+        let claim = self
+            .state
+            .quota
+            .claim(
+                Held::Stream,
+                &self.access.principal,
+                &id,
+                streams.len(),
+                exists,
+            )
+            .map_err(|e| End::policy(e.to_string()))?;
+        drop(streams);
+        let lease = self
+            .state
+            .hub
+            .publish_as(&id, reg.name, SourceKind::Remote)
+            .map_err(|e| End::policy(e.to_string()))?;
+        let ack = match dialect {
+            Dialect::RelayDeck => CameraReply::Registered {
+                client_id: id.clone(),
+            },
+            Dialect::SkySentry => CameraReply::RegistrationSuccess {
+                client_id: id.clone(),
+                timestamp: unix_ms(),
+            },
+        };
+        socket.send_json(&ack).await?;
+        socket.superseded_by(lease.superseded_signal(), "clientId");
+        self.published = Some((lease, claim));
+        tracing::info!(camera = ?id, "camera connected");
+        Ok(())
+    }
 }
 
-/// Publishes frames until the connection ends; returns the close code to
-/// send (0: none, the peer is gone).
-async fn publish_loop(
-    state: &AppState,
-    access: &Access,
-    conn: &mut WsConn,
-    lease: &PublisherLease,
-) -> (u16, String) {
-    let mut ping = ticks::on_grid(state.config.ws_ping_interval);
-    let mut last_seen = Instant::now();
-    loop {
-        let msg = tokio::select! {
-            biased;
-            _ = access.ended.cancelled() => return close::ended(access, &state.shutdown),
-            _ = lease.superseded() => return (close::NORMAL, "replaced by a newer connection with the same clientId".into()),
-            _ = ping.tick() => {
-                if let Some(reason) = silent_for_too_long(last_seen, state.config.ws_timeout) {
-                    return (close::GOING_AWAY, reason);
-                }
-                if conn.send_ping().await.is_err() { return (0, "write failed".into()); }
-                continue;
+impl SocketEdge for CameraPublisher {
+    type Message = CameraMessage;
+    type Event = CameraEvent;
+
+    async fn next_event(&mut self) -> CameraEvent {
+        match self.published {
+            Some(_) => std::future::pending().await,
+            None => {
+                self.register_deadline.as_mut().await;
+                CameraEvent::NoRegistration
             }
-            msg = conn.recv() => msg,
+        }
+    }
+
+    async fn on_event(&mut self, _: &mut Socket, event: CameraEvent) -> Step {
+        match event {
+            CameraEvent::NoRegistration => Err(End::policy(format!(
+                "no register message within {:?}",
+                self.state.config.register_timeout
+            ))),
+        }
+    }
+
+    async fn on_message(&mut self, socket: &mut Socket, message: CameraMessage) -> Step {
+        let (reg, dialect) = match message {
+            CameraMessage::Register(r) => (r, Dialect::RelayDeck),
+            CameraMessage::ClientRegistration(r) => (r, Dialect::SkySentry),
+            // The session answers pings before they get here.
+            CameraMessage::Ping(p) => return Ok(socket.send_json(&SocketReply::pong(p)).await?),
         };
-        last_seen = Instant::now();
-        let reply = match msg {
-            Some(Inbound::Binary(jpeg)) => match lease.publish(&jpeg) {
-                Ok(_) => continue,
-                Err(HubError::Superseded) => {
-                    return (
-                        close::NORMAL,
-                        "replaced by a newer connection with the same clientId".into(),
-                    )
-                }
-                Err(e @ HubError::InvalidFrame(_)) => {
-                    error_message("invalid_frame", &format!("{e}; frame dropped"))
-                }
-                Err(e) => error_message("frame_refused", &format!("{e}; frame dropped")),
-            },
-            Some(Inbound::Text(text)) => match control::parse::<CameraMessage>(&text, KNOWN) {
-                Ok(CameraMessage::Ping { t }) => json!({ "type": "pong", "t": t }),
-                Ok(
-                    CameraMessage::Register { client_id, .. }
-                    | CameraMessage::ClientRegistration { client_id, .. },
-                ) => error_message(
-                    "already_registered",
-                    &format!(
-                        "this connection already publishes '{}'; reconnect to use '{client_id}'",
-                        lease.stream().id()
+        match &self.published {
+            None => self.register(socket, reg, dialect).await,
+            Some((lease, _)) => {
+                let reply = SocketReply::error(
+                    code::ALREADY_REGISTERED,
+                    format!(
+                        "this connection already publishes '{}'; reconnect to use '{}'",
+                        lease.stream().id(),
+                        reg.client_id
                     ),
-                ),
-                Err(e) => e.to_message(),
-            },
-            Some(Inbound::Reply(frame)) => {
-                if conn.send_reply(frame).await.is_err() {
-                    return (0, "write failed".into());
-                }
-                continue;
+                );
+                Ok(socket.send_json(&reply).await?)
             }
-            Some(Inbound::Pong) => continue,
-            Some(Inbound::Failed(f)) => return (f.close_code(), f.to_string()),
-            Some(Inbound::Closed { code, .. }) => {
-                return (0, format!("closed by the camera ({code:?})"))
-            }
-            None => return (0, "reader ended".into()),
-        };
-        if conn.send_json(&reply).await.is_err() {
-            return (0, "write failed".into());
         }
+    }
+
+    async fn on_binary(&mut self, socket: &mut Socket, jpeg: Bytes) -> Step {
+        let Some((lease, _)) = &self.published else {
+            let reply = SocketReply::error(
+                code::NOT_REGISTERED,
+                "send {\"type\":\"register\",\"clientId\":\"…\"} before frames; frame dropped",
+            );
+            return Ok(socket.send_json(&reply).await?);
+        };
+        let reply = match lease.publish(&jpeg) {
+            Ok(_) => return Ok(()),
+            Err(HubError::Superseded) => return Err(End::replaced("clientId")),
+            Err(e @ HubError::InvalidFrame(_)) => {
+                SocketReply::error(code::INVALID_FRAME, format!("{e}; frame dropped"))
+            }
+            Err(e) => SocketReply::error(code::FRAME_REFUSED, format!("{e}; frame dropped")),
+        };
+        Ok(socket.send_json(&reply).await?)
     }
 }
 

@@ -17,25 +17,30 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::Arc,
-    time::Instant,
 };
 
 use axum::{extract::State, response::Response, routing::get, Router};
+use bytes::Bytes;
+use relaydeck_contract::{
+    socket::{code, SocketReply},
+    viewer_ws::{ViewerCameraStats, ViewerEvent, ViewerMessage},
+};
 use relaydeck_hub::{
     stream::Subscription, DirectSink, Handoff, HubEvent, StreamId, VideoFrame, VideoStream,
     ViewerQueue, ViewerSlot,
 };
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::Interval,
+};
 
-use super::control::{self, error_message};
 use crate::{
     auth::Access,
     state::AppState,
+    wire,
     ws::{
-        close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsError, WsLimits, WsUpgrade,
-        WsWriter,
+        session::{self, End, SocketEdge, Step},
+        ticks, Socket, WsError, WsLimits, WsUpgrade, WsWriter,
     },
 };
 
@@ -63,20 +68,6 @@ impl DirectSink for SocketSink {
 pub fn router() -> Router<AppState> {
     Router::new().route("/stream/ws", get(viewer))
 }
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-enum ViewerMessage {
-    Subscribe {
-        #[serde(rename = "clientIds")]
-        client_ids: Option<Vec<String>>,
-    },
-    Ping {
-        t: Option<Value>,
-    },
-}
-
-const KNOWN: &[&str] = &["subscribe", "ping"];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
@@ -117,68 +108,126 @@ async fn viewer(State(state): State<AppState>, access: Access, ws: WsUpgrade) ->
         max_text: state.config.max_text_bytes,
     };
     ws.on_upgrade(&state.clone(), limits, move |conn| async move {
-        if let Err(reason) = access.valid_target() {
-            return conn.close(close::POLICY, &reason).await;
-        }
-        // The cameras the guard resolved and checked (`?clientId=` or `?clientIds=`).
-        let (mode, wanted) = match (&access.target.id, &access.target.ids) {
-            (Some(id), _) => (Mode::Single, Wanted::Only([id.to_string()].into())),
-            (None, Some(ids)) => (
-                Mode::Multi,
-                Wanted::Only(ids.iter().map(StreamId::to_string).collect()),
-            ),
-            (None, None) => (Mode::Multi, Wanted::All),
-        };
-        // Asked again here, for every camera this edge will serve (defence in depth).
-        if let Wanted::Only(ids) = &wanted {
-            if let Some(denied) = ids.iter().find(|id| access.view(id).is_err()) {
-                return conn
-                    .close(
-                        close::POLICY,
-                        &format!("these credentials do not allow watching '{denied}'"),
-                    )
-                    .await;
-            }
-        }
-        let mut session = ViewerSession::new(state, conn, mode, wanted, access);
-        let (code, reason) = session.run().await;
-        tracing::debug!(viewer = session.queue.id(), code, reason = ?reason, "viewer left");
-        if code != 0 {
-            session.conn.close(code, &reason).await;
-        }
+        let mut socket = Socket::new(conn);
+        let end = serve(&state, &access, &mut socket).await;
+        tracing::debug!(%end, "viewer left");
+        socket.finish(&end).await;
     })
 }
 
-struct ViewerSession {
+async fn serve(state: &AppState, access: &Access, socket: &mut Socket) -> End {
+    if let Err(reason) = access.valid_target() {
+        return End::policy(reason);
+    }
+    // The cameras the guard resolved and checked (`?clientId=` or `?clientIds=`).
+    let (mode, wanted) = match (&access.target.id, &access.target.ids) {
+        (Some(id), _) => (Mode::Single, Wanted::Only([id.to_string()].into())),
+        (None, Some(ids)) => (
+            Mode::Multi,
+            Wanted::Only(ids.iter().map(StreamId::to_string).collect()),
+        ),
+        (None, None) => (Mode::Multi, Wanted::All),
+    };
+    // Asked again here, for every camera this edge will serve (defence in depth).
+    if let Wanted::Only(ids) = &wanted {
+        if let Some(denied) = ids.iter().find(|id| access.view(id).is_err()) {
+            return End::policy(format!(
+                "these credentials do not allow watching '{denied}'"
+            ));
+        }
+    }
+    let mut viewer = Viewer::new(state.clone(), socket, mode, wanted, access.clone());
+    if let Err(e) = viewer.sync_subscriptions(socket).await {
+        return e.into();
+    }
+    session::run(
+        socket,
+        &mut viewer,
+        access,
+        &state.shutdown,
+        state.keepalive(),
+    )
+    .await
+}
+
+/// One viewer: its cameras, its latest-wins queue, its hub events.
+struct Viewer {
     state: AppState,
-    conn: WsConn,
     mode: Mode,
     wanted: Wanted,
     queue: Arc<ViewerQueue>,
     subs: BTreeMap<StreamId, Subscription>,
     events: broadcast::Receiver<HubEvent>,
+    stats: Interval,
     /// Who is watching: a limited token only ever gets its own cameras.
     access: Access,
 }
 
-type End = (u16, String);
-
-fn write_failed(e: WsError) -> End {
-    tracing::debug!("viewer write failed: {e}");
-    (0, e.to_string())
+enum ViewerTick {
+    Hub(Result<HubEvent, RecvError>),
+    Stats,
+    FramesReady,
 }
 
-impl ViewerSession {
-    fn new(state: AppState, conn: WsConn, mode: Mode, wanted: Wanted, access: Access) -> Self {
+impl SocketEdge for Viewer {
+    type Message = ViewerMessage;
+    type Event = ViewerTick;
+
+    async fn next_event(&mut self) -> ViewerTick {
+        tokio::select! {
+            biased;
+            ev = self.events.recv() => ViewerTick::Hub(ev),
+            _ = self.stats.tick() => ViewerTick::Stats,
+            _ = self.queue.ready() => ViewerTick::FramesReady,
+        }
+    }
+
+    async fn on_event(&mut self, socket: &mut Socket, tick: ViewerTick) -> Step {
+        match tick {
+            ViewerTick::Hub(ev) => self.on_hub_event(socket, ev).await?,
+            ViewerTick::Stats => socket.send_json(&self.stats()).await?,
+            ViewerTick::FramesReady => self.write_frames(socket).await?,
+        }
+        Ok(())
+    }
+
+    async fn on_message(&mut self, socket: &mut Socket, message: ViewerMessage) -> Step {
+        let reply = match message {
+            ViewerMessage::Ping(p) => SocketReply::pong(p),
+            ViewerMessage::Subscribe { .. } if self.mode == Mode::Single => SocketReply::error(
+                code::SINGLE_CAMERA,
+                "this socket was opened with ?clientId= for one camera; open /stream/ws without it to choose cameras",
+            ),
+            ViewerMessage::Subscribe { client_ids } => {
+                match self.resubscribe(socket, client_ids).await? {
+                    Ok(subscribed) => return Ok(socket.send_json(&subscribed).await?),
+                    Err(refused) => refused,
+                }
+            }
+        };
+        Ok(socket.send_json(&reply).await?)
+    }
+
+    async fn on_binary(&mut self, socket: &mut Socket, _: Bytes) -> Step {
+        let reply = SocketReply::error(
+            code::UNEXPECTED_BINARY,
+            "viewers send only text messages; binary message ignored",
+        );
+        Ok(socket.send_json(&reply).await?)
+    }
+}
+
+impl Viewer {
+    fn new(state: AppState, socket: &Socket, mode: Mode, wanted: Wanted, access: Access) -> Self {
         // Subscribe to events before listing cameras, so no join is missed.
         let events = state.hub.events();
         let queue = ViewerQueue::with_sink(Arc::new(SocketSink {
-            writer: conn.writer().clone(),
+            writer: socket.writer().clone(),
             mode,
         }));
         Self {
+            stats: ticks::on_grid(state.config.stats_interval),
             state,
-            conn,
             mode,
             wanted,
             queue,
@@ -188,86 +237,31 @@ impl ViewerSession {
         }
     }
 
-    async fn run(&mut self) -> End {
-        if let Err(e) = self.sync_subscriptions().await {
-            return write_failed(e);
-        }
-        let cfg = self.state.config.clone();
-        let mut ping = ticks::on_grid(cfg.ws_ping_interval);
-        let mut stats = ticks::on_grid(cfg.stats_interval);
-        let mut last_seen = Instant::now();
-        // A child token per viewer: waiting on it does not contend with other
-        // viewers. It fires on shutdown and when the viewer's token is revoked.
-        let ended = self.access.ended.child_token();
-        let queue = self.queue.clone();
-        loop {
-            let step = tokio::select! {
-                biased;
-                _ = ended.cancelled() => return close::ended(&self.access, &self.state.shutdown),
-                msg = self.conn.recv() => {
-                    last_seen = Instant::now();
-                    match msg {
-                        Some(msg) => self.on_message(msg).await,
-                        None => Err((0, "reader ended".into())),
-                    }
-                }
-                ev = self.events.recv() => self.on_event(ev).await.map_err(write_failed),
-                _ = ping.tick() => match silent_for_too_long(last_seen, cfg.ws_timeout) {
-                    Some(reason) => Err((close::GOING_AWAY, reason)),
-                    None => self.conn.send_ping().await.map_err(write_failed),
-                },
-                _ = stats.tick() => self.send_stats().await.map_err(write_failed),
-                _ = queue.ready() => self.write_frames().await.map_err(write_failed),
-            };
-            if let Err(end) = step {
-                return end;
-            }
-        }
-    }
-
     /// Finishes a frame a publisher started, then writes every pending
     /// frame, one per camera, newest only.
-    async fn write_frames(&mut self) -> Result<(), WsError> {
-        self.conn.flush_unfinished().await?;
+    async fn write_frames(&mut self, socket: &mut Socket) -> Result<(), WsError> {
+        socket.flush_unfinished().await?;
         let slots: Vec<Arc<ViewerSlot>> = self.subs.values().map(|s| s.slot().clone()).collect();
         for slot in slots {
             let Some(frame) = slot.take() else { continue };
-            self.conn
+            socket
                 .send_frame(self.mode.payload(&frame), slot, frame.seq)
                 .await?;
         }
         Ok(())
     }
 
-    async fn on_message(&mut self, msg: Inbound) -> Result<(), End> {
-        let reply = match msg {
-            Inbound::Text(text) => match control::parse::<ViewerMessage>(&text, KNOWN) {
-                Ok(ViewerMessage::Ping { t }) => json!({ "type": "pong", "t": t }),
-                Ok(ViewerMessage::Subscribe { .. }) if self.mode == Mode::Single => error_message(
-                    "single_camera",
-                    "this socket was opened with ?clientId= for one camera; open /stream/ws without it to choose cameras",
-                ),
-                Ok(ViewerMessage::Subscribe { client_ids }) => match self.resubscribe(client_ids).await {
-                    Ok(Some(reply)) => reply,
-                    Ok(None) => return Ok(()),
-                    Err(e) => return Err(write_failed(e)),
-                },
-                Err(e) => e.to_message(),
-            },
-            Inbound::Binary(_) => error_message("unexpected_binary", "viewers send only text messages; binary message ignored"),
-            Inbound::Reply(frame) => return self.conn.send_reply(frame).await.map_err(write_failed),
-            Inbound::Pong => return Ok(()),
-            Inbound::Failed(f) => return Err((f.close_code(), f.to_string())),
-            Inbound::Closed { .. } => return Err((0, "closed by the viewer".into())),
-        };
-        self.conn.send_json(&reply).await.map_err(write_failed)
-    }
-
-    async fn resubscribe(&mut self, ids: Option<Vec<String>>) -> Result<Option<Value>, WsError> {
+    /// The answer to `subscribe`: `Ok(subscribed)`, or `Err(error)` with the
+    /// subscription unchanged.
+    async fn resubscribe(
+        &mut self,
+        socket: &mut Socket,
+        ids: Option<Vec<String>>,
+    ) -> Result<Result<ViewerEvent, SocketReply>, WsError> {
         if let Some(bad) = ids.iter().flatten().find(|id| StreamId::new(id).is_err()) {
-            return Ok(Some(error_message(
-                "invalid_id",
-                &format!("invalid clientId '{bad}'; subscription unchanged"),
+            return Ok(Err(SocketReply::error(
+                code::INVALID_ID,
+                format!("invalid clientId '{bad}'; subscription unchanged"),
             )));
         }
         if let Some(denied) = ids
@@ -275,9 +269,9 @@ impl ViewerSession {
             .flatten()
             .find(|id| self.access.view(id).is_err())
         {
-            return Ok(Some(error_message(
-                "forbidden",
-                &format!(
+            return Ok(Err(SocketReply::error(
+                code::FORBIDDEN,
+                format!(
                     "these credentials do not allow watching '{denied}'; subscription unchanged"
                 ),
             )));
@@ -286,9 +280,9 @@ impl ViewerSession {
             Some(ids) => Wanted::Only(ids.into_iter().collect()),
             None => Wanted::All,
         };
-        self.sync_subscriptions().await?;
-        let ids: Vec<&str> = self.subs.keys().map(StreamId::as_str).collect();
-        Ok(Some(json!({ "type": "subscribed", "clientIds": ids })))
+        self.sync_subscriptions(socket).await?;
+        let client_ids = self.subs.keys().map(StreamId::to_string).collect();
+        Ok(Ok(ViewerEvent::Subscribed { client_ids }))
     }
 
     /// Chosen by the viewer and allowed by its credentials.
@@ -297,7 +291,7 @@ impl ViewerSession {
     }
 
     /// Makes the subscriptions match `wanted` and the hub's cameras.
-    async fn sync_subscriptions(&mut self) -> Result<(), WsError> {
+    async fn sync_subscriptions(&mut self, socket: &mut Socket) -> Result<(), WsError> {
         let streams = self.state.hub.streams();
         let present: BTreeSet<&str> = streams.iter().map(|s| s.id().as_str()).collect();
         let stale: Vec<StreamId> = self
@@ -308,36 +302,52 @@ impl ViewerSession {
             .collect();
         for id in stale {
             self.subs.remove(&id);
-            self.conn
-                .send_json(&json!({ "type": "left", "clientId": id }))
-                .await?;
+            socket.send_json(&left(&id)).await?;
         }
         let wanted: Vec<_> = streams
             .iter()
             .filter(|s| self.wants(s.id().as_str()))
             .collect();
         for stream in wanted {
-            self.subscribe(stream).await?;
+            self.subscribe(socket, stream).await?;
         }
         Ok(())
     }
 
-    async fn subscribe(&mut self, stream: &Arc<VideoStream>) -> Result<(), WsError> {
+    async fn subscribe(
+        &mut self,
+        socket: &mut Socket,
+        stream: &Arc<VideoStream>,
+    ) -> Result<(), WsError> {
         if self.subs.contains_key(stream.id()) {
             return Ok(());
         }
         let snap = stream.snapshot();
-        let joined = json!({
-            "type": "joined", "clientId": snap.id, "name": snap.name, "online": snap.online,
-            "width": snap.width, "height": snap.height, "availability": snap.availability,
-        });
-        self.conn.send_json(&joined).await?;
+        let joined = ViewerEvent::Joined {
+            client_id: snap.id.to_string(),
+            name: snap.name,
+            online: snap.online,
+            width: snap.width,
+            height: snap.height,
+            availability: wire::availability(&snap.availability),
+        };
+        socket.send_json(&joined).await?;
         self.subs
             .insert(stream.id().clone(), stream.subscribe(&self.queue));
         Ok(())
     }
 
-    async fn on_event(&mut self, ev: Result<HubEvent, RecvError>) -> Result<(), WsError> {
+    async fn on_hub_event(
+        &mut self,
+        socket: &mut Socket,
+        ev: Result<HubEvent, RecvError>,
+    ) -> Result<(), WsError> {
+        let status = |id: &StreamId, online, name, availability| ViewerEvent::Status {
+            client_id: id.to_string(),
+            online,
+            name,
+            availability,
+        };
         match ev {
             Ok(HubEvent::Joined { id }) => {
                 if let Some(stream) = self
@@ -345,51 +355,56 @@ impl ViewerSession {
                     .then(|| self.state.hub.stream(id.as_str()))
                     .flatten()
                 {
-                    self.subscribe(&stream).await?;
+                    self.subscribe(socket, &stream).await?;
                 }
             }
             Ok(HubEvent::Online { id, name }) if self.subs.contains_key(&id) => {
-                self.conn
-                    .send_json(
-                        &json!({ "type": "status", "clientId": id, "online": true, "name": name }),
-                    )
+                socket
+                    .send_json(&status(&id, true, Some(name), None))
                     .await?;
             }
             Ok(HubEvent::Offline { id }) if self.subs.contains_key(&id) => {
-                self.conn
-                    .send_json(&json!({ "type": "status", "clientId": id, "online": false }))
-                    .await?;
+                socket.send_json(&status(&id, false, None, None)).await?;
             }
             Ok(HubEvent::Availability { id }) if self.subs.contains_key(&id) => {
                 let Some(stream) = self.state.hub.stream(id.as_str()) else {
                     return Ok(());
                 };
-                let msg = json!({ "type": "status", "clientId": id, "online": stream.is_online(), "availability": stream.availability() });
-                self.conn.send_json(&msg).await?;
-            }
-            Ok(HubEvent::Left { id }) if self.subs.remove(&id).is_some() => {
-                self.conn
-                    .send_json(&json!({ "type": "left", "clientId": id }))
+                let availability = wire::availability(&stream.availability());
+                socket
+                    .send_json(&status(&id, stream.is_online(), None, Some(availability)))
                     .await?;
             }
+            Ok(HubEvent::Left { id }) if self.subs.remove(&id).is_some() => {
+                socket.send_json(&left(&id)).await?;
+            }
             Ok(_) => {}
-            Err(RecvError::Lagged(_)) => self.sync_subscriptions().await?,
+            Err(RecvError::Lagged(_)) => self.sync_subscriptions(socket).await?,
             Err(RecvError::Closed) => {}
         }
         Ok(())
     }
 
-    async fn send_stats(&mut self) -> Result<(), WsError> {
-        let mut cameras = Map::new();
-        for (id, sub) in &self.subs {
-            let s = sub.slot().stats();
-            cameras.insert(
-                id.to_string(),
-                json!({ "delivered": s.delivered, "skipped": s.skipped, "lastSeq": s.last_seq }),
-            );
-        }
-        self.conn
-            .send_json(&json!({ "type": "stats", "cameras": cameras }))
-            .await
+    fn stats(&self) -> ViewerEvent {
+        let cameras = self
+            .subs
+            .iter()
+            .map(|(id, sub)| {
+                let s = sub.slot().stats();
+                let stats = ViewerCameraStats {
+                    delivered: s.delivered,
+                    skipped: s.skipped,
+                    last_seq: s.last_seq,
+                };
+                (id.to_string(), stats)
+            })
+            .collect();
+        ViewerEvent::Stats { cameras }
+    }
+}
+
+fn left(id: &StreamId) -> ViewerEvent {
+    ViewerEvent::Left {
+        client_id: id.to_string(),
     }
 }

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use relaydeck_hub::{AudioFormat, AudioSubscription, ListenerItem};
 use tokio_util::sync::CancellationToken;
 
-use super::audio_ws::{find_source, parse_backlog};
+use crate::streams::{find_audio_source as find_source, parse_backlog};
 use crate::{auth::Access, error::ApiError, state::AppState};
 
 pub fn router() -> Router<AppState> {
@@ -52,7 +52,8 @@ async fn live_wav(State(state): State<AppState>, access: Access) -> Result<Respo
     // Asked again here, for the ID this edge serves (defence in depth).
     access.view(&id)?;
     let source = find_source(&state, &id).map_err(|_| ApiError::UnknownSource(id.clone()))?;
-    let backlog = parse_backlog(&state, access.param("backlogMs")).map_err(ApiError::BadRequest)?;
+    let backlog = parse_backlog(state.config.audio_ring, access.param("backlogMs"))
+        .map_err(ApiError::BadRequest)?;
     let format = source
         .format()
         .ok_or_else(|| ApiError::NoAudioYet(id.clone()))?;

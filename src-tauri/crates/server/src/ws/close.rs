@@ -14,19 +14,3 @@ pub const POLICY: u16 = 1008;
 pub const TOO_BIG: u16 = 1009;
 /// An unexpected condition on the server.
 pub const INTERNAL: u16 = 1011;
-
-/// Why a socket's `ended` token fired: the server is stopping (1001), or the
-/// credential it was opened with was revoked or expired (1008).
-pub fn ended(
-    access: &crate::auth::Access,
-    shutdown: &tokio_util::sync::CancellationToken,
-) -> (u16, String) {
-    if access.revoked(shutdown) {
-        (
-            POLICY,
-            "the credentials of this connection were revoked or have expired".into(),
-        )
-    } else {
-        (GOING_AWAY, "server shutting down".into())
-    }
-}

@@ -243,8 +243,10 @@ impl WsConn {
         self.write(Opcode::Text, Bytes::from(text)).await
     }
 
-    pub async fn send_json(&mut self, value: &serde_json::Value) -> Result<(), WsError> {
-        self.send_text(value.to_string()).await
+    /// Sends one of the contract's messages as a text message.
+    pub async fn send_json<T: serde::Serialize>(&mut self, value: &T) -> Result<(), WsError> {
+        let text = serde_json::to_string(value).expect("contract types serialise");
+        self.send_text(text).await
     }
 
     /// Sends one binary message, written straight from the shared `data`.

@@ -10,6 +10,9 @@
 //! * [`raw_socket`]: the publisher's direct write to a plain TCP socket,
 //!   and [`frame_file`] (Linux): one shared copy of a large frame per
 //!   fan-out, given to each socket by `sendfile`.
+//! * [`session`]: the loop every socket edge shares (credential end,
+//!   supersede, keepalive, app-level ping, typed ending); an edge supplies
+//!   only its own messages and events.
 //! * [`ticks`]: stats and pings of all sockets on one shared clock grid.
 //! * [`close`]: the close codes the relay uses.
 //!
@@ -22,10 +25,12 @@ pub mod conn;
 #[cfg(target_os = "linux")]
 pub mod frame_file;
 pub mod raw_socket;
+pub mod session;
 pub mod ticks;
 pub mod upgrade;
 pub mod writer;
 
 pub use conn::{Inbound, ReadFailure, WsConn, WsError, WsLimits};
+pub use session::{End, Keepalive, Socket, SocketEdge, Step};
 pub use upgrade::WsUpgrade;
 pub use writer::{Opcode, WsWriter};

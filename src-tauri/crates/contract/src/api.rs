@@ -1,0 +1,462 @@
+//! REST bodies under `/api/`: what each route answers and accepts.
+//! Errors are always [`ApiErrorBody`].
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+use crate::{Availability, SourceKind};
+
+/// Every HTTP error: `{"error":{"code","message"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ApiErrorBody {
+    pub error: ApiErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ApiErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// `{"ok":true}`: sign-in, sign-out, password change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Ok {
+    pub ok: bool,
+}
+
+impl Ok {
+    pub const YES: Ok = Ok { ok: true };
+}
+
+/// `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    #[ts(type = "number")]
+    pub uptime_secs: u64,
+    #[ts(type = "number")]
+    pub cameras: usize,
+    #[ts(type = "number")]
+    pub cameras_online: usize,
+    #[ts(type = "number")]
+    pub viewers: usize,
+}
+
+/// One camera in `/api/clients`, `/api/clients/{id}` and `/api/streams`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Camera {
+    pub id: String,
+    pub client_id: String,
+    pub name: Option<String>,
+    pub kind: SourceKind,
+    pub online: bool,
+    #[ts(type = "number | null")]
+    pub connected_since: Option<u64>,
+    #[ts(type = "number | null")]
+    pub last_frame_time: Option<u64>,
+    #[ts(type = "number")]
+    pub frames: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub fps: f64,
+    pub width: Option<u16>,
+    pub height: Option<u16>,
+    #[ts(type = "number")]
+    pub viewers: usize,
+    #[ts(type = "number")]
+    pub delivered: u64,
+    #[ts(type = "number")]
+    pub skipped: u64,
+    pub availability: Availability,
+}
+
+/// `GET /api/clients`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CameraList {
+    pub clients: Vec<Camera>,
+}
+
+/// One camera in `GET /api/streams`: the camera and its ring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct StreamInfo {
+    #[serde(flatten)]
+    pub camera: Camera,
+    pub ring: RingSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RingSummary {
+    #[ts(type = "number")]
+    pub capacity: usize,
+    #[ts(type = "number")]
+    pub length: usize,
+    #[ts(type = "number | null")]
+    pub first_seq: Option<u64>,
+    #[ts(type = "number | null")]
+    pub latest_seq: Option<u64>,
+}
+
+/// `GET /api/streams`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct StreamList {
+    pub streams: Vec<StreamInfo>,
+}
+
+/// One frame of a camera's ring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RingFrame {
+    #[ts(type = "number")]
+    pub seq: u64,
+    #[ts(type = "number")]
+    pub capture_time_us: u64,
+    #[ts(type = "number")]
+    pub size: usize,
+    pub width: u16,
+    pub height: u16,
+    pub url: String,
+}
+
+/// `GET /api/clients/{id}/stream`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Ring {
+    pub client_id: String,
+    pub online: bool,
+    pub frames: Vec<RingFrame>,
+}
+
+/// A PCM format: sample rate and channels (always s16le).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioFormat {
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+/// One audio source in `GET /api/sources`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioSourceInfo {
+    pub id: String,
+    pub kind: SourceKind,
+    pub name: Option<String>,
+    pub online: bool,
+    pub format: Option<AudioFormat>,
+    pub encoding: String,
+    #[ts(type = "number")]
+    pub chunks: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number | null")]
+    pub last_chunk_ms: Option<u64>,
+    #[ts(type = "number | null")]
+    pub last_seq: Option<u64>,
+    #[ts(type = "number")]
+    pub listeners: usize,
+    #[ts(type = "number")]
+    pub ring_ms: u64,
+    #[ts(type = "number")]
+    pub lost: u64,
+    #[ts(type = "number")]
+    pub late: u64,
+    #[ts(type = "number")]
+    pub duplicates: u64,
+    #[ts(type = "number")]
+    pub filled: u64,
+    pub availability: Availability,
+    pub ws_url: String,
+    pub wav_url: String,
+    /// Whether the source belongs to a registered devkit.
+    pub device: bool,
+}
+
+/// `GET /api/sources`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct SourceList {
+    pub sources: Vec<AudioSourceInfo>,
+}
+
+/// A devkit's announced audio, as the Devices page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAudio {
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub format: String,
+    pub frame_ms: u32,
+}
+
+/// One registered devkit, online or not (the session fields are `null` offline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub device_id: String,
+    pub name: String,
+    #[ts(type = "number")]
+    pub created_ms: u64,
+    #[ts(type = "number | null")]
+    pub last_seen_ms: Option<u64>,
+    pub online: bool,
+    pub session_id: Option<u32>,
+    pub ip: Option<String>,
+    pub fw: Option<String>,
+    pub format: Option<DeviceAudio>,
+    #[ts(type = "number | null")]
+    pub connected_ms: Option<u64>,
+    #[ts(type = "number | null")]
+    pub last_packet_ms: Option<u64>,
+    #[ts(type = "number")]
+    pub listeners: usize,
+    pub status: Map<String, Value>,
+    /// Counters of the live session (absent offline).
+    #[serde(flatten)]
+    pub session: DeviceSessionStats,
+}
+
+/// Counters of a live devkit session; every field is absent offline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSessionStats {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub packets: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub lost: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub late: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub duplicates: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub filled: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub jitter_ms: Option<f64>,
+}
+
+/// Datagrams the UDP port dropped, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UdpDropCounts {
+    #[ts(type = "number")]
+    pub unknown_session: u64,
+    #[ts(type = "number")]
+    pub wrong_peer: u64,
+    #[ts(type = "number")]
+    pub malformed: u64,
+}
+
+/// `GET /api/devices`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceList {
+    pub devices: Vec<Device>,
+    pub udp_drops: UdpDropCounts,
+}
+
+/// `POST /api/devices`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewDevice {
+    #[serde(default)]
+    #[ts(optional)]
+    pub device_id: Option<String>,
+    pub name: String,
+}
+
+/// The answer to `POST /api/devices`: the only time the token is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedDevice {
+    pub device_id: String,
+    pub name: String,
+    pub token: String,
+    #[ts(type = "number")]
+    pub created_ms: u64,
+    pub tcp_port: Option<u16>,
+    pub udp_port: Option<u16>,
+    pub note: String,
+}
+
+/// `DELETE /api/devices/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokedDevice {
+    pub device_id: String,
+    pub revoked: bool,
+}
+
+/// `POST /api/devices/{id}/commands`. The answer is the device's ack as it
+/// sent it (`{"type":"ack","id","ok",…}`) with `deviceId` added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCommand {
+    pub name: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub args: Option<Value>,
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    View,
+    Publish,
+    Admin,
+}
+
+/// One API token in `GET /api/tokens` (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub scope: Scope,
+    pub ids: Option<BTreeSet<String>>,
+    #[ts(type = "number")]
+    pub created_ms: u64,
+    #[ts(type = "number | null")]
+    pub expires_ms: Option<u64>,
+    pub expired: bool,
+}
+
+/// `GET /api/tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// `POST /api/tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewToken {
+    pub name: String,
+    pub scope: Scope,
+    #[serde(default)]
+    #[ts(optional)]
+    pub ids: Option<BTreeSet<String>>,
+    #[serde(default)]
+    #[ts(optional, type = "number")]
+    pub expires_in_sec: Option<u64>,
+}
+
+/// The answer to `POST /api/tokens`: the only time the secret is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub id: String,
+    pub name: String,
+    pub scope: Scope,
+    pub ids: Option<BTreeSet<String>>,
+    #[ts(type = "number")]
+    pub created_ms: u64,
+    #[ts(type = "number | null")]
+    pub expires_ms: Option<u64>,
+    pub token: String,
+    /// A page URL carrying the token (view and publish tokens).
+    pub link: Option<String>,
+}
+
+/// `DELETE /api/tokens/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct RevokedToken {
+    pub id: String,
+    pub revoked: bool,
+}
+
+/// `POST /api/login` as JSON (a form with the same fields is accepted too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Login {
+    pub password: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub next: Option<String>,
+}
+
+/// `POST /api/session/bootstrap`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Bootstrap {
+    pub code: String,
+}
+
+/// Who the caller is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Token,
+}
+
+/// `GET /api/session`: who am I, what may I do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub role: Role,
+    pub admin: bool,
+    pub scope: Option<Scope>,
+    pub ids: Option<BTreeSet<String>>,
+    pub token: Option<String>,
+    pub can_view: bool,
+    pub can_publish: bool,
+}
+
+/// A mode a camera offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CameraMode {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// `mjpeg`, `yuyv` or `nv12`.
+    pub format: String,
+}
+
+/// A camera of the computer running the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CameraDevice {
+    pub index: u32,
+    pub name: String,
+    pub modes: Vec<CameraMode>,
+}
+
+/// A microphone of the computer running the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MicDevice {
+    pub name: String,
+    pub is_default: bool,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<u16>,
+    pub sample_format: Option<String>,
+}
+
+/// A list of devices, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct DeviceChoice<T> {
+    pub devices: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub message: Option<String>,
+}
+
+/// `GET /api/capture/devices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CaptureDevices {
+    pub cameras: DeviceChoice<CameraDevice>,
+    pub microphones: DeviceChoice<MicDevice>,
+}

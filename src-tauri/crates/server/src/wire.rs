@@ -1,0 +1,76 @@
+//! From the hub's values to the contract's wire types: the hub keeps no
+//! wire naming, so every edge that reports on a stream converts here.
+
+use relaydeck_contract::{api, Availability, SourceKind};
+use relaydeck_hub as hub;
+
+pub fn availability(a: &hub::Availability) -> Availability {
+    match a {
+        hub::Availability::Live => Availability::Live,
+        hub::Availability::Standby => Availability::Standby,
+        hub::Availability::Unavailable(why) => Availability::Unavailable(why.clone()),
+    }
+}
+
+pub fn source_kind(k: hub::SourceKind) -> SourceKind {
+    match k {
+        hub::SourceKind::Remote => SourceKind::Remote,
+        hub::SourceKind::Local => SourceKind::Local,
+    }
+}
+
+pub fn audio_format(f: hub::AudioFormat) -> api::AudioFormat {
+    api::AudioFormat {
+        sample_rate: f.sample_rate,
+        channels: f.channels,
+    }
+}
+
+/// One camera as `/api/clients` and `/api/streams` show it.
+pub fn camera(s: &hub::StreamSnapshot) -> api::Camera {
+    api::Camera {
+        id: s.id.to_string(),
+        client_id: s.id.to_string(),
+        name: s.name.clone(),
+        kind: source_kind(s.kind),
+        online: s.online,
+        connected_since: s.connected_since_ms,
+        last_frame_time: s.last_frame_ms,
+        frames: s.frames,
+        bytes: s.bytes,
+        fps: s.fps,
+        width: s.width,
+        height: s.height,
+        viewers: s.viewers,
+        delivered: s.delivered,
+        skipped: s.skipped,
+        availability: availability(&s.availability),
+    }
+}
+
+/// One audio source as `/api/sources` shows it.
+pub fn audio_source(s: &hub::AudioSnapshot, device: bool) -> api::AudioSourceInfo {
+    let id = s.id.as_str();
+    api::AudioSourceInfo {
+        id: id.to_owned(),
+        kind: source_kind(s.kind),
+        name: s.name.clone(),
+        online: s.online,
+        format: s.format.map(audio_format),
+        encoding: s.encoding.to_owned(),
+        chunks: s.chunks,
+        bytes: s.bytes,
+        last_chunk_ms: s.last_chunk_ms,
+        last_seq: s.last_seq,
+        listeners: s.listeners,
+        ring_ms: s.ring_ms,
+        lost: s.loss.lost,
+        late: s.loss.late,
+        duplicates: s.loss.duplicates,
+        filled: s.loss.filled,
+        availability: availability(&s.availability),
+        ws_url: format!("/audio/ws?source={id}"),
+        wav_url: format!("/api/audio/{id}/live.wav"),
+        device,
+    }
+}

@@ -1,0 +1,204 @@
+// Generated from the Rust types of relaydeck-contract; do not edit.
+// Regenerate: cargo run -p relaydeck-contract -- --write ui/src/generated/contract.ts
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
+export type SourceKind = "remote" | "local";
+
+export type Availability = { "state": "live" } | { "state": "standby" } | { "state": "unavailable", "message": string };
+
+export type Ping = { t?: JsonValue | null, };
+
+export type SocketReply = { "type": "pong", t: JsonValue | null, } | { "type": "error" } & SocketError;
+
+export type SocketError = { code: string, message: string, };
+
+export type CameraMessage = { "type": "register" } & Registration | { "type": "client-registration" } & Registration | { "type": "ping" } & Ping;
+
+export type Registration = { clientId: string, name?: string | null, };
+
+export type CameraReply = { "type": "registered", clientId: string, } | { "type": "registration-success", clientId: string, timestamp: number, };
+
+export type ViewerMessage = { "type": "subscribe", clientIds?: Array<string> | null, } | { "type": "ping" } & Ping;
+
+export type ViewerEvent = { "type": "joined", clientId: string, name: string | null, online: boolean, width: number | null, height: number | null, availability: Availability, } | { "type": "left", clientId: string, } | { "type": "status", clientId: string, online: boolean, name?: string | null, availability?: Availability, } | { "type": "subscribed", clientIds: Array<string>, } | { "type": "stats", cameras: { [key in string]: ViewerCameraStats }, };
+
+export type ViewerCameraStats = { delivered: number, skipped: number, lastSeq: number, };
+
+export type ListenerMessage = { "type": "ping" } & Ping;
+
+export type ListenerEvent = { "type": "format", source: string, sampleRate: number, channels: number, encoding: string, } | { "type": "stats", seq: number | null, serverTimeMs: number | null, lost: number, late: number, filled: number, duplicates: number, dropped: number, online: boolean, };
+
+export type PublisherMessage = { "type": "format", sampleRate: number, channels: number, encoding?: string | null, } | { "type": "ping" } & Ping;
+
+export type PublisherReply = { "type": "registered", source: string, sampleRate: number, channels: number, encoding: string, };
+
+export type ApiErrorBody = { error: ApiErrorDetail, };
+
+export type ApiErrorDetail = { code: string, message: string, };
+
+export type Ok = { ok: boolean, };
+
+export type Health = { status: string, version: string, uptimeSecs: number, cameras: number, camerasOnline: number, viewers: number, };
+
+export type Camera = { id: string, clientId: string, name: string | null, kind: SourceKind, online: boolean, connectedSince: number | null, lastFrameTime: number | null, frames: number, bytes: number, fps: number, width: number | null, height: number | null, viewers: number, delivered: number, skipped: number, availability: Availability, };
+
+export type CameraList = { clients: Array<Camera>, };
+
+export type StreamInfo = { ring: RingSummary, id: string, clientId: string, name: string | null, kind: SourceKind, online: boolean, connectedSince: number | null, lastFrameTime: number | null, frames: number, bytes: number, fps: number, width: number | null, height: number | null, viewers: number, delivered: number, skipped: number, availability: Availability, };
+
+export type RingSummary = { capacity: number, length: number, firstSeq: number | null, latestSeq: number | null, };
+
+export type StreamList = { streams: Array<StreamInfo>, };
+
+export type RingFrame = { seq: number, captureTimeUs: number, size: number, width: number, height: number, url: string, };
+
+export type Ring = { clientId: string, online: boolean, frames: Array<RingFrame>, };
+
+export type AudioFormat = { sampleRate: number, channels: number, };
+
+export type AudioSourceInfo = { id: string, kind: SourceKind, name: string | null, online: boolean, format: AudioFormat | null, encoding: string, chunks: number, bytes: number, lastChunkMs: number | null, lastSeq: number | null, listeners: number, ringMs: number, lost: number, late: number, duplicates: number, filled: number, availability: Availability, wsUrl: string, wavUrl: string, 
+/**
+ * Whether the source belongs to a registered devkit.
+ */
+device: boolean, };
+
+export type SourceList = { sources: Array<AudioSourceInfo>, };
+
+export type DeviceAudio = { sampleRate: number, channels: number, format: string, frameMs: number, };
+
+export type Device = { deviceId: string, name: string, createdMs: number, lastSeenMs: number | null, online: boolean, sessionId: number | null, ip: string | null, fw: string | null, format: DeviceAudio | null, connectedMs: number | null, lastPacketMs: number | null, listeners: number, status: { [key in string]: JsonValue }, packets?: number, bytes?: number, lost?: number, late?: number, duplicates?: number, filled?: number, jitterMs?: number, };
+
+export type DeviceSessionStats = { packets?: number, bytes?: number, lost?: number, late?: number, duplicates?: number, filled?: number, jitterMs?: number, };
+
+export type UdpDropCounts = { unknownSession: number, wrongPeer: number, malformed: number, };
+
+export type DeviceList = { devices: Array<Device>, udpDrops: UdpDropCounts, };
+
+export type NewDevice = { deviceId?: string, name: string, };
+
+export type CreatedDevice = { deviceId: string, name: string, token: string, createdMs: number, tcpPort: number | null, udpPort: number | null, note: string, };
+
+export type RevokedDevice = { deviceId: string, revoked: boolean, };
+
+export type NewCommand = { name: string, args?: JsonValue, };
+
+export type Scope = "view" | "publish" | "admin";
+
+export type TokenInfo = { id: string, name: string, scope: Scope, ids: Array<string> | null, createdMs: number, expiresMs: number | null, expired: boolean, };
+
+export type TokenList = { tokens: Array<TokenInfo>, };
+
+export type NewToken = { name: string, scope: Scope, ids?: Array<string>, expiresInSec?: number, };
+
+export type CreatedToken = { id: string, name: string, scope: Scope, ids: Array<string> | null, createdMs: number, expiresMs: number | null, token: string, 
+/**
+ * A page URL carrying the token (view and publish tokens).
+ */
+link: string | null, };
+
+export type RevokedToken = { id: string, revoked: boolean, };
+
+export type Login = { password: string, next?: string, };
+
+export type Bootstrap = { code: string, };
+
+export type Role = "admin" | "token";
+
+export type Session = { role: Role, admin: boolean, scope: Scope | null, ids: Array<string> | null, token: string | null, canView: boolean, canPublish: boolean, };
+
+export type CameraMode = { width: number, height: number, fps: number, 
+/**
+ * `mjpeg`, `yuyv` or `nv12`.
+ */
+format: string, };
+
+export type CameraDevice = { index: number, name: string, modes: Array<CameraMode>, };
+
+export type MicDevice = { name: string, isDefault: boolean, sampleRate: number | null, channels: number | null, sampleFormat: string | null, };
+
+export type CaptureDevices = { cameras: DeviceChoice<CameraDevice>, microphones: DeviceChoice<MicDevice>, };
+
+export type Theme = "system" | "light" | "dark";
+
+export type MicFormat = "voice" | "music";
+
+export type Settings = { 
+/**
+ * HTTP/WebSocket port (0: any free port). Applies at the next start.
+ */
+port: number, 
+/**
+ * Listen on every interface (the LAN), not only 127.0.0.1. Next start.
+ */
+lanAccess: boolean, 
+/**
+ * HTTPS/WSS with the generated certificate. Next start.
+ */
+tls: boolean, 
+/**
+ * Frames kept per camera. Live, for cameras that connect afterwards.
+ */
+ringFrames: number, 
+/**
+ * Publish the built-in `test-pattern` camera. Live.
+ */
+testPattern: boolean, 
+/**
+ * The audio player's jitter buffer in milliseconds. Live (the UI's default).
+ */
+audioBufferMs: number, 
+/**
+ * The UI's theme. Live.
+ */
+theme: Theme, 
+/**
+ * Publish this computer's camera as `host-camera`. Live.
+ */
+cameraEnabled: boolean, 
+/**
+ * Which camera: its index or (part of) its name; empty for the first one.
+ */
+camera: string, cameraWidth: number, cameraHeight: number, cameraFps: number, 
+/**
+ * JPEG quality for cameras that deliver uncompressed frames.
+ */
+cameraQuality: number, 
+/**
+ * Keep the camera open without viewers (otherwise it opens on demand).
+ */
+cameraAlwaysOn: boolean, 
+/**
+ * Publish this computer's microphone as the audio source `mic`. Live.
+ */
+micEnabled: boolean, 
+/**
+ * Which input device: its name, or `default`.
+ */
+mic: string, 
+/**
+ * `voice` (16 kHz mono) or `music` (48 kHz stereo), s16le.
+ */
+micFormat: MicFormat, 
+/**
+ * Keep the microphone open without listeners (e.g. for recording).
+ */
+micAlwaysOn: boolean, };
+
+export type SettingsView = { settings: Settings, 
+/**
+ * What the running relay started with.
+ */
+running: Settings, 
+/**
+ * Keys whose new value waits for the next start.
+ */
+restartRequired: Array<string>, 
+/**
+ * Where browsers reach this relay.
+ */
+urls: Array<string>, };
+
+export type PasswordChange = { current: string, new: string, };
+
+export type DeviceChoice<T> = { devices: Array<T>, message?: string, };

@@ -14,6 +14,7 @@ mod cli;
 #[cfg(feature = "desktop")]
 mod desktop;
 mod device_cli;
+mod host;
 mod relay;
 mod sim_cli;
 mod token_cli;

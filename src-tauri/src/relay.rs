@@ -74,8 +74,9 @@ pub fn settings(
 /// Binds the server and starts the sources that follow the settings.
 pub async fn start(args: &ServeArgs, settings: SettingsHandle) -> anyhow::Result<(Server, Hub)> {
     let hub = Hub::new(args.server.hub_config());
-    let server =
-        Server::bind_with_settings(args.server.clone(), hub.clone(), settings.clone()).await?;
+    let server = Server::bind_with_settings(args.server.clone(), hub.clone(), settings.clone())
+        .await?
+        .with_host(crate::host::capture_host());
     follow_test_pattern(&hub, args, &settings, server.state().shutdown.clone())?;
     follow_capture(&hub, &settings, server.state().shutdown.clone());
     Ok((server, hub))

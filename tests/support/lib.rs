@@ -53,6 +53,21 @@ pub fn authed(addr: SocketAddr, path: &str) -> String {
     format!("{path}{sep}token={}", admin_token(addr))
 }
 
+/// The capture crate's "camera unavailable" picture, wired as the binary
+/// wires it (device listing stays the server's default: no hardware here).
+pub fn capture_host() -> relaydeck_server::host::Host {
+    struct PatternNotice;
+    impl relaydeck_server::host::NoticePainter for PatternNotice {
+        fn paint(&self, w: usize, h: usize, lines: &[&str]) -> Result<Vec<u8>, String> {
+            relaydeck_capture::pattern::notice_jpeg(w, h, lines).map_err(|e| e.to_string())
+        }
+    }
+    relaydeck_server::host::Host {
+        notice: std::sync::Arc::new(PatternNotice),
+        ..Default::default()
+    }
+}
+
 /// A server on ephemeral ports (HTTP, devkit TCP and UDP) with its own data
 /// directory, a known admin password and an admin token for the helpers.
 pub async fn start_server(configure: impl FnOnce(&mut ServerConfig)) -> RunningServer {
@@ -66,7 +81,11 @@ pub async fn start_server(configure: impl FnOnce(&mut ServerConfig)) -> RunningS
     };
     configure(&mut config);
     let hub = Hub::new(config.hub_config());
-    let srv = Server::bind(config, hub).await.expect("bind").spawn();
+    let srv = Server::bind(config, hub)
+        .await
+        .expect("bind")
+        .with_host(capture_host())
+        .spawn();
     let (_, token) = srv
         .state
         .auth

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use relaydeck_server::store::settings::{
-    JsonFileSettings, Settings, SettingsError, SettingsStore, FILE_NAME,
+    JsonFileSettings, Settings, SettingsError, SettingsExt, SettingsStore, FILE_NAME,
 };
 use tauri::AppHandle;
 use tauri_plugin_store::StoreExt;

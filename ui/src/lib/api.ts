@@ -51,38 +51,6 @@ export async function api<T = any>(path: string, init: RequestInit = {}): Promis
   return body as T;
 }
 
-export interface Session {
-  role: "admin" | "token";
-  admin: boolean;
-  scope: "view" | "publish" | "admin" | null;
-  ids: string[] | null;
-  canView: boolean;
-  canPublish: boolean;
-}
+// The wire types are generated from the Rust contract (src/generated/contract.ts).
+export type { Session, Settings, SettingsView } from "../generated/contract";
 
-export interface Settings {
-  port: number;
-  lanAccess: boolean;
-  tls: boolean;
-  ringFrames: number;
-  testPattern: boolean;
-  audioBufferMs: number;
-  theme: "system" | "light" | "dark";
-  cameraEnabled: boolean;
-  camera: string;
-  cameraWidth: number;
-  cameraHeight: number;
-  cameraFps: number;
-  cameraQuality: number;
-  cameraAlwaysOn: boolean;
-  micEnabled: boolean;
-  mic: string;
-  micFormat: "voice" | "music";
-  micAlwaysOn: boolean;
-}
-
-export interface SettingsView {
-  settings: Settings;
-  running: Settings;
-  restartRequired: string[];
-}

@@ -2,6 +2,7 @@
 // thread (createImageBitmap) and drawn to canvases. Falls back to polling
 // `/latest` when the socket cannot connect; never shows a frozen stream as live.
 import { api, withToken, wsUrl } from "../lib/api";
+import type { CameraList, SocketReply, ViewerEvent } from "../generated/contract";
 import { Backoff } from "../lib/backoff";
 import { fmtAge, h } from "../lib/dom";
 import { parseMux } from "../lib/mux";
@@ -192,11 +193,11 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     };
   }
 
-  function onText(msg: any) {
+  function onText(msg: ViewerEvent | SocketReply) {
     switch (msg.type) {
       case "joined":
       case "status": {
-        const t = tile(msg.clientId, msg.name);
+        const t = tile(msg.clientId, msg.name ?? undefined);
         t.online = msg.online;
         if (msg.availability) t.availability = msg.availability;
         break;
@@ -205,7 +206,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
         remove(msg.clientId);
         break;
       case "stats":
-        for (const [id, s] of Object.entries<any>(msg.cameras ?? {})) {
+        for (const [id, s] of Object.entries(msg.cameras)) {
           const t = tiles.get(id);
           if (t) t.skipped = s.skipped;
         }
@@ -218,11 +219,11 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     if (polling !== null) return;
     const poll = async () => {
       try {
-        const { clients: list } = await api<{ clients: any[] }>("/api/clients");
+        const { clients: list } = await api<CameraList>("/api/clients");
         const seen = new Set<string>();
         for (const c of list) {
           seen.add(c.id);
-          const t = tile(c.id, c.name);
+          const t = tile(c.id, c.name ?? undefined);
           t.online = c.online;
           if (c.availability) t.availability = c.availability;
           const r = await fetch(withToken(`/api/clients/${encodeURIComponent(c.id)}/latest`), { cache: "no-store" });

@@ -1,6 +1,7 @@
 // Devices: devkits with live state and stats; add (token shown once, with a
 // QR code), revoke, send commands, latest events.
 import { api, ApiError } from "../lib/api";
+import type { Device, DeviceList } from "../generated/contract";
 import { fmtAge, fmtBytes, h, notice } from "../lib/dom";
 import { qrElement } from "../lib/qr";
 
@@ -37,7 +38,7 @@ export function mountDevices(root: HTMLElement): () => void {
   const table = h("div", { class: "devices", id: "device-list" });
   root.append(form, table);
 
-  function card(d: any): HTMLElement {
+  function card(d: Device): HTMLElement {
     const cmdName = h("input", { placeholder: "command, e.g. led", "aria-label": "command name", required: true }) as HTMLInputElement;
     const cmdArgs = h("input", { placeholder: 'args JSON, e.g. {"on":true}', "aria-label": "command arguments" }) as HTMLInputElement;
     const out = h("div", { class: "cmd-result", role: "status" });
@@ -75,7 +76,7 @@ export function mountDevices(root: HTMLElement): () => void {
     const facts = d.online
       ? `${d.ip ?? ""} · fw ${d.fw ?? "?"} · ${d.format ? `${d.format.sampleRate / 1000} kHz` : ""} · ${d.packets} packets (${fmtBytes(d.bytes ?? 0)}) · lost ${d.lost} · late ${d.late} · jitter ${(d.jitterMs ?? 0).toFixed(1)} ms · ${d.listeners} listening`
       : `offline · last seen ${d.lastSeenMs ? `${fmtAge(now - d.lastSeenMs)} ago` : "never"}`;
-    const events = Object.entries<any>(d.status ?? {}).map(([k, v]) => h("li", {}, `${k}: ${JSON.stringify(v)}`));
+    const events = Object.entries(d.status ?? {}).map(([k, v]) => h("li", {}, `${k}: ${JSON.stringify(v)}`));
     return h(
       "section",
       { class: "card device", "data-device": d.deviceId },
@@ -92,7 +93,7 @@ export function mountDevices(root: HTMLElement): () => void {
   async function refresh() {
     if (editing) return; // do not replace a form under the user's cursor
     try {
-      const { devices } = await api<{ devices: any[] }>("/api/devices");
+      const { devices } = await api<DeviceList>("/api/devices");
       table.replaceChildren(...(devices.length ? devices.map(card) : [h("p", { class: "empty" }, "No devkits yet. Add one above, or run `relaydeck devkit-sim`.")]));
     } catch (e) {
       table.replaceChildren(notice((e as Error).message, "error"));

@@ -1,6 +1,7 @@
 // Listen: the live audio sources and a player for each.
 import { LivePlayer } from "../audio/player";
 import { api } from "../lib/api";
+import type { AudioSourceInfo, SourceList } from "../generated/contract";
 import { h, notice } from "../lib/dom";
 
 export function mountListen(root: HTMLElement, defaultBufferMs: number): () => void {
@@ -19,7 +20,7 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number): () => v
     for (const p of players.values()) p.player.setTarget(Number(bufferInput.value));
   };
 
-  function row(src: any) {
+  function row(src: AudioSourceInfo) {
     let entry = players.get(src.id);
     if (!entry) {
       const facts = h("div", { class: "facts" });
@@ -50,8 +51,9 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number): () => v
     badge.className = `badge ${state === "live" ? "live" : "offline"}`;
     const fmt = src.format ? ` · ${src.format.sampleRate / 1000} kHz ${src.format.channels === 1 ? "mono" : "stereo"}` : "";
     badge.textContent = state === "live" ? `live${fmt}${src.kind === "local" ? " · in use" : ""}` : state;
-    entry.row.title = state === "unavailable" ? src.availability.message : "";
-    if (state === "unavailable" && entry.player.stats.state === "idle") entry.msg.textContent = `Unavailable: ${src.availability.message}. Retrying.`;
+    const why = src.availability.state === "unavailable" ? src.availability.message : "";
+    entry.row.title = state === "unavailable" ? why : "";
+    if (state === "unavailable" && entry.player.stats.state === "idle") entry.msg.textContent = `Unavailable: ${why}. Retrying.`;
     else if (entry.player.stats.state === "idle") entry.msg.textContent = src.id === "mic" && state === "standby" ? "Opens when somebody listens (private by default)." : "";
   }
 
@@ -96,7 +98,7 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number): () => v
 
   async function refresh() {
     try {
-      const { sources } = await api<{ sources: any[] }>("/api/sources");
+      const { sources } = await api<SourceList>("/api/sources");
       empty.hidden = sources.length > 0;
       for (const s of sources) row(s);
       for (const [id, e] of players) {

@@ -1,5 +1,6 @@
 // Settings: the relay's settings (applied live where possible) and the admin password.
 import { api, Settings, SettingsView } from "../lib/api";
+import type { CaptureDevices } from "../generated/contract";
 import { h, notice } from "../lib/dom";
 import { applyTheme } from "../lib/theme";
 import { micMeter } from "./mic-meter";
@@ -41,10 +42,7 @@ const RANGES: Partial<Record<keyof Settings, [number, number]>> = {
   cameraQuality: [1, 100],
 };
 
-interface Devices {
-  cameras: { devices: { index: number; name: string }[]; message?: string };
-  microphones: { devices: { name: string; isDefault: boolean }[]; message?: string };
-}
+type Devices = CaptureDevices;
 
 export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void): () => void {
   const status = h("div", { "aria-live": "polite" });

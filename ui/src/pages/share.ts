@@ -1,6 +1,7 @@
 // Share: the LAN address and links (with QR codes) that let others watch
 // chosen cameras or publish a camera, and the tokens behind them.
 import { api } from "../lib/api";
+import type { CameraList, TokenList } from "../generated/contract";
 import { h, notice } from "../lib/dom";
 import { qrElement } from "../lib/qr";
 import { copyLanUrl, inDesktopApp } from "../lib/desktop";
@@ -48,7 +49,7 @@ export function mountShare(root: HTMLElement): () => void {
 
   async function loadTokens() {
     try {
-      const { tokens: list } = await api<{ tokens: any[] }>("/api/tokens");
+      const { tokens: list } = await api<TokenList>("/api/tokens");
       tokens.replaceChildren(
         h("h2", {}, "Links and tokens"),
         list.length
@@ -69,8 +70,8 @@ export function mountShare(root: HTMLElement): () => void {
 
   let base = location.origin;
   async function load() {
-    const [{ clients }, s] = await Promise.all([api<{ clients: any[] }>("/api/clients"), api("/api/settings")]);
-    cams.replaceChildren(h("legend", {}, "Cameras the link may watch"), ...(clients.length ? clients.map((c: any) => h("label", { class: "check" }, h("input", { type: "checkbox", value: c.id, checked: true }), ` ${c.name ?? c.id}`)) : [h("p", { class: "empty" }, "No cameras yet.")]));
+    const [{ clients }, s] = await Promise.all([api<CameraList>("/api/clients"), api("/api/settings")]);
+    cams.replaceChildren(h("legend", {}, "Cameras the link may watch"), ...(clients.length ? clients.map((c) => h("label", { class: "check" }, h("input", { type: "checkbox", value: c.id, checked: true }), ` ${c.name ?? c.id}`)) : [h("p", { class: "empty" }, "No cameras yet.")]));
     const urls: string[] = s.urls?.length ? s.urls : [location.origin];
     base = urls.find((u) => !u.includes("127.0.0.1")) ?? location.origin;
     lan.replaceChildren(

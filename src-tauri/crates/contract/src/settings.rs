@@ -116,7 +116,6 @@ pub struct SettingsView {
 
 /// `POST /api/password`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current: String,
     pub new: String,

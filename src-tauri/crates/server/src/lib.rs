@@ -34,6 +34,7 @@ pub mod edges;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod host;
 pub mod limits;
 pub mod router;
 pub mod secrets;

@@ -126,6 +126,12 @@ impl Server {
         })
     }
 
+    /// Wires this computer's devices (the binary's capture crate) into the relay.
+    pub fn with_host(mut self, host: crate::host::Host) -> Self {
+        self.state.host = host;
+        self
+    }
+
     /// The TLS certificate in use: its path, SHA-256 fingerprint, and whether it was generated.
     pub fn tls_info(&self) -> Option<(&std::path::Path, &str, bool)> {
         self.tls

@@ -41,6 +41,8 @@ pub struct AppState {
     pub policy: Arc<Vec<Rule>>,
     /// The user's settings, live.
     pub settings: SettingsHandle,
+    /// This computer's cameras and microphones, as the binary wired them.
+    pub host: crate::host::Host,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             hub,
             config: Arc::new(config),
             started: Instant::now(),
+            host: crate::host::Host::default(),
             shutdown,
             tasks: TaskTracker::new(),
         }

@@ -68,7 +68,7 @@ proptest! {
         #[serde(tag = "type")]
         #[allow(dead_code)]
         enum M { #[serde(rename = "ping")] Ping { t: Option<serde_json::Value> } }
-        let _ = control::parse::<M>(&text, &["ping"]);
+        let _ = control::parse::<M>(&text);
     }
 
     #[test]

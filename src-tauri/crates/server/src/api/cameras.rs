@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use axum::{extract::State, response::Response, routing::get, Json, Router};
-use relaydeck_hub::{StreamSnapshot, VideoFrame, VideoStream};
-use serde_json::{json, Value};
+use relaydeck_contract::api::{CameraList, Ring, RingFrame, RingSummary, StreamInfo, StreamList};
+use relaydeck_hub::{VideoFrame, VideoStream};
 
 use crate::{
     auth::{Access, Caller},
     edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps, snapshot},
     error::ApiError,
     state::AppState,
+    wire,
 };
 
 pub fn router() -> Router<AppState> {
@@ -44,48 +45,26 @@ fn named(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError
     camera(state, access, access.id()?.as_str())
 }
 
-/// The JSON shape of one camera, shared by `/api/clients` and `/api/streams`.
-fn client_json(s: &StreamSnapshot) -> Value {
-    json!({
-        "id": s.id,
-        "clientId": s.id,
-        "name": s.name,
-        "kind": s.kind,
-        "online": s.online,
-        "connectedSince": s.connected_since_ms,
-        "lastFrameTime": s.last_frame_ms,
-        "frames": s.frames,
-        "bytes": s.bytes,
-        "fps": s.fps,
-        "width": s.width,
-        "height": s.height,
-        "viewers": s.viewers,
-        "delivered": s.delivered,
-        "skipped": s.skipped,
-        "availability": s.availability,
-    })
-}
-
-async fn list_clients(State(state): State<AppState>, Caller(caller): Caller) -> Json<Value> {
-    let clients: Vec<Value> = state
+async fn list_clients(State(state): State<AppState>, Caller(caller): Caller) -> Json<CameraList> {
+    let clients = state
         .hub
         .streams()
         .iter()
         .filter(|s| caller.can_view(s.id().as_str()))
-        .map(|s| client_json(&s.snapshot()))
+        .map(|s| wire::camera(&s.snapshot()))
         .collect();
-    Json(json!({ "clients": clients }))
+    Json(CameraList { clients })
 }
 
 async fn one_client(
     State(state): State<AppState>,
     access: Access,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(client_json(&named(&state, &access)?.snapshot())))
+) -> Result<Json<relaydeck_contract::api::Camera>, ApiError> {
+    Ok(Json(wire::camera(&named(&state, &access)?.snapshot())))
 }
 
-async fn list_streams(State(state): State<AppState>, Caller(caller): Caller) -> Json<Value> {
-    let streams: Vec<Value> = state
+async fn list_streams(State(state): State<AppState>, Caller(caller): Caller) -> Json<StreamList> {
+    let streams = state
         .hub
         .streams()
         .iter()
@@ -93,41 +72,44 @@ async fn list_streams(State(state): State<AppState>, Caller(caller): Caller) -> 
         .map(|s| {
             let snap = s.snapshot();
             let frames = s.ring_frames();
-            let mut v = client_json(&snap);
-            v["ring"] = json!({
-                "capacity": snap.ring_capacity,
-                "length": frames.len(),
-                "firstSeq": frames.first().map(|f| f.seq),
-                "latestSeq": frames.last().map(|f| f.seq),
-            });
-            v
+            StreamInfo {
+                camera: wire::camera(&snap),
+                ring: RingSummary {
+                    capacity: snap.ring_capacity,
+                    length: frames.len(),
+                    first_seq: frames.first().map(|f| f.seq),
+                    latest_seq: frames.last().map(|f| f.seq),
+                },
+            }
         })
         .collect();
-    Json(json!({ "streams": streams }))
+    Json(StreamList { streams })
 }
 
-fn frame_json(id: &str, f: &VideoFrame) -> Value {
-    json!({
-        "seq": f.seq,
-        "captureTimeUs": f.captured_us,
-        "size": f.len(),
-        "width": f.info.width,
-        "height": f.info.height,
-        "url": format!("/api/clients/{id}/frames/{}", f.seq),
-    })
+fn ring_frame(id: &str, f: &VideoFrame) -> RingFrame {
+    RingFrame {
+        seq: f.seq,
+        capture_time_us: f.captured_us,
+        size: f.len(),
+        width: f.info.width,
+        height: f.info.height,
+        url: format!("/api/clients/{id}/frames/{}", f.seq),
+    }
 }
 
-async fn ring(State(state): State<AppState>, access: Access) -> Result<Json<Value>, ApiError> {
+async fn ring(State(state): State<AppState>, access: Access) -> Result<Json<Ring>, ApiError> {
     let cam = named(&state, &access)?;
     let id = cam.id().as_str();
-    let frames: Vec<Value> = cam
+    let frames = cam
         .ring_frames()
         .iter()
-        .map(|f| frame_json(id, f))
+        .map(|f| ring_frame(id, f))
         .collect();
-    Ok(Json(
-        json!({ "clientId": id, "online": cam.is_online(), "frames": frames }),
-    ))
+    Ok(Json(Ring {
+        client_id: id.to_owned(),
+        online: cam.is_online(),
+        frames,
+    }))
 }
 
 async fn latest(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {

@@ -10,8 +10,10 @@ use axum::{
     routing::{delete, get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use relaydeck_contract::api::{
+    CreatedDevice, Device, DeviceList, DeviceSessionStats, NewCommand, NewDevice, RevokedDevice,
+};
+use serde_json::{json, Value};
 
 use crate::{
     auth::Access,
@@ -44,65 +46,63 @@ impl From<RegistryError> for ApiError {
     }
 }
 
-fn device_json(state: &AppState, record: &DeviceRecord) -> Value {
-    let mut v = json!({
-        "deviceId": record.device_id, "name": record.name,
-        "createdMs": record.created_ms, "lastSeenMs": record.last_seen_ms,
-    });
-    let obj = v.as_object_mut().expect("an object");
-    match state.devkits.device(&record.device_id) {
-        Some(session) => {
-            obj.insert("online".into(), json!(true));
-            if let Value::Object(info) = serde_json::to_value(session.info()).expect("serialisable")
-            {
-                obj.extend(info);
-            }
-        }
-        None => {
-            obj.insert("online".into(), json!(false));
-            let listeners = state
-                .hub
-                .audio_source(&record.device_id)
-                .map_or(0, |s| s.listener_count());
-            for key in [
-                "sessionId",
-                "ip",
-                "fw",
-                "format",
-                "connectedMs",
-                "lastPacketMs",
-            ] {
-                obj.insert(key.into(), Value::Null);
-            }
-            obj.insert("listeners".into(), json!(listeners));
-            obj.insert("status".into(), Value::Object(Map::new()));
-        }
+fn device(state: &AppState, record: &DeviceRecord) -> Device {
+    let session = state.devkits.device(&record.device_id).map(|s| s.info());
+    let listeners = match &session {
+        Some(info) => info.listeners,
+        None => state
+            .hub
+            .audio_source(&record.device_id)
+            .map_or(0, |s| s.listener_count()),
+    };
+    Device {
+        device_id: record.device_id.clone(),
+        name: record.name.clone(),
+        created_ms: record.created_ms,
+        last_seen_ms: record.last_seen_ms,
+        online: session.is_some(),
+        session_id: session.as_ref().map(|i| i.session_id),
+        ip: session.as_ref().map(|i| i.ip.clone()),
+        fw: session.as_ref().and_then(|i| i.fw.clone()),
+        format: session.as_ref().map(|i| i.format.clone()),
+        connected_ms: session.as_ref().map(|i| i.connected_ms),
+        last_packet_ms: session.as_ref().and_then(|i| i.last_packet_ms),
+        listeners,
+        status: session
+            .as_ref()
+            .map(|i| i.status.clone())
+            .unwrap_or_default(),
+        session: session
+            .map(|i| DeviceSessionStats {
+                packets: Some(i.packets),
+                bytes: Some(i.bytes),
+                lost: Some(i.lost),
+                late: Some(i.late),
+                duplicates: Some(i.duplicates),
+                filled: Some(i.filled),
+                jitter_ms: Some(i.jitter_ms),
+            })
+            .unwrap_or_default(),
     }
-    v
 }
 
-async fn list(State(state): State<AppState>) -> Json<Value> {
-    let devices: Vec<Value> = state
+async fn list(State(state): State<AppState>) -> Json<DeviceList> {
+    let devices = state
         .devices
         .list()
         .iter()
-        .map(|r| device_json(&state, r))
+        .map(|r| device(&state, r))
         .collect();
-    Json(json!({ "devices": devices, "udpDrops": state.devkits.drop_counts() }))
+    Json(DeviceList {
+        devices,
+        udp_drops: state.devkits.drop_counts(),
+    })
 }
 
-async fn one(State(state): State<AppState>, access: Access) -> Result<Json<Value>, ApiError> {
+async fn one(State(state): State<AppState>, access: Access) -> Result<Json<Device>, ApiError> {
     let id = access.id()?.to_string();
     let record = state.devices.get(&id).ok_or(ApiError::UnknownDevice(id))?;
-    Ok(Json(device_json(&state, &record)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewDevice {
-    #[serde(rename = "deviceId")]
-    device_id: Option<String>,
-    name: String,
+    Ok(Json(device(&state, &record)))
 }
 
 async fn create(
@@ -116,15 +116,22 @@ async fn create(
             hub.is_reserved(id)
         })?;
     tracing::info!(device = %record.device_id, "device created");
-    let body = json!({
-        "deviceId": record.device_id, "name": record.name, "token": token, "createdMs": record.created_ms,
-        "tcpPort": state.devkits.tcp_addr().map(|a| a.port()), "udpPort": state.devkits.udp_addr().map(|a| a.port()),
-        "note": "the token is shown only now; store it on the device",
-    });
+    let body = CreatedDevice {
+        device_id: record.device_id,
+        name: record.name,
+        token,
+        created_ms: record.created_ms,
+        tcp_port: state.devkits.tcp_addr().map(|a| a.port()),
+        udp_port: state.devkits.udp_addr().map(|a| a.port()),
+        note: "the token is shown only now; store it on the device".into(),
+    };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-async fn revoke(State(state): State<AppState>, access: Access) -> Result<Json<Value>, ApiError> {
+async fn revoke(
+    State(state): State<AppState>,
+    access: Access,
+) -> Result<Json<RevokedDevice>, ApiError> {
     let id = access.id()?.to_string();
     state.devices.revoke(&id)?;
     state
@@ -132,15 +139,10 @@ async fn revoke(State(state): State<AppState>, access: Access) -> Result<Json<Va
         .disconnect(&id, code::REVOKED, "this device was revoked");
     state.hub.remove_audio_source(&id);
     tracing::info!(device = %id, "device revoked");
-    Ok(Json(json!({ "deviceId": id, "revoked": true })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewCommand {
-    name: String,
-    #[serde(default)]
-    args: Option<Value>,
+    Ok(Json(RevokedDevice {
+        device_id: id,
+        revoked: true,
+    }))
 }
 
 async fn command(

@@ -1,7 +1,7 @@
 //! `GET /api/health`.
 
 use axum::{extract::State, routing::get, Json, Router};
-use serde_json::{json, Value};
+use relaydeck_contract::api::Health;
 
 use crate::state::AppState;
 
@@ -9,15 +9,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
-async fn health(State(state): State<AppState>) -> Json<Value> {
+async fn health(State(state): State<AppState>) -> Json<Health> {
     let streams = state.hub.streams();
     let snaps: Vec<_> = streams.iter().map(|s| s.snapshot()).collect();
-    Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "uptimeSecs": state.started.elapsed().as_secs(),
-        "cameras": snaps.len(),
-        "camerasOnline": snaps.iter().filter(|s| s.online).count(),
-        "viewers": snaps.iter().map(|s| s.viewers).sum::<usize>(),
-    }))
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        uptime_secs: state.started.elapsed().as_secs(),
+        cameras: snaps.len(),
+        cameras_online: snaps.iter().filter(|s| s.online).count(),
+        viewers: snaps.iter().map(|s| s.viewers).sum::<usize>(),
+    })
 }

@@ -3,7 +3,7 @@
 //! `GET /login` is a plain server-rendered page (no script) that posts a
 //! form to `POST /api/login`, which also takes JSON.
 
-use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     body::Body,
@@ -13,8 +13,6 @@ use axum::{
     routing::{delete, get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::{
     auth::{
@@ -127,11 +125,10 @@ async fn login_page(params: Params) -> Response {
     render_login(&safe_next(params.get("next")), params.get("error"))
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginForm {
-    password: String,
-    next: Option<String>,
-}
+use relaydeck_contract::api::{
+    Bootstrap, CreatedToken, Login as LoginForm, NewToken, Ok as OkBody, RevokedToken, TokenInfo,
+    TokenList,
+};
 
 fn session_response(state: &AppState, mut resp: Response) -> Response {
     let cookie = state.auth.cookies.issue();
@@ -190,7 +187,7 @@ async fn login(
         Err(wait) => Err(ApiError::TooManyAttempts(wait)),
     };
     match (outcome, is_form) {
-        (Ok(()), false) => session_response(&state, Json(json!({ "ok": true })).into_response()),
+        (Ok(()), false) => session_response(&state, Json(OkBody::YES).into_response()),
         (Ok(()), true) => {
             let mut resp = StatusCode::SEE_OTHER.into_response();
             resp.headers_mut().insert(
@@ -236,7 +233,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(c) = cookie_value(&headers, crate::auth::cookie::COOKIE_NAME) {
         state.auth.cookies.revoke(c);
     }
-    let mut resp = Json(json!({ "ok": true })).into_response();
+    let mut resp = Json(OkBody::YES).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&CookieSigner::clear_cookie(state.config.tls_enabled()))
@@ -245,15 +242,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     resp
 }
 
-#[derive(Debug, Deserialize)]
-struct BootstrapBody {
-    code: String,
-}
-
 async fn bootstrap(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    JsonBody(b): JsonBody<BootstrapBody>,
+    JsonBody(b): JsonBody<Bootstrap>,
 ) -> Response {
     if let Err(wait) = state.auth.limiter.check(peer.ip()) {
         return ApiError::TooManyAttempts(wait).into_response();
@@ -263,7 +255,7 @@ async fn bootstrap(
         return ApiError::Forbidden("unknown, used or expired bootstrap code".into())
             .into_response();
     }
-    session_response(&state, Json(json!({ "ok": true })).into_response())
+    session_response(&state, Json(OkBody::YES).into_response())
 }
 
 impl From<AuthError> for ApiError {
@@ -284,29 +276,24 @@ impl From<StoreError> for ApiError {
     }
 }
 
-async fn list_tokens(State(state): State<AppState>) -> Json<Value> {
+async fn list_tokens(State(state): State<AppState>) -> Json<TokenList> {
     let now = crate::auth::now_ms();
-    let tokens: Vec<Value> = state
+    let tokens = state
         .auth
         .store
         .tokens()
         .iter()
-        .map(|t| {
-            json!({ "id": t.id, "name": t.name, "scope": t.scope, "ids": t.ids, "createdMs": t.created_ms,
-                    "expiresMs": t.expires_ms, "expired": t.expired(now) })
+        .map(|t| TokenInfo {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            scope: t.scope,
+            ids: t.ids.clone(),
+            created_ms: t.created_ms,
+            expires_ms: t.expires_ms,
+            expired: t.expired(now),
         })
         .collect();
-    Json(json!({ "tokens": tokens }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewToken {
-    name: String,
-    scope: Scope,
-    ids: Option<BTreeSet<String>>,
-    #[serde(rename = "expiresInSec")]
-    expires_in_sec: Option<u64>,
+    Json(TokenList { tokens })
 }
 
 async fn create_token(
@@ -358,21 +345,27 @@ async fn create_token(
     tracing::info!(token = %record.id, scope = ?record.scope, "API token created");
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({ "id": record.id, "name": record.name, "scope": record.scope, "ids": record.ids,
-                     "createdMs": record.created_ms, "expiresMs": record.expires_ms, "token": secret, "link": link }),
-        ),
+        Json(CreatedToken {
+            id: record.id,
+            name: record.name,
+            scope: record.scope,
+            ids: record.ids,
+            created_ms: record.created_ms,
+            expires_ms: record.expires_ms,
+            token: secret,
+            link,
+        }),
     ))
 }
 
 async fn revoke_token(
     State(state): State<AppState>,
     access: Access,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RevokedToken>, ApiError> {
     let id = access.id()?.to_string();
     state.revoke_token(&id)?;
     tracing::info!(token = %id, "API token revoked");
-    Ok(Json(json!({ "id": id, "revoked": true })))
+    Ok(Json(RevokedToken { id, revoked: true }))
 }
 
 #[cfg(test)]

@@ -11,8 +11,11 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use relaydeck_contract::{
+    api::{Ok as OkBody, Role, Session},
+    settings::{PasswordChange, SettingsView},
+};
+use serde_json::Value;
 use std::net::SocketAddr;
 
 use crate::{
@@ -20,7 +23,7 @@ use crate::{
     body::JsonBody,
     error::ApiError,
     state::AppState,
-    store::settings::SettingsError,
+    store::settings::{SettingsError, SettingsExt},
 };
 
 pub fn router() -> Router<AppState> {
@@ -30,14 +33,14 @@ pub fn router() -> Router<AppState> {
         .route("/session", get(session))
 }
 
-fn view(state: &AppState, headers: &HeaderMap) -> Json<Value> {
+fn view(state: &AppState, headers: &HeaderMap) -> Json<SettingsView> {
     let s = &state.settings;
-    Json(json!({
-        "settings": s.get(),
-        "running": s.running(),
-        "restartRequired": s.pending_restart(),
-        "urls": urls(state, headers),
-    }))
+    Json(SettingsView {
+        settings: s.get(),
+        running: s.running().clone(),
+        restart_required: s.pending_restart().iter().map(|k| k.to_string()).collect(),
+        urls: urls(state, headers),
+    })
 }
 
 /// Where browsers reach this relay: each LAN address when it listens on all
@@ -67,7 +70,7 @@ fn urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
     }
 }
 
-async fn read(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+async fn read(State(state): State<AppState>, headers: HeaderMap) -> Json<SettingsView> {
     view(&state, &headers)
 }
 
@@ -86,17 +89,11 @@ async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(patch): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SettingsView>, ApiError> {
     let next = state.settings.get().patched(&patch)?;
     state.settings.update(next)?;
     tracing::info!(settings = %patch, "settings changed");
     Ok(view(&state, &headers))
-}
-
-#[derive(Deserialize)]
-struct PasswordChange {
-    current: String,
-    new: String,
 }
 
 /// The new admin password. The current one is asked again (a borrowed,
@@ -106,7 +103,7 @@ async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(req): JsonBody<PasswordChange>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OkBody>, ApiError> {
     if req.new.chars().count() < 8 {
         return Err(ApiError::BadRequest(
             "the new password needs at least 8 characters".into(),
@@ -127,28 +124,28 @@ async fn change_password(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     tracing::info!("admin password changed");
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(OkBody::YES))
 }
 
-async fn session(Caller(p): Caller) -> Json<Value> {
+async fn session(Caller(p): Caller) -> Json<Session> {
     let (role, scope, ids, token) = match &p {
-        Principal::Admin => ("admin", Value::Null, Value::Null, Value::Null),
+        Principal::Admin => (Role::Admin, None, None, None),
         Principal::Token { id, scope, ids } => {
             let role = if *scope == Scope::Admin {
-                "admin"
+                Role::Admin
             } else {
-                "token"
+                Role::Token
             };
-            (role, json!(scope), json!(ids), json!(id))
+            (role, Some(*scope), ids.clone(), Some(id.clone()))
         }
     };
-    Json(json!({
-        "role": role,
-        "admin": p.is_admin(),
-        "scope": scope,
-        "ids": ids,
-        "token": token,
-        "canView": p.can_view_some(),
-        "canPublish": p.can_publish_some(),
-    }))
+    Json(Session {
+        role,
+        admin: p.is_admin(),
+        scope,
+        ids,
+        token,
+        can_view: p.can_view_some(),
+        can_publish: p.can_publish_some(),
+    })
 }

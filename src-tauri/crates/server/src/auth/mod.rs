@@ -34,20 +34,14 @@ use std::{
 };
 
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 
 pub use access::{Access, Revocations};
 pub use store::{AuthStore, StoreError, TokenRecord};
 
 pub(crate) use crate::secrets::{hex, now_ms, random_bytes, same};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    View,
-    Publish,
-    Admin,
-}
+/// What a token may do (a wire type: it is stored and shown as `view`, `publish`, `admin`).
+pub use relaydeck_contract::api::Scope;
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -59,6 +59,7 @@ pub fn mjpeg_response(
     let mut body = MjpegBody {
         id: stream.id().clone(),
         hub: state.hub.clone(),
+        notice: state.host.notice.clone(),
         queue,
         sub: Some(sub),
         events,
@@ -137,6 +138,8 @@ fn timestamp(us: u64) -> String {
 struct MjpegBody {
     id: StreamId,
     hub: relaydeck_hub::Hub,
+    /// Draws the "camera unavailable" picture.
+    notice: Arc<dyn crate::host::NoticePainter>,
     queue: Arc<ViewerQueue>,
     sub: Option<Subscription>,
     events: broadcast::Receiver<HubEvent>,
@@ -214,7 +217,7 @@ impl MjpegBody {
         let (w, h) = stream.latest().map_or((640, 480), |f| {
             (f.info.width as usize, f.info.height as usize)
         });
-        match relaydeck_capture::pattern::notice_jpeg(w, h, &["CAMERA UNAVAILABLE", &why]) {
+        match self.notice.paint(w, h, &["CAMERA UNAVAILABLE", &why]) {
             Ok(jpeg) => {
                 let head = format!(
                     "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",

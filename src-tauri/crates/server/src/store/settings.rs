@@ -15,106 +15,13 @@ use std::{
     sync::Arc,
 };
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 /// The file's name in the data directory (the desktop app's store uses it too).
 pub const FILE_NAME: &str = "settings.json";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Theme {
-    #[default]
-    System,
-    Light,
-    Dark,
-}
-
-/// Everything a user may change from the Settings page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Settings {
-    /// HTTP/WebSocket port (0: any free port). Applies at the next start.
-    pub port: u16,
-    /// Listen on every interface (the LAN), not only 127.0.0.1. Next start.
-    pub lan_access: bool,
-    /// HTTPS/WSS with the generated certificate. Next start.
-    pub tls: bool,
-    /// Frames kept per camera. Live, for cameras that connect afterwards.
-    pub ring_frames: usize,
-    /// Publish the built-in `test-pattern` camera. Live.
-    pub test_pattern: bool,
-    /// The audio player's jitter buffer in milliseconds. Live (the UI's default).
-    pub audio_buffer_ms: u32,
-    /// The UI's theme. Live.
-    pub theme: Theme,
-    /// Publish this computer's camera as `host-camera`. Live.
-    pub camera_enabled: bool,
-    /// Which camera: its index or (part of) its name; empty for the first one.
-    pub camera: String,
-    pub camera_width: u32,
-    pub camera_height: u32,
-    pub camera_fps: u32,
-    /// JPEG quality for cameras that deliver uncompressed frames.
-    pub camera_quality: u8,
-    /// Keep the camera open without viewers (otherwise it opens on demand).
-    pub camera_always_on: bool,
-    /// Publish this computer's microphone as the audio source `mic`. Live.
-    pub mic_enabled: bool,
-    /// Which input device: its name, or `default`.
-    pub mic: String,
-    /// `voice` (16 kHz mono) or `music` (48 kHz stereo), s16le.
-    pub mic_format: MicFormat,
-    /// Keep the microphone open without listeners (e.g. for recording).
-    pub mic_always_on: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum MicFormat {
-    #[default]
-    Voice,
-    Music,
-}
-
-impl MicFormat {
-    /// Sample rate and channels.
-    pub fn rate_channels(self) -> (u32, u16) {
-        match self {
-            MicFormat::Voice => (16_000, 1),
-            MicFormat::Music => (48_000, 2),
-        }
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            port: 3000,
-            lan_access: false,
-            tls: false,
-            ring_frames: 16,
-            test_pattern: false,
-            audio_buffer_ms: 150,
-            theme: Theme::System,
-            camera_enabled: false,
-            camera: String::new(),
-            camera_width: 1280,
-            camera_height: 720,
-            camera_fps: 30,
-            camera_quality: 80,
-            camera_always_on: false,
-            mic_enabled: false,
-            mic: "default".into(),
-            mic_format: MicFormat::Voice,
-            mic_always_on: false,
-        }
-    }
-}
-
-/// The settings that only take effect when the relay starts again.
-pub const RESTART_FIELDS: &[&str] = &["port", "lanAccess", "tls"];
+pub use relaydeck_contract::settings::{MicFormat, Settings, Theme, RESTART_FIELDS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -136,8 +43,16 @@ pub enum SettingsError {
     Backend(String),
 }
 
-impl Settings {
-    pub fn validate(&self) -> Result<(), SettingsError> {
+/// What the relay does with [`Settings`] (the type itself is a wire type of the contract).
+pub trait SettingsExt: Sized {
+    fn validate(&self) -> Result<(), SettingsError>;
+    fn patched(&self, patch: &Value) -> Result<Settings, SettingsError>;
+    fn from_stored(stored: &Map<String, Value>) -> Result<Settings, SettingsError>;
+    fn to_map(&self) -> Map<String, Value>;
+}
+
+impl SettingsExt for Settings {
+    fn validate(&self) -> Result<(), SettingsError> {
         let invalid = |field, message: &str| {
             Err(SettingsError::Invalid {
                 field,
@@ -171,7 +86,7 @@ impl Settings {
     /// These settings with `patch`'s fields replaced (a JSON merge patch of
     /// top-level keys). Unknown keys and wrong types are errors, so a typo
     /// never silently does nothing.
-    pub fn patched(&self, patch: &Value) -> Result<Settings, SettingsError> {
+    fn patched(&self, patch: &Value) -> Result<Settings, SettingsError> {
         let Value::Object(patch) = patch else {
             return Err(SettingsError::Shape(
                 "expected a JSON object of settings".into(),
@@ -195,7 +110,7 @@ impl Settings {
 
     /// Reads settings from a stored object, keeping defaults for missing keys
     /// and ignoring keys this version does not know (a newer version's file).
-    pub fn from_stored(stored: &Map<String, Value>) -> Result<Settings, SettingsError> {
+    fn from_stored(stored: &Map<String, Value>) -> Result<Settings, SettingsError> {
         let Value::Object(mut merged) =
             serde_json::to_value(Settings::default()).expect("settings serialize")
         else {
@@ -214,7 +129,7 @@ impl Settings {
         Ok(s)
     }
 
-    pub fn to_map(&self) -> Map<String, Value> {
+    fn to_map(&self) -> Map<String, Value> {
         match serde_json::to_value(self).expect("settings serialize") {
             Value::Object(m) => m,
             _ => unreachable!("settings serialize to an object"),

@@ -40,13 +40,7 @@ pub struct UdpDrops {
     pub malformed: AtomicU64,
 }
 
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UdpDropCounts {
-    pub unknown_session: u64,
-    pub wrong_peer: u64,
-    pub malformed: u64,
-}
+pub use relaydeck_contract::api::UdpDropCounts;
 
 /// The live devkit sessions, by session ID and by device ID.
 #[derive(Debug, Default)]

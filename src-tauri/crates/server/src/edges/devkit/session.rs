@@ -92,13 +92,12 @@ pub struct DevkitSession {
 }
 
 /// What the API shows about a live session.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub session_id: u32,
     pub ip: String,
     pub fw: Option<String>,
-    pub format: Value,
+    pub format: relaydeck_contract::api::DeviceAudio,
     pub connected_ms: u64,
     pub packets: u64,
     pub bytes: u64,
@@ -120,10 +119,12 @@ impl DevkitSession {
             session_id: self.id,
             ip: self.peer.ip().to_string(),
             fw: self.fw.clone(),
-            format: json!({
-                "sampleRate": self.format.sample_rate, "channels": self.format.channels,
-                "format": AudioFormat::ENCODING, "frameMs": self.frame_ms,
-            }),
+            format: relaydeck_contract::api::DeviceAudio {
+                sample_rate: self.format.sample_rate,
+                channels: self.format.channels,
+                format: AudioFormat::ENCODING.to_owned(),
+                frame_ms: self.frame_ms,
+            },
             connected_ms: self.connected_ms,
             packets: a.packets,
             bytes: a.bytes,

@@ -1,6 +1,7 @@
 # The two commands of the README, and the steps behind them.
 #   make run    build the UI, then run the desktop app (or the headless relay without a display)
 #   make test   every test: formatting and lints, UI unit tests, Rust tests, browser and desktop end-to-end tests
+#   (after changing a wire type: cd ui && npm run contract:write)
 
 .PHONY: run test ui ui-test rust-test e2e lint
 
@@ -23,9 +24,12 @@ e2e: ui
 	node --test tests/e2e/ui.e2e.mjs
 	node --test tests/e2e/desktop.e2e.mjs
 
-# rustfmt and clippy stay clean (clippy builds every target, the UI first).
+# rustfmt and clippy stay clean, headless and desktop (clippy builds every
+# target, the UI first; building the UI checks the generated contract types
+# and runs tsc --strict).
 lint: ui
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy -p relaydeck --no-default-features --all-targets --locked -- -D warnings
 
 test: lint ui-test rust-test e2e

@@ -25,8 +25,7 @@ use tokio::sync::{watch, Notify};
 use crate::{error::HubError, hub::SourceKind, id::StreamId, stream::unix_ms};
 
 /// 16-bit little-endian PCM, interleaved: the only encoding on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AudioFormat {
     pub sample_rate: u32,
     pub channels: u16,
@@ -101,8 +100,7 @@ pub enum ListenerItem {
 }
 
 /// Loss counters a publisher reports (a devkit's reorder stage knows them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LossStats {
     /// Packets that never arrived (their audio was replaced by silence).
     pub lost: u64,
@@ -232,8 +230,7 @@ impl Drop for AudioSubscription {
 }
 
 /// A point-in-time view of a source for the REST API.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct AudioSnapshot {
     pub id: StreamId,
     pub kind: SourceKind,
@@ -247,7 +244,6 @@ pub struct AudioSnapshot {
     pub last_seq: Option<u64>,
     pub listeners: usize,
     pub ring_ms: u64,
-    #[serde(flatten)]
     pub loss: LossStats,
     /// Whether the source is delivering (the app's own microphone may be on
     /// standby or unavailable; see [`Availability`](crate::Availability)).

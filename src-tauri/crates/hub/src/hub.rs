@@ -21,8 +21,7 @@ use crate::{
 };
 
 /// Who publishes a stream: a remote client, or one of the app's own sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     Remote,
     Local,

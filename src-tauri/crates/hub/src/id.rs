@@ -62,12 +62,6 @@ impl fmt::Debug for StreamId {
     }
 }
 
-impl serde::Serialize for StreamId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 //! bytes, never over the entropy-coded data.
 
 /// What the relay reads from a JPEG header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct JpegInfo {
     pub width: u16,
     pub height: u16,

@@ -3,8 +3,15 @@
 //! Every edge of the relay (WebSocket ingest, viewers, MJPEG, the test-pattern
 //! camera, later audio and devkits) either publishes into the hub or
 //! subscribes from it; edges never talk to each other. The hub owns no
-//! sockets, files or clocks beyond reading `Instant::now()`, so it can be
+//! sockets, files, timers or wire formats (the relay's wire types live in
+//! `relaydeck-contract`; this crate does not depend on serde), so it can be
 //! tested in isolation and reasoned about as plain data structures.
+//!
+//! The clock, said honestly: the hub reads it rather than being handed one.
+//! `Instant::now()` measures ages, rates and the idle sweep's deadlines (the
+//! sweep takes `now` as an argument, so tests pass their own), and
+//! `SystemTime::now()` stamps each frame's capture time and each chunk's
+//! receive time in Unix time, as the wire reports them.
 //!
 //! | module      | concept |
 //! |-------------|---------|

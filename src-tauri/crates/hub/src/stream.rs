@@ -58,8 +58,7 @@ struct StreamState {
 /// Whether a stream's source is delivering; remote cameras are always
 /// `Live` while connected, the app's own cameras may be on standby (opened
 /// only on demand) or unavailable (unplugged, busy).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(tag = "state", content = "message", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Availability {
     #[default]
     Live,
@@ -74,7 +73,7 @@ struct PublisherRecord {
 }
 
 /// A point-in-time view of a stream for the REST API.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct StreamSnapshot {
     pub id: StreamId,
     pub name: Option<String>,

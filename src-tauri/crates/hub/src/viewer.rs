@@ -113,7 +113,7 @@ impl ViewerQueue {
 }
 
 /// Counters of one viewer × camera subscription.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SlotStats {
     /// Frames written to the viewer.
     pub delivered: u64,

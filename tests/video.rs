@@ -448,6 +448,11 @@ async fn slow_viewers_read_every_shared_frame_intact() {
             assert_eq!(&next_binary(v).await, f);
         }
     }
+    #[cfg(target_os = "linux")]
+    assert!(
+        relaydeck_server::ws::frame_file::sendfile_calls() > 0,
+        "the fan-out went through frame files, not a silent fallback to copies"
+    );
 
     for (n, mut viewer) in slow.into_iter().enumerate() {
         let mut last = 0;

@@ -53,6 +53,16 @@ const KEPT: usize = 4;
 /// Set once the kernel has refused a memory file or `sendfile`.
 static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
 
+/// `sendfile` calls that moved bytes, process-wide: the proof (for tests and
+/// profiles) that large fan-outs really went through frame files and did not
+/// fall back to copies.
+static SENDFILE_CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many `sendfile` calls have moved bytes so far in this process.
+pub fn sendfile_calls() -> u64 {
+    SENDFILE_CALLS.load(Ordering::Relaxed)
+}
+
 /// One WebSocket message, written once into an anonymous memory file.
 #[derive(Debug)]
 pub struct FrameFile {
@@ -127,6 +137,9 @@ impl FrameFile {
         let mut offset: libc::off_t = 0;
         // SAFETY: both descriptors are open; `offset` is a live local.
         let n = unsafe { libc::sendfile(sock, self.fd.as_raw_fd(), &mut offset, self.len) };
+        if n > 0 {
+            SENDFILE_CALLS.fetch_add(1, Ordering::Relaxed);
+        }
         super::raw_socket::sent_now(n)
     }
 }

@@ -1,6 +1,6 @@
 //! The JSON messages of the devkit command channel (see docs/PROTOCOL.md).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,7 +48,35 @@ pub enum FromDevice {
     },
 }
 
-pub const FROM_DEVICE: &[&str] = &["ping", "pong", "ack", "event"];
+/// Messages the server sends after its welcome.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ToDevice<'a> {
+    /// The answer to a valid hello.
+    #[serde(rename_all = "camelCase")]
+    Welcome {
+        session_id: u32,
+        udp_port: u16,
+        keepalive_sec: u64,
+    },
+    Ping { t: u64 },
+    Pong { t: Value },
+    Command { id: u64, name: &'a str, args: Value },
+    Error { code: &'a str, message: &'a str },
+}
+
+/// The list in serde's "unknown variant `x`, expected one of `a`, `b`" for
+/// the message type `kind` (`None`: some other error).
+pub fn unknown_type(e: &serde_json::Error, kind: &str) -> Option<String> {
+    let text = e.to_string();
+    let rest = text.strip_prefix(&format!("unknown variant `{kind}`, expected one of "))?;
+    let list = rest.split(" at line").next().unwrap_or(rest);
+    Some(list.replace('`', ""))
+}
+
+pub fn to_text(message: &ToDevice<'_>) -> String {
+    serde_json::to_string(message).expect("devkit messages serialise")
+}
 
 /// The longest `fw` string a hello may carry, in characters.
 pub const MAX_FW_CHARS: usize = 128;
@@ -67,5 +95,5 @@ pub mod code {
 }
 
 pub fn error(code: &str, message: &str) -> String {
-    serde_json::json!({ "type": "error", "code": code, "message": message }).to_string()
+    to_text(&ToDevice::Error { code, message })
 }

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     framing::{self, FrameError, FrameReader},
-    messages::{self, code, FromDevice, Hello},
+    messages::{self, code, FromDevice, Hello, ToDevice},
     reorder::{Output, Packet, Reorderer},
     udp::MAX_DATAGRAM,
     Devkits,
@@ -157,7 +157,7 @@ impl DevkitSession {
         let id = self.next_command.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(id, tx);
-        let msg = json!({ "type": "command", "id": id, "name": name, "args": args }).to_string();
+        let msg = messages::to_text(&ToDevice::Command { id, name, args });
         if self.outbox.try_send(msg).is_err() {
             self.pending.lock().remove(&id);
             return Err(if self.closing.is_cancelled() {
@@ -408,11 +408,12 @@ async fn handshake(
         );
     }
     let udp_port = devkits.udp_addr().map_or(0, |a| a.port());
-    let welcome = json!({
-        "type": "welcome", "sessionId": session.id, "udpPort": udp_port,
-        "keepaliveSec": cfg.devkit_keepalive.as_secs().max(1),
+    let welcome = messages::to_text(&ToDevice::Welcome {
+        session_id: session.id,
+        udp_port,
+        keepalive_sec: cfg.devkit_keepalive.as_secs().max(1),
     });
-    if framing::write_frame(write, &welcome.to_string())
+    if framing::write_frame(write, &welcome)
         .await
         .is_err()
     {
@@ -457,7 +458,7 @@ async fn serve(
                 }
             }
             Some(msg) = outbox.recv() => Some(msg),
-            _ = ping.tick() => Some(json!({ "type": "ping", "t": now_ms() }).to_string()),
+            _ = ping.tick() => Some(messages::to_text(&ToDevice::Ping { t: now_ms() })),
         };
         if let Some(msg) = outgoing {
             match tokio::time::timeout(write_timeout, framing::write_frame(write, &msg)).await {
@@ -479,25 +480,15 @@ fn on_message(state: &AppState, session: &DevkitSession, text: &str) -> Option<S
             ))
         }
     };
-    let kind = value.get("type").and_then(Value::as_str).map(str::to_owned);
-    match kind.as_deref() {
-        None => {
-            return Some(messages::error(
-                code::BAD_REQUEST,
-                "a message needs a string \"type\"",
-            ))
-        }
-        Some(t) if !messages::FROM_DEVICE.contains(&t) => {
-            return Some(messages::error(
-                code::UNKNOWN_TYPE,
-                &format!("unknown message type '{t}'; expected one of ping, pong, ack, event"),
-            ));
-        }
-        _ => {}
-    }
+    let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_owned) else {
+        return Some(messages::error(
+            code::BAD_REQUEST,
+            "a message needs a string \"type\"",
+        ));
+    };
     let raw = value.clone();
     match serde_json::from_value::<FromDevice>(value) {
-        Ok(FromDevice::Ping { t }) => Some(json!({ "type": "pong", "t": t }).to_string()),
+        Ok(FromDevice::Ping { t }) => Some(messages::to_text(&ToDevice::Pong { t })),
         Ok(FromDevice::Pong { .. }) => None,
         Ok(FromDevice::Ack { id, ok, error }) => {
             if let Some(tx) = session.pending.lock().remove(&id) {
@@ -519,9 +510,13 @@ fn on_message(state: &AppState, session: &DevkitSession, text: &str) -> Option<S
             status.insert(name, Value::Object(fields));
             None
         }
-        Err(e) => Some(messages::error(
-            code::BAD_REQUEST,
-            &format!("invalid {} message: {e}", kind.unwrap_or_default()),
-        )),
+        // Which types exist is `FromDevice`'s business: serde's own error lists them.
+        Err(e) => Some(match messages::unknown_type(&e, &kind) {
+            Some(expected) => messages::error(
+                code::UNKNOWN_TYPE,
+                &format!("unknown message type '{kind}'; expected one of {expected}"),
+            ),
+            None => messages::error(code::BAD_REQUEST, &format!("invalid {kind} message: {e}")),
+        }),
     }
 }

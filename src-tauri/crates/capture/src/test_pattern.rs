@@ -1,18 +1,17 @@
 //! The built-in `test-pattern` camera.
 
 use std::{
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    thread::JoinHandle,
+    sync::atomic::Ordering,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use relaydeck_hub::{Hub, HubError, SourceKind};
 use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
 
-use crate::pattern::{self, Canvas};
+use crate::{
+    pattern::{self, Canvas},
+    worker::Worker,
+};
 
 /// The reserved ID the test pattern publishes under.
 pub const TEST_PATTERN_ID: &str = "test-pattern";
@@ -51,10 +50,9 @@ pub enum TestPatternError {
     Thread(#[from] std::io::Error),
 }
 
-/// A running test-pattern camera; stops when dropped.
+/// A running test-pattern camera; stops (and joins its thread) when dropped.
 pub struct TestPattern {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _worker: Worker,
 }
 
 impl TestPattern {
@@ -71,66 +69,49 @@ impl TestPattern {
             Some("Test pattern".into()),
             SourceKind::Local,
         )?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new()
-            .name("test-pattern".into())
-            .spawn({
-                let stop = stop.clone();
-                move || {
-                    let mut canvas = Canvas::new(config.width, config.height);
-                    let period = Duration::from_secs_f64(1.0 / config.fps as f64);
-                    let start = Instant::now();
-                    let mut n: u64 = 0;
-                    while !stop.load(Ordering::Relaxed) && !lease.is_superseded() {
-                        let now_ms = SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .map(|d| d.as_millis() as u64)
-                            .unwrap_or(0);
-                        pattern::draw(
-                            &mut canvas,
-                            n,
-                            config.fps,
-                            now_ms,
-                            "RELAY DECK TEST PATTERN",
-                        );
-                        match encoder.encode(&canvas) {
-                            Ok(jpeg) => {
-                                if let Err(e) = lease.publish(jpeg) {
-                                    tracing::warn!("test pattern frame refused: {e}");
-                                }
+        let worker = Worker::try_spawn("test-pattern", {
+            move |stop| {
+                let mut canvas = Canvas::new(config.width, config.height);
+                let period = Duration::from_secs_f64(1.0 / config.fps as f64);
+                let start = Instant::now();
+                let mut n: u64 = 0;
+                while !stop.load(Ordering::Relaxed) && !lease.is_superseded() {
+                    let now_ms = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_millis() as u64)
+                        .unwrap_or(0);
+                    pattern::draw(
+                        &mut canvas,
+                        n,
+                        config.fps,
+                        now_ms,
+                        "RELAY DECK TEST PATTERN",
+                    );
+                    match encoder.encode(&canvas) {
+                        Ok(jpeg) => {
+                            if let Err(e) = lease.publish(jpeg) {
+                                tracing::warn!("test pattern frame refused: {e}");
                             }
-                            Err(e) => tracing::error!("test pattern encoder failed: {e}"),
                         }
-                        n += 1;
-                        // Pace against the start time, so the rate does not drift;
-                        // after a stall (a busy machine) skip the missed frames
-                        // instead of sending a burst to catch up.
-                        let now = Instant::now();
-                        match (start + period * n as u32).checked_duration_since(now) {
-                            Some(wait) => std::thread::sleep(wait),
-                            None => {
-                                n = n.max(
-                                    (now - start).as_secs_f64().div_euclid(period.as_secs_f64())
-                                        as u64,
-                                )
-                            }
+                        Err(e) => tracing::error!("test pattern encoder failed: {e}"),
+                    }
+                    n += 1;
+                    // Pace against the start time, so the rate does not drift;
+                    // after a stall (a busy machine) skip the missed frames
+                    // instead of sending a burst to catch up.
+                    let now = Instant::now();
+                    match (start + period * n as u32).checked_duration_since(now) {
+                        Some(wait) => std::thread::sleep(wait),
+                        None => {
+                            n = n
+                                .max((now - start).as_secs_f64().div_euclid(period.as_secs_f64())
+                                    as u64)
                         }
                     }
                 }
-            })?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for TestPattern {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+            }
+        })?;
+        Ok(Self { _worker: worker })
     }
 }
 

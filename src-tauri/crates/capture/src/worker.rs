@@ -20,16 +20,23 @@ pub struct Worker {
 impl Worker {
     /// Runs `body` on a thread named `name`; `body` watches the flag it gets.
     pub fn spawn(name: &str, body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) -> Self {
+        Self::try_spawn(name, body).expect("spawning a capture thread")
+    }
+
+    /// [`Worker::spawn`], with the OS's refusal to start a thread as an error.
+    pub fn try_spawn(
+        name: &str,
+        body: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || body(flag))
-            .expect("spawning a capture thread");
-        Self {
+            .spawn(move || body(flag))?;
+        Ok(Self {
             stop,
             thread: Some(thread),
-        }
+        })
     }
 }
 

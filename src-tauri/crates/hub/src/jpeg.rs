@@ -140,7 +140,10 @@ mod tests {
         // The structural check reads the headers up to the frame header
         // (SOF, which `tiny` ends just before the scan) and never the
         // entropy-coded data after it: a cut anywhere before is an error.
-        let sos = j.windows(2).position(|w| w == [0xFF, 0xDA]).expect("a scan");
+        let sos = j
+            .windows(2)
+            .position(|w| w == [0xFF, 0xDA])
+            .expect("a scan");
         for end in 0..j.len() - 2 {
             let mut cut = j[..end].to_vec();
             cut.extend([0xFF, 0xD9]);

@@ -23,8 +23,9 @@ use relaydeck_hub::VideoStream;
 use crate::{
     api::cameras::camera,
     auth::Access,
-    edges::mjpeg::{mjpeg_response, parse_fps, snapshot},
+    edges::mjpeg::mjpeg_response,
     error::ApiError,
+    jpeg_http::{parse_fps, snapshot},
     state::AppState,
     ui,
 };

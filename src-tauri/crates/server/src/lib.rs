@@ -11,7 +11,7 @@
 //! | [`router`] | the canonical URL tree, composed from the edges' routers |
 //! | [`aliases`] | the one router that maps µStreamer, mjpg-streamer and go2rtc paths onto it |
 //! | [`api`] | REST: health, cameras, rings, frames, snapshots, devices and commands, audio sources |
-//! | [`ws`] | WebSocket plumbing shared by every socket edge: upgrade, subprotocol echo, reassembly, limits, keepalive |
+//! | [`ws`] | WebSocket plumbing shared by every socket edge: upgrade, subprotocol echo, reassembly, limits, and [`ws::session`], the loop every socket edge runs on |
 //! | [`edges::ingest`] | `GET /ws`: cameras publishing JPEG frames |
 //! | [`edges::viewer`] | `GET /stream/ws`: viewers of one camera or many (multiplexed) |
 //! | [`edges::mjpeg`] | `multipart/x-mixed-replace` streams for VLC, ffplay, Home Assistant, `<img>` |
@@ -24,18 +24,28 @@
 //! | [`limits`] | connection caps per IP and in total; streams and sources per publish token |
 //! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
 //! | [`body`] | request bodies: the whole-body deadline and the JSON extractor |
+//! | [`jpeg_http`] | single JPEG responses (snapshots, ring frames) and `?fps=`, shared by REST, aliases and MJPEG |
+//! | [`streams`] | lookups shared by the audio edges: the source a request names, `backlogMs` |
+//! | [`listeners`] | audio listeners by `listenerId` (a newer socket replaces an older one) |
+//! | [`devkit_service`] | [`devkit_service::DevkitService`]: the one door from REST into the devkit edge (commands, sessions, ports) |
+//! | [`host`] | the host's devices behind traits the binary wires (the server needs no capture library) |
+//! | [`wire`] | hub values → the contract's wire types (`relaydeck-contract`) |
+//! | [`state`] | [`AppState`] and its sub-states (`FromRef`): a handler names only what it uses |
 
 pub mod aliases;
 pub mod api;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod devkit_service;
 pub mod edges;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod host;
+pub mod jpeg_http;
 pub mod limits;
+pub mod listeners;
 pub mod router;
 pub mod secrets;
 pub mod server;

@@ -1,20 +1,40 @@
 //! The canonical URL tree, composed from the edges' routers.
 //!
+//! Every route (the policy table in `auth::policy` decides who may call each):
+//!
 //! ```text
-//! GET /ws                          camera ingest (WebSocket)        edges::ingest
-//! GET /stream/ws                   viewers (WebSocket)              edges::viewer
-//! GET /audio/ws, /audio/publish    audio listeners / publishers     edges::audio_ws
-//! GET /api/audio/{id}/live.wav     streaming WAV                    edges::wav
-//! GET,POST /api/devices, DELETE /api/devices/{id}, POST /api/devices/{id}/commands
-//!                                                                   api::devices
-//! GET /api/sources                                                  api::sources
-//! TCP :5000, UDP :5001             devkits (not HTTP)               edges::devkit
-//! GET /api/health                                                   api::health
-//! GET /api/clients, /api/streams, /api/clients/{id}[/latest|/stream|/frames/{seq}|/mjpeg]
-//!                                                                   api::cameras
-//! GET /stream, /snapshot, /?action=…, /api/stream.mjpeg, /api/frame.jpeg
-//!                                                                   aliases
-//! GET /, /assets/*, /{file}        the web UI                       ui
+//! WebSockets
+//! GET  /ws                                   cameras publishing JPEG frames          edges::ingest
+//! GET  /stream/ws                            viewers (one camera or multiplexed)     edges::viewer
+//! GET  /audio/ws                             audio listeners                         edges::audio_ws
+//! GET  /audio/publish                        audio publishers                        edges::audio_ws
+//! Cameras
+//! GET  /api/clients, /api/streams            camera lists (with rings)               api::cameras
+//! GET  /api/clients/{id}                     one camera                              api::cameras
+//! GET  /api/clients/{id}/latest              newest JPEG                             api::cameras → jpeg_http
+//! GET  /api/clients/{id}/stream              the ring's frames                       api::cameras
+//! GET  /api/clients/{id}/frames/{seq}        one frame of the ring                   api::cameras → jpeg_http
+//! GET  /api/clients/{id}/mjpeg               MJPEG                                   api::cameras → edges::mjpeg
+//! Audio
+//! GET  /api/sources                          audio sources                           api::sources
+//! GET  /api/audio/{id}/live.wav              streaming WAV                           edges::wav
+//! Devkits
+//! GET  /api/devices, POST /api/devices       list, add (token shown once)            api::devices
+//! GET  /api/devices/{id}, DELETE …           one device, revoke                      api::devices
+//! POST /api/devices/{id}/commands            a command, answered by the device's ack api::devices → devkit_service
+//! TCP  :5000, UDP :5001                      devkits (not HTTP)                      edges::devkit
+//! Credentials and settings
+//! POST /api/login, /api/logout, /api/bootstrap   sign in (JSON or form), out, window code  api::session
+//! GET  /api/tokens, POST /api/tokens, DELETE /api/tokens/{id}                          api::session
+//! GET  /api/session                          who am I, what may I do                 api::settings
+//! GET,PUT /api/settings, POST /api/password  settings (merge patch), admin password  api::settings
+//! GET  /api/capture/devices                  this computer's cameras, microphones    api::capture → host
+//! GET  /api/health                                                                   api::health
+//! Compatibility (one router, onto the routes above)
+//! GET  /stream, /snapshot, /?action=stream|snapshot, /api/stream.mjpeg, /api/frame.jpeg   aliases
+//! Pages
+//! GET  /login                                sign-in page                            api::session
+//! GET  /, /capture, /assets/{*path}, /{file} the web UI                              ui
 //! ```
 
 use axum::{

@@ -5,7 +5,7 @@
 //! socket, gives each connection its peer address, and is where
 //! connection limits belong.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::extract::ConnectInfo;
 use hyper::{body::Incoming, server::conn::http1, Request};
@@ -24,7 +24,7 @@ use crate::{
     auth::Auth,
     auth::AuthError,
     config::ServerConfig,
-    edges::devkit,
+    edges::devkit::{self, Devkits},
     limits::{refusal, ConnectionLimits},
     router,
     state::AppState,
@@ -58,6 +58,9 @@ pub enum ServerError {
 /// A bound, not yet running, relay server.
 pub struct Server {
     state: AppState,
+    /// The devkit edge's live sessions (the state holds them as a
+    /// [`DevkitService`](crate::devkit_service::DevkitService)).
+    devkits: Arc<Devkits>,
     listener: TcpListener,
     devkit_tcp: TcpListener,
     devkit_udp: UdpSocket,
@@ -111,13 +114,15 @@ impl Server {
             )?),
             false => None,
         };
-        let state = AppState::new(hub, config, devices, auth, settings);
-        state.devkits.set_addrs(
+        let devkits = Devkits::new();
+        let state = AppState::new(hub, config, devices, auth, settings, devkits.clone());
+        devkits.set_addrs(
             devkit_tcp.local_addr().expect("bound"),
             devkit_udp.local_addr().expect("bound"),
         );
         Ok(Self {
             state,
+            devkits,
             listener,
             devkit_tcp,
             devkit_udp,
@@ -159,6 +164,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let Self {
             state,
+            devkits,
             listener,
             devkit_tcp,
             devkit_udp,
@@ -169,13 +175,14 @@ impl Server {
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
         let follower = tokio::spawn(follow_settings(state.clone()));
         let tls = tls.map(|t| t.acceptor);
-        let udp = tokio::spawn(devkit::udp::run(devkit_udp, state.devkits.clone()));
+        let udp = tokio::spawn(devkit::udp::run(devkit_udp, devkits.clone()));
         let limits = ConnectionLimits::new(
             state.config.max_connections,
             state.config.max_connections_per_ip,
         );
         let devkit_accept = tokio::spawn(devkit_accept_loop(
             state.clone(),
+            devkits,
             devkit_tcp,
             limits.clone(),
         ));
@@ -348,6 +355,7 @@ async fn serve_connection<I, S>(
 /// Devkit connections count against the same caps as HTTP ones.
 async fn devkit_accept_loop(
     state: AppState,
+    devkits: Arc<Devkits>,
     listener: TcpListener,
     limits: std::sync::Arc<ConnectionLimits>,
 ) {
@@ -361,7 +369,7 @@ async fn devkit_accept_loop(
                         continue;
                     }
                 };
-                let session = devkit::session::run(state.clone(), state.devkits.clone(), tcp, peer);
+                let session = devkit::session::run(state.clone(), devkits.clone(), tcp, peer);
                 state.tasks.spawn(async move {
                     let _permit = permit;
                     session.await

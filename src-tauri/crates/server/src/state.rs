@@ -1,15 +1,21 @@
-//! State shared by every handler.
+//! State shared by every handler, and the sub-states a handler may name
+//! instead (`State<Hub>`, `State<DeviceState>`, …, through `FromRef`), so a
+//! handler asks for what it uses. This module imports no edge: what the
+//! REST API may ask of the devkit edge is [`DevkitService`].
 
 use std::{sync::Arc, time::Instant};
 
+use axum::extract::FromRef;
 use relaydeck_hub::Hub;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{limiter::LoginLimiter, policy::Rule, Auth, Revocations},
     config::ServerConfig,
-    edges::{audio_ws::ListenerIds, devkit::Devkits},
+    devkit_service::DevkitService,
+    host::Host,
     limits::PublishQuota,
+    listeners::ListenerIds,
     store::{devices::DeviceRegistry, settings::SettingsHandle},
 };
 
@@ -25,8 +31,8 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// The device registry (the only writer of `devices.json`).
     pub devices: Arc<DeviceRegistry>,
-    /// Live devkit sessions.
-    pub devkits: Arc<Devkits>,
+    /// Live devkit sessions, as the REST API may use them.
+    pub devkits: Arc<dyn DevkitService>,
     /// Audio listeners by `listenerId`.
     pub listener_ids: Arc<ListenerIds>,
     /// Credentials, sessions, the login limiter.
@@ -42,7 +48,7 @@ pub struct AppState {
     /// The user's settings, live.
     pub settings: SettingsHandle,
     /// This computer's cameras and microphones, as the binary wired them.
-    pub host: crate::host::Host,
+    pub host: Host,
 }
 
 impl AppState {
@@ -52,6 +58,7 @@ impl AppState {
         devices: DeviceRegistry,
         auth: Auth,
         settings: SettingsHandle,
+        devkits: Arc<dyn DevkitService>,
     ) -> Self {
         let shutdown = CancellationToken::new();
         Self {
@@ -62,19 +69,17 @@ impl AppState {
             auth: Arc::new(auth),
             policy: Arc::new(crate::auth::policy::table()),
             devices: Arc::new(devices),
-            devkits: Devkits::new(),
+            devkits,
             listener_ids: Arc::default(),
             hub,
             config: Arc::new(config),
             started: Instant::now(),
-            host: crate::host::Host::default(),
+            host: Host::default(),
             shutdown,
             tasks: TaskTracker::new(),
         }
     }
-}
 
-impl AppState {
     /// Pings and the liveness timeout of every socket.
     pub fn keepalive(&self) -> crate::ws::Keepalive {
         crate::ws::Keepalive {
@@ -92,5 +97,63 @@ impl AppState {
         let record = self.auth.store.revoke_token(id)?;
         self.revocations.revoke(id);
         Ok(record)
+    }
+}
+
+impl FromRef<AppState> for Hub {
+    fn from_ref(s: &AppState) -> Self {
+        s.hub.clone()
+    }
+}
+
+impl FromRef<AppState> for Host {
+    fn from_ref(s: &AppState) -> Self {
+        s.host.clone()
+    }
+}
+
+impl FromRef<AppState> for SettingsHandle {
+    fn from_ref(s: &AppState) -> Self {
+        s.settings.clone()
+    }
+}
+
+/// What the device routes use: the registry, the live sessions, the hub
+/// (for a device's audio source) and the command timeout.
+#[derive(Clone)]
+pub struct DeviceState {
+    pub hub: Hub,
+    pub devices: Arc<DeviceRegistry>,
+    pub devkits: Arc<dyn DevkitService>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl FromRef<AppState> for DeviceState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            hub: s.hub.clone(),
+            devices: s.devices.clone(),
+            devkits: s.devkits.clone(),
+            config: s.config.clone(),
+        }
+    }
+}
+
+/// What `/api/health` and `/api/sources` report on: the hub, the registry
+/// (which sources are devkits') and the start time.
+#[derive(Clone)]
+pub struct StatusState {
+    pub hub: Hub,
+    pub devices: Arc<DeviceRegistry>,
+    pub started: Instant,
+}
+
+impl FromRef<AppState> for StatusState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            hub: s.hub.clone(),
+            devices: s.devices.clone(),
+            started: s.started,
+        }
     }
 }

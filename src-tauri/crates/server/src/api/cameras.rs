@@ -10,8 +10,9 @@ use relaydeck_hub::{VideoFrame, VideoStream};
 
 use crate::{
     auth::{Access, Caller},
-    edges::mjpeg::{jpeg_response, mjpeg_response, parse_fps, snapshot},
+    edges::mjpeg::mjpeg_response,
     error::ApiError,
+    jpeg_http::{jpeg_response, parse_fps, snapshot},
     state::AppState,
     wire,
 };

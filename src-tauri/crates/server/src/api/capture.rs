@@ -5,14 +5,14 @@
 use axum::{extract::State, routing::get, Json, Router};
 use relaydeck_contract::api::CaptureDevices;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, host::Host, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/capture/devices", get(devices))
 }
 
-async fn devices(State(state): State<AppState>) -> Result<Json<CaptureDevices>, ApiError> {
-    let lister = state.host.devices.clone();
+async fn devices(State(host): State<Host>) -> Result<Json<CaptureDevices>, ApiError> {
+    let lister = host.devices.clone();
     let found = tokio::task::spawn_blocking(move || lister.list())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;

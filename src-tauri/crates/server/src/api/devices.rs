@@ -18,9 +18,10 @@ use serde_json::{json, Value};
 use crate::{
     auth::Access,
     body::JsonBody,
-    edges::devkit::{messages::code, CommandError},
+    devkit_service::CommandError,
+    edges::devkit::messages::code,
     error::ApiError,
-    state::AppState,
+    state::{AppState, DeviceState},
     store::devices::{DeviceRecord, RegistryError},
 };
 
@@ -46,8 +47,8 @@ impl From<RegistryError> for ApiError {
     }
 }
 
-fn device(state: &AppState, record: &DeviceRecord) -> Device {
-    let session = state.devkits.device(&record.device_id).map(|s| s.info());
+fn device(state: &DeviceState, record: &DeviceRecord) -> Device {
+    let session = state.devkits.session_info(&record.device_id);
     let listeners = match &session {
         Some(info) => info.listeners,
         None => state
@@ -86,7 +87,7 @@ fn device(state: &AppState, record: &DeviceRecord) -> Device {
     }
 }
 
-async fn list(State(state): State<AppState>) -> Json<DeviceList> {
+async fn list(State(state): State<DeviceState>) -> Json<DeviceList> {
     let devices = state
         .devices
         .list()
@@ -99,14 +100,14 @@ async fn list(State(state): State<AppState>) -> Json<DeviceList> {
     })
 }
 
-async fn one(State(state): State<AppState>, access: Access) -> Result<Json<Device>, ApiError> {
+async fn one(State(state): State<DeviceState>, access: Access) -> Result<Json<Device>, ApiError> {
     let id = access.id()?.to_string();
     let record = state.devices.get(&id).ok_or(ApiError::UnknownDevice(id))?;
     Ok(Json(device(&state, &record)))
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<DeviceState>,
     JsonBody(new): JsonBody<NewDevice>,
 ) -> Result<impl IntoResponse, ApiError> {
     let hub = state.hub.clone();
@@ -129,7 +130,7 @@ async fn create(
 }
 
 async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<DeviceState>,
     access: Access,
 ) -> Result<Json<RevokedDevice>, ApiError> {
     let id = access.id()?.to_string();
@@ -146,7 +147,7 @@ async fn revoke(
 }
 
 async fn command(
-    State(state): State<AppState>,
+    State(state): State<DeviceState>,
     access: Access,
     JsonBody(cmd): JsonBody<NewCommand>,
 ) -> Result<Json<Value>, ApiError> {

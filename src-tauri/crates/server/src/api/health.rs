@@ -3,13 +3,13 @@
 use axum::{extract::State, routing::get, Json, Router};
 use relaydeck_contract::api::Health;
 
-use crate::state::AppState;
+use crate::state::{AppState, StatusState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
-async fn health(State(state): State<AppState>) -> Json<Health> {
+async fn health(State(state): State<StatusState>) -> Json<Health> {
     let streams = state.hub.streams();
     let snaps: Vec<_> = streams.iter().map(|s| s.snapshot()).collect();
     Json(Health {

@@ -3,13 +3,17 @@
 use axum::{extract::State, routing::get, Json, Router};
 use relaydeck_contract::api::SourceList;
 
-use crate::{auth::Caller, state::AppState, wire};
+use crate::{
+    auth::Caller,
+    state::{AppState, StatusState},
+    wire,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/sources", get(list))
 }
 
-async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Json<SourceList> {
+async fn list(State(state): State<StatusState>, Caller(caller): Caller) -> Json<SourceList> {
     let sources = state
         .hub
         .audio_sources()

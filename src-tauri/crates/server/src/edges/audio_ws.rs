@@ -8,11 +8,10 @@
 //! socket with the same ID close the older one, so a reconnecting player
 //! never has two live streams.
 
-use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use axum::{extract::State, response::Response, routing::get, Router};
 use bytes::Bytes;
-use parking_lot::Mutex;
 use relaydeck_contract::{
     audio_ws::{ListenerEvent, ListenerMessage, PublisherMessage, PublisherReply, ENCODING},
     socket::{code, SocketReply},
@@ -22,7 +21,6 @@ use relaydeck_hub::{
     StreamId,
 };
 use tokio::time::{Interval, Sleep};
-use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::Access,
@@ -40,32 +38,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audio/ws", get(listen))
         .route("/audio/publish", get(publish))
-}
-
-/// Live listener sockets by `listenerId`, so a newer one replaces an older one.
-#[derive(Debug, Default)]
-pub struct ListenerIds {
-    live: Mutex<HashMap<String, (u64, CancellationToken)>>,
-    next: std::sync::atomic::AtomicU64,
-}
-
-impl ListenerIds {
-    /// Registers `id`, cancelling the socket that held it before.
-    fn claim(&self, id: &str) -> (u64, CancellationToken) {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let token = CancellationToken::new();
-        if let Some((_, old)) = self.live.lock().insert(id.to_owned(), (n, token.clone())) {
-            old.cancel();
-        }
-        (n, token)
-    }
-
-    fn release(&self, id: &str, n: u64) {
-        let mut live = self.live.lock();
-        if live.get(id).is_some_and(|(m, _)| *m == n) {
-            live.remove(id);
-        }
-    }
 }
 
 /// The `format` message for `source` in format `f`.

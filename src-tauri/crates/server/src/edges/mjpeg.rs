@@ -1,4 +1,5 @@
-//! MJPEG over HTTP (`multipart/x-mixed-replace`) and single JPEG responses.
+//! MJPEG over HTTP (`multipart/x-mixed-replace`). Single JPEG responses
+//! (snapshots, ring frames) are [`crate::jpeg_http`].
 //!
 //! Each part carries `Content-Type` and `Content-Length`, so VLC, ffmpeg,
 //! Home Assistant, OctoPrint and a plain `<img>` all parse it. The response
@@ -10,8 +11,8 @@ use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration}
 
 use axum::{
     body::Body,
-    http::{header, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
+    http::{header, HeaderValue},
+    response::Response,
 };
 use bytes::Bytes;
 use relaydeck_hub::{
@@ -20,21 +21,15 @@ use relaydeck_hub::{
 use tokio::{sync::broadcast, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::{auth::Access, error::ApiError, state::AppState};
+use crate::{
+    auth::Access,
+    error::ApiError,
+    jpeg_http::{no_cache, timestamp},
+    state::AppState,
+};
 
 /// The multipart boundary (without the leading `--`).
 pub const BOUNDARY: &str = "relaydeck-frame";
-
-/// Parses `?fps=`: a positive number up to 120.
-pub fn parse_fps(raw: Option<&str>) -> Result<Option<f64>, ApiError> {
-    let Some(raw) = raw else { return Ok(None) };
-    match raw.parse::<f64>() {
-        Ok(fps) if fps > 0.0 && fps <= 120.0 => Ok(Some(fps)),
-        _ => Err(ApiError::BadRequest(format!(
-            "fps must be a number above 0 and at most 120, not '{raw}'"
-        ))),
-    }
-}
 
 /// A live MJPEG response for `stream`, to a caller who may watch it (asked
 /// again here); it ends when the caller's credential is revoked or expires.
@@ -83,56 +78,6 @@ pub fn mjpeg_response(
     // Tell reverse proxies such as nginx not to buffer the stream.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(resp)
-}
-
-/// The newest frame of `cam`, to a caller who may watch it (asked again
-/// here). Polling counts as watching (on-demand cameras open for it); a
-/// camera that cannot deliver and has nothing to show is a `503`.
-pub fn snapshot(access: &Access, cam: &Arc<VideoStream>) -> Result<Response, ApiError> {
-    let id = cam.id().as_str();
-    access.view(id)?;
-    cam.note_poll();
-    if let relaydeck_hub::Availability::Unavailable(why) = cam.availability() {
-        if cam.latest().is_none() {
-            return Err(ApiError::CameraUnavailable {
-                id: id.to_owned(),
-                why,
-            });
-        }
-    }
-    let frame = cam
-        .latest()
-        .ok_or_else(|| ApiError::NoFrame(id.to_owned()))?;
-    Ok(jpeg_response(&frame))
-}
-
-/// One JPEG as a response, never cached.
-pub fn jpeg_response(frame: &VideoFrame) -> Response {
-    let mut resp = (StatusCode::OK, Body::from(frame.jpeg())).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(frame.len()));
-    no_cache(h);
-    h.insert("x-frame-seq", HeaderValue::from(frame.seq));
-    h.insert(
-        "x-timestamp",
-        HeaderValue::from_str(&timestamp(frame.captured_us)).unwrap(),
-    );
-    resp
-}
-
-fn no_cache(h: &mut axum::http::HeaderMap) {
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
-    );
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(header::EXPIRES, HeaderValue::from_static("0"));
-}
-
-/// Seconds since the Unix epoch with µs, as µStreamer's `X-Timestamp`.
-fn timestamp(us: u64) -> String {
-    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
 }
 
 struct MjpegBody {

@@ -59,10 +59,21 @@ pub enum ToDevice<'a> {
         udp_port: u16,
         keepalive_sec: u64,
     },
-    Ping { t: u64 },
-    Pong { t: Value },
-    Command { id: u64, name: &'a str, args: Value },
-    Error { code: &'a str, message: &'a str },
+    Ping {
+        t: u64,
+    },
+    Pong {
+        t: Value,
+    },
+    Command {
+        id: u64,
+        name: &'a str,
+        args: Value,
+    },
+    Error {
+        code: &'a str,
+        message: &'a str,
+    },
 }
 
 /// The list in serde's "unknown variant `x`, expected one of `a`, `b`" for
@@ -96,4 +107,38 @@ pub mod code {
 
 pub fn error(code: &str, message: &str) -> String {
     to_text(&ToDevice::Error { code, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_type_is_named_with_the_types_serde_knows() {
+        let e = serde_json::from_str::<FromDevice>(r#"{"type":"bogus"}"#).unwrap_err();
+        assert_eq!(
+            unknown_type(&e, "bogus").as_deref(),
+            Some("ping, pong, ack, event")
+        );
+        // A known type with a bad field is another error.
+        let e = serde_json::from_str::<FromDevice>(r#"{"type":"ack","id":"x"}"#).unwrap_err();
+        assert_eq!(unknown_type(&e, "ack"), None);
+    }
+
+    #[test]
+    fn server_messages_keep_their_wire_shape() {
+        let welcome = ToDevice::Welcome {
+            session_id: 7,
+            udp_port: 4001,
+            keepalive_sec: 5,
+        };
+        assert_eq!(
+            to_text(&welcome),
+            r#"{"type":"welcome","sessionId":7,"udpPort":4001,"keepaliveSec":5}"#
+        );
+        assert_eq!(
+            error("timeout", "late"),
+            r#"{"type":"error","code":"timeout","message":"late"}"#
+        );
+    }
 }

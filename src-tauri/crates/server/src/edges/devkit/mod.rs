@@ -7,8 +7,8 @@
 //! * [`udp`]: the datagram socket: header parsing, session and peer checks.
 //! * [`reorder`]: the reorder window, gap filling, late and duplicate packets.
 //!
-//! [`Devkits`] is the table of live sessions the three share with the REST
-//! API. Audio goes into the hub under the device's ID, whether or not
+//! [`Devkits`] is the table of live sessions the three share; the REST API
+//! reaches it only through [`DevkitService`](crate::devkit_service::DevkitService). Audio goes into the hub under the device's ID, whether or not
 //! anybody listens.
 
 pub mod framing;
@@ -27,10 +27,15 @@ use std::{
     time::Duration,
 };
 
+use std::{future::Future, pin::Pin};
+
 use parking_lot::Mutex;
+
+use crate::devkit_service::{Ack, DevkitService};
 use serde_json::Value;
 
-pub use session::{CommandError, DevkitSession, SessionInfo};
+pub use crate::devkit_service::{CommandError, SessionInfo};
+pub use session::DevkitSession;
 
 /// Datagrams dropped before reaching a session.
 #[derive(Debug, Default)]
@@ -123,23 +128,41 @@ impl Devkits {
     pub fn device(&self, device_id: &str) -> Option<Arc<DevkitSession>> {
         self.by_device.lock().get(device_id).cloned()
     }
+}
 
-    /// Ends a device's live session (it was revoked).
-    pub fn disconnect(&self, device_id: &str, code: &'static str, reason: &str) {
+impl DevkitService for Devkits {
+    fn tcp_addr(&self) -> Option<SocketAddr> {
+        Devkits::tcp_addr(self)
+    }
+
+    fn udp_addr(&self) -> Option<SocketAddr> {
+        Devkits::udp_addr(self)
+    }
+
+    fn drop_counts(&self) -> UdpDropCounts {
+        Devkits::drop_counts(self)
+    }
+
+    fn session_info(&self, device_id: &str) -> Option<SessionInfo> {
+        self.device(device_id).map(|s| s.info())
+    }
+
+    fn disconnect(&self, device_id: &str, code: &'static str, reason: &str) {
         if let Some(s) = self.device(device_id) {
             s.close(code, reason);
         }
     }
 
-    /// Sends a command and waits for the device's ack.
-    pub async fn command(
-        &self,
-        device_id: &str,
-        name: &str,
+    fn command<'a>(
+        &'a self,
+        device_id: &'a str,
+        name: &'a str,
         args: Value,
         timeout: Duration,
-    ) -> Result<session::Ack, CommandError> {
-        let session = self.device(device_id).ok_or(CommandError::Offline)?;
-        session.command(name, args, timeout).await
+    ) -> Pin<Box<dyn Future<Output = Result<Ack, CommandError>> + Send + 'a>> {
+        Box::pin(async move {
+            let session = self.device(device_id).ok_or(CommandError::Offline)?;
+            session.command(name, args, timeout).await
+        })
     }
 }

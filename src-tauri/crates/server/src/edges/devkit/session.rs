@@ -29,34 +29,15 @@ use super::{
     udp::MAX_DATAGRAM,
     Devkits,
 };
-use crate::state::AppState;
+use crate::{
+    devkit_service::{Ack, CommandError, SessionInfo},
+    state::AppState,
+};
 
 /// The UDP header: session, sequence, timestamp.
 pub const UDP_HEADER: usize = 12;
 
 use crate::secrets::now_ms;
-
-/// A device's answer to a command.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Ack {
-    pub id: u64,
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The ack as the device sent it (it may carry more fields, such as a result).
-    #[serde(skip)]
-    pub raw: Value,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    #[error("the device is offline")]
-    Offline,
-    #[error("the device did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("the device's connection is too busy to take a command")]
-    Busy,
-}
 
 /// Audio statistics of a session.
 #[derive(Debug, Default)]
@@ -89,26 +70,6 @@ pub struct DevkitSession {
     status: Mutex<Map<String, Value>>,
     closing: CancellationToken,
     close_reason: Mutex<Option<(&'static str, String)>>,
-}
-
-/// What the API shows about a live session.
-#[derive(Debug, Clone)]
-pub struct SessionInfo {
-    pub session_id: u32,
-    pub ip: String,
-    pub fw: Option<String>,
-    pub format: relaydeck_contract::api::DeviceAudio,
-    pub connected_ms: u64,
-    pub packets: u64,
-    pub bytes: u64,
-    pub lost: u64,
-    pub late: u64,
-    pub duplicates: u64,
-    pub filled: u64,
-    pub jitter_ms: f64,
-    pub last_packet_ms: Option<u64>,
-    pub listeners: usize,
-    pub status: Map<String, Value>,
 }
 
 impl DevkitSession {
@@ -413,10 +374,7 @@ async fn handshake(
         udp_port,
         keepalive_sec: cfg.devkit_keepalive.as_secs().max(1),
     });
-    if framing::write_frame(write, &welcome)
-        .await
-        .is_err()
-    {
+    if framing::write_frame(write, &welcome).await.is_err() {
         devkits.remove(&session);
         return Err(bad("the connection failed during the handshake"));
     }

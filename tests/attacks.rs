@@ -309,11 +309,11 @@ async fn an_edge_refuses_an_id_its_caller_may_not_see_even_if_asked_directly() {
     };
     let cam_b = srv.hub().stream("camB").unwrap();
     let cam_a = srv.hub().stream("camA").unwrap();
-    assert!(relaydeck_server::edges::mjpeg::snapshot(&access, &cam_b).is_err());
+    assert!(relaydeck_server::jpeg_http::snapshot(&access, &cam_b).is_err());
     assert!(
         relaydeck_server::edges::mjpeg::mjpeg_response(&srv.state, &access, cam_b, None).is_err()
     );
-    assert!(relaydeck_server::edges::mjpeg::snapshot(&access, &cam_a).is_ok());
+    assert!(relaydeck_server::jpeg_http::snapshot(&access, &cam_a).is_ok());
     assert!(
         access.publish("camA").is_err(),
         "a view token publishes nothing"

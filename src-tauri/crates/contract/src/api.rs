@@ -22,6 +22,17 @@ pub struct ApiErrorDetail {
     pub message: String,
 }
 
+impl ApiErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            error: ApiErrorDetail {
+                code: code.to_owned(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
 /// `{"ok":true}`: sign-in, sign-out, password change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Ok {

@@ -116,7 +116,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
+        let body = relaydeck_contract::api::ApiErrorBody::new(code, self.to_string());
         let mut resp = (status, Json(body)).into_response();
         if let Self::TooManyAttempts(wait) = &self {
             resp.headers_mut()

@@ -16,7 +16,8 @@
 //! | [`edges::viewer`] | `GET /stream/ws`: viewers of one camera or many (multiplexed) |
 //! | [`edges::mjpeg`] | `multipart/x-mixed-replace` streams for VLC, ffplay, Home Assistant, `<img>` |
 //! | [`edges::devkit`] | devkits: the TCP command channel, UDP audio, the reorder window |
-//! | [`edges::audio_ws`] | `GET /audio/ws` listeners and `GET /audio/publish` publishers |
+//! | [`edges::audio_listen`] | `GET /audio/ws`: audio listeners |
+//! | [`edges::audio_publish`] | `GET /audio/publish`: audio publishers (a browser's microphone) |
 //! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
 //! | [`store`] | state on disk, one writer per file: the device registry |
 //! | [`ui`] | the embedded web UI |

@@ -213,9 +213,8 @@ impl Drop for QuotaClaim {
 
 /// The whole answer sent to a refused connection.
 pub fn refusal(reason: &str) -> Vec<u8> {
-    let body =
-        serde_json::json!({ "error": { "code": "too_many_connections", "message": reason } })
-            .to_string();
+    let body = relaydeck_contract::api::ApiErrorBody::new("too_many_connections", reason);
+    let body = serde_json::to_string(&body).expect("serialisable");
     format!(
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{body}",
         body.len()

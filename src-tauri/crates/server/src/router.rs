@@ -6,8 +6,8 @@
 //! WebSockets
 //! GET  /ws                                   cameras publishing JPEG frames          edges::ingest
 //! GET  /stream/ws                            viewers (one camera or multiplexed)     edges::viewer
-//! GET  /audio/ws                             audio listeners                         edges::audio_ws
-//! GET  /audio/publish                        audio publishers                        edges::audio_ws
+//! GET  /audio/ws                             audio listeners                         edges::audio_listen
+//! GET  /audio/publish                        audio publishers                        edges::audio_publish
 //! Cameras
 //! GET  /api/clients, /api/streams            camera lists (with rings)               api::cameras
 //! GET  /api/clients/{id}                     one camera                              api::cameras
@@ -45,7 +45,7 @@ use axum::{
 
 use crate::{
     aliases, api, auth, body,
-    edges::{audio_ws, ingest, viewer, wav},
+    edges::{audio_listen, audio_publish, ingest, viewer, wav},
     error::ApiError,
     state::AppState,
     ui,
@@ -55,7 +55,8 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .nest("/api", api::router().merge(wav::router()))
         .merge(ingest::router())
-        .merge(audio_ws::router())
+        .merge(audio_listen::router())
+        .merge(audio_publish::router())
         .merge(viewer::router())
         .merge(aliases::router())
         .merge(api::session::page_router())

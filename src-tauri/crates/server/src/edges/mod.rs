@@ -1,7 +1,8 @@
 //! Edges: adapters that publish into the hub or subscribe from it.
 //! Each edge is its own module with its own router; edges never call each other.
 
-pub mod audio_ws;
+pub mod audio_listen;
+pub mod audio_publish;
 pub mod control;
 pub mod devkit;
 pub mod ingest;

@@ -2,6 +2,7 @@
 // its worklet, an AnalyserNode for the waveform, level and frequency, and the
 // counters the Listen page shows. Falls back to the live WAV in an <audio>
 // element where the page has no secure context (no AudioWorklet).
+import type { ListenerEvent, SocketReply } from "../generated/contract";
 import { wsUrl, withToken } from "../lib/api";
 import { Backoff } from "../lib/backoff";
 import type { FromWorklet, ToWorklet } from "./player-worklet";
@@ -124,14 +125,17 @@ export class LivePlayer {
         this.post({ type: "pcm", data: ev.data }, [ev.data]);
         return;
       }
-      const msg = JSON.parse(ev.data);
+      const msg = JSON.parse(ev.data) as ListenerEvent | SocketReply;
       if (msg.type === "format") {
         this.stats.sampleRate = msg.sampleRate;
         this.stats.channels = msg.channels;
         this.post({ type: "format", sampleRate: msg.sampleRate, channels: msg.channels });
       } else if (msg.type === "stats") {
-        this.lastServerMs = msg.serverTimeMs;
-        this.lastServerAt = Date.now();
+        // No chunk forwarded yet: nothing to measure the delay against.
+        if (msg.serverTimeMs !== null) {
+          this.lastServerMs = msg.serverTimeMs;
+          this.lastServerAt = Date.now();
+        }
         this.stats.gaps = (msg.lost ?? 0) + (msg.filled ?? 0) + (msg.dropped ?? 0);
         if (!msg.online) this.set("buffering", "The source is offline; waiting for it.");
       }

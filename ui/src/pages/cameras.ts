@@ -1,6 +1,7 @@
 // Cameras: every camera over one multiplexed WebSocket, decoded off the main
 // thread (createImageBitmap) and drawn to canvases. Falls back to polling
 // `/latest` when the socket cannot connect; never shows a frozen stream as live.
+
 import { api, withToken, wsUrl } from "../lib/api";
 import type { CameraList, SocketReply, ViewerEvent } from "../generated/contract";
 import { Backoff } from "../lib/backoff";
@@ -176,7 +177,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       setStatus("live", "ok");
     };
     sock.onmessage = (ev) => {
-      if (typeof ev.data === "string") return onText(JSON.parse(ev.data));
+      if (typeof ev.data === "string") return onText(JSON.parse(ev.data) as ViewerEvent | SocketReply);
       const f = parseMux(ev.data);
       if (!f) return;
       const t = tile(f.id);

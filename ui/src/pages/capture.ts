@@ -2,6 +2,7 @@
 // Camera: getUserMedia → canvas → JPEG → /ws, skipping a frame whenever the
 // socket's bufferedAmount shows the link is behind. Microphone: an
 // AudioWorklet → 16 kHz mono s16le in 20 ms messages → /audio/publish.
+import type { CameraReply, PublisherMessage, SocketReply } from "../generated/contract";
 import { api, Session, wsUrl } from "../lib/api";
 import { Backoff } from "../lib/backoff";
 import { h, notice } from "../lib/dom";
@@ -145,7 +146,7 @@ class CaptureSession {
     this.ws = ws;
     ws.onopen = () => this.backoff.reset();
     ws.onmessage = (ev) => {
-      const msg = JSON.parse(ev.data);
+      const msg = JSON.parse(ev.data) as CameraReply | SocketReply;
       if (msg.type === "registered") this.opts.say(`Publishing as ${msg.clientId}.`);
       if (msg.type === "error") this.opts.say(`The relay says: ${msg.message}`, "error");
     };
@@ -213,7 +214,7 @@ class CaptureSession {
     if (this.stopped) return;
     const ws = new WebSocket(wsUrl(`/audio/publish?source=${encodeURIComponent(this.opts.id)}`));
     this.audioWs = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: "format", sampleRate: MIC_RATE, channels: 1, encoding: "s16le" }));
+    ws.onopen = () => ws.send(JSON.stringify({ type: "format", sampleRate: MIC_RATE, channels: 1, encoding: "s16le" } satisfies PublisherMessage));
     ws.onclose = (ev) => {
       if (this.stopped || this.audioWs !== ws) return;
       if (ev.code === 1008) return this.opts.say(`Microphone refused: ${ev.reason}`, "error");

@@ -1,6 +1,7 @@
 // The microphone's input level, without playing it: the `mic` source over
 // /audio/ws, peak and RMS per chunk into a meter. Listening opens the
 // device (on demand), so the meter runs only while the user asks for it.
+import type { ListenerEvent, SocketReply } from "../generated/contract";
 import { wsUrl } from "../lib/api";
 import { h } from "../lib/dom";
 
@@ -24,7 +25,7 @@ export function micMeter(): { element: HTMLElement; stop: () => void } {
     text.textContent = "opening the microphone…";
     sock.onmessage = (ev) => {
       if (typeof ev.data === "string") {
-        const msg = JSON.parse(ev.data);
+        const msg = JSON.parse(ev.data) as ListenerEvent | SocketReply;
         if (msg.type === "stats" && !msg.online) text.textContent = "the microphone is not delivering";
         return;
       }

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use relaydeck_server::{
     auth::query::{decode, Params},
     edges::{
-        control,
+        control::{self, ControlError},
         devkit::{
             framing::{encode, FrameReader},
             reorder::{Output, Packet, Reorderer},
@@ -62,13 +62,34 @@ proptest! {
         }
     }
 
+    /// Any text is classified as the protocol says: not JSON, no string
+    /// `type`, a type the socket does not know, or a known type with bad
+    /// fields; never a panic, never the wrong class.
     #[test]
-    fn control_parsing_never_panics(text in "\\PC{0,200}") {
+    fn control_parsing_classifies_every_text(
+        text in prop_oneof![
+            "\\PC{0,200}",
+            ("[a-z]{0,6}", "\\PC{0,12}").prop_map(|(t, v)| format!(r#"{{"type":"{t}","t":"{v}"}}"#)),
+            Just(r#"{"type":"ping","t":{"x":1}}"#.to_owned()),
+            Just(r#"{"type":7}"#.to_owned()),
+        ]
+    ) {
         #[derive(Debug, serde::Deserialize)]
         #[serde(tag = "type")]
         #[allow(dead_code)]
-        enum M { #[serde(rename = "ping")] Ping { t: Option<serde_json::Value> } }
-        let _ = control::parse::<M>(&text);
+        enum M { #[serde(rename = "ping")] Ping { t: Option<String> } }
+        let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+        let kind = json.as_ref().and_then(|v| v.get("type")).and_then(|t| t.as_str()).map(str::to_owned);
+        match control::parse::<M>(&text) {
+            Ok(M::Ping { .. }) => prop_assert_eq!(kind.as_deref(), Some("ping")),
+            Err(ControlError::NotJson(_)) => prop_assert!(json.is_none()),
+            Err(ControlError::MissingType) => prop_assert!(json.is_some() && kind.is_none()),
+            Err(ControlError::UnknownType(k)) => {
+                prop_assert_ne!(k.as_str(), "ping");
+                prop_assert_eq!(Some(k), kind);
+            }
+            Err(ControlError::Invalid { kind: k, .. }) => prop_assert_eq!(k.as_str(), "ping"),
+        }
     }
 
     #[test]

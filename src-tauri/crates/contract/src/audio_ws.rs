@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use crate::socket::{Ping, SocketMessage};
+use crate::socket::Ping;
 
 /// The only PCM encoding on the wire.
 pub const ENCODING: &str = "s16le";
@@ -17,13 +17,7 @@ pub enum ListenerMessage {
     Ping(Ping),
 }
 
-impl SocketMessage for ListenerMessage {
-    fn into_ping(self) -> Result<Ping, Self> {
-        match self {
-            Self::Ping(p) => Ok(p),
-        }
-    }
-}
+crate::socket_message!(ListenerMessage);
 
 /// What a listener is told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
@@ -74,14 +68,7 @@ pub enum PublisherMessage {
     Ping(Ping),
 }
 
-impl SocketMessage for PublisherMessage {
-    fn into_ping(self) -> Result<Ping, Self> {
-        match self {
-            Self::Ping(p) => Ok(p),
-            other => Err(other),
-        }
-    }
-}
+crate::socket_message!(PublisherMessage);
 
 /// The acknowledgement of a publisher's `format`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]

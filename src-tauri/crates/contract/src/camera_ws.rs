@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use crate::socket::{Ping, SocketMessage};
+use crate::socket::Ping;
 
 /// What a camera sends as text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
@@ -27,14 +27,7 @@ pub struct Registration {
     pub name: Option<String>,
 }
 
-impl SocketMessage for CameraMessage {
-    fn into_ping(self) -> Result<Ping, Self> {
-        match self {
-            Self::Ping(p) => Ok(p),
-            other => Err(other),
-        }
-    }
-}
+crate::socket_message!(CameraMessage);
 
 /// The acknowledgement of a registration, in the camera's dialect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]

@@ -52,6 +52,22 @@ pub trait SocketMessage: serde::de::DeserializeOwned + Send + 'static {
     fn into_ping(self) -> Result<Ping, Self>;
 }
 
+/// Implements [`SocketMessage`] for an enum with a `Ping(Ping)` variant.
+#[macro_export]
+macro_rules! socket_message {
+    ($t:ty) => {
+        impl $crate::socket::SocketMessage for $t {
+            #[allow(unreachable_patterns)]
+            fn into_ping(self) -> Result<$crate::socket::Ping, Self> {
+                match self {
+                    Self::Ping(p) => Ok(p),
+                    other => Err(other),
+                }
+            }
+        }
+    };
+}
+
 /// Error codes of socket `error` messages (see docs/PROTOCOL.md).
 pub mod code {
     pub const BAD_JSON: &str = "bad_json";

@@ -7,10 +7,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use crate::{
-    socket::{Ping, SocketMessage},
-    Availability,
-};
+use crate::{socket::Ping, Availability};
 
 /// What a viewer sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
@@ -26,14 +23,7 @@ pub enum ViewerMessage {
     Ping(Ping),
 }
 
-impl SocketMessage for ViewerMessage {
-    fn into_ping(self) -> Result<Ping, Self> {
-        match self {
-            Self::Ping(p) => Ok(p),
-            other => Err(other),
-        }
-    }
-}
+crate::socket_message!(ViewerMessage);
 
 /// What a viewer is told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]

@@ -3,8 +3,6 @@
 //! 16-bit little-endian PCM as binary messages; a newer publisher of the
 //! same source takes over.
 
-use std::pin::Pin;
-
 use axum::{extract::State, response::Response, routing::get, Router};
 use bytes::Bytes;
 use relaydeck_contract::{
@@ -12,14 +10,13 @@ use relaydeck_contract::{
     socket::{code, SocketReply},
 };
 use relaydeck_hub::{AudioFormat, AudioLease, HubError, SourceKind, StreamId};
-use tokio::time::Sleep;
 
 use crate::{
     auth::Access,
     limits::{Held, QuotaClaim},
     state::AppState,
     ws::{
-        session::{self, End, SocketEdge, Step},
+        session::{self, Deadline, End, SocketEdge, Step},
         Socket, WsLimits, WsUpgrade,
     },
 };
@@ -78,7 +75,7 @@ async fn publish(State(state): State<AppState>, access: Access, ws: WsUpgrade) -
             id,
             lease: None,
             seq: 0,
-            format_deadline: Box::pin(tokio::time::sleep(state.config.register_timeout)),
+            format_deadline: Deadline::new(state.config.register_timeout, "format"),
         };
         let end = session::run(
             &mut socket,
@@ -102,11 +99,7 @@ struct AudioPublisher {
     name: Option<String>,
     lease: Option<AudioLease>,
     seq: u64,
-    format_deadline: Pin<Box<Sleep>>,
-}
-
-enum PublisherEvent {
-    NoFormat,
+    format_deadline: Deadline,
 }
 
 impl AudioPublisher {
@@ -140,25 +133,14 @@ impl AudioPublisher {
 
 impl SocketEdge for AudioPublisher {
     type Message = PublisherMessage;
-    type Event = PublisherEvent;
+    type Event = End;
 
-    async fn next_event(&mut self) -> PublisherEvent {
-        match self.lease {
-            Some(_) => std::future::pending().await,
-            None => {
-                self.format_deadline.as_mut().await;
-                PublisherEvent::NoFormat
-            }
-        }
+    async fn next_event(&mut self) -> End {
+        self.format_deadline.missed(self.lease.is_some()).await
     }
 
-    async fn on_event(&mut self, _: &mut Socket, event: PublisherEvent) -> Step {
-        match event {
-            PublisherEvent::NoFormat => Err(End::policy(format!(
-                "no format message within {:?}",
-                self.state.config.register_timeout
-            ))),
-        }
+    async fn on_event(&mut self, _: &mut Socket, missed: End) -> Step {
+        Err(missed)
     }
 
     async fn on_message(&mut self, socket: &mut Socket, message: PublisherMessage) -> Step {

@@ -6,10 +6,7 @@
 //! dropped; the connection stays. A newer connection with the same ID takes
 //! the camera over and this one is closed with a reason.
 
-use std::{
-    pin::Pin,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::{extract::State, response::Response, routing::get, Router};
 use bytes::Bytes;
@@ -18,14 +15,13 @@ use relaydeck_contract::{
     socket::{code, SocketReply},
 };
 use relaydeck_hub::{HubError, PublisherLease, SourceKind};
-use tokio::time::Sleep;
 
 use crate::{
     auth::Access,
     limits::{Held, QuotaClaim},
     state::AppState,
     ws::{
-        session::{self, End, SocketEdge, Step},
+        session::{self, Deadline, End, SocketEdge, Step},
         Socket, WsLimits, WsUpgrade,
     },
 };
@@ -88,21 +84,16 @@ struct CameraPublisher {
     state: AppState,
     access: Access,
     published: Option<(PublisherLease, QuotaClaim)>,
-    register_deadline: Pin<Box<Sleep>>,
-}
-
-enum CameraEvent {
-    NoRegistration,
+    register_deadline: Deadline,
 }
 
 impl CameraPublisher {
     fn new(state: AppState, access: Access) -> Self {
-        let deadline = tokio::time::sleep(state.config.register_timeout);
         Self {
+            register_deadline: Deadline::new(state.config.register_timeout, "register"),
             state,
             access,
             published: None,
-            register_deadline: Box::pin(deadline),
         }
     }
 
@@ -155,25 +146,16 @@ impl CameraPublisher {
 
 impl SocketEdge for CameraPublisher {
     type Message = CameraMessage;
-    type Event = CameraEvent;
+    type Event = End;
 
-    async fn next_event(&mut self) -> CameraEvent {
-        match self.published {
-            Some(_) => std::future::pending().await,
-            None => {
-                self.register_deadline.as_mut().await;
-                CameraEvent::NoRegistration
-            }
-        }
+    async fn next_event(&mut self) -> End {
+        self.register_deadline
+            .missed(self.published.is_some())
+            .await
     }
 
-    async fn on_event(&mut self, _: &mut Socket, event: CameraEvent) -> Step {
-        match event {
-            CameraEvent::NoRegistration => Err(End::policy(format!(
-                "no register message within {:?}",
-                self.state.config.register_timeout
-            ))),
-        }
+    async fn on_event(&mut self, _: &mut Socket, missed: End) -> Step {
+        Err(missed)
     }
 
     async fn on_message(&mut self, socket: &mut Socket, message: CameraMessage) -> Step {

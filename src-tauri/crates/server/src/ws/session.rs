@@ -22,12 +22,13 @@
 use std::{
     fmt,
     future::Future,
+    pin::Pin,
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
 use relaydeck_contract::socket::{SocketMessage, SocketReply};
-use tokio::sync::watch;
+use tokio::{sync::watch, time::Sleep};
 use tokio_util::sync::CancellationToken;
 
 use super::{close, conn::silent_for_too_long, ticks, Inbound, WsConn, WsError};
@@ -109,6 +110,32 @@ pub trait SocketEdge: Send {
 pub struct Keepalive {
     pub interval: Duration,
     pub timeout: Duration,
+}
+
+/// A socket's deadline for a first message of some kind (a registration, a
+/// format): the session ends with 1008 if the deadline passes before it.
+pub struct Deadline {
+    sleep: Pin<Box<Sleep>>,
+    reason: String,
+}
+
+impl Deadline {
+    /// `what` names the message, as in "no register message within 10s".
+    pub fn new(within: Duration, what: &str) -> Self {
+        Self {
+            sleep: Box::pin(tokio::time::sleep(within)),
+            reason: format!("no {what} message within {within:?}"),
+        }
+    }
+
+    /// The ending, once the deadline passes; never, once `met`. Cancel-safe.
+    pub async fn missed(&mut self, met: bool) -> End {
+        if met {
+            return std::future::pending().await;
+        }
+        self.sleep.as_mut().await;
+        End::policy(self.reason.clone())
+    }
 }
 
 /// A signal that a newer connection took this one's ID.

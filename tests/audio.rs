@@ -452,3 +452,48 @@ async fn api_sources_lists_each_source_with_format_and_state() {
     drop(dk);
     eventually_sources(&srv, |s| s["online"] == false).await;
 }
+
+#[tokio::test]
+async fn a_publisher_that_never_names_its_format_is_closed() {
+    let srv = start_server(|c| c.register_timeout = Duration::from_millis(200)).await;
+    let mut publisher = connect(srv.addr, "/audio/publish?source=browser-mic").await;
+    // Pings and refused audio do not count as a format.
+    send_json(&mut publisher, json!({"type":"ping","t":1})).await;
+    assert_eq!(next_json(&mut publisher).await["type"], "pong");
+    send_frame(&mut publisher, &pcm(1)).await;
+    assert_eq!(next_json(&mut publisher).await["code"], "no_format");
+    let close = expect_close(&mut publisher).await;
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(
+        close.reason.contains("no format message"),
+        "{}",
+        close.reason
+    );
+}
+
+#[tokio::test]
+async fn every_audio_socket_answers_unknown_and_malformed_messages_and_stays_open() {
+    let srv = start_server(|_| {}).await;
+    let _dk = devkit(&srv, "dk-01").await;
+    for path in [
+        "/audio/ws?source=dk-01",
+        "/audio/publish?source=browser-mic",
+    ] {
+        let mut ws = connect(srv.addr, path).await;
+        if path.starts_with("/audio/ws") {
+            assert_eq!(next_json(&mut ws).await["type"], "format");
+        }
+        for (text, code) in [
+            ("not json", "bad_json"),
+            (r#"{"t":1}"#, "missing_type"),
+            (r#"{"type":"dance"}"#, "unknown_type"),
+        ] {
+            send_text(&mut ws, text).await;
+            let reply = next_json(&mut ws).await;
+            assert_eq!(reply["code"], code, "{path}: {text} → {reply}");
+        }
+        send_json(&mut ws, json!({"type":"ping","t":"x"})).await;
+        let pong = next_json(&mut ws).await;
+        assert_eq!(pong, json!({"type":"pong","t":"x"}), "{path}");
+    }
+}

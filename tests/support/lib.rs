@@ -174,7 +174,12 @@ pub async fn send_frame(ws: &mut Ws, jpeg: &[u8]) {
 }
 
 pub async fn send_json(ws: &mut Ws, v: Value) {
-    ws.send(Message::text(v.to_string()))
+    send_text(ws, &v.to_string()).await;
+}
+
+/// Sends any text message, JSON or not.
+pub async fn send_text(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text.to_owned()))
         .await
         .expect("send text");
 }

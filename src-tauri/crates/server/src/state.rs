@@ -94,9 +94,40 @@ impl AppState {
         &self,
         id: &str,
     ) -> Result<crate::auth::TokenRecord, crate::auth::StoreError> {
+        AccountState::from_ref(self).revoke_token(id)
+    }
+}
+
+/// What sign-in, tokens, the session and the settings routes use.
+#[derive(Clone)]
+pub struct AccountState {
+    pub auth: Arc<Auth>,
+    pub config: Arc<ServerConfig>,
+    pub settings: SettingsHandle,
+    pub revocations: Arc<Revocations>,
+}
+
+impl AccountState {
+    /// Revokes API token `id`: refused from now on, and every stream and
+    /// socket it opened ends.
+    pub fn revoke_token(
+        &self,
+        id: &str,
+    ) -> Result<crate::auth::TokenRecord, crate::auth::StoreError> {
         let record = self.auth.store.revoke_token(id)?;
         self.revocations.revoke(id);
         Ok(record)
+    }
+}
+
+impl FromRef<AppState> for AccountState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            auth: s.auth.clone(),
+            config: s.config.clone(),
+            settings: s.settings.clone(),
+            revocations: s.revocations.clone(),
+        }
     }
 }
 

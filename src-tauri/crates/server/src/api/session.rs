@@ -21,7 +21,7 @@ use crate::{
     },
     body::{self, JsonBody},
     error::ApiError,
-    state::AppState,
+    state::{AccountState, AppState},
 };
 
 pub fn router() -> Router<AppState> {
@@ -130,7 +130,7 @@ use relaydeck_contract::api::{
     TokenList,
 };
 
-fn session_response(state: &AppState, mut resp: Response) -> Response {
+fn session_response(state: &AccountState, mut resp: Response) -> Response {
     let cookie = state.auth.cookies.issue();
     let set = CookieSigner::set_cookie(&cookie, state.config.tls_enabled());
     resp.headers_mut().insert(
@@ -144,7 +144,7 @@ fn session_response(state: &AppState, mut resp: Response) -> Response {
 
 /// The sign-in form, as JSON or (the page without script) form-encoded.
 async fn login_form(
-    state: &AppState,
+    state: &AccountState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(LoginForm, bool), ApiError> {
@@ -167,7 +167,7 @@ async fn login_form(
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<AccountState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -229,7 +229,7 @@ fn urlencoded(body: &[u8]) -> Result<LoginForm, ApiError> {
     })
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn logout(State(state): State<AccountState>, headers: HeaderMap) -> Response {
     if let Some(c) = cookie_value(&headers, crate::auth::cookie::COOKIE_NAME) {
         state.auth.cookies.revoke(c);
     }
@@ -243,7 +243,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn bootstrap(
-    State(state): State<AppState>,
+    State(state): State<AccountState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(b): JsonBody<Bootstrap>,
 ) -> Response {
@@ -276,7 +276,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-async fn list_tokens(State(state): State<AppState>) -> Json<TokenList> {
+async fn list_tokens(State(state): State<AccountState>) -> Json<TokenList> {
     let now = crate::auth::now_ms();
     let tokens = state
         .auth
@@ -297,7 +297,7 @@ async fn list_tokens(State(state): State<AppState>) -> Json<TokenList> {
 }
 
 async fn create_token(
-    State(state): State<AppState>,
+    State(state): State<AccountState>,
     headers: HeaderMap,
     JsonBody(t): JsonBody<NewToken>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -359,7 +359,7 @@ async fn create_token(
 }
 
 async fn revoke_token(
-    State(state): State<AppState>,
+    State(state): State<AccountState>,
     access: Access,
 ) -> Result<Json<RevokedToken>, ApiError> {
     let id = access.id()?.to_string();

@@ -22,7 +22,7 @@ use crate::{
     auth::{Caller, Principal, Scope},
     body::JsonBody,
     error::ApiError,
-    state::AppState,
+    state::{AccountState, AppState},
     store::settings::{SettingsError, SettingsExt},
 };
 
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/session", get(session))
 }
 
-fn view(state: &AppState, headers: &HeaderMap) -> Json<SettingsView> {
+fn view(state: &AccountState, headers: &HeaderMap) -> Json<SettingsView> {
     let s = &state.settings;
     Json(SettingsView {
         settings: s.get(),
@@ -45,7 +45,7 @@ fn view(state: &AppState, headers: &HeaderMap) -> Json<SettingsView> {
 
 /// Where browsers reach this relay: each LAN address when it listens on all
 /// interfaces, else its own address (the port is the one this request used).
-fn urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
+fn urls(state: &AccountState, headers: &HeaderMap) -> Vec<String> {
     let scheme = if state.config.tls_enabled() {
         "https"
     } else {
@@ -70,7 +70,7 @@ fn urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
     }
 }
 
-async fn read(State(state): State<AppState>, headers: HeaderMap) -> Json<SettingsView> {
+async fn read(State(state): State<AccountState>, headers: HeaderMap) -> Json<SettingsView> {
     view(&state, &headers)
 }
 
@@ -86,7 +86,7 @@ impl From<SettingsError> for ApiError {
 }
 
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<AccountState>,
     headers: HeaderMap,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<SettingsView>, ApiError> {
@@ -100,7 +100,7 @@ async fn update(
 /// unlocked session must not be enough to lock the owner out), under the
 /// login limiter.
 async fn change_password(
-    State(state): State<AppState>,
+    State(state): State<AccountState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(req): JsonBody<PasswordChange>,
 ) -> Result<Json<OkBody>, ApiError> {

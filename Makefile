@@ -3,7 +3,7 @@
 #   make test   every test: formatting and lints, UI unit tests, Rust tests, browser and desktop end-to-end tests
 #   (after changing a wire type: cd ui && npm run contract:write)
 
-.PHONY: run test ui ui-test rust-test e2e lint
+.PHONY: run test ui ui-test rust-test e2e lint bench-window
 
 # The built UI is embedded in the binary, so it is built first.
 ui:
@@ -22,6 +22,7 @@ rust-test: ui
 e2e: ui
 	cargo build -p relaydeck --locked
 	node --test tests/e2e/ui.e2e.mjs
+	node --test tests/e2e/pages.e2e.mjs
 	node --test tests/e2e/desktop.e2e.mjs
 
 # rustfmt and clippy stay clean, headless and desktop (clippy builds every
@@ -33,3 +34,9 @@ lint: ui
 	cargo clippy -p relaydeck --no-default-features --all-targets --locked -- -D warnings
 
 test: lint ui-test rust-test e2e
+
+# What the desktop window costs, page by page, beside headless Chromium
+# (docs/BENCHMARKS.md; not part of `make test`: it measures, it does not assert).
+bench-window: ui
+	cargo build --release -p relaydeck --locked
+	node tests/bench/window-cpu.mjs --bin target/release/relaydeck

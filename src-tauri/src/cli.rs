@@ -160,16 +160,10 @@ pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
     }
     lines.push(format!("  data directory    {}", data_dir.display()));
     lines.push(format!("  sign in           {http}://{host}/login"));
-    match new_password {
-        Some(p) => {
-            lines.push(String::new());
-            lines.push(format!("  ADMIN PASSWORD    {p}"));
-            lines.push("  (generated on first start and shown only now; only its Argon2 hash is stored. Set another with --admin-password.)".into());
-        }
-        None => {
-            lines.push("  admin password    as stored (set another with --admin-password)".into())
-        }
-    }
+    lines.extend(password_lines(
+        new_password,
+        args.server.admin_password.is_some(),
+    ));
     if let Some((path, fingerprint, self_signed)) = tls {
         lines.push(format!(
             "  TLS certificate   {}{}",
@@ -234,5 +228,39 @@ mod tests {
         assert!(args.test_pattern);
         assert_eq!(args.test_pattern_size, (640, 480));
         assert_eq!(args.test_pattern_fps, 15);
+    }
+}
+
+/// The banner's admin-password lines: a password generated on this first
+/// start (shown once), one given with `--admin-password`, or the stored one.
+fn password_lines(generated: Option<&str>, given: bool) -> Vec<String> {
+    match (generated, given) {
+        (Some(p), _) => vec![
+            String::new(),
+            format!("  ADMIN PASSWORD    {p}"),
+            "  (generated on first start and shown only now; only its Argon2 hash is stored. Set another with --admin-password.)".into(),
+        ],
+        (None, true) => vec![
+            "  admin password    as set by --admin-password (or RELAYDECK_ADMIN_PASSWORD)".into(),
+        ],
+        (None, false) => {
+            vec!["  admin password    as stored (set another with --admin-password)".into()]
+        }
+    }
+}
+
+#[cfg(test)]
+mod banner_tests {
+    use super::password_lines;
+
+    #[test]
+    fn the_banner_says_where_the_admin_password_came_from() {
+        let generated = password_lines(Some("k3y"), false).join("\n");
+        assert!(generated.contains("ADMIN PASSWORD    k3y"), "{generated}");
+        let given = password_lines(None, true).join("\n");
+        assert!(given.contains("as set by --admin-password"), "{given}");
+        assert!(!given.contains("as stored"), "{given}");
+        let stored = password_lines(None, false).join("\n");
+        assert!(stored.contains("as stored"), "{stored}");
     }
 }

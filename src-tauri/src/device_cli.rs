@@ -1,6 +1,7 @@
 //! `relaydeck device …`: manage devkits through a running server's REST API.
 
 use anyhow::Context;
+use relaydeck_contract::api::CreatedDevice;
 use serde_json::{json, Value};
 
 use crate::api_client::{call, ServerArgs};
@@ -54,19 +55,9 @@ pub fn run(args: DeviceArgs) -> anyhow::Result<()> {
                 "/api/devices",
                 Some(json!({ "deviceId": id, "name": name })),
             )?;
-            println!("device   {}", v["deviceId"].as_str().unwrap_or_default());
-            println!("name     {}", v["name"].as_str().unwrap_or_default());
-            println!("token    {}", v["token"].as_str().unwrap_or_default());
-            println!(
-                "ports    TCP {} (commands), UDP {} (audio)",
-                v["tcpPort"], v["udpPort"]
-            );
-            println!("\nThe token is shown only now: store it on the device. To try it with the simulator:");
-            println!(
-                "  relaydeck devkit-sim --device-id {} --token {} --tone 440",
-                v["deviceId"].as_str().unwrap_or_default(),
-                v["token"].as_str().unwrap_or_default()
-            );
+            let created: CreatedDevice =
+                serde_json::from_value(v).context("the server's answer to `device add`")?;
+            print!("{}", added_text(&created, &server_host(s)));
         }
         DeviceAction::List { json } => {
             let v = call("GET", "/api/devices", None)?;
@@ -196,5 +187,81 @@ mod tests {
         .unwrap();
         result.unwrap();
         srv.shutdown().await;
+    }
+}
+
+/// The host part of the API server's URL (`http://host:3000/` → `host`), which
+/// is where the server's devkit ports are too unless `--devkit-bind` moved them.
+fn server_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return format!("[{}]", v6.split(']').next().unwrap_or(v6));
+    }
+    authority.split(':').next().unwrap_or(authority).to_owned()
+}
+
+/// What `device add` prints: the device, its one-time token, the ports, and
+/// the simulator command that reaches this server.
+fn added_text(d: &CreatedDevice, host: &str) -> String {
+    let mut out = format!(
+        "device   {}\nname     {}\ntoken    {}\n",
+        d.device_id, d.name, d.token
+    );
+    match (d.tcp_port, d.udp_port) {
+        (Some(tcp), Some(udp)) => {
+            out += &format!("ports    TCP {host}:{tcp} (commands), UDP {host}:{udp} (audio)\n");
+            out += "\nThe token is shown only now: store it on the device. To try it with the simulator:\n";
+            out += &format!(
+                "  relaydeck devkit-sim --server {host}:{tcp} --device-id {} --token {} --tone 440\n",
+                d.device_id, d.token
+            );
+        }
+        _ => {
+            out += "ports    the devkit ports are not listening on this server\n";
+            out += "\nThe token is shown only now: store it on the device.\n";
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_devkit_host_is_the_api_servers_host() {
+        assert_eq!(server_host("http://127.0.0.1:3000"), "127.0.0.1");
+        assert_eq!(server_host("https://relay.local:8443/"), "relay.local");
+        assert_eq!(server_host("http://admin:pw@10.0.0.5:3000/x"), "10.0.0.5");
+        assert_eq!(server_host("http://[::1]:3000"), "[::1]");
+        assert_eq!(server_host("box"), "box");
+    }
+
+    #[test]
+    fn the_simulator_command_names_the_actual_devkit_address() {
+        let d = CreatedDevice {
+            device_id: "kitchen".into(),
+            name: "Kitchen".into(),
+            token: "dk_secret".into(),
+            created_ms: 0,
+            tcp_port: Some(41234),
+            udp_port: Some(41235),
+            note: String::new(),
+        };
+        let text = added_text(&d, "10.0.0.5");
+        assert!(text.contains(
+            "relaydeck devkit-sim --server 10.0.0.5:41234 --device-id kitchen --token dk_secret"
+        ), "{text}");
+        assert!(text.contains("UDP 10.0.0.5:41235"), "{text}");
+        let off = added_text(
+            &CreatedDevice {
+                tcp_port: None,
+                ..d
+            },
+            "h",
+        );
+        assert!(!off.contains("devkit-sim"), "{off}");
     }
 }

@@ -26,7 +26,7 @@ impl DeviceLister for CaptureDevicesLister {
         let cameras = match NokhwaBackend.list() {
             Ok(c) if c.is_empty() => choice(
                 vec![],
-                "No camera found on this computer. The test pattern can stand in (Settings).",
+                "No camera found on this computer. The test-pattern camera above can stand in for one.",
             ),
             Ok(c) => DeviceChoice {
                 devices: c.into_iter().map(camera).collect(),

@@ -11,6 +11,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { closeWindow } from "./x11.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.RELAYDECK_DESKTOP_BIN ?? path.join(root, "target/debug/relaydeck");
@@ -146,6 +147,17 @@ test("the window opens signed in on the Cameras page with the test pattern, and 
   squatter.close();
   // SIGTERM to the app itself (dbus-run-session is only its parent).
   const pid = execFileSync("pgrep", ["-P", String(app.pid), "-x", "relaydeck"]).toString().trim();
+  // Closing the window keeps the relay running in the tray, and the hidden
+  // page stops watching (it draws nothing, and the camera is not held for it).
+  assert.equal(closeWindow(DISPLAY), 1, "one Relay Deck window to close");
+  await until("the hidden window to stop watching", async () => (await viewers(base)) === 0, 20000);
+  assert.ok((await fetch(`${base}/api/health`)).ok, "the relay keeps running");
+  assert.match(app.log, /closed to the tray/);
+  // Launching the app again (same desktop session) shows the window, which watches again.
+  const bus = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((v) => v.startsWith("DBUS_SESSION_BUS_ADDRESS="));
+  const again = run(bin, [], { ...appEnv(3917), DBUS_SESSION_BUS_ADDRESS: bus.split("=").slice(1).join("=") });
+  await until("the second launch to return", () => again.exitCode !== null, 30000);
+  await until("the shown window to watch again", async () => (await viewers(base)) >= 1, 20000);
   process.kill(Number(pid), "SIGTERM");
   await until("the app to quit on SIGTERM", () => app.exitCode !== null || app.signalCode !== null, 20000);
   assert.match(app.log, /relay stopped/, `the relay stops cleanly on SIGTERM:\n${app.log}`);

@@ -9,9 +9,10 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { networkInterfaces, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createLan } from "./lan.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
@@ -25,7 +26,7 @@ const children = [];
 
 function startServer() {
   dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-"));
-  const child = spawn(bin, ["serve", "--bind", "0.0.0.0:0", "--test-pattern", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, ["serve", "--bind", "127.0.0.1:0", "--test-pattern", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = "";
@@ -55,6 +56,8 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  await lanChromium?.close();
+  lan?.close();
   for (const c of children) c.kill("SIGTERM");
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -71,6 +74,45 @@ async function until(f, ms = 15000) {
     assert.ok(Date.now() < end, "timed out");
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+// "Another machine on the network": a namespace of the test's own (lan.mjs),
+// with its own relay and its own Chromium, made when a test first needs it.
+let lan = null;
+let lanChromium = null;
+const lanBrowser = () => lanChromium;
+async function lanRelay(extra) {
+  if (!lan) {
+    lan = createLan();
+    lanChromium = await chromium.launch({ executablePath: lan.chromium, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"] });
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-lan-"));
+  const [cmd, args] = lan.command(bin, ["serve", "--bind", "0.0.0.0:0", "--admin-password", PASSWORD, "--data-dir", dir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0", ...extra]);
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const onData = (d) => {
+      out += d;
+      const web = out.match(/web UI\s+(https?):\/\/127\.0\.0\.1:(\d+)\//);
+      const dk = out.match(/devkits\s+TCP (\d+)/);
+      if (web && dk) resolve({ base: `${web[1]}://${lan.relayIp}:${web[2]}`, devkitPort: Number(dk[1]) });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    setTimeout(() => reject(new Error(`no banner from the LAN relay:\n${out}`)), 20000);
+  });
+}
+
+/** An admin API call made by `page` itself (same origin), for relays only its browser can reach. */
+async function inPage(page, method, url, body) {
+  return page.evaluate(
+    async ([method, url, body, auth]) => {
+      const r = await fetch(url, { method, headers: { authorization: auth, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      return { status: r.status, json: await r.json() };
+    },
+    [method, url, body, `Basic ${btoa(`admin:${PASSWORD}`)}`],
+  );
 }
 
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
@@ -110,7 +152,7 @@ test("after sign-in the grid shows the test pattern moving, with its fps", async
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await signedIn(context);
   const tile = await liveTile(page, "test-pattern");
-  const canvas = tile.locator("canvas");
+  const canvas = tile.locator("img");
   const a = await canvas.screenshot();
   await page.waitForTimeout(700);
   const b = await canvas.screenshot();
@@ -162,17 +204,20 @@ test("the player plays a devkit's tone and the page's analyser hears 440 Hz", as
   await context.close();
 });
 
-test("without a secure context (plain HTTP on the LAN address) the player falls back to the live WAV and says why", async () => {
-  const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
-  assert.ok(lan, "this machine has a non-loopback IPv4 address");
-  const admin = await browser.newContext();
-  const page = await signedIn(admin);
-  const { token } = await (await page.request.post(`${base}/api/tokens`, { data: { name: "lan listener", scope: "view" } })).json();
+test("without a secure context (plain HTTP from another machine on the LAN) the player falls back to the live WAV and says why", async () => {
+  const relay = await lanRelay([]);
+  const admin = await lanBrowser().newContext();
+  const a = await admin.newPage();
+  await a.goto(`${relay.base}/login`);
+  const { token: deviceToken } = (await inPage(a, "POST", "/api/devices", { name: "Tone kit", deviceId: "tone-kit" })).json;
+  const { token } = (await inPage(a, "POST", "/api/tokens", { name: "lan listener", scope: "view" })).json;
   await admin.close();
-  const guest = await browser.newContext();
+  const [cmd, args] = lan.command(bin, ["devkit-sim", "--server", `127.0.0.1:${relay.devkitPort}`, "--device-id", "tone-kit", "--token", deviceToken, "--tone", "440"]);
+  children.push(spawn(cmd, args, { stdio: "ignore" }));
+  const guest = await lanBrowser().newContext();
   const g = await guest.newPage();
-  await g.goto(`${base.replace("127.0.0.1", lan)}/?token=${token}#/listen`);
-  assert.equal(await g.evaluate(() => window.isSecureContext), false);
+  await g.goto(`${relay.base}/?token=${token}#/listen`);
+  assert.equal(await g.evaluate(() => window.isSecureContext), false, "plain HTTP from another address is not a secure context");
   await g.waitForSelector(".notice");
   assert.match(await g.textContent(".notice"), /HTTPS/);
   const row = g.locator('.source[data-source="tone-kit"]');
@@ -182,7 +227,6 @@ test("without a secure context (plain HTTP on the LAN address) the player falls 
   assert.match(await row.locator(".player-msg").textContent(), /live WAV.*HTTPS/);
   await shot(g, "listen-fallback");
   await guest.close();
-  for (const c of children.filter((c) => c.spawnargs.includes("devkit-sim"))) c.kill("SIGTERM");
 });
 
 test("when the WebSocket cannot connect, the grid falls back to polling /latest and says so", async () => {
@@ -193,52 +237,39 @@ test("when the WebSocket cannot connect, the grid falls back to polling /latest 
   await page.waitForFunction(() => /showing snapshots/.test(document.querySelector("#conn-status")?.textContent ?? ""), null, { timeout: 30000 });
   const tile = page.locator('.tile[data-camera="test-pattern"]');
   await page.waitForFunction(() => document.querySelector('.tile[data-camera="test-pattern"]')?.dataset.state === "live", null, { timeout: 20000 });
-  const a = await tile.locator("canvas").screenshot();
+  const a = await tile.locator("img").screenshot();
   await page.waitForTimeout(2500);
-  const b = await tile.locator("canvas").screenshot();
+  const b = await tile.locator("img").screenshot();
   assert.notDeepEqual(a, b, "the picture still changes, from polled snapshots");
   await shot(page, "cameras-polling");
   await context.close();
 });
 
 test("a phone publishes over HTTPS on the LAN through a publish link", async () => {
-  const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
-  const tlsDir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-tls-"));
-  const child = spawn(bin, ["serve", "--bind", "0.0.0.0:0", "--tls", "--admin-password", PASSWORD, "--data-dir", tlsDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  const tlsBase = await new Promise((resolve, reject) => {
-    let out = "";
-    const onData = (d) => {
-      out += d;
-      const m = out.match(/web UI\s+https:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) resolve(`https://${lan}:${m[1]}`);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    setTimeout(() => reject(new Error(`no TLS banner:\n${out}`)), 20000);
-  });
-  const basic = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` };
-  const api = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
-  const req = (await api.newContext({ ignoreHTTPSErrors: true, extraHTTPHeaders: basic })).request;
-  const made = await req.post(`${tlsBase}/api/tokens`, { data: { name: "phone", scope: "publish", ids: ["phone-cam"] } });
-  assert.equal(made.status(), 201);
-  const link = (await made.json()).link.replace(/https:\/\/[^/]+/, tlsBase);
-  const phone = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, permissions: ["camera", "microphone"] });
+  const relay = await lanRelay(["--tls"]);
+  const admin = await lanBrowser().newContext({ ignoreHTTPSErrors: true });
+  const a = await admin.newPage();
+  await a.goto(`${relay.base}/login`);
+  const made = await inPage(a, "POST", "/api/tokens", { name: "phone", scope: "publish", ids: ["phone-cam"] });
+  assert.equal(made.status, 201);
+  const link = made.json.link.replace(/https:\/\/[^/]+/, relay.base);
+  const phone = await lanBrowser().newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, permissions: ["camera", "microphone"] });
   const p = await phone.newPage();
   await p.goto(link);
   await p.waitForFunction(() => document.querySelector("#camera-id")?.value === "phone-cam");
   assert.equal(await p.evaluate(() => window.isSecureContext), true, "HTTPS gives the page camera access");
+  const start = await p.locator("#toggle").boundingBox();
+  assert.ok(start && start.y + start.height <= 844, `Start is on the first screen (at ${JSON.stringify(start)})`);
   await p.click("#toggle");
   await p.waitForFunction(() => Number(document.querySelector("#capture-stats")?.dataset.fps) > 1, null, { timeout: 20000 });
   await shot(p, "capture-phone-tls");
-  const { clients } = await (await req.get(`${tlsBase}/api/clients`)).json();
+  const { clients } = (await inPage(a, "GET", "/api/clients")).json;
   const cam = clients.find((c) => c.id === "phone-cam");
   assert.ok(cam && cam.online && cam.frames > 0, JSON.stringify(clients));
-  const { sources } = await (await req.get(`${tlsBase}/api/sources`)).json();
+  const { sources } = (await inPage(a, "GET", "/api/sources")).json;
   assert.ok(sources.some((s) => s.id === "phone-cam" && s.online), "its microphone is a source too");
   await phone.close();
-  await api.close();
-  child.kill("SIGTERM");
+  await admin.close();
 });
 
 test("a view-only link sees only its cameras and no admin pages", async () => {
@@ -284,7 +315,7 @@ test("the settings page changes the theme live", async () => {
   await page.waitForSelector('.device[data-device="tone-kit"]');
   await shot(page, "devices");
   await page.goto(`${base}/#/share`);
-  await page.waitForSelector("#lan svg");
+  await page.waitForSelector("#lan .lan-url");
   await shot(page, "share");
   await context.close();
 });

@@ -18,6 +18,12 @@ function fail(text: string) {
   error.hidden = false;
 }
 if (params.get("error")) fail(params.get("error")!);
+// A share link that no longer works lands here: say so, not "enter the admin password".
+if (params.get("link") === "ended") {
+  document.getElementById("link-ended")!.hidden = false;
+  form.hidden = true;
+  document.title = "Link ended · Relay Deck";
+}
 
 async function post(path: string, body: object): Promise<Response> {
   return fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin" });

@@ -17,6 +17,7 @@ type Page = { title: string; allowed: (s: Session) => boolean; mount: (root: HTM
 
 applyTheme(initialTheme());
 let settings: Settings | null = null;
+let admin = false;
 const status = document.getElementById("conn-status")!;
 const setStatus = (text: string, kind = "") => {
   status.textContent = text;
@@ -24,8 +25,8 @@ const setStatus = (text: string, kind = "") => {
 };
 
 const PAGES: Record<string, Page> = {
-  cameras: { title: "Cameras", allowed: (s) => s.canView, mount: (r) => mountCameras(r, setStatus) },
-  listen: { title: "Listen", allowed: (s) => s.canView, mount: (r) => mountListen(r, settings?.audioBufferMs ?? 150) },
+  cameras: { title: "Cameras", allowed: (s) => s.canView, mount: (r) => mountCameras(r, setStatus, admin) },
+  listen: { title: "Listen", allowed: (s) => s.canView, mount: (r) => mountListen(r, settings?.audioBufferMs ?? 150, admin) },
   devices: { title: "Devices", allowed: (s) => s.admin, mount: mountDevices },
   capture: { title: "Capture", allowed: (s) => s.canPublish, mount: mountCapture },
   share: { title: "Share", allowed: (s) => s.admin, mount: mountShare },
@@ -40,6 +41,7 @@ async function main() {
     document.getElementById("page")!.append(h("p", { class: "notice error" }, `Cannot reach the relay: ${(e as Error).message}`));
     return;
   }
+  admin = session.admin;
   if (session.admin) {
     try {
       settings = (await api("/api/settings")).settings;
@@ -49,6 +51,14 @@ async function main() {
     }
   }
   const nav = document.getElementById("nav")!;
+  const menu = document.getElementById("menu")!;
+  const top = menu.closest("header")!;
+  const setMenu = (open: boolean) => {
+    top.classList.toggle("open", open);
+    menu.setAttribute("aria-expanded", String(open));
+  };
+  menu.onclick = () => setMenu(!top.classList.contains("open"));
+  nav.addEventListener("click", () => setMenu(false));
   const allowed = Object.entries(PAGES).filter(([, p]) => p.allowed(session));
   const keep = pageToken() ? `?token=${encodeURIComponent(pageToken()!)}` : "";
   nav.replaceChildren(...allowed.map(([key, p]) => h("a", { href: `${location.pathname}${keep}#/${key}`, "data-page": key }, p.title)));

@@ -39,6 +39,29 @@ describe("the jitter buffer", () => {
     expect([...out[0]]).toEqual([144, 145, 146, 147]);
   });
 
+  it("a lower target applies while playing: the oldest samples above it go at once", () => {
+    const b = new JitterBuffer(1, 100, 10_000);
+    b.push(chunk(500));
+    const out = [new Float32Array(10)];
+    b.pull(out); // playing, 490 buffered
+    b.retarget(200, 10_000);
+    expect(b.stats()).toMatchObject({ depth: 200, playing: true, dropped: 290 });
+    b.pull(out);
+    expect(out[0][0]).toBe(300); // the newest 200 samples remain, in order
+  });
+
+  it("a higher target applies while playing: output pauses until the buffer holds it", () => {
+    const b = new JitterBuffer(1, 100, 10_000);
+    b.push(chunk(150));
+    const out = [new Float32Array(10)];
+    b.pull(out);
+    b.retarget(400, 10_000);
+    expect(b.pull(out)).toBe(0);
+    b.push(chunk(300, 150));
+    expect(b.pull(out)).toBe(10);
+    expect(out[0][0]).toBe(10); // nothing was lost while it refilled
+  });
+
   it("keeps stereo channels aligned", () => {
     const b = new JitterBuffer(2, 1, 1000);
     b.push([Float32Array.of(1, 2, 3), Float32Array.of(-1, -2, -3)]);

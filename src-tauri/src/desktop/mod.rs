@@ -11,6 +11,7 @@
 
 mod commands;
 mod port;
+mod rendering;
 mod settings_store;
 mod tray;
 
@@ -56,6 +57,7 @@ impl Shell {
 
 /// Runs the desktop app until the user quits.
 pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()> {
+    rendering::choose();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             // A second launch shows the running instance instead.
@@ -90,6 +92,7 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
             if let Some(pem) = own_cert {
                 trust_own_certificate(&window, pem, url)?;
             }
+            close_to_tray(&window);
             let _ = window.set_focus();
             watch_signals(app.handle().clone());
             Ok(())
@@ -251,6 +254,23 @@ pub fn show_main_window(app: &tauri::AppHandle) {
         let _ = w.show();
         let _ = w.set_focus();
     }
+}
+
+/// Closing the window keeps the relay running: the window hides (its page
+/// then sees `document.hidden`, closes its sockets and draws nothing) and the
+/// tray's "Open Relay Deck", or launching the app again, brings it back. The
+/// tray's Quit, SIGTERM or Ctrl-C stop the relay.
+fn close_to_tray(window: &tauri::WebviewWindow) {
+    let w = window.clone();
+    window.on_window_event(move |event| {
+        if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+            api.prevent_close();
+            if let Err(e) = w.hide() {
+                tracing::warn!("hiding the window: {e}");
+            }
+            tracing::info!("window closed to the tray; the relay keeps running");
+        }
+    });
 }
 
 /// SIGTERM and Ctrl-C end the app the same way the tray's Quit does (Tauri

@@ -45,9 +45,9 @@ class PlayerProcessor extends AudioWorkletProcessor {
 
   private setTarget(ms: number) {
     this.targetMs = ms;
-    this.buffer.target = Math.round((ms / 1000) * sampleRate);
-    // Room for bursts, but never more than a second behind.
-    this.buffer.max = Math.max(this.buffer.target * 3, Math.round(sampleRate));
+    const target = Math.round((ms / 1000) * sampleRate);
+    // Room for bursts, but never more than a second behind (or the target itself).
+    this.buffer.retarget(target, Math.max(target * 3, Math.round(sampleRate)));
   }
 
   private onMessage(msg: ToWorklet) {

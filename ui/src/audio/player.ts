@@ -9,7 +9,7 @@ import type { FromWorklet, ToWorklet } from "./player-worklet";
 import workletUrl from "./player-worklet.ts?worker&url";
 
 export interface PlayerStats {
-  state: "idle" | "connecting" | "playing" | "buffering" | "reconnecting" | "blocked" | "fallback" | "error";
+  state: "idle" | "connecting" | "playing" | "buffering" | "offline" | "reconnecting" | "blocked" | "fallback" | "error";
   message: string;
   depthMs: number;
   underruns: number;
@@ -35,6 +35,11 @@ export class LivePlayer {
   analyser: AnalyserNode | null = null;
   private ctx: AudioContext | null = null;
   private node: AudioWorkletNode | null = null;
+  private gain: GainNode | null = null;
+  private volume = 1;
+  private muted = false;
+  /** The source's publisher is connected (the listener socket's `stats.online`). */
+  private sourceOnline = true;
   private ws: WebSocket | null = null;
   private audio: HTMLAudioElement | null = null;
   private stopped = true;
@@ -63,7 +68,10 @@ export class LivePlayer {
       this.node = new AudioWorkletNode(this.ctx, "relaydeck-player", { numberOfInputs: 0, outputChannelCount: [2] });
       this.analyser = this.ctx.createAnalyser();
       this.analyser.fftSize = 8192;
-      this.node.connect(this.analyser).connect(this.ctx.destination);
+      // The scope and spectrum show the signal; the volume applies after them.
+      this.gain = this.ctx.createGain();
+      this.applyVolume();
+      this.node.connect(this.analyser).connect(this.gain).connect(this.ctx.destination);
       this.node.port.onmessage = (ev: MessageEvent<FromWorklet>) => this.onWorklet(ev.data);
     }
     this.post({ type: "target", ms: this.targetMs });
@@ -81,8 +89,25 @@ export class LivePlayer {
     void this.ctx?.close();
     this.ctx = null;
     this.node = null;
+    this.gain = null;
     this.analyser = null;
     this.set("idle", "");
+  }
+
+  /** Volume 0–1 and mute, applied at once (and to the WAV fallback). */
+  setVolume(volume: number, muted: boolean): void {
+    this.volume = Math.min(1, Math.max(0, volume));
+    this.muted = muted;
+    this.applyVolume();
+  }
+
+  private applyVolume() {
+    const v = this.muted ? 0 : this.volume;
+    if (this.gain && this.ctx) this.gain.gain.setTargetAtTime(v, this.ctx.currentTime, 0.02);
+    if (this.audio) {
+      this.audio.volume = this.volume;
+      this.audio.muted = this.muted;
+    }
   }
 
   setTarget(ms: number): void {
@@ -137,7 +162,13 @@ export class LivePlayer {
           this.lastServerAt = Date.now();
         }
         this.stats.gaps = (msg.lost ?? 0) + (msg.filled ?? 0) + (msg.dropped ?? 0);
-        if (!msg.online) this.set("buffering", "The source is offline; waiting for it.");
+        if (msg.online !== this.sourceOnline) {
+          this.sourceOnline = msg.online;
+          // Offline: no delay to speak of (nothing arrives), not a delay that grows.
+          if (!msg.online) this.stats.delayMs = null;
+          if (!msg.online) this.set("offline", "Offline, waiting for the source.");
+          else this.set("buffering", "Filling the buffer…");
+        }
       }
     };
     ws.onclose = (ev) => {
@@ -156,6 +187,10 @@ export class LivePlayer {
     this.stats.depthMs = msg.depthMs;
     this.stats.underruns = msg.underruns;
     this.stats.droppedMs = msg.droppedMs;
+    if (this.stats.state === "offline") {
+      this.onChange();
+      return;
+    }
     if (this.lastServerMs) {
       // Age of the newest chunk when its stats came, plus what waits in the buffer.
       this.stats.delayMs = Math.max(0, this.lastServerAt - this.lastServerMs) + msg.depthMs + (this.ctx?.outputLatency ?? 0) * 1000;
@@ -169,6 +204,7 @@ export class LivePlayer {
 
   private playFallback() {
     this.audio = new Audio(withToken(`/api/audio/${encodeURIComponent(this.source)}/live.wav?backlogMs=${Math.round(this.targetMs)}`));
+    this.applyVolume();
     this.audio.play().then(
       () => this.set("fallback", "Playing the live WAV stream. Open this page over HTTPS for lower latency and the full player."),
       () => this.set("blocked", "The browser blocked audio. Click Play again to allow it."),

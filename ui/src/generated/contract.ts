@@ -45,6 +45,8 @@ export type Camera = { id: string, clientId: string, name: string | null, kind: 
 
 export type CameraList = { clients: Array<Camera>, };
 
+export type CameraRename = { name: string | null, };
+
 export type StreamInfo = { ring: RingSummary, id: string, clientId: string, name: string | null, kind: SourceKind, online: boolean, connectedSince: number | null, lastFrameTime: number | null, frames: number, bytes: number, fps: number, width: number | null, height: number | null, viewers: number, delivered: number, skipped: number, availability: Availability, };
 
 export type RingSummary = { capacity: number, length: number, firstSeq: number | null, latestSeq: number | null, };
@@ -73,7 +75,12 @@ export type DeviceSessionStats = { packets?: number, bytes?: number, lost?: numb
 
 export type UdpDropCounts = { unknownSession: number, wrongPeer: number, malformed: number, };
 
-export type DeviceList = { devices: Array<Device>, udpDrops: UdpDropCounts, };
+export type DeviceList = { devices: Array<Device>, udpDrops: UdpDropCounts, 
+/**
+ * The devkit TCP (commands) and UDP (audio) ports devkits use, or null
+ * when that listener is off.
+ */
+tcpPort: number | null, udpPort: number | null, };
 
 export type NewDevice = { deviceId?: string, name: string, };
 
@@ -197,7 +204,12 @@ restartRequired: Array<string>,
 /**
  * Where browsers reach this relay.
  */
-urls: Array<string>, };
+urls: Array<string>, 
+/**
+ * The port the relay actually listens on (differs from `running.port`
+ * when that was 0, or taken and the desktop app moved on to the next).
+ */
+listeningPort: number, };
 
 export type PasswordChange = { current: string, new: string, };
 

@@ -43,8 +43,10 @@ export async function api<T = any>(path: string, init: RequestInit = {}): Promis
     /* not JSON */
   }
   if (!resp.ok) {
-    if (resp.status === 401 && !pageToken()) {
-      location.href = `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
+    // Only a session that is really gone sends to the sign-in page (a wrong
+    // current password is a 401 too, answered in place).
+    if (resp.status === 401 && body?.error?.code === "unauthorized") {
+      location.href = pageToken() ? "/login?link=ended" : `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
     }
     throw new ApiError(resp.status, body?.error?.code ?? "http", body?.error?.message ?? `${resp.status} ${resp.statusText}`);
   }

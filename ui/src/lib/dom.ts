@@ -33,3 +33,35 @@ export function fmtBytes(n: number): string {
 export function notice(text: string, kind: "info" | "error" = "info"): HTMLElement {
   return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
 }
+
+/** Sets `el`'s text only when it differs (an unchanged text costs no layout or paint). */
+export function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Copies `text` to the clipboard; falls back to a selection where the Clipboard API is missing (plain-HTTP LAN pages). */
+export async function copyText(text: string): Promise<void> {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  const area = h("textarea", { readonly: true, "aria-hidden": "true", style: "position:fixed;opacity:0" }, text);
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand("copy");
+  area.remove();
+  if (!ok) throw new Error("this browser refused to copy");
+}
+
+/** A "Copy" button for `text` that says whether it worked. */
+export function copyButton(text: string | (() => string), label = "Copy"): HTMLButtonElement {
+  const b = h("button", { type: "button", class: "copy", title: label, "aria-label": label }, "Copy") as HTMLButtonElement;
+  b.onclick = async () => {
+    try {
+      await copyText(typeof text === "string" ? text : text());
+      b.textContent = "Copied";
+    } catch (e) {
+      b.textContent = "Copy failed";
+      b.title = (e as Error).message;
+    }
+    setTimeout(() => (b.textContent = "Copy"), 1500);
+  };
+  return b;
+}

@@ -137,6 +137,35 @@ export class JitterBuffer {
     return written;
   }
 
+  /**
+   * A new target depth, applied at once to a buffer that plays: what is
+   * buffered above it goes, oldest first (the delay falls now, not after the
+   * next underrun); a higher one than is buffered pauses output until the
+   * buffer holds it.
+   */
+  retarget(target: number, max: number): void {
+    const raise = target > this.target;
+    this.target = target;
+    this.max = max;
+    if (raise && this.depth < target) {
+      this.playing = false;
+      return;
+    }
+    let extra = this.depth - target;
+    while (extra > 0 && this.chunks.length > 0) {
+      const head = this.chunks[0][0].length - this.offset;
+      const take = Math.min(head, extra);
+      this.offset += take;
+      this.depth -= take;
+      this.dropped += take;
+      extra -= take;
+      if (this.offset >= this.chunks[0][0].length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
+    }
+  }
+
   clear(): void {
     this.chunks = [];
     this.offset = 0;

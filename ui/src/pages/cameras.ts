@@ -1,98 +1,227 @@
-// Cameras: every camera over one multiplexed WebSocket, decoded off the main
-// thread (createImageBitmap) and drawn to canvases. Falls back to polling
-// `/latest` when the socket cannot connect; never shows a frozen stream as live.
+// Cameras: every camera over one multiplexed WebSocket, drawn into tiles.
+// Falls back to polling `/latest` when the socket cannot connect; never
+// shows a frozen stream as live.
+//
+// Drawing costs what the window costs, so nothing is drawn that nobody sees:
+// a hidden page closes its socket (the relay stops sending, and an on-demand
+// camera may close), a tile scrolled out of view keeps only its newest frame
+// (decoded when it comes back), the facts line is rewritten at most once a
+// second and only when its text changed, and a still picture is never redrawn.
 
 import { api, withToken, wsUrl } from "../lib/api";
-import type { CameraList, SocketReply, ViewerEvent } from "../generated/contract";
+import type { Availability, Camera, CameraList, SocketReply, ViewerEvent } from "../generated/contract";
 import { Backoff } from "../lib/backoff";
-import { fmtAge, h } from "../lib/dom";
+import { copyButton, fmtAge, h, setText } from "../lib/dom";
 import { parseMux } from "../lib/mux";
+import { inGrid, measuredFps, ordered, OWN_SOURCES, parseLayout, tileState, type Arrival, type Layout, type TileState } from "../lib/tile-state";
 
 interface Tile {
   id: string;
   name: string;
+  joined: number;
   root: HTMLElement;
-  canvas: HTMLCanvasElement;
+  img: HTMLImageElement;
   title: HTMLElement;
   badge: HTMLElement;
   facts: HTMLElement;
+  enlarge: HTMLButtonElement;
   online: boolean;
+  availability: Availability;
+  state: TileState | null;
   lastFrameAt: number; // performance.now() of the newest frame
-  arrivals: { at: number; cap: number; seq: number }[]; // recent frames: local arrival and capture time (ms), for the measured fps
+  arrivals: (Arrival & { at: number })[]; // the last 2 s of frames, for the measured fps
   skipped: number;
+  /** On screen (IntersectionObserver): only visible tiles decode. */
+  visible: boolean;
   latest: Blob | null;
-  decoding: boolean;
-  next: Blob | null; // newest frame waiting while one decodes (latest wins)
-  seq: number;
-  /** The app's own cameras: live, on standby, or unavailable (with why). */
-  availability: { state: string; message?: string };
+  /** The frame shown (its object URL), and whether a newer one is loading. */
+  shownUrl: string | null;
+  loading: boolean;
+  /** The newest frame not drawn yet (latest wins). */
+  pending: Blob | null;
 }
 
-/** A stream with no frame for this long is shown as stalled, not live. */
-const STALE_MS = 3000;
+const LAYOUT_KEY = "relaydeck.cameras.layout";
 
-export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: string) => void): () => void {
+export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: string) => void, admin: boolean): () => void {
+  let layout = parseLayout(localStorage.getItem(LAYOUT_KEY));
   const grid = h("div", { class: "grid", id: "camera-grid" });
-  const empty = h("p", { class: "empty" }, "No cameras yet. Turn on the test pattern in Settings, open Capture on a phone, or point a camera at /ws.");
-  root.append(grid, empty);
+  const empty = h("p", { class: "empty" }, admin ? "No cameras yet. Turn on the test pattern in Settings, open Capture on a phone, or point a camera at /ws." : "None of the cameras this link may watch is on the air yet.");
+  const hostNote = h("p", { class: "notice", id: "host-camera-note", hidden: true });
+  root.append(toolbar(), hostNote, grid, empty);
   const tiles = new Map<string, Tile>();
+  let joinedCount = 0;
   let ws: WebSocket | null = null;
   let polling: number | null = null;
+  let retry: number | null = null;
   let stopped = false;
   let failures = 0;
   const backoff = new Backoff();
 
-  function tile(id: string, name?: string): Tile {
+  const seen = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const t = tiles.get((e.target as HTMLElement).dataset.camera ?? "");
+      if (!t) continue;
+      t.visible = e.isIntersecting;
+      if (t.visible && t.pending) paint(t);
+    }
+  });
+
+  function toolbar(): HTMLElement {
+    const columns = h(
+      "select",
+      { id: "grid-columns", "aria-label": "Columns" },
+      ...(["auto", "1", "2", "3", "4"] as const).map((c) => h("option", { value: c, selected: c === layout.columns }, c === "auto" ? "fit the window" : `${c} column${c === "1" ? "" : "s"}`)),
+    ) as HTMLSelectElement;
+    const order = h(
+      "select",
+      { id: "grid-order", "aria-label": "Order" },
+      h("option", { value: "joined", selected: layout.order === "joined" }, "as they joined"),
+      h("option", { value: "name", selected: layout.order === "name" }, "by name"),
+    ) as HTMLSelectElement;
+    const save = () => {
+      layout = { columns: columns.value as Layout["columns"], order: order.value as Layout["order"] };
+      localStorage.setItem(LAYOUT_KEY, JSON.stringify(layout));
+      applyLayout();
+    };
+    columns.onchange = order.onchange = save;
+    return h("div", { class: "toolbar" }, h("label", {}, "Columns ", columns), h("label", {}, "Order ", order));
+  }
+
+  function applyLayout() {
+    grid.style.gridTemplateColumns = layout.columns === "auto" ? "" : `repeat(${layout.columns}, minmax(0, 1fr))`;
+    ordered([...tiles.values()], layout.order).forEach((t, i) => (t.root.style.order = String(i)));
+  }
+
+  function tile(id: string, name?: string | null): Tile {
     let t = tiles.get(id);
     if (t) {
-      if (name && name !== t.name) t.title.textContent = t.name = name;
+      if (name && name !== t.name) {
+        t.title.textContent = t.name = name;
+        applyLayout();
+      }
       return t;
     }
-    const canvas = h("canvas", { width: 640, height: 480, "aria-label": `camera ${id}` });
+    const img = h("img", { alt: `camera ${name ?? id}`, decoding: "async", hidden: true }) as HTMLImageElement;
+    const placeholder = h("p", { class: "no-picture" }, "waiting for the first picture");
     const title = h("strong", {}, name ?? id);
     const badge = h("span", { class: "badge offline" }, "waiting");
     const facts = h("div", { class: "facts" });
+    const enlarge = h("button", { type: "button", "aria-pressed": "false", title: "Show this camera across the grid (Esc restores)" }, "Enlarge") as HTMLButtonElement;
     const rootEl = h(
       "section",
       { class: "tile", tabindex: 0, "data-camera": id },
-      h("div", { class: "frame" }, canvas),
+      h("div", { class: "frame" }, img, placeholder),
       h("header", {}, title, badge),
       facts,
       h(
         "div",
         { class: "actions" },
-        h("button", { type: "button", onclick: () => rootEl.classList.toggle("big"), title: "Enlarge" }, "Enlarge"),
-        h("button", { type: "button", onclick: () => rootEl.requestFullscreen?.(), title: "Full screen" }, "Full screen"),
-        h("button", { type: "button", onclick: () => snapshot(id), title: "Download the newest frame" }, "Snapshot"),
+        enlarge,
+        h("button", { type: "button", onclick: () => void rootEl.requestFullscreen?.(), title: "Full screen (or double-click the picture)" }, "Full screen"),
+        h("button", { type: "button", onclick: () => void snapshot(id), title: "Download the newest frame" }, "Snapshot"),
+        admin ? h("button", { type: "button", class: "rename", onclick: () => startRename(id), title: "Give this camera a name people recognise" }, "Rename") : "",
+        admin && !OWN_SOURCES.includes(id) ? h("button", { type: "button", class: "danger remove", onclick: () => void removeCamera(id), title: "Remove this offline camera and its frames now", hidden: true }, "Remove") : "",
       ),
+      links(id),
     );
+    t = { id, name: name ?? id, joined: joinedCount++, root: rootEl, img, title, badge, facts, enlarge, online: true, availability: { state: "live" }, state: null, lastFrameAt: 0, arrivals: [], skipped: 0, visible: false, latest: null, shownUrl: null, loading: false, pending: null };
+    const me = t;
+    enlarge.onclick = () => setBig(me, !rootEl.classList.contains("big"));
     rootEl.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && e.target === rootEl) rootEl.classList.toggle("big");
+      if (e.key === "Enter" && e.target === rootEl) setBig(me, !rootEl.classList.contains("big"));
     });
-    canvas.addEventListener("click", () => rootEl.classList.toggle("big"));
-    t = { id, name: name ?? id, root: rootEl, canvas, title, badge, facts, online: true, lastFrameAt: 0, arrivals: [], skipped: 0, latest: null, decoding: false, next: null, seq: 0, availability: { state: "live" } };
+    img.addEventListener("dblclick", () => void rootEl.requestFullscreen?.());
     tiles.set(id, t);
     grid.append(rootEl);
-    empty.hidden = true;
+    seen.observe(rootEl);
+    applyLayout();
+    update(t, performance.now());
     return t;
   }
 
-  function remove(id: string) {
-    tiles.get(id)?.root.remove();
-    tiles.delete(id);
-    empty.hidden = tiles.size > 0;
+  /** The title becomes a field: Enter or Save renames, Esc or Cancel keeps the name. */
+  function startRename(id: string) {
+    const t = tiles.get(id);
+    if (!t || t.root.querySelector("form.rename-form")) return;
+    const input = h("input", { value: t.name, maxlength: 64, "aria-label": "camera name", required: false }) as HTMLInputElement;
+    const said = h("span", { class: "hint", role: "status" });
+    const cancel = h("button", { type: "button" }, "Cancel");
+    const form = h("form", { class: "rename-form" }, input, h("button", { type: "submit" }, "Save"), cancel, said);
+    const end = () => {
+      form.remove();
+      t.title.hidden = false;
+    };
+    cancel.onclick = end;
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        end();
+      }
+    });
+    form.onsubmit = async (ev) => {
+      ev.preventDefault();
+      try {
+        const cam = await api<Camera>(`/api/clients/${encodeURIComponent(id)}`, { method: "PATCH", body: JSON.stringify({ name: input.value.trim() || null }) });
+        t.name = cam.name ?? id;
+        t.title.textContent = t.name;
+        applyLayout();
+        end();
+      } catch (e) {
+        said.textContent = (e as Error).message;
+      }
+    };
+    t.title.hidden = true;
+    t.title.after(form);
+    input.focus();
+    input.select();
   }
 
-  function drawNotice(canvas: HTMLCanvasElement, text: string) {
-    const g = canvas.getContext("2d")!;
-    g.fillStyle = "#30343a";
-    g.fillRect(0, 0, canvas.width, canvas.height);
-    g.fillStyle = "#e6edf3";
-    g.textAlign = "center";
-    g.font = `${Math.round(canvas.width / 24)}px system-ui, sans-serif`;
-    g.fillText("Camera unavailable", canvas.width / 2, canvas.height / 2 - canvas.width / 30);
-    g.font = `${Math.round(canvas.width / 36)}px system-ui, sans-serif`;
-    g.fillText(text, canvas.width / 2, canvas.height / 2 + canvas.width / 30);
+  async function removeCamera(id: string) {
+    if (!confirm(`Remove the camera "${tiles.get(id)?.name ?? id}" and its frames now? A camera that is still connected cannot be removed: it would be back with its next frame.`)) return;
+    try {
+      await api(`/api/clients/${encodeURIComponent(id)}`, { method: "DELETE" });
+      remove(id);
+    } catch (e) {
+      setStatus((e as Error).message, "warn");
+    }
+  }
+
+  function setBig(t: Tile, big: boolean) {
+    t.root.classList.toggle("big", big);
+    t.enlarge.textContent = big ? "Restore" : "Enlarge";
+    t.enlarge.setAttribute("aria-pressed", String(big));
+  }
+
+  /** The camera's URLs for other programs (VLC, Home Assistant, a script), with copy buttons. */
+  function links(id: string): HTMLElement {
+    const enc = encodeURIComponent(id);
+    const rows: [string, string][] = [
+      ["MJPEG", `${location.origin}${withToken(`/api/clients/${enc}/mjpeg`)}`],
+      ["Snapshot", `${location.origin}${withToken(`/api/clients/${enc}/latest`)}`],
+      ["WebSocket", wsUrl(`/stream/ws?clientId=${enc}`)],
+    ];
+    return h(
+      "details",
+      { class: "links" },
+      h("summary", {}, "Links"),
+      ...rows.map(([label, url]) => h("div", { class: "link-row" }, h("span", {}, label), h("code", {}, url), copyButton(url, `Copy the ${label} URL`))),
+    );
+  }
+
+  function remove(id: string) {
+    const t = tiles.get(id);
+    if (!t) return;
+    seen.unobserve(t.root);
+    t.root.remove();
+    if (t.shownUrl) URL.revokeObjectURL(t.shownUrl);
+    tiles.delete(id);
+    showEmpty();
+  }
+
+  function showEmpty() {
+    const shown = [...tiles.values()].some((t) => !t.root.hidden);
+    empty.hidden = shown;
   }
 
   async function snapshot(id: string) {
@@ -110,60 +239,79 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     const now = performance.now();
     t.latest = jpeg;
     t.lastFrameAt = now;
-    t.arrivals.push({ at: now, cap: capturedMs ?? now, seq: seq ?? t.arrivals.length });
+    t.arrivals.push({ at: now, cap: capturedMs ?? now, seq: seq ?? (t.arrivals.at(-1)?.seq ?? 0) + 1 });
     while (t.arrivals.length && now - t.arrivals[0].at > 2000) t.arrivals.shift();
-    if (t.decoding) {
-      t.next = jpeg; // latest wins: a slow decoder skips frames
-      return;
-    }
-    void draw(t, jpeg);
+    t.pending = jpeg;
+    if (t.visible) paint(t);
+    if (t.state !== "live") update(t, now); // the first frame says "live" at once
   }
 
-  async function draw(t: Tile, jpeg: Blob) {
-    t.decoding = true;
-    try {
-      const bitmap = await createImageBitmap(jpeg);
-      if (t.canvas.width !== bitmap.width || t.canvas.height !== bitmap.height) {
-        t.canvas.width = bitmap.width;
-        t.canvas.height = bitmap.height;
+  /** Shows the newest pending frame; while one loads, newer ones replace the pending one. */
+  function paint(t: Tile) {
+    if (t.loading || !t.pending) return;
+    const url = URL.createObjectURL(t.pending);
+    t.pending = null;
+    t.loading = true;
+    const done = () => {
+      t.loading = false;
+      if (t.img.hidden && t.img.naturalWidth) {
+        t.img.hidden = false;
+        t.root.querySelector(".no-picture")?.remove();
       }
-      t.canvas.getContext("2d")!.drawImage(bitmap, 0, 0);
-      bitmap.close();
-    } catch {
-      /* a frame the browser cannot decode: keep the previous picture */
-    } finally {
-      t.decoding = false;
-    }
-    const next = t.next;
-    t.next = null;
-    if (next) void draw(t, next);
+      if (t.shownUrl) URL.revokeObjectURL(t.shownUrl);
+      t.shownUrl = url;
+      if (t.visible && t.pending) paint(t);
+    };
+    t.img.onload = done;
+    t.img.onerror = done; // a frame the browser cannot decode: the next one replaces it
+    t.img.src = url;
   }
 
-  function render() {
-    const now = performance.now();
-    for (const t of tiles.values()) {
-      const age = t.lastFrameAt ? now - t.lastFrameAt : Infinity;
-      // The camera's own rate: sequence numbers over capture times (frames
-      // this viewer skipped still count; bursts in delivery do not).
-      const [first, last] = [t.arrivals[0], t.arrivals[t.arrivals.length - 1]];
-      const span = t.arrivals.length > 1 ? last.cap - first.cap : 0;
-      const fps = span > 0 ? ((last.seq - first.seq) * 1000) / span : 0;
-      const avail = t.availability.state;
-      const state = !t.online ? "offline" : avail === "unavailable" ? "unavailable" : age > STALE_MS ? (avail === "standby" ? "standby" : "stalled") : "live";
-      if (state === "unavailable" && !t.latest) drawNotice(t.canvas, t.availability.message ?? "unavailable");
+  /** Badge, facts and grid membership; writes the DOM only where something changed. */
+  function update(t: Tile, now: number) {
+    const state = tileState({ online: t.online, availability: t.availability, lastFrameAt: t.lastFrameAt, now });
+    if (state !== t.state) {
+      t.state = state;
       t.badge.className = `badge ${state}`;
       t.badge.textContent = state;
       t.root.dataset.state = state;
-      t.facts.textContent =
-        state === "unavailable"
-          ? `unavailable: ${t.availability.message ?? "the device does not deliver"} · retrying`
-          : `${state === "live" ? fps.toFixed(1) : "0.0"} fps · ${t.canvas.width}×${t.canvas.height} · newest ${fmtAge(age)} ago · ${t.skipped} skipped`;
-      t.root.dataset.fps = fps.toFixed(1);
+      t.root.hidden = !inGrid(state, t.latest !== null);
+      const removable = t.root.querySelector<HTMLButtonElement>("button.remove");
+      if (removable) removable.hidden = state !== "offline";
+      showEmpty();
+    }
+    const fps = measuredFps(t.arrivals);
+    const size = t.img.naturalWidth ? `${t.img.naturalWidth}×${t.img.naturalHeight}` : "no picture yet";
+    const age = t.lastFrameAt ? fmtAge(now - t.lastFrameAt) : "—";
+    const facts =
+      state === "unavailable"
+        ? `unavailable: ${t.availability.state === "unavailable" ? t.availability.message : "the device does not deliver"} · retrying`
+        : state === "live"
+          ? `${fps.toFixed(1)} fps · ${size} · ${t.skipped} skipped`
+          : `${state} · newest frame ${age} ago · ${size}`;
+    setText(t.facts, facts);
+    const shownFps = state === "live" ? fps.toFixed(1) : "0.0";
+    if (t.root.dataset.fps !== shownFps) t.root.dataset.fps = shownFps;
+  }
+
+  function updateAll() {
+    const now = performance.now();
+    for (const t of tiles.values()) update(t, now);
+    const host = tiles.get("host-camera");
+    const hidden = host?.root.hidden && host.availability.state === "unavailable";
+    hostNote.hidden = !hidden;
+    if (hidden && host.availability.state === "unavailable") {
+      const why = `This computer's camera is not shown: ${host.availability.message}.`;
+      if (hostNote.dataset.why !== why) {
+        hostNote.dataset.why = why;
+        hostNote.replaceChildren(why, ...(admin ? [" ", h("a", { href: "#/settings" }, "Settings › Camera"), " says which cameras the relay can see."] : []));
+      }
     }
   }
 
   function connect() {
-    if (stopped) return;
+    retry = null;
+    if (stopped || document.hidden) return;
     setStatus("connecting…", "busy");
     const sock = new WebSocket(wsUrl("/stream/ws"));
     ws = sock;
@@ -180,27 +328,37 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       if (typeof ev.data === "string") return onText(JSON.parse(ev.data) as ViewerEvent | SocketReply);
       const f = parseMux(ev.data);
       if (!f) return;
-      const t = tile(f.id);
-      t.seq = f.seq;
-      frame(t, new Blob([f.jpeg], { type: "image/jpeg" }), Number(f.capturedUs / 1000n), f.seq);
+      frame(tile(f.id), new Blob([f.jpeg], { type: "image/jpeg" }), Number(f.capturedUs / 1000n), f.seq);
     };
     sock.onclose = () => {
+      if (ws !== sock) return; // closed on purpose (page hidden or left)
+      ws = null;
       if (stopped) return;
       if (!opened) failures++;
       const wait = backoff.next();
       setStatus(`disconnected · retrying in ${(wait / 1000).toFixed(1)} s${polling !== null ? " · showing snapshots" : ""}`, "warn");
       if (failures >= 2) startPolling();
-      setTimeout(connect, wait);
+      retry = window.setTimeout(connect, wait);
     };
+  }
+
+  function disconnect(reason: string) {
+    const sock = ws;
+    ws = null;
+    sock?.close(1000, reason);
+    if (retry !== null) clearTimeout(retry);
+    retry = null;
+    stopPolling();
   }
 
   function onText(msg: ViewerEvent | SocketReply) {
     switch (msg.type) {
       case "joined":
       case "status": {
-        const t = tile(msg.clientId, msg.name ?? undefined);
+        const t = tile(msg.clientId, msg.name);
         t.online = msg.online;
         if (msg.availability) t.availability = msg.availability;
+        update(t, performance.now());
         break;
       }
       case "left":
@@ -221,16 +379,17 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     const poll = async () => {
       try {
         const { clients: list } = await api<CameraList>("/api/clients");
-        const seen = new Set<string>();
+        const present = new Set<string>();
         for (const c of list) {
-          seen.add(c.id);
-          const t = tile(c.id, c.name ?? undefined);
+          present.add(c.id);
+          const t = tile(c.id, c.name);
           t.online = c.online;
-          if (c.availability) t.availability = c.availability;
+          t.availability = c.availability;
+          if (!t.visible) continue;
           const r = await fetch(withToken(`/api/clients/${encodeURIComponent(c.id)}/latest`), { cache: "no-store" });
           if (r.ok) frame(t, await r.blob());
         }
-        for (const id of [...tiles.keys()]) if (!seen.has(id)) remove(id);
+        for (const id of [...tiles.keys()]) if (!present.has(id)) remove(id);
       } catch {
         /* the relay is unreachable: the status line says so */
       }
@@ -244,12 +403,35 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     polling = null;
   }
 
-  const timer = setInterval(render, 250);
+  // A hidden page (another tab, a minimised window, the desktop window in the
+  // tray) receives and draws nothing.
+  const onVisibility = () => {
+    if (document.hidden) {
+      disconnect("page hidden");
+      setStatus("paused while hidden");
+    } else if (!ws && retry === null) {
+      backoff.reset();
+      connect();
+    }
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key !== "Escape") return;
+    for (const t of tiles.values()) if (t.root.classList.contains("big")) setBig(t, false);
+  };
+  document.addEventListener("visibilitychange", onVisibility);
+  document.addEventListener("keydown", onKey);
+  const timer = setInterval(() => {
+    if (!document.hidden) updateAll();
+  }, 1000);
+  showEmpty();
   connect();
   return () => {
     stopped = true;
     clearInterval(timer);
-    stopPolling();
-    ws?.close(1000, "page closed");
+    document.removeEventListener("visibilitychange", onVisibility);
+    document.removeEventListener("keydown", onKey);
+    seen.disconnect();
+    disconnect("page closed");
+    for (const t of tiles.values()) if (t.shownUrl) URL.revokeObjectURL(t.shownUrl);
   };
 }

@@ -2,6 +2,7 @@
 // Camera: getUserMedia → canvas → JPEG → /ws, skipping a frame whenever the
 // socket's bufferedAmount shows the link is behind. Microphone: an
 // AudioWorklet → 16 kHz mono s16le in 20 ms messages → /audio/publish.
+import { ID_PATTERN } from "../lib/ids";
 import type { CameraReply, PublisherMessage, SocketReply } from "../generated/contract";
 import { api, Session, wsUrl } from "../lib/api";
 import { Backoff } from "../lib/backoff";
@@ -16,7 +17,7 @@ const HIGH_WATER = 256 * 1024;
 export function mountCapture(root: HTMLElement): () => void {
   const params = new URLSearchParams(location.search);
   const video = h("video", { autoplay: true, playsinline: true, muted: true, id: "preview" }) as HTMLVideoElement;
-  const id = h("input", { id: "camera-id", pattern: "[A-Za-z0-9_-]{1,64}", required: true, value: params.get("clientId") ?? "phone" }) as HTMLInputElement;
+  const id = h("input", { id: "camera-id", pattern: ID_PATTERN, required: true, value: params.get("clientId") ?? "phone" }) as HTMLInputElement;
   const camera = h("select", { id: "camera-choice" }, h("option", { value: "" }, "default camera")) as HTMLSelectElement;
   const size = h("select", { id: "resolution" }, ...["640x480", "1280x720", "1920x1080"].map((s) => h("option", { value: s }, s))) as HTMLSelectElement;
   const fps = h("select", { id: "fps" }, ...[5, 10, 15, 30].map((f) => h("option", { value: f, selected: f === 10 }, `${f}`))) as HTMLSelectElement;
@@ -28,13 +29,15 @@ export function mountCapture(root: HTMLElement): () => void {
   root.append(
     h("div", { class: "capture" }, video,
       h("div", { class: "card" },
+        // Start first: on a phone it is reachable without scrolling past the settings.
+        h("div", { class: "capture-start" }, toggle, status),
         h("div", { class: "field" }, h("label", { for: "camera-id" }, "Camera ID"), id),
         h("div", { class: "field" }, h("label", { for: "camera-choice" }, "Camera"), camera),
         h("div", { class: "field" }, h("label", { for: "resolution" }, "Resolution"), size),
         h("div", { class: "field" }, h("label", { for: "fps" }, "Frames per second"), fps),
         h("div", { class: "field" }, h("label", { for: "quality" }, "JPEG quality"), quality),
         h("div", { class: "field" }, h("label", { for: "with-mic" }, "Also publish the microphone"), mic),
-        toggle, counters, status)),
+        counters)),
   );
   // A publish link limited to one camera ID: use that ID.
   if (!params.get("clientId")) {
@@ -46,7 +49,7 @@ export function mountCapture(root: HTMLElement): () => void {
     );
   }
   if (!window.isSecureContext || !navigator.mediaDevices) {
-    status.replaceChildren(notice("Camera and microphone need HTTPS on a phone or another computer: open this page through the relay's https:// address (turn on HTTPS in Settings).", "error"));
+    status.replaceChildren(notice("Camera and microphone need HTTPS on a phone or another computer: open this page through the relay's https:// address (the relay's owner turns HTTPS on in its settings).", "error"));
     toggle.disabled = true;
   }
 

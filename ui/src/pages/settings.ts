@@ -1,6 +1,6 @@
 // Settings: the relay's settings (applied live where possible) and the admin password.
-import { api, Settings, SettingsView } from "../lib/api";
-import type { CaptureDevices } from "../generated/contract";
+import { api, ApiError, Settings, SettingsView } from "../lib/api";
+import type { CameraList, CaptureDevices } from "../generated/contract";
 import { h, notice } from "../lib/dom";
 import { applyTheme } from "../lib/theme";
 import { micMeter } from "./mic-meter";
@@ -78,17 +78,65 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     return h("div", { class: "field" }, h("label", { for: id }, LABELS[key]), h("div", {}, input, hint ? h("p", { class: "hint", "data-hint": key }, hint) : ""));
   }
 
+  const saveState = h("span", { class: "save-state", id: "save-state", role: "status" });
+  const restartNote = h("p", { class: "hint", id: "restart-note" });
+
   function render(v: SettingsView) {
     form.replaceChildren(
-      ...GROUPS.flatMap(([title, keys]) => [h("h2", {}, title), ...keys.map((k) => field(k, v.settings[k]))]),
-      h("button", { type: "submit" }, "Save"),
+      ...GROUPS.flatMap(([title, keys]) => [
+        h("h2", {}, title),
+        title === "Relay" ? h("p", { class: "hint" }, "Port, LAN access and HTTPS apply when Relay Deck starts again; an option given on the command line wins over them.") : "",
+        ...keys.map((k) => field(k, v.settings[k])),
+      ]),
+      h("div", { class: "savebar" }, h("button", { type: "submit", id: "save-settings" }, "Save"), saveState, restartNote),
     );
+    runningHints(v);
+    void cameraNow();
     const r = v.restartRequired;
-    const run = v.running;
-    status.replaceChildren(
-      ...(r.length ? [notice(`${r.join(", ")}: the value above applies when Relay Deck starts again (this run: port ${run.port}, ${run.lanAccess ? "on the LAN" : "this computer only"}${run.tls ? ", HTTPS" : ""}; options given on the command line also win over this page).`)] : []),
-    );
+    restartNote.textContent = r.length ? `Waiting for the next start of Relay Deck: ${r.map((k) => LABELS[k as keyof Settings]?.split(" (")[0] ?? k).join(", ")}.` : "";
   }
+
+  /** Under "Publish this computer's camera": what the camera is doing now, and why not when it cannot. */
+  async function cameraNow() {
+    const slot = form.querySelector("#set-cameraEnabled")?.parentElement;
+    if (!slot) return;
+    let text: string;
+    try {
+      const { clients } = await api<CameraList>("/api/clients");
+      const cam = clients.find((c) => c.id === "host-camera");
+      const a = cam?.availability;
+      text = !cam
+        ? "Now: off."
+        : a?.state === "unavailable"
+          ? `Now: unavailable: ${a.message}. The Cameras page does not show it until the relay can open a camera; it retries by itself.`
+          : a?.state === "standby"
+            ? "Now: on standby (the camera opens when somebody watches)."
+            : "Now: live.";
+    } catch {
+      return;
+    }
+    slot.querySelector('[data-hint="camera-now"]')?.remove();
+    slot.append(h("p", { class: "hint", "data-hint": "camera-now", id: "camera-now" }, text));
+  }
+
+  /** Under each field that applies at the next start: what this run uses. */
+  function runningHints(v: SettingsView) {
+    const run = v.running;
+    const now: Partial<Record<keyof Settings, string>> = {
+      port: v.listeningPort === v.settings.port ? `This run listens on port ${v.listeningPort}.` : `Configured ${v.settings.port}; this run listens on port ${v.listeningPort}${v.settings.port === 0 ? " (0 means any free port)" : ""}.`,
+      lanAccess: `This run: ${run.lanAccess ? "on the LAN" : "this computer only"}.`,
+      tls: `This run: ${run.tls ? "HTTPS" : "plain HTTP"}.`,
+    };
+    for (const [key, text] of Object.entries(now)) {
+      const slot = form.querySelector(`#set-${key}`)?.parentElement;
+      if (slot) slot.append(h("p", { class: "hint", "data-running": key }, text));
+    }
+  }
+
+  form.addEventListener("input", () => {
+    saveState.textContent = "Unsaved changes";
+    saveState.dataset.kind = "dirty";
+  });
 
   form.onsubmit = async (ev) => {
     ev.preventDefault();
@@ -96,13 +144,19 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("[name]")) {
       patch[el.name] = el instanceof HTMLInputElement && el.type === "checkbox" ? el.checked : el instanceof HTMLInputElement && el.type === "number" ? Number(el.value) : el.value;
     }
+    saveState.textContent = "Saving…";
+    saveState.dataset.kind = "busy";
     try {
       const v = await api<SettingsView>("/api/settings", { method: "PUT", body: JSON.stringify(patch) });
       render(v);
       applyTheme(v.settings.theme);
       onSaved(v.settings);
-      if (!v.restartRequired.length) status.replaceChildren(notice("Saved and applied."));
+      saveState.textContent = "Saved";
+      saveState.dataset.kind = "ok";
+      status.replaceChildren();
     } catch (e) {
+      saveState.textContent = "Not saved";
+      saveState.dataset.kind = "error";
       status.replaceChildren(notice((e as Error).message, "error"));
     }
   };
@@ -124,12 +178,16 @@ function passwordForm(): HTMLElement {
   const form = h("form", { class: "card" }, h("h2", {}, "Admin password"), h("div", { class: "field" }, h("label", { for: "pw-current" }, "Current password"), current), h("div", { class: "field" }, h("label", { for: "pw-new" }, "New password (8 characters or more)"), next), h("button", { type: "submit" }, "Change password"), out);
   form.onsubmit = async (ev) => {
     ev.preventDefault();
+    current.removeAttribute("aria-invalid");
     try {
       await api("/api/password", { method: "POST", body: JSON.stringify({ current: current.value, new: next.value }) });
       out.replaceChildren(notice("Password changed."));
       form.reset();
     } catch (e) {
-      out.replaceChildren(notice((e as Error).message, "error"));
+      // What was typed stays; a wrong current password is not a lost session.
+      const wrong = e instanceof ApiError && e.code === "wrong_password";
+      if (wrong) current.setAttribute("aria-invalid", "true");
+      out.replaceChildren(notice(wrong ? "The current password is not right. Nothing was changed." : (e as Error).message, "error"));
     }
   };
   return form;

@@ -5,7 +5,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use relaydeck_hub::{Hub, HubError, SourceKind};
+use relaydeck_hub::{Availability, Hub, HubError, SourceKind, VideoStream};
 use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
 
 use crate::{
@@ -15,6 +15,18 @@ use crate::{
 
 /// The reserved ID the test pattern publishes under.
 pub const TEST_PATTERN_ID: &str = "test-pattern";
+
+/// A `/latest` (or snapshot) fetched this recently counts as watching, as for
+/// the host camera.
+const POLL_DEMAND: Duration = Duration::from_secs(10);
+
+/// On demand, like the host camera: the pattern is drawn and encoded only
+/// while somebody watches (a viewer socket, an MJPEG stream, a recent
+/// `/latest`), so a relay nobody looks at spends nothing on it. The first
+/// frame is drawn at once, so the camera has a picture from the start.
+fn wanted(stream: &VideoStream, drawn: u64) -> bool {
+    drawn == 0 || *stream.viewer_count().borrow() > 0 || stream.polled_within(POLL_DEMAND)
+}
 
 #[derive(Debug, Clone)]
 pub struct TestPatternConfig {
@@ -75,7 +87,16 @@ impl TestPattern {
                 let period = Duration::from_secs_f64(1.0 / config.fps as f64);
                 let start = Instant::now();
                 let mut n: u64 = 0;
+                let mut drawn: u64 = 0;
+                let stream = lease.stream().clone();
                 while !stop.load(Ordering::Relaxed) && !lease.is_superseded() {
+                    if !wanted(&stream, drawn) {
+                        stream.set_availability(Availability::Standby);
+                        std::thread::sleep(period.min(Duration::from_millis(100)));
+                        continue;
+                    }
+                    stream.set_availability(Availability::Live);
+                    drawn += 1;
                     let now_ms = SystemTime::now()
                         .duration_since(UNIX_EPOCH)
                         .map(|d| d.as_millis() as u64)

@@ -88,6 +88,14 @@ pub struct Camera {
     pub availability: Availability,
 }
 
+/// `PATCH /api/clients/{id}` (admin): the camera's name as people see it;
+/// `null` or `""` goes back to the name its publisher gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CameraRename {
+    pub name: Option<String>,
+}
+
 /// `GET /api/clients`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 pub struct CameraList {
@@ -278,6 +286,10 @@ pub struct UdpDropCounts {
 pub struct DeviceList {
     pub devices: Vec<Device>,
     pub udp_drops: UdpDropCounts,
+    /// The devkit TCP (commands) and UDP (audio) ports devkits use, or null
+    /// when that listener is off.
+    pub tcp_port: Option<u16>,
+    pub udp_port: Option<u16>,
 }
 
 /// `POST /api/devices`.

@@ -87,6 +87,7 @@ pub fn typescript() -> String {
         api::Health,
         api::Camera,
         api::CameraList,
+        api::CameraRename,
         api::StreamInfo,
         api::RingSummary,
         api::StreamList,

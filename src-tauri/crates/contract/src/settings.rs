@@ -112,6 +112,9 @@ pub struct SettingsView {
     pub restart_required: Vec<String>,
     /// Where browsers reach this relay.
     pub urls: Vec<String>,
+    /// The port the relay actually listens on (differs from `running.port`
+    /// when that was 0, or taken and the desktop app moved on to the next).
+    pub listening_port: u16,
 }
 
 /// `POST /api/password`.

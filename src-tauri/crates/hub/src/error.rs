@@ -16,4 +16,8 @@ pub enum HubError {
     Superseded,
     #[error("unsupported audio: {0}")]
     BadFormat(String),
+    #[error("no camera '{0}'")]
+    UnknownStream(String),
+    #[error("the camera '{0}' is connected; it would be back with its next frame (revoke its token to keep it out)")]
+    StillPublishing(String),
 }

@@ -40,6 +40,8 @@ pub enum HubEvent {
     Left { id: StreamId },
     /// A stream's source changed availability (live, standby, unavailable).
     Availability { id: StreamId },
+    /// An admin renamed a stream.
+    Renamed { id: StreamId },
 }
 
 #[derive(Debug, Clone)]
@@ -262,6 +264,23 @@ impl Hub {
             .cloned()
     }
 
+    /// Removes the camera `id` now (an admin's choice, instead of waiting for
+    /// the idle sweep). A camera whose publisher is connected is not removed:
+    /// it would be back with its next frame.
+    pub fn remove_stream(&self, id: &str) -> Result<(), HubError> {
+        let mut streams = self.inner.streams.write();
+        let Some(stream) = streams.get(id) else {
+            return Err(HubError::UnknownStream(id.to_owned()));
+        };
+        if stream.is_online() {
+            return Err(HubError::StillPublishing(id.to_owned()));
+        }
+        let (sid, _) = streams.remove_entry(id).expect("present");
+        drop(streams);
+        let _ = self.inner.events.send(HubEvent::Left { id: sid });
+        Ok(())
+    }
+
     /// Removes streams that have had no publisher and no frame since
     /// `now - idle_timeout`, and returns their IDs.
     pub fn sweep(&self, now: Instant) -> Vec<StreamId> {
@@ -299,6 +318,51 @@ mod tests {
         ];
         j.extend([0xFF, 0xDA, 0x00, 0x03, 0x00, tag, 0xFF, 0xD9]);
         j
+    }
+
+    #[test]
+    fn an_admin_removes_an_offline_camera_but_not_a_connected_one() {
+        let hub = Hub::new(HubConfig::default());
+        let mut events = hub.events();
+        let lease = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
+        assert_eq!(
+            hub.remove_stream("cam"),
+            Err(HubError::StillPublishing("cam".into()))
+        );
+        drop(lease);
+        assert_eq!(hub.remove_stream("cam"), Ok(()));
+        assert!(hub.stream("cam").is_none());
+        assert_eq!(
+            hub.remove_stream("cam"),
+            Err(HubError::UnknownStream("cam".into()))
+        );
+        let mut left = false;
+        while let Ok(e) = events.try_recv() {
+            left |= e
+                == HubEvent::Left {
+                    id: StreamId::new("cam").unwrap(),
+                };
+        }
+        assert!(left, "viewers are told");
+    }
+
+    #[test]
+    fn an_admins_name_wins_over_the_publishers_and_outlives_reconnections() {
+        let hub = Hub::new(HubConfig::default());
+        let lease = hub
+            .publish_as("cam", Some("Phone".into()), SourceKind::Remote)
+            .unwrap();
+        let stream = hub.stream("cam").unwrap();
+        stream.rename(Some("Front door".into()));
+        assert_eq!(stream.name().as_deref(), Some("Front door"));
+        drop(lease);
+        let _again = hub
+            .publish_as("cam", Some("Phone".into()), SourceKind::Remote)
+            .unwrap();
+        assert_eq!(stream.name().as_deref(), Some("Front door"));
+        assert_eq!(stream.snapshot().name.as_deref(), Some("Front door"));
+        stream.rename(None);
+        assert_eq!(stream.name().as_deref(), Some("Phone"));
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub struct VideoStream {
 
 #[derive(Debug)]
 struct StreamState {
+    /// The name the publisher gave.
     name: Option<String>,
+    /// The name an admin gave (wins over the publisher's).
+    label: Option<String>,
     ring: FrameRing,
     next_seq: u64,
     publisher: Option<PublisherRecord>,
@@ -126,6 +129,7 @@ impl VideoStream {
             max_frame_bytes,
             state: Mutex::new(StreamState {
                 name: None,
+                label: None,
                 ring: FrameRing::new(ring_frames, ring_max_bytes),
                 next_seq: 1,
                 publisher: None,
@@ -156,8 +160,19 @@ impl VideoStream {
         self.order
     }
 
+    /// The admin's name for the camera, else the publisher's.
     pub fn name(&self) -> Option<String> {
-        self.state.lock().name.clone()
+        let st = self.state.lock();
+        st.label.clone().or_else(|| st.name.clone())
+    }
+
+    /// An admin renames the camera (`None`: back to the publisher's name);
+    /// viewers are told. The name outlives publisher reconnections.
+    pub fn rename(&self, label: Option<String>) {
+        self.state.lock().label = label;
+        let _ = self.events.send(HubEvent::Renamed {
+            id: self.id.clone(),
+        });
     }
 
     pub fn is_online(&self) -> bool {
@@ -271,7 +286,7 @@ impl VideoStream {
             .is_some_and(|t| t.elapsed().map(|e| e.as_secs() < 2).unwrap_or(true));
         StreamSnapshot {
             id: self.id.clone(),
-            name: st.name.clone(),
+            name: st.label.clone().or_else(|| st.name.clone()),
             kind: self.kind,
             online: st.publisher.is_some(),
             created_at_ms: unix_ms(self.created_at),
@@ -315,7 +330,7 @@ impl VideoStream {
         }
         st.connected_since = Some(SystemTime::now());
         st.last_activity = Instant::now();
-        let name = st.name.clone();
+        let name = st.label.clone().or_else(|| st.name.clone());
         drop(st);
         let _ = self.events.send(HubEvent::Online {
             id: self.id.clone(),

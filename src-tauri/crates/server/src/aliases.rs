@@ -26,7 +26,7 @@ use crate::{
     edges::mjpeg::mjpeg_response,
     error::ApiError,
     jpeg_http::{parse_fps, snapshot},
-    state::AppState,
+    state::{AppState, CameraState},
     ui,
 };
 
@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
 
 /// The camera the guard resolved (`?clientId=` / `?src=`), or, where the
 /// dialect allows none, the first camera registered that the caller may watch.
-fn pick(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
+fn pick(state: &CameraState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
     match &access.target.id {
         Some(id) => camera(state, access, id.as_str()),
         None => state
@@ -54,7 +54,7 @@ fn pick(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError>
 }
 
 /// go2rtc always names its camera.
-fn named(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
+fn named(state: &CameraState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
     let id = access
         .target
         .id
@@ -63,23 +63,30 @@ fn named(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError
     camera(state, access, id.as_str())
 }
 
-fn stream(state: &AppState, access: &Access, cam: Arc<VideoStream>) -> Result<Response, ApiError> {
+fn stream(
+    state: &CameraState,
+    access: &Access,
+    cam: Arc<VideoStream>,
+) -> Result<Response, ApiError> {
     mjpeg_response(state, access, cam, parse_fps(access.param("fps"))?)
 }
 
-async fn ustreamer_stream(State(s): State<AppState>, access: Access) -> Result<Response, ApiError> {
+async fn ustreamer_stream(
+    State(s): State<CameraState>,
+    access: Access,
+) -> Result<Response, ApiError> {
     stream(&s, &access, pick(&s, &access)?)
 }
 
 async fn ustreamer_snapshot(
-    State(s): State<AppState>,
+    State(s): State<CameraState>,
     access: Access,
 ) -> Result<Response, ApiError> {
     snapshot(&access, &pick(&s, &access)?)
 }
 
 /// `/` is the UI, unless it carries mjpg-streamer's `?action=`.
-async fn root(State(s): State<AppState>, access: Access) -> Result<Response, ApiError> {
+async fn root(State(s): State<CameraState>, access: Access) -> Result<Response, ApiError> {
     match access.param("action") {
         None => Ok(ui::index().into_response()),
         Some("stream") => stream(&s, &access, pick(&s, &access)?),
@@ -90,10 +97,10 @@ async fn root(State(s): State<AppState>, access: Access) -> Result<Response, Api
     }
 }
 
-async fn go2rtc_stream(State(s): State<AppState>, access: Access) -> Result<Response, ApiError> {
+async fn go2rtc_stream(State(s): State<CameraState>, access: Access) -> Result<Response, ApiError> {
     stream(&s, &access, named(&s, &access)?)
 }
 
-async fn go2rtc_frame(State(s): State<AppState>, access: Access) -> Result<Response, ApiError> {
+async fn go2rtc_frame(State(s): State<CameraState>, access: Access) -> Result<Response, ApiError> {
     snapshot(&access, &named(&s, &access)?)
 }

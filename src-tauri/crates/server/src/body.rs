@@ -10,13 +10,14 @@
 use std::{
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
 
 use axum::{
     body::Body,
-    extract::{FromRequest, Request, State},
+    extract::{FromRef, FromRequest, Request, State},
     http::header,
     middleware::Next,
     response::Response,
@@ -26,7 +27,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use serde::de::DeserializeOwned;
 use tokio::time::Sleep;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{config::ServerConfig, error::ApiError};
 
 /// The media type of a request's `Content-Type` (no parameters, lower case),
 /// `None` without the header.
@@ -81,8 +82,12 @@ impl HttpBody for DeadlineBody {
 }
 
 /// Middleware: every request body gets the deadline.
-pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = state.config.body_timeout;
+pub async fn deadline(
+    State(config): State<Arc<ServerConfig>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let limit = config.body_timeout;
     let req = req.map(|inner| {
         if inner.is_end_stream() {
             return inner;
@@ -100,16 +105,22 @@ pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+    Arc<ServerConfig>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let config = Arc::<ServerConfig>::from_ref(state);
         match media_type(req.headers()).as_deref() {
             Some(m) if is_json_media_type(m) => {}
             Some(m) => return Err(ApiError::UnsupportedMediaType(m.to_owned())),
             None => return Err(ApiError::UnsupportedMediaType("no Content-Type".into())),
         }
-        let bytes = read(req.into_body(), state.config.max_body_bytes).await?;
+        let bytes = read(req.into_body(), config.max_body_bytes).await?;
         parse(&bytes).map(JsonBody)
     }
 }

@@ -38,6 +38,7 @@
 //! ```
 
 use axum::{
+    extract::FromRef,
     http::{Method, Uri},
     response::IntoResponse,
     Router,
@@ -47,7 +48,7 @@ use crate::{
     aliases, api, auth, body,
     edges::{audio_listen, audio_publish, ingest, viewer, wav},
     error::ApiError,
-    state::AppState,
+    state::{AppState, GuardState},
     ui,
 };
 
@@ -64,15 +65,15 @@ pub fn build(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            GuardState::from_ref(&state),
             auth::guard::guard,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.config.clone(),
             body::deadline,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.config.clone(),
             auth::cors::cors,
         ))
         .with_state(state)

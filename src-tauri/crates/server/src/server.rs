@@ -94,6 +94,11 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
+        // From here on the configuration names the port actually bound (port 0 asks for any).
+        let mut config = config;
+        config.bind = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
         let tcp_addr = SocketAddr::new(addr.ip(), config.devkit_tcp_port);
         let devkit_tcp = TcpListener::bind(tcp_addr)
             .await

@@ -82,10 +82,7 @@ impl AppState {
 
     /// Pings and the liveness timeout of every socket.
     pub fn keepalive(&self) -> crate::ws::Keepalive {
-        crate::ws::Keepalive {
-            interval: self.config.ws_ping_interval,
-            timeout: self.config.ws_timeout,
-        }
+        MediaState::from_ref(self).keepalive()
     }
 
     /// Revokes API token `id`: refused from now on, and every stream and
@@ -128,6 +125,12 @@ impl FromRef<AppState> for AccountState {
             settings: s.settings.clone(),
             revocations: s.revocations.clone(),
         }
+    }
+}
+
+impl FromRef<AppState> for Arc<ServerConfig> {
+    fn from_ref(s: &AppState) -> Self {
+        s.config.clone()
     }
 }
 
@@ -185,6 +188,84 @@ impl FromRef<AppState> for StatusState {
             hub: s.hub.clone(),
             devices: s.devices.clone(),
             started: s.started,
+        }
+    }
+}
+
+/// What the camera routes, the MJPEG responses and the compatibility
+/// aliases use: the hub, and the "camera unavailable" notice of the host.
+#[derive(Clone)]
+pub struct CameraState {
+    pub hub: Hub,
+    pub host: Host,
+}
+
+impl FromRef<AppState> for CameraState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            hub: s.hub.clone(),
+            host: s.host.clone(),
+        }
+    }
+}
+
+/// What the live media edges use (the publish and listen sockets, live
+/// WAV): the hub, the registry (a devkit's source may be listened to before
+/// it connects), the limits, listener IDs, and the server's shutdown and
+/// task tracker (every socket is a tracked task that ends with 1001).
+#[derive(Clone)]
+pub struct MediaState {
+    pub hub: Hub,
+    pub config: Arc<ServerConfig>,
+    pub devices: Arc<DeviceRegistry>,
+    pub quota: Arc<PublishQuota>,
+    pub listener_ids: Arc<ListenerIds>,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+}
+
+impl MediaState {
+    /// Pings and the liveness timeout of every socket.
+    pub fn keepalive(&self) -> crate::ws::Keepalive {
+        crate::ws::Keepalive {
+            interval: self.config.ws_ping_interval,
+            timeout: self.config.ws_timeout,
+        }
+    }
+}
+
+impl FromRef<AppState> for MediaState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            hub: s.hub.clone(),
+            config: s.config.clone(),
+            devices: s.devices.clone(),
+            quota: s.quota.clone(),
+            listener_ids: s.listener_ids.clone(),
+            shutdown: s.shutdown.clone(),
+            tasks: s.tasks.clone(),
+        }
+    }
+}
+
+/// What the access guard decides with: credentials and sessions, the
+/// policy table, the configuration (origins, trusted proxies) and what a
+/// revocation ends.
+#[derive(Clone)]
+pub struct GuardState {
+    pub auth: Arc<Auth>,
+    pub config: Arc<ServerConfig>,
+    pub policy: Arc<Vec<Rule>>,
+    pub revocations: Arc<Revocations>,
+}
+
+impl FromRef<AppState> for GuardState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            auth: s.auth.clone(),
+            config: s.config.clone(),
+            policy: s.policy.clone(),
+            revocations: s.revocations.clone(),
         }
     }
 }

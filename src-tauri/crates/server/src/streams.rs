@@ -6,11 +6,11 @@ use std::{sync::Arc, time::Duration};
 
 use relaydeck_hub::{AudioSource, SourceKind, StreamId};
 
-use crate::state::AppState;
+use crate::state::MediaState;
 
 /// The source to listen to: a present source, or a registered device that
 /// has not connected yet (the listener waits for it).
-pub fn find_audio_source(state: &AppState, id: &str) -> Result<Arc<AudioSource>, String> {
+pub fn find_audio_source(state: &MediaState, id: &str) -> Result<Arc<AudioSource>, String> {
     let sid = StreamId::new(id).map_err(|e| format!("invalid source: {e}"))?;
     if let Some(s) = state.hub.audio_source(id) {
         return Ok(s);

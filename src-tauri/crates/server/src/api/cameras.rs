@@ -5,15 +5,18 @@
 use std::sync::Arc;
 
 use axum::{extract::State, response::Response, routing::get, Json, Router};
-use relaydeck_contract::api::{CameraList, Ring, RingFrame, RingSummary, StreamInfo, StreamList};
-use relaydeck_hub::{VideoFrame, VideoStream};
+use relaydeck_contract::api::{
+    CameraList, CameraRename, Ok as OkBody, Ring, RingFrame, RingSummary, StreamInfo, StreamList,
+};
+use relaydeck_hub::{HubError, SourceKind, VideoFrame, VideoStream};
 
 use crate::{
     auth::{Access, Caller},
+    body::JsonBody,
     edges::mjpeg::mjpeg_response,
     error::ApiError,
     jpeg_http::{jpeg_response, parse_fps, snapshot},
-    state::AppState,
+    state::{AppState, CameraState},
     wire,
 };
 
@@ -21,7 +24,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/clients", get(list_clients))
         .route("/streams", get(list_streams))
-        .route("/clients/{id}", get(one_client))
+        .route(
+            "/clients/{id}",
+            get(one_client).patch(rename).delete(remove),
+        )
         .route("/clients/{id}/latest", get(latest))
         .route("/clients/{id}/stream", get(ring))
         .route("/clients/{id}/frames/{seq}", get(frame))
@@ -30,7 +36,7 @@ pub fn router() -> Router<AppState> {
 
 /// The camera `id`, for a caller who may watch it (asked again here: defence in depth).
 pub(crate) fn camera(
-    state: &AppState,
+    state: &CameraState,
     access: &Access,
     id: &str,
 ) -> Result<Arc<VideoStream>, ApiError> {
@@ -42,11 +48,14 @@ pub(crate) fn camera(
 }
 
 /// The camera the route names (its `{id}`, as the guard resolved it).
-fn named(state: &AppState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
+fn named(state: &CameraState, access: &Access) -> Result<Arc<VideoStream>, ApiError> {
     camera(state, access, access.id()?.as_str())
 }
 
-async fn list_clients(State(state): State<AppState>, Caller(caller): Caller) -> Json<CameraList> {
+async fn list_clients(
+    State(state): State<CameraState>,
+    Caller(caller): Caller,
+) -> Json<CameraList> {
     let clients = state
         .hub
         .streams()
@@ -58,13 +67,16 @@ async fn list_clients(State(state): State<AppState>, Caller(caller): Caller) -> 
 }
 
 async fn one_client(
-    State(state): State<AppState>,
+    State(state): State<CameraState>,
     access: Access,
 ) -> Result<Json<relaydeck_contract::api::Camera>, ApiError> {
     Ok(Json(wire::camera(&named(&state, &access)?.snapshot())))
 }
 
-async fn list_streams(State(state): State<AppState>, Caller(caller): Caller) -> Json<StreamList> {
+async fn list_streams(
+    State(state): State<CameraState>,
+    Caller(caller): Caller,
+) -> Json<StreamList> {
     let streams = state
         .hub
         .streams()
@@ -98,7 +110,7 @@ fn ring_frame(id: &str, f: &VideoFrame) -> RingFrame {
     }
 }
 
-async fn ring(State(state): State<AppState>, access: Access) -> Result<Json<Ring>, ApiError> {
+async fn ring(State(state): State<CameraState>, access: Access) -> Result<Json<Ring>, ApiError> {
     let cam = named(&state, &access)?;
     let id = cam.id().as_str();
     let frames = cam
@@ -113,11 +125,11 @@ async fn ring(State(state): State<AppState>, access: Access) -> Result<Json<Ring
     }))
 }
 
-async fn latest(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
+async fn latest(State(state): State<CameraState>, access: Access) -> Result<Response, ApiError> {
     snapshot(&access, &named(&state, &access)?)
 }
 
-async fn frame(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
+async fn frame(State(state): State<CameraState>, access: Access) -> Result<Response, ApiError> {
     let raw = access.target.rest.as_deref().unwrap_or("");
     let seq: u64 = raw.parse().map_err(|_| {
         ApiError::BadRequest(format!("frame number must be a whole number, not '{raw}'"))
@@ -130,7 +142,49 @@ async fn frame(State(state): State<AppState>, access: Access) -> Result<Response
     Ok(jpeg_response(&frame))
 }
 
-async fn mjpeg(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
+async fn mjpeg(State(state): State<CameraState>, access: Access) -> Result<Response, ApiError> {
     let fps = parse_fps(access.param("fps"))?;
     mjpeg_response(&state, &access, named(&state, &access)?, fps)
+}
+
+/// The longest name a camera may be given.
+const MAX_NAME: usize = 64;
+
+async fn rename(
+    State(state): State<CameraState>,
+    access: Access,
+    JsonBody(body): JsonBody<CameraRename>,
+) -> Result<Json<relaydeck_contract::api::Camera>, ApiError> {
+    let cam = named(&state, &access)?;
+    let name = body
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if let Some(n) = &name {
+        if n.chars().count() > MAX_NAME || n.chars().any(char::is_control) {
+            return Err(ApiError::BadRequest(format!(
+                "a camera name has 1 to {MAX_NAME} characters and no control characters"
+            )));
+        }
+    }
+    cam.rename(name);
+    Ok(Json(wire::camera(&cam.snapshot())))
+}
+
+async fn remove(
+    State(state): State<CameraState>,
+    access: Access,
+) -> Result<Json<OkBody>, ApiError> {
+    let cam = named(&state, &access)?;
+    if cam.kind() == SourceKind::Local {
+        return Err(ApiError::Conflict(format!(
+            "'{}' is this computer's own source: turn it off in Settings instead",
+            cam.id()
+        )));
+    }
+    match state.hub.remove_stream(cam.id().as_str()) {
+        Ok(()) => Ok(Json(OkBody::YES)),
+        Err(HubError::UnknownStream(id)) => Err(ApiError::UnknownCamera(id)),
+        Err(e) => Err(ApiError::Conflict(e.to_string())),
+    }
 }

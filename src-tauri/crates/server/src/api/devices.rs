@@ -97,6 +97,8 @@ async fn list(State(state): State<DeviceState>) -> Json<DeviceList> {
     Json(DeviceList {
         devices,
         udp_drops: state.devkits.drop_counts(),
+        tcp_port: state.devkits.tcp_addr().map(|a| a.port()),
+        udp_port: state.devkits.udp_addr().map(|a| a.port()),
     })
 }
 

@@ -40,6 +40,7 @@ fn view(state: &AccountState, headers: &HeaderMap) -> Json<SettingsView> {
         running: s.running().clone(),
         restart_required: s.pending_restart().iter().map(|k| k.to_string()).collect(),
         urls: urls(state, headers),
+        listening_port: state.config.bind.port(),
     })
 }
 

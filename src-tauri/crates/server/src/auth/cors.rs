@@ -3,6 +3,8 @@
 //! credentials, and their preflight requests are answered here, before the
 //! guard (a preflight carries no credentials).
 
+use std::sync::Arc;
+
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
@@ -10,15 +12,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::state::AppState;
+use crate::config::ServerConfig;
 
-pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn cors(State(config): State<Arc<ServerConfig>>, req: Request, next: Next) -> Response {
     let origin = req
         .headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let allowed = origin.filter(|o| state.config.cors_allow.iter().any(|a| a == o));
+    let allowed = origin.filter(|o| config.cors_allow.iter().any(|a| a == o));
     let Some(origin) = allowed else {
         return next.run(req).await;
     };

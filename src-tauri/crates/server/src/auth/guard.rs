@@ -30,7 +30,7 @@ use super::{
     query::Params,
     Principal,
 };
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, state::GuardState};
 
 /// How the caller proved who they are. The cookie and HTTP Basic are
 /// *ambient*: a browser sends them on its own, even for another site's page,
@@ -123,7 +123,7 @@ fn authorization(value: &str) -> Credential {
 /// Every credential in the request; more than one different one is refused
 /// (the request would mean two callers at once).
 fn credential(
-    state: &AppState,
+    state: &GuardState,
     req: &Request,
     params: &Params,
 ) -> Result<Option<Credential>, ApiError> {
@@ -164,7 +164,7 @@ fn credential(
 
 /// Who a credential stands for, and when it expires; `Err` when the caller must wait (login limit).
 async fn principal(
-    state: &AppState,
+    state: &GuardState,
     cred: Credential,
     peer: SocketAddr,
 ) -> Result<Option<(Principal, Option<u64>, Via)>, ApiError> {
@@ -195,7 +195,7 @@ async fn principal(
 /// A browser page on another origin must not use the user's ambient
 /// credentials (WebSockets are not covered by CORS; SameSite is the first
 /// line for the cookie, this the second, and the only one for Basic).
-fn foreign_origin(state: &AppState, headers: &HeaderMap) -> bool {
+fn foreign_origin(state: &GuardState, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -229,8 +229,19 @@ fn json_only(req: &Request) -> Result<(), ApiError> {
     }
 }
 
-fn unauthorized(d: &Decision, req: &Request) -> Response {
+/// What a caller without (working) credentials gets. `link_ended`: a page was
+/// asked for with a `?token=` that is unknown, revoked or expired — a share
+/// link that no longer works, which the sign-in page explains.
+fn unauthorized(d: &Decision, req: &Request, link_ended: bool) -> Response {
     match d.kind {
+        Kind::Page if link_ended => {
+            let mut resp = StatusCode::SEE_OTHER.into_response();
+            resp.headers_mut().insert(
+                header::LOCATION,
+                HeaderValue::from_static("/login?link=ended"),
+            );
+            resp
+        }
         Kind::Page => {
             let target = req
                 .uri()
@@ -268,7 +279,7 @@ fn unauthorized(d: &Decision, req: &Request) -> Response {
 
 /// Parses the request once, decides, authenticates, and hands the decision
 /// on as the request's [`Access`].
-async fn admit(state: &AppState, peer: SocketAddr, req: &mut Request) -> Result<(), Response> {
+async fn admit(state: &GuardState, peer: SocketAddr, req: &mut Request) -> Result<(), Response> {
     let params = Params::parse(req.uri().query()).map_err(|e| ApiError::from(e).into_response())?;
     let d = policy::decide(&state.policy, req.method(), req.uri().path(), &params)
         .map_err(IntoResponse::into_response)?;
@@ -280,11 +291,12 @@ async fn admit(state: &AppState, peer: SocketAddr, req: &mut Request) -> Result<
         return Ok(());
     }
     let Some(cred) = cred else {
-        return Err(unauthorized(&d, req));
+        return Err(unauthorized(&d, req, false));
     };
+    let link = matches!(cred, Credential::Query(_));
     let (p, expires, via) = match principal(state, cred, peer).await {
         Err(e) => return Err(e.into_response()),
-        Ok(None) => return Err(unauthorized(&d, req)),
+        Ok(None) => return Err(unauthorized(&d, req, link)),
         Ok(Some(found)) => found,
     };
     if via.ambient() && foreign_origin(state, req.headers()) {
@@ -313,7 +325,7 @@ async fn admit(state: &AppState, peer: SocketAddr, req: &mut Request) -> Result<
 }
 
 pub async fn guard(
-    State(state): State<AppState>,
+    State(state): State<GuardState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut req: Request,
     next: Next,

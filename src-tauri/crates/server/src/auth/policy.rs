@@ -87,6 +87,8 @@ pub fn table() -> Vec<Rule> {
         GET  "/api/clients"                    => View(None), Api;
         GET  "/api/streams"                    => View(None), Api;
         GET  "/api/clients/{id}"               => View(Path), Api;
+        PATCH  "/api/clients/{id}"             => Admin, Api;
+        DELETE "/api/clients/{id}"             => Admin, Api;
         GET  "/api/clients/{id}/stream"        => View(Path), Api;
         GET  "/api/clients/{id}/latest"        => View(Path), Media;
         GET  "/api/clients/{id}/frames/{*}"    => View(Path), Media;

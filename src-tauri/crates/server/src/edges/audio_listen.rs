@@ -20,7 +20,7 @@ use tokio::time::Interval;
 
 use crate::{
     auth::Access,
-    state::AppState,
+    state::{AppState, MediaState},
     streams::{find_audio_source, parse_backlog},
     ws::{
         close,
@@ -45,7 +45,7 @@ pub fn format_event(source: &str, f: AudioFormat) -> ListenerEvent {
 
 /// What a listener asked for, from the guard's parse of its URL.
 fn listen_request(
-    state: &AppState,
+    state: &MediaState,
     access: &Access,
 ) -> Result<(Arc<AudioSource>, Duration, Option<String>), String> {
     access.valid_target()?;
@@ -69,7 +69,7 @@ fn listen_request(
     Ok((source, backlog, listener))
 }
 
-async fn listen(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
+async fn listen(State(state): State<MediaState>, access: Access, ws: WsUpgrade) -> Response {
     let limits = WsLimits {
         max_binary: 1024,
         max_text: state.config.max_text_bytes,
@@ -119,7 +119,7 @@ enum ListenerTick {
 }
 
 impl Listener {
-    fn new(state: &AppState, source: Arc<AudioSource>, backlog: Duration) -> Self {
+    fn new(state: &MediaState, source: Arc<AudioSource>, backlog: Duration) -> Self {
         Self {
             sub: source.listen(backlog),
             source,

@@ -14,7 +14,7 @@ use relaydeck_hub::{AudioFormat, AudioLease, HubError, SourceKind, StreamId};
 use crate::{
     auth::Access,
     limits::{Held, QuotaClaim},
-    state::AppState,
+    state::{AppState, MediaState},
     ws::{
         session::{self, Deadline, End, SocketEdge, Step},
         Socket, WsLimits, WsUpgrade,
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The source a publisher may take: named, its own, not a devkit's, not reserved, under the quota.
-fn publish_request(state: &AppState, access: &Access) -> Result<(StreamId, QuotaClaim), String> {
+fn publish_request(state: &MediaState, access: &Access) -> Result<(StreamId, QuotaClaim), String> {
     access.valid_target()?;
     let id = access
         .target
@@ -58,7 +58,7 @@ fn publish_request(state: &AppState, access: &Access) -> Result<(StreamId, Quota
     Ok((id, claim))
 }
 
-async fn publish(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
+async fn publish(State(state): State<MediaState>, access: Access, ws: WsUpgrade) -> Response {
     let limits = WsLimits {
         max_binary: state.config.max_frame_bytes,
         max_text: state.config.max_text_bytes,
@@ -94,7 +94,7 @@ async fn publish(State(state): State<AppState>, access: Access, ws: WsUpgrade) -
 
 /// One publisher: no lease until its first `format`, then a lease per format.
 struct AudioPublisher {
-    state: AppState,
+    state: MediaState,
     id: StreamId,
     name: Option<String>,
     lease: Option<AudioLease>,

@@ -19,7 +19,7 @@ use relaydeck_hub::{HubError, PublisherLease, SourceKind};
 use crate::{
     auth::Access,
     limits::{Held, QuotaClaim},
-    state::AppState,
+    state::{AppState, MediaState},
     ws::{
         session::{self, Deadline, End, SocketEdge, Step},
         Socket, WsLimits, WsUpgrade,
@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(ingest))
 }
 
-async fn ingest(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
+async fn ingest(State(state): State<MediaState>, access: Access, ws: WsUpgrade) -> Response {
     let limits = WsLimits {
         max_binary: state.config.max_frame_bytes,
         max_text: state.config.max_text_bytes,
@@ -43,7 +43,7 @@ async fn ingest(State(state): State<AppState>, access: Access, ws: WsUpgrade) ->
     })
 }
 
-async fn serve(state: &AppState, access: &Access, socket: &mut Socket) -> End {
+async fn serve(state: &MediaState, access: &Access, socket: &mut Socket) -> End {
     if let Err(reason) = access.valid_target() {
         return End::policy(reason);
     }
@@ -81,14 +81,14 @@ enum Dialect {
 /// One camera's connection: unregistered until it names itself, then the
 /// holder of the stream's lease.
 struct CameraPublisher {
-    state: AppState,
+    state: MediaState,
     access: Access,
     published: Option<(PublisherLease, QuotaClaim)>,
     register_deadline: Deadline,
 }
 
 impl CameraPublisher {
-    fn new(state: AppState, access: Access) -> Self {
+    fn new(state: MediaState, access: Access) -> Self {
         Self {
             register_deadline: Deadline::new(state.config.register_timeout, "register"),
             state,

@@ -25,7 +25,7 @@ use crate::{
     auth::Access,
     error::ApiError,
     jpeg_http::{no_cache, timestamp},
-    state::AppState,
+    state::CameraState,
 };
 
 /// The multipart boundary (without the leading `--`).
@@ -34,7 +34,7 @@ pub const BOUNDARY: &str = "relaydeck-frame";
 /// A live MJPEG response for `stream`, to a caller who may watch it (asked
 /// again here); it ends when the caller's credential is revoked or expires.
 pub fn mjpeg_response(
-    state: &AppState,
+    state: &CameraState,
     access: &Access,
     stream: Arc<VideoStream>,
     fps: Option<f64>,

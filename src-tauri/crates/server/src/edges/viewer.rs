@@ -36,7 +36,7 @@ use tokio::{
 
 use crate::{
     auth::Access,
-    state::AppState,
+    state::{AppState, MediaState},
     wire,
     ws::{
         session::{self, End, SocketEdge, Step},
@@ -102,7 +102,7 @@ impl Wanted {
     }
 }
 
-async fn viewer(State(state): State<AppState>, access: Access, ws: WsUpgrade) -> Response {
+async fn viewer(State(state): State<MediaState>, access: Access, ws: WsUpgrade) -> Response {
     let limits = WsLimits {
         max_binary: 1024,
         max_text: state.config.max_text_bytes,
@@ -115,7 +115,7 @@ async fn viewer(State(state): State<AppState>, access: Access, ws: WsUpgrade) ->
     })
 }
 
-async fn serve(state: &AppState, access: &Access, socket: &mut Socket) -> End {
+async fn serve(state: &MediaState, access: &Access, socket: &mut Socket) -> End {
     if let Err(reason) = access.valid_target() {
         return End::policy(reason);
     }
@@ -152,7 +152,7 @@ async fn serve(state: &AppState, access: &Access, socket: &mut Socket) -> End {
 
 /// One viewer: its cameras, its latest-wins queue, its hub events.
 struct Viewer {
-    state: AppState,
+    state: MediaState,
     mode: Mode,
     wanted: Wanted,
     queue: Arc<ViewerQueue>,
@@ -218,7 +218,7 @@ impl SocketEdge for Viewer {
 }
 
 impl Viewer {
-    fn new(state: AppState, socket: &Socket, mode: Mode, wanted: Wanted, access: Access) -> Self {
+    fn new(state: MediaState, socket: &Socket, mode: Mode, wanted: Wanted, access: Access) -> Self {
         // Subscribe to events before listing cameras, so no join is missed.
         let events = state.hub.events();
         let queue = ViewerQueue::with_sink(Arc::new(SocketSink {
@@ -373,6 +373,14 @@ impl Viewer {
                 let availability = wire::availability(&stream.availability());
                 socket
                     .send_json(&status(&id, stream.is_online(), None, Some(availability)))
+                    .await?;
+            }
+            Ok(HubEvent::Renamed { id }) if self.subs.contains_key(&id) => {
+                let Some(stream) = self.state.hub.stream(id.as_str()) else {
+                    return Ok(());
+                };
+                socket
+                    .send_json(&status(&id, stream.is_online(), Some(stream.name()), None))
                     .await?;
             }
             Ok(HubEvent::Left { id }) if self.subs.remove(&id).is_some() => {

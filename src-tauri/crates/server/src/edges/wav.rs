@@ -21,7 +21,11 @@ use relaydeck_hub::{AudioFormat, AudioSubscription, ListenerItem};
 use tokio_util::sync::CancellationToken;
 
 use crate::streams::{find_audio_source as find_source, parse_backlog};
-use crate::{auth::Access, error::ApiError, state::AppState};
+use crate::{
+    auth::Access,
+    error::ApiError,
+    state::{AppState, MediaState},
+};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/audio/{id}/live.wav", get(live_wav))
@@ -47,7 +51,7 @@ pub fn header(f: AudioFormat) -> [u8; 44] {
     h
 }
 
-async fn live_wav(State(state): State<AppState>, access: Access) -> Result<Response, ApiError> {
+async fn live_wav(State(state): State<MediaState>, access: Access) -> Result<Response, ApiError> {
     let id = access.id()?.to_string();
     // Asked again here, for the ID this edge serves (defence in depth).
     access.view(&id)?;

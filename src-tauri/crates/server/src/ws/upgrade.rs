@@ -12,7 +12,7 @@ use fastwebsockets::upgrade::IncomingUpgrade;
 
 use crate::{
     error::ApiError,
-    state::AppState,
+    state::MediaState,
     ws::conn::{WsConn, WsLimits},
 };
 
@@ -67,7 +67,7 @@ fn first_protocol(value: Option<&HeaderValue>) -> Option<HeaderValue> {
 impl WsUpgrade {
     /// Completes the handshake and runs `handler` on the socket, tracked by
     /// the server so shutdown can wait for it.
-    pub fn on_upgrade<F, Fut>(self, state: &AppState, limits: WsLimits, handler: F) -> Response
+    pub fn on_upgrade<F, Fut>(self, state: &MediaState, limits: WsLimits, handler: F) -> Response
     where
         F: FnOnce(WsConn) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,

@@ -1,0 +1,235 @@
+// How much CPU the desktop window costs, page by page (docs/BENCHMARKS.md).
+//
+// Starts the desktop app under its own Xvfb through tauri-driver (WebDriver
+// only navigates; it is idle while a sample runs), then for each scenario
+// reads /proc CPU time of the app and every process it started (the WebKit
+// web and network processes) over DURATION seconds. The same pages are then
+// measured in headless Chromium against the same relay, for comparison.
+//
+//   node tests/bench/window-cpu.mjs [--bin target/release/relaydeck] [--duration 30] [--label new]
+//
+// Needs what the desktop e2e test needs (Xvfb, dbus-run-session, tauri-driver,
+// WebKitWebDriver) and Debian's python3-xlib for the close-to-tray step
+// (.ci/setup installs it); without it that row is skipped.
+import { spawn, execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { closeWindow } from "../e2e/x11.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const bin = path.resolve(arg("bin", path.join(root, "target/release/relaydeck")));
+const DURATION = Number(arg("duration", "30"));
+const LABEL = arg("label", path.basename(path.dirname(bin)));
+const DISPLAY = arg("display", ":93");
+const PORT = Number(arg("port", "3961"));
+const DRIVER_PORT = PORT + 1000;
+const PASSWORD = "window cpu benchmark";
+const base = `http://127.0.0.1:${PORT}`;
+const auth = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` };
+const TICK = Number(execFileSync("getconf", ["CLK_TCK"]).toString());
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const children = [];
+
+function run(cmd, args, env = {}) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
+  child.log = "";
+  child.stdout.on("data", (d) => (child.log += d));
+  child.stderr.on("data", (d) => (child.log += d));
+  children.push(child);
+  return child;
+}
+
+async function until(what, f, ms = 45000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch {}
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** pid → {ppid, comm, ticks} for every process. */
+function processes() {
+  const all = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const f = stat.slice(close + 2).split(" ");
+      all.set(Number(d), { ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) });
+    } catch {}
+  }
+  return all;
+}
+
+/** CPU ticks of `pid` and its descendants, grouped by process name. */
+function treeTicks(pid) {
+  const all = processes();
+  const out = {};
+  const walk = (p) => {
+    const me = all.get(p);
+    if (!me) return;
+    out[me.comm] = (out[me.comm] ?? 0) + me.ticks;
+    for (const [c, info] of all) if (info.ppid === p) walk(c);
+  };
+  walk(pid);
+  return out;
+}
+
+/** % of one core per process name over DURATION seconds. */
+async function sample(pid) {
+  const a = treeTicks(pid);
+  const t0 = performance.now();
+  await sleep(DURATION * 1000);
+  const b = treeTicks(pid);
+  const secs = (performance.now() - t0) / 1000;
+  const pct = {};
+  for (const k of Object.keys(b)) pct[k] = (((b[k] - (a[k] ?? 0)) / TICK) * 100) / secs;
+  return pct;
+}
+
+const fmt = (pct) => {
+  const total = Object.values(pct).reduce((s, v) => s + v, 0);
+  const parts = Object.entries(pct).filter(([, v]) => v >= 0.05).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+  return { total: total.toFixed(1), parts: parts.join(", ") };
+};
+
+const wd = {
+  async call(method, url, body) {
+    const r = await fetch(`http://127.0.0.1:${DRIVER_PORT}${url}`, { method, headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+    const v = await r.json();
+    if (!r.ok) throw new Error(`${method} ${url}: ${JSON.stringify(v.value)}`);
+    return v.value;
+  },
+  script(sid, script, args = []) {
+    return this.call("POST", `/session/${sid}/execute/sync`, { script, args });
+  },
+};
+
+async function settings(patch) {
+  const r = await fetch(`${base}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(patch) });
+  if (!r.ok) throw new Error(`settings: ${r.status} ${await r.text()}`);
+}
+
+const rows = [];
+const homes = [];
+function record(scenario, where, pct) {
+  const { total, parts } = fmt(pct);
+  rows.push({ scenario, where, total, parts });
+  console.log(`${LABEL} · ${scenario} · ${where}: ${total} % of a core (${parts})`);
+}
+
+async function desktop() {
+  const home = mkdtempSync(path.join(tmpdir(), "relaydeck-cpu-"));
+  const env = { DISPLAY, HOME: home, XDG_DATA_HOME: path.join(home, "data"), RELAYDECK_ADMIN_PASSWORD: PASSWORD, RELAYDECK_BIND: `127.0.0.1:${PORT}`, RELAYDECK_DEVKIT_TCP_PORT: "0", RELAYDECK_DEVKIT_UDP_PORT: "0", RUST_LOG: "warn" };
+  run("dbus-run-session", ["--", "tauri-driver", "--port", String(DRIVER_PORT)], env);
+  await until("tauri-driver", async () => (await fetch(`http://127.0.0.1:${DRIVER_PORT}/status`)).ok);
+  const session = await wd.call("POST", "/session", { capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: bin } } } });
+  const sid = session.sessionId;
+  const pid = Number(execFileSync("pgrep", ["-f", "-n", `^${bin}`]).toString().trim());
+  const go = async (page) => {
+    await wd.script(sid, `location.hash = "#/" + arguments[0];`, [page]);
+    await until(page, () => wd.script(sid, 'return location.hash === "#/" + arguments[0];', [page]));
+    await sleep(3000);
+  };
+  try {
+    await until("a live test pattern", () => wd.script(sid, `const t = document.querySelector('.tile[data-camera="test-pattern"]'); return !!t && t.dataset.state === "live";`));
+    await sleep(3000);
+    record("Cameras, one live 640×480 15 fps tile", "desktop window", await sample(pid));
+    await settings({ testPattern: false });
+    await sleep(3000);
+    record("Cameras, nothing moving", "desktop window", await sample(pid));
+    await go("settings");
+    record("Settings, idle", "desktop window", await sample(pid));
+    await settings({ testPattern: true });
+    await go("cameras");
+    try {
+      closeWindow(DISPLAY);
+      await sleep(3000);
+      const alive = execFileSync("sh", ["-c", `kill -0 ${pid} && echo yes || echo no`]).toString().trim();
+      if (alive === "yes") record("Cameras page, window closed to the tray", "desktop window", await sample(pid));
+      else console.log(`${LABEL}: closing the window quit the app (no tray row)`);
+    } catch (e) {
+      console.log(`${LABEL}: close-to-tray row skipped: ${e.message.split("\n")[0]}`);
+    }
+  } finally {
+    await wd.call("DELETE", `/session/${sid}`).catch(() => {});
+    homes.push(home);
+  }
+}
+
+async function chromium() {
+  // The same pages in headless Chromium, against a headless relay of the same binary.
+  const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
+  const home = mkdtempSync(path.join(tmpdir(), "relaydeck-cpu-"));
+  const relay = run(bin, ["serve", "--bind", `127.0.0.1:${PORT + 2}`, "--data-dir", home], { RELAYDECK_ADMIN_PASSWORD: PASSWORD, RELAYDECK_DEVKIT_TCP_PORT: "0", RELAYDECK_DEVKIT_UDP_PORT: "0", RUST_LOG: "warn" });
+  const url = `http://127.0.0.1:${PORT + 2}`;
+  await until("the headless relay", async () => (await fetch(`${url}/api/health`)).ok);
+  await fetch(`${url}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ testPattern: true }) });
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  const bpid = Number(execFileSync("pgrep", ["-f", "-o", "chromium.*--headless"]).toString().trim());
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    await page.goto(`${url}/login`);
+    await page.fill('input[type="password"]', PASSWORD);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(/\/(#.*)?$/);
+    await page.goto(`${url}/#/cameras`);
+    await page.waitForSelector('.tile[data-camera="test-pattern"][data-state="live"]');
+    await sleep(3000);
+    record("Cameras, one live 640×480 15 fps tile", "headless Chromium", await sample(bpid));
+    await fetch(`${url}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ testPattern: false }) });
+    await sleep(3000);
+    record("Cameras, nothing moving", "headless Chromium", await sample(bpid));
+    await page.goto(`${url}/#/settings`);
+    await sleep(3000);
+    record("Settings, idle", "headless Chromium", await sample(bpid));
+  } finally {
+    await browser.close();
+    relay.kill("SIGTERM");
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+try {
+  run("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
+  await sleep(1000);
+  await desktop();
+  if (!process.argv.includes("--no-chromium")) await chromium();
+  console.log(`\n| ${LABEL} | where | % of a core | by process |\n|---|---|---|---|`);
+  for (const r of rows) console.log(`| ${r.scenario} | ${r.where} | ${r.total} | ${r.parts} |`);
+} finally {
+  for (const c of children.reverse()) {
+    try {
+      process.kill(-c.pid, "SIGTERM");
+    } catch {}
+  }
+  await sleep(500);
+  for (const c of children) {
+    try {
+      process.kill(-c.pid, "SIGKILL");
+    } catch {}
+    c.stdout.destroy();
+    c.stderr.destroy();
+    c.unref();
+  }
+  // The desktop portal may have mounted its document store under HOME.
+  for (const home of homes) {
+    try {
+      execFileSync("sh", ["-c", `mount | awk '{print $3}' | grep '^${home}' | xargs -r -n1 fusermount -u -z`]);
+    } catch {}
+    rmSync(home, { recursive: true, force: true });
+  }
+}

@@ -155,6 +155,22 @@ fn routes() -> Vec<Route> {
             Api,
         ),
         r(
+            Method::PATCH,
+            "/api/clients/{id}",
+            "/api/clients/{id}",
+            Path,
+            Admin,
+            Api,
+        ),
+        r(
+            Method::DELETE,
+            "/api/clients/{id}",
+            "/api/clients/{id}",
+            Path,
+            Admin,
+            Api,
+        ),
+        r(
             Method::GET,
             "/api/clients/{id}/stream",
             "/api/clients/{id}/stream",

@@ -227,7 +227,7 @@ fn added_text(d: &CreatedDevice, host: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod add_tests {
     use super::*;
 
     #[test]

@@ -11,6 +11,7 @@
 //! Cameras
 //! GET  /api/clients, /api/streams            camera lists (with rings)               api::cameras
 //! GET  /api/clients/{id}                     one camera                              api::cameras
+//! PATCH, DELETE /api/clients/{id}            rename; remove an offline camera        api::cameras
 //! GET  /api/clients/{id}/latest              newest JPEG                             api::cameras → jpeg_http
 //! GET  /api/clients/{id}/stream              the ring's frames                       api::cameras
 //! GET  /api/clients/{id}/frames/{seq}        one frame of the ring                   api::cameras → jpeg_http

@@ -268,6 +268,13 @@ test("a phone publishes over HTTPS on the LAN through a publish link", async () 
   assert.ok(cam && cam.online && cam.frames > 0, JSON.stringify(clients));
   const { sources } = (await inPage(a, "GET", "/api/sources")).json;
   assert.ok(sources.some((s) => s.id === "phone-cam" && s.online), "its microphone is a source too");
+  // On the LAN the Share page offers QR codes, for an address a phone can reach.
+  await a.goto(`${relay.base}/login?next=/%23/share`);
+  await a.fill("#password", PASSWORD);
+  await a.click("button[type=submit]");
+  await a.waitForSelector("#lan .lan-url svg");
+  assert.match(await a.textContent("#lan"), new RegExp(lan.relayIp.replaceAll(".", "\\.")));
+  await shot(a, "share-lan");
   await phone.close();
   await admin.close();
 });

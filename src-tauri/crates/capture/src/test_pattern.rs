@@ -183,6 +183,9 @@ mod tests {
         )
         .unwrap();
         let stream = hub.stream(TEST_PATTERN_ID).unwrap();
+        // Somebody watches (the pattern is on demand).
+        let queue = relaydeck_hub::ViewerQueue::new();
+        let _viewer = stream.subscribe(&queue);
         let deadline = Instant::now() + Duration::from_secs(10);
         while stream.latest().map_or(0, |f| f.seq) < 3 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
@@ -198,6 +201,45 @@ mod tests {
             !stream.is_online(),
             "stopping the pattern marks the camera offline"
         );
+    }
+
+    #[test]
+    fn draws_one_frame_then_only_while_somebody_watches() {
+        let hub = Hub::new(HubConfig::default());
+        let config = TestPatternConfig {
+            width: 160,
+            height: 120,
+            fps: 50,
+            quality: 70,
+        };
+        let _tp = TestPattern::start(&hub, config).unwrap();
+        let stream = hub.stream(TEST_PATTERN_ID).unwrap();
+        let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !f() {
+                assert!(Instant::now() < deadline, "timed out: {what}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
+        wait_for("the first frame and standby", &|| {
+            stream.latest().is_some() && stream.availability() == Availability::Standby
+        });
+        let first = stream.latest().unwrap().seq;
+        std::thread::sleep(Duration::from_millis(300)); // 15 periods
+        assert_eq!(
+            stream.latest().unwrap().seq,
+            first,
+            "nobody watches: nothing drawn"
+        );
+        let queue = relaydeck_hub::ViewerQueue::new();
+        let viewer = stream.subscribe(&queue);
+        wait_for("frames for the viewer", &|| {
+            stream.latest().unwrap().seq >= first + 3 && stream.availability() == Availability::Live
+        });
+        drop(viewer);
+        wait_for("standby again", &|| {
+            stream.availability() == Availability::Standby
+        });
     }
 
     #[test]

@@ -7,6 +7,7 @@
 // measured in headless Chromium against the same relay, for comparison.
 //
 //   node tests/bench/window-cpu.mjs [--bin target/release/relaydeck] [--duration 30] [--label new]
+//                                  [--no-desktop] [--no-chromium]
 //
 // Needs what the desktop e2e test needs (Xvfb, dbus-run-session, tauri-driver,
 // WebKitWebDriver) and Debian's python3-xlib for the close-to-tray step
@@ -206,7 +207,7 @@ async function chromium() {
 try {
   run("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
   await sleep(1000);
-  await desktop();
+  if (!process.argv.includes("--no-desktop")) await desktop();
   if (!process.argv.includes("--no-chromium")) await chromium();
   console.log(`\n| ${LABEL} | where | % of a core | by process |\n|---|---|---|---|`);
   for (const r of rows) console.log(`| ${r.scenario} | ${r.where} | ${r.total} | ${r.parts} |`);

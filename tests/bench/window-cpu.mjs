@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeWindow } from "../e2e/x11.mjs";
+import { stopGroups } from "../e2e/support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const arg = (name, fallback) => {
@@ -212,25 +213,8 @@ try {
   console.log(`\n| ${LABEL} | where | % of a core | by process |\n|---|---|---|---|`);
   for (const r of rows) console.log(`| ${r.scenario} | ${r.where} | ${r.total} | ${r.parts} |`);
 } finally {
-  for (const c of children.reverse()) {
-    try {
-      process.kill(-c.pid, "SIGTERM");
-    } catch {}
-  }
-  await sleep(500);
-  for (const c of children) {
-    try {
-      process.kill(-c.pid, "SIGKILL");
-    } catch {}
-    c.stdout.destroy();
-    c.stderr.destroy();
-    c.unref();
-  }
-  // The desktop portal may have mounted its document store under HOME.
+  await stopGroups(children, homes);
   for (const home of homes) {
-    try {
-      execFileSync("sh", ["-c", `mount | awk '{print $3}' | grep '^${home}' | xargs -r -n1 fusermount -u -z`]);
-    } catch {}
     rmSync(home, { recursive: true, force: true });
   }
 }

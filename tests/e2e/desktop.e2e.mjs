@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeWindow } from "./x11.mjs";
+import { stopGroups } from "./support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.RELAYDECK_DESKTOP_BIN ?? path.join(root, "target/debug/relaydeck");
@@ -73,24 +74,7 @@ before(() => {
 });
 
 after(async () => {
-  for (const c of children.reverse()) {
-    try {
-      process.kill(-c.pid, "SIGTERM");
-    } catch {}
-  }
-  await sleep(1000);
-  for (const c of children) {
-    try {
-      process.kill(-c.pid, "SIGKILL");
-    } catch {}
-    c.stdout.destroy();
-    c.stderr.destroy();
-    c.unref();
-  }
-  // The desktop portal may have mounted its document store under HOME.
-  try {
-    execFileSync("sh", ["-c", `mount | awk '{print $3}' | grep '^${home}' | xargs -r -n1 fusermount -u -z`]);
-  } catch {}
+  await stopGroups(children, [home]);
   try {
     rmSync(home, { recursive: true, force: true });
   } catch (e) {

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { startRelay } from "./support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
@@ -23,26 +24,9 @@ const basic = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toStrin
 let base, devkitPort, browser, dataDir;
 const children = [];
 
-function startServer(args) {
+async function startServer(args) {
   dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-pages-"));
-  const child = spawn(bin, ["serve", "--bind", "127.0.0.1:0", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`no banner from the server:\n${out}`)), 20000);
-    const onData = (d) => {
-      out += d;
-      const web = out.match(/web UI\s+(http:\/\/127\.0\.0\.1:\d+)\//);
-      const dk = out.match(/devkits\s+TCP (\d+)/);
-      if (web && dk) {
-        clearTimeout(timer);
-        resolve({ base: web[1], devkitPort: Number(dk[1]) });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${out}`)));
-  });
+  return startRelay(bin, ["serve", "--bind", "127.0.0.1:0", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0", ...args], children);
 }
 
 before(async () => {

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLan } from "./lan.mjs";
+import { startRelay } from "./support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
@@ -24,26 +25,9 @@ const PASSWORD = "e2e password 1234";
 let server, base, devkitPort, browser, dataDir;
 const children = [];
 
-function startServer() {
+async function startServer() {
   dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-"));
-  const child = spawn(bin, ["serve", "--bind", "127.0.0.1:0", "--test-pattern", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`no banner from the server:\n${out}`)), 20000);
-    const onData = (d) => {
-      out += d;
-      const web = out.match(/web UI\s+(http:\/\/127\.0\.0\.1:\d+)\//);
-      const dk = out.match(/devkits\s+TCP (\d+)/);
-      if (web && dk) {
-        clearTimeout(timer);
-        resolve({ child, base: web[1], devkitPort: Number(dk[1]) });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${out}`)));
-  });
+  return startRelay(bin, ["serve", "--bind", "127.0.0.1:0", "--test-pattern", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], children);
 }
 
 before(async () => {
@@ -88,20 +72,8 @@ async function lanRelay(extra) {
   }
   const dir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-lan-"));
   const [cmd, args] = lan.command(bin, ["serve", "--bind", "0.0.0.0:0", "--admin-password", PASSWORD, "--data-dir", dir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0", ...extra]);
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const onData = (d) => {
-      out += d;
-      const web = out.match(/web UI\s+(https?):\/\/127\.0\.0\.1:(\d+)\//);
-      const dk = out.match(/devkits\s+TCP (\d+)/);
-      if (web && dk) resolve({ base: `${web[1]}://${lan.relayIp}:${web[2]}`, devkitPort: Number(dk[1]) });
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    setTimeout(() => reject(new Error(`no banner from the LAN relay:\n${out}`)), 20000);
-  });
+  const relay = await startRelay(cmd, args, children);
+  return { base: `${relay.scheme}://${lan.relayIp}:${relay.port}`, devkitPort: relay.devkitPort };
 }
 
 /** An admin API call made by `page` itself (same origin), for relays only its browser can reach. */

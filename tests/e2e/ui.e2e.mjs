@@ -128,6 +128,8 @@ test("after sign-in the grid shows the test pattern moving, with its fps", async
   const picture = tile.locator("img");
   const a = await picture.screenshot();
   await until(async () => !a.equals(await picture.screenshot()), 5000);
+  // Once the picture shows, the facts name its size (not "no picture yet").
+  await page.waitForFunction(() => !document.querySelector('.tile[data-camera="test-pattern"] img').hidden);
   const facts = await tile.locator(".facts").textContent();
   assert.match(facts, /\d+\.\d fps · 640×480/);
   await shot(page, "cameras");

@@ -257,6 +257,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       if (t.img.hidden && t.img.naturalWidth) {
         t.img.hidden = false;
         t.root.querySelector(".no-picture")?.remove();
+        update(t, performance.now()); // the facts name the picture's size at once
       }
       if (t.shownUrl) URL.revokeObjectURL(t.shownUrl);
       t.shownUrl = url;

@@ -4,6 +4,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use axum::extract::FromRef;
 use futures_util::SinkExt;
 use relaydeck_devkit_sim::{Devkit, SimError};
 use relaydeck_server::auth::{Access, Principal, Scope};
@@ -310,10 +311,7 @@ async fn an_edge_refuses_an_id_its_caller_may_not_see_even_if_asked_directly() {
     let cam_b = srv.hub().stream("camB").unwrap();
     let cam_a = srv.hub().stream("camA").unwrap();
     assert!(relaydeck_server::jpeg_http::snapshot(&access, &cam_b).is_err());
-    let cameras = relaydeck_server::state::CameraState {
-        hub: srv.state.hub.clone(),
-        host: srv.state.host.clone(),
-    };
+    let cameras = relaydeck_server::state::CameraState::from_ref(&srv.state);
     assert!(
         relaydeck_server::edges::mjpeg::mjpeg_response(&cameras, &access, cam_b, None).is_err()
     );

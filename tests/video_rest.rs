@@ -305,3 +305,72 @@ async fn ffprobe_reads_the_mjpeg_and_snapshot_urls() {
         );
     }
 }
+
+/// `PATCH` or `DELETE` on `path` with an admin token; the status and JSON body.
+async fn send(
+    method: reqwest::Method,
+    addr: std::net::SocketAddr,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(method, http(addr, path));
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_cameras_name_survives_a_restart_and_removing_it_forgets_the_name() {
+    let dir = temp_data_dir();
+    let srv = start_server(|c| c.data_dir = Some(dir.clone())).await;
+    let mut cam = connect(srv.addr, "/ws?clientId=porch&name=Phone").await;
+    send_frame(&mut cam, &jpeg(1, 64, 48)).await;
+    eventually(|| srv.hub().stream("porch")?.latest()).await;
+    let (status, renamed) = send(
+        reqwest::Method::PATCH,
+        srv.addr,
+        "/api/clients/porch",
+        Some(serde_json::json!({"name": "Front door"})),
+    )
+    .await;
+    assert_eq!(
+        (status, renamed["name"].as_str()),
+        (200, Some("Front door"))
+    );
+    drop(cam);
+    srv.shutdown().await;
+    let file = std::fs::read_to_string(dir.join("camera-names.json")).unwrap();
+    assert!(file.contains("Front door"), "{file}");
+
+    // After the restart the phone reconnects under its own name; the admin's wins.
+    let srv = start_server(|c| c.data_dir = Some(dir.clone())).await;
+    let mut cam = connect(srv.addr, "/ws?clientId=porch&name=Phone").await;
+    send_frame(&mut cam, &jpeg(2, 64, 48)).await;
+    eventually(|| srv.hub().stream("porch")?.latest()).await;
+    let (_, one) = get_json(&http(srv.addr, "/api/clients/porch")).await;
+    assert_eq!(one["name"], "Front door");
+
+    // Removed (once offline), the camera and its name are forgotten.
+    drop(cam);
+    eventually(|| (!srv.hub().stream("porch")?.is_online()).then_some(())).await;
+    let (status, _) = send(
+        reqwest::Method::DELETE,
+        srv.addr,
+        "/api/clients/porch",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let file = std::fs::read_to_string(dir.join("camera-names.json")).unwrap();
+    assert!(!file.contains("Front door"), "{file}");
+    let mut cam = connect(srv.addr, "/ws?clientId=porch&name=Phone").await;
+    send_frame(&mut cam, &jpeg(3, 64, 48)).await;
+    eventually(|| srv.hub().stream("porch")?.latest()).await;
+    let (_, one) = get_json(&http(srv.addr, "/api/clients/porch")).await;
+    assert_eq!(one["name"], "Phone");
+}

@@ -7,7 +7,12 @@
 // measured in headless Chromium against the same relay, for comparison.
 //
 //   node tests/bench/window-cpu.mjs [--bin target/release/relaydeck] [--duration 30] [--label new]
-//                                  [--no-desktop] [--no-chromium]
+//                                  [--no-desktop] [--no-chromium] [--painter img|canvas]
+//
+// `--painter` overrides the Cameras page's choice of painter (ui/src/lib/painter.ts)
+// in both engines; without it each engine gets the page's own choice. The live
+// row also reports how many frames the tile drew per second, so a cheap figure
+// from a tile that stopped drawing cannot pass unnoticed.
 //
 // Needs what the desktop e2e test needs (Xvfb, dbus-run-session, tauri-driver,
 // WebKitWebDriver) and Debian's python3-xlib for the close-to-tray step
@@ -19,7 +24,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeWindow } from "../e2e/x11.mjs";
-import { stopGroups } from "../e2e/support.mjs";
+import { spawnGroup, stopGroups, until } from "../e2e/support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const arg = (name, fallback) => {
@@ -33,32 +38,13 @@ const DISPLAY = arg("display", ":93");
 const PORT = Number(arg("port", "3961"));
 const DRIVER_PORT = PORT + 1000;
 const PASSWORD = "window cpu benchmark";
+const PAINTER = arg("painter", null);
+const DRAWN = `return window.relaydeckTiles?.get("test-pattern")?.painter.drawn ?? 0;`;
 const base = `http://127.0.0.1:${PORT}`;
 const auth = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` };
 const TICK = Number(execFileSync("getconf", ["CLK_TCK"]).toString());
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
-
-function run(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
-  child.log = "";
-  child.stdout.on("data", (d) => (child.log += d));
-  child.stderr.on("data", (d) => (child.log += d));
-  children.push(child);
-  return child;
-}
-
-async function until(what, f, ms = 45000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch {}
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** pid → {ppid, comm, ticks} for every process. */
 function processes() {
@@ -136,8 +122,8 @@ function record(scenario, where, pct) {
 async function desktop() {
   const home = mkdtempSync(path.join(tmpdir(), "relaydeck-cpu-"));
   const env = { DISPLAY, HOME: home, XDG_DATA_HOME: path.join(home, "data"), RELAYDECK_ADMIN_PASSWORD: PASSWORD, RELAYDECK_BIND: `127.0.0.1:${PORT}`, RELAYDECK_DEVKIT_TCP_PORT: "0", RELAYDECK_DEVKIT_UDP_PORT: "0", RUST_LOG: "warn" };
-  run("dbus-run-session", ["--", "tauri-driver", "--port", String(DRIVER_PORT)], env);
-  await until("tauri-driver", async () => (await fetch(`http://127.0.0.1:${DRIVER_PORT}/status`)).ok);
+  spawnGroup("dbus-run-session", ["--", "tauri-driver", "--port", String(DRIVER_PORT)], children, env);
+  await until("tauri-driver", async () => (await fetch(`http://127.0.0.1:${DRIVER_PORT}/status`)).ok, 45000);
   const session = await wd.call("POST", "/session", { capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: bin } } } });
   const sid = session.sessionId;
   const pid = Number(execFileSync("pgrep", ["-f", "-n", `^${bin}`]).toString().trim());
@@ -147,9 +133,14 @@ async function desktop() {
     await sleep(3000);
   };
   try {
-    await until("a live test pattern", () => wd.script(sid, `const t = document.querySelector('.tile[data-camera="test-pattern"]'); return !!t && t.dataset.state === "live";`));
+    if (PAINTER) await wd.script(sid, `localStorage.setItem("relaydeck.cameras.painter", arguments[0]); location.reload();`, [PAINTER]);
+    await until("a live test pattern", () => wd.script(sid, `const t = document.querySelector('.tile[data-camera="test-pattern"]'); return !!t && t.dataset.state === "live";`), 45000);
     await sleep(3000);
-    record("Cameras, one live 640×480 15 fps tile", "desktop window", await sample(pid));
+    const painter = await wd.script(sid, `return window.relaydeckTiles.get("test-pattern").painter.element.tagName.toLowerCase();`);
+    const before = await wd.script(sid, DRAWN);
+    const cpu = await sample(pid);
+    const drawn = ((await wd.script(sid, DRAWN)) - before) / DURATION;
+    record(`Cameras, one live 640×480 15 fps tile (${painter}, ${drawn.toFixed(1)} frames drawn/s)`, "desktop window", cpu);
     await settings({ testPattern: false });
     await sleep(3000);
     record("Cameras, nothing moving", "desktop window", await sample(pid));
@@ -176,7 +167,7 @@ async function chromium() {
   // The same pages in headless Chromium, against a headless relay of the same binary.
   const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
   const home = mkdtempSync(path.join(tmpdir(), "relaydeck-cpu-"));
-  const relay = run(bin, ["serve", "--bind", `127.0.0.1:${PORT + 2}`, "--data-dir", home], { RELAYDECK_ADMIN_PASSWORD: PASSWORD, RELAYDECK_DEVKIT_TCP_PORT: "0", RELAYDECK_DEVKIT_UDP_PORT: "0", RUST_LOG: "warn" });
+  const relay = spawnGroup(bin, ["serve", "--bind", `127.0.0.1:${PORT + 2}`, "--data-dir", home], children, { RELAYDECK_ADMIN_PASSWORD: PASSWORD, RELAYDECK_DEVKIT_TCP_PORT: "0", RELAYDECK_DEVKIT_UDP_PORT: "0", RUST_LOG: "warn" });
   const url = `http://127.0.0.1:${PORT + 2}`;
   await until("the headless relay", async () => (await fetch(`${url}/api/health`)).ok);
   await fetch(`${url}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ testPattern: true }) });
@@ -184,6 +175,7 @@ async function chromium() {
   const bpid = Number(execFileSync("pgrep", ["-f", "-o", "chromium.*--headless"]).toString().trim());
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    if (PAINTER) await page.addInitScript((p) => localStorage.setItem("relaydeck.cameras.painter", p), PAINTER);
     await page.goto(`${url}/login`);
     await page.fill('input[type="password"]', PASSWORD);
     await page.click('button[type="submit"]');
@@ -191,7 +183,11 @@ async function chromium() {
     await page.goto(`${url}/#/cameras`);
     await page.waitForSelector('.tile[data-camera="test-pattern"][data-state="live"]');
     await sleep(3000);
-    record("Cameras, one live 640×480 15 fps tile", "headless Chromium", await sample(bpid));
+    const painter = await page.evaluate(() => window.relaydeckTiles.get("test-pattern").painter.element.tagName.toLowerCase());
+    const before = await page.evaluate(DRAWN.replace("return ", ""));
+    const cpu = await sample(bpid);
+    const drawn = ((await page.evaluate(DRAWN.replace("return ", ""))) - before) / DURATION;
+    record(`Cameras, one live 640×480 15 fps tile (${painter}, ${drawn.toFixed(1)} frames drawn/s)`, "headless Chromium", cpu);
     await fetch(`${url}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ testPattern: false }) });
     await sleep(3000);
     record("Cameras, nothing moving", "headless Chromium", await sample(bpid));
@@ -206,7 +202,7 @@ async function chromium() {
 }
 
 try {
-  run("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
+  spawnGroup("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], children);
   await sleep(1000);
   if (!process.argv.includes("--no-desktop")) await desktop();
   if (!process.argv.includes("--no-chromium")) await chromium();

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeWindow } from "./x11.mjs";
-import { stopGroups } from "./support.mjs";
+import { spawnGroup, stopGroups, until } from "./support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.RELAYDECK_DESKTOP_BIN ?? path.join(root, "target/debug/relaydeck");
@@ -24,32 +24,6 @@ const children = [];
 let home;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function run(cmd, args, env = {}) {
-  // Its own process group, so cleanup reaches everything it starts
-  // (tauri-driver starts WebKitWebDriver, which starts the app and helpers).
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
-  child.log = "";
-  child.stdout.on("data", (d) => (child.log += d));
-  child.stderr.on("data", (d) => (child.log += d));
-  children.push(child);
-  return child;
-}
-
-async function until(what, f, ms = 30000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
-}
 
 // A minimal W3C WebDriver client over HTTP.
 const wd = {
@@ -70,7 +44,7 @@ const wd = {
 
 before(() => {
   home = mkdtempSync(path.join(tmpdir(), "relaydeck-desktop-"));
-  run("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
+  spawnGroup("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], children);
 });
 
 after(async () => {
@@ -102,7 +76,7 @@ test("the window opens signed in on the Cameras page with the test pattern, and 
   // Another program holds the configured port: the app must take the next one.
   const squatter = (await import("node:net")).createServer((s) => s.end("HTTP/1.1 200 OK\r\n\r\nnot relay deck")).listen(3917, "127.0.0.1");
   await new Promise((r) => squatter.once("listening", r));
-  const app = run("dbus-run-session", ["--", bin], appEnv(3917));
+  const app = spawnGroup("dbus-run-session", ["--", bin], children, appEnv(3917));
   const base = "http://127.0.0.1:3918";
   await until("the relay on the next free port", async () => (await fetch(`${base}/api/health`)).ok);
   assert.match(app.log, /Port 3917 was in use/);
@@ -139,7 +113,7 @@ test("the window opens signed in on the Cameras page with the test pattern, and 
   assert.match(app.log, /closed to the tray/);
   // Launching the app again (same desktop session) shows the window, which watches again.
   const bus = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((v) => v.startsWith("DBUS_SESSION_BUS_ADDRESS="));
-  const again = run(bin, [], { ...appEnv(3917), DBUS_SESSION_BUS_ADDRESS: bus.split("=").slice(1).join("=") });
+  const again = spawnGroup(bin, [], children, { ...appEnv(3917), DBUS_SESSION_BUS_ADDRESS: bus.split("=").slice(1).join("=") });
   await until("the second launch to return", () => again.exitCode !== null, 30000);
   await until("the shown window to watch again", async () => (await viewers(base)) >= 1, 20000);
   process.kill(Number(pid), "SIGTERM");
@@ -152,7 +126,7 @@ test("the window opens signed in on the Cameras page with the test pattern, and 
 });
 
 test("WebDriver clicks through every page inside the real webview", async () => {
-  const driver = run("dbus-run-session", ["--", "tauri-driver", "--port", String(DRIVER_PORT)], appEnv(3927));
+  const driver = spawnGroup("dbus-run-session", ["--", "tauri-driver", "--port", String(DRIVER_PORT)], children, appEnv(3927));
   await until("tauri-driver", async () => (await fetch(`http://127.0.0.1:${DRIVER_PORT}/status`)).ok);
   const session = await wd.call("POST", "/session", { capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: bin } } } });
   const sid = session.sessionId;
@@ -206,7 +180,7 @@ test("WebDriver clicks through every page inside the real webview", async () => 
 test("a second launch shows the running window instead of starting another relay", async () => {
   // Both launches share one D-Bus session, as on a desktop.
   const script = `"${bin}" & first=$!; sleep 8; "${bin}"; echo "SECOND_EXIT=$?"; wait $first`;
-  const session = run("dbus-run-session", ["--", "sh", "-c", script], appEnv(3937));
+  const session = spawnGroup("dbus-run-session", ["--", "sh", "-c", script], children, appEnv(3937));
   const base = "http://127.0.0.1:3937";
   await until("the first instance's relay", async () => (await fetch(`${base}/api/health`)).ok);
   await until("the second launch to return", () => /SECOND_EXIT=\d+/.test(session.log), 30000);
@@ -221,7 +195,7 @@ test("a second launch shows the running window instead of starting another relay
 test("with HTTPS on, the window trusts its own relay's certificate and shows the live grid", async () => {
   // This process talks only to its own relay here; its certificate is self-signed.
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
-  const app = run("dbus-run-session", ["--", bin], { ...appEnv(3947), RELAYDECK_TLS: "true" });
+  const app = spawnGroup("dbus-run-session", ["--", bin], children, { ...appEnv(3947), RELAYDECK_TLS: "true" });
   const base = "https://127.0.0.1:3947";
   await until("the relay over HTTPS", async () => (await fetch(`${base}/api/health`)).ok);
   await until("the window to watch the test pattern over WSS", async () => (await viewers(base)) >= 1, 45000);

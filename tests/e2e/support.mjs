@@ -29,6 +29,40 @@ export function startRelay(cmd, args, children, env = process.env) {
 }
 
 /**
+ * Starts `cmd args` in its own process group (so [`stopGroups`] reaches
+ * everything it starts: tauri-driver starts WebKitWebDriver, which starts the
+ * app and its helpers), with `env` over this process's environment; its
+ * output collects in `child.log`.
+ */
+export function spawnGroup(cmd, args, children, env = {}) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, detached: true });
+  child.log = "";
+  child.stdout.on("data", (d) => (child.log += d));
+  child.stderr.on("data", (d) => (child.log += d));
+  children.push(child);
+  return child;
+}
+
+/**
+ * Polls `f` every 250 ms until it returns something truthy, and returns that;
+ * after `ms` throws, naming `what` and the last error `f` threw.
+ */
+export async function until(what, f, ms = 30000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+/**
  * Stops processes started with `detached: true` (their whole process group):
  * SIGTERM, a second to go, then SIGKILL; and unmounts what the desktop portal
  * may have mounted under each of `homes`.

@@ -13,6 +13,7 @@ import type { Availability, Camera, CameraList, SocketReply, ViewerEvent } from 
 import { Backoff } from "../lib/backoff";
 import { copyButton, fmtAge, h, setText } from "../lib/dom";
 import { parseMux } from "../lib/mux";
+import { painterFactory, type FramePainter } from "../lib/painter";
 import { inGrid, measuredFps, ordered, OWN_SOURCES, parseLayout, tileState, type Arrival, type Layout, type TileState } from "../lib/tile-state";
 
 interface Tile {
@@ -20,7 +21,7 @@ interface Tile {
   name: string;
   joined: number;
   root: HTMLElement;
-  img: HTMLImageElement;
+  painter: FramePainter;
   title: HTMLElement;
   badge: HTMLElement;
   facts: HTMLElement;
@@ -34,10 +35,7 @@ interface Tile {
   /** On screen (IntersectionObserver): only visible tiles decode. */
   visible: boolean;
   latest: Blob | null;
-  /** The frame shown (its object URL), and whether a newer one is loading. */
-  shownUrl: string | null;
-  loading: boolean;
-  /** The newest frame not drawn yet (latest wins). */
+  /** The newest frame that arrived while the tile was out of view (latest wins). */
   pending: Blob | null;
 }
 
@@ -50,6 +48,9 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
   const hostNote = h("p", { class: "notice", id: "host-camera-note", hidden: true });
   root.append(toolbar(), hostNote, grid, empty);
   const tiles = new Map<string, Tile>();
+  const newPainter = painterFactory();
+  // For the browser tests and the window benchmark (as the Listen page's players).
+  (window as unknown as { relaydeckTiles: Map<string, Tile> }).relaydeckTiles = tiles;
   let joinedCount = 0;
   let ws: WebSocket | null = null;
   let polling: number | null = null;
@@ -63,7 +64,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       const t = tiles.get((e.target as HTMLElement).dataset.camera ?? "");
       if (!t) continue;
       t.visible = e.isIntersecting;
-      if (t.visible && t.pending) paint(t);
+      if (t.visible && t.pending) paint(t, t.pending);
     }
   });
 
@@ -102,7 +103,10 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       }
       return t;
     }
-    const img = h("img", { alt: `camera ${name ?? id}`, decoding: "async", hidden: true }) as HTMLImageElement;
+    const painter = newPainter(`camera ${name ?? id}`, () => {
+      placeholder.remove();
+      update(me, performance.now()); // the facts name the picture's size at once
+    });
     const placeholder = h("p", { class: "no-picture" }, "waiting for the first picture");
     const title = h("strong", {}, name ?? id);
     const badge = h("span", { class: "badge offline" }, "waiting");
@@ -111,7 +115,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     const rootEl = h(
       "section",
       { class: "tile", tabindex: 0, "data-camera": id },
-      h("div", { class: "frame" }, img, placeholder),
+      h("div", { class: "frame" }, painter.element, placeholder),
       h("header", {}, title, badge),
       facts,
       h(
@@ -125,13 +129,13 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       ),
       links(id),
     );
-    t = { id, name: name ?? id, joined: joinedCount++, root: rootEl, img, title, badge, facts, enlarge, online: true, availability: { state: "live" }, state: null, lastFrameAt: 0, arrivals: [], skipped: 0, visible: false, latest: null, shownUrl: null, loading: false, pending: null };
+    t = { id, name: name ?? id, joined: joinedCount++, root: rootEl, painter, title, badge, facts, enlarge, online: true, availability: { state: "live" }, state: null, lastFrameAt: 0, arrivals: [], skipped: 0, visible: false, latest: null, pending: null };
     const me = t;
     enlarge.onclick = () => setBig(me, !rootEl.classList.contains("big"));
     rootEl.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && e.target === rootEl) setBig(me, !rootEl.classList.contains("big"));
     });
-    img.addEventListener("dblclick", () => void rootEl.requestFullscreen?.());
+    painter.element.addEventListener("dblclick", () => void rootEl.requestFullscreen?.());
     tiles.set(id, t);
     grid.append(rootEl);
     seen.observe(rootEl);
@@ -214,7 +218,7 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     if (!t) return;
     seen.unobserve(t.root);
     t.root.remove();
-    if (t.shownUrl) URL.revokeObjectURL(t.shownUrl);
+    t.painter.dispose();
     tiles.delete(id);
     showEmpty();
   }
@@ -241,31 +245,14 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     t.lastFrameAt = now;
     t.arrivals.push({ at: now, cap: capturedMs ?? now, seq: seq ?? (t.arrivals.at(-1)?.seq ?? 0) + 1 });
     while (t.arrivals.length && now - t.arrivals[0].at > 2000) t.arrivals.shift();
-    t.pending = jpeg;
-    if (t.visible) paint(t);
+    if (t.visible) paint(t, jpeg);
+    else t.pending = jpeg;
     if (t.state !== "live") update(t, now); // the first frame says "live" at once
   }
 
-  /** Shows the newest pending frame; while one loads, newer ones replace the pending one. */
-  function paint(t: Tile) {
-    if (t.loading || !t.pending) return;
-    const url = URL.createObjectURL(t.pending);
+  function paint(t: Tile, jpeg: Blob) {
     t.pending = null;
-    t.loading = true;
-    const done = () => {
-      t.loading = false;
-      if (t.img.hidden && t.img.naturalWidth) {
-        t.img.hidden = false;
-        t.root.querySelector(".no-picture")?.remove();
-        update(t, performance.now()); // the facts name the picture's size at once
-      }
-      if (t.shownUrl) URL.revokeObjectURL(t.shownUrl);
-      t.shownUrl = url;
-      if (t.visible && t.pending) paint(t);
-    };
-    t.img.onload = done;
-    t.img.onerror = done; // a frame the browser cannot decode: the next one replaces it
-    t.img.src = url;
+    t.painter.show(jpeg);
   }
 
   /** Badge, facts and grid membership; writes the DOM only where something changed. */
@@ -282,7 +269,8 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
       showEmpty();
     }
     const fps = measuredFps(t.arrivals);
-    const size = t.img.naturalWidth ? `${t.img.naturalWidth}×${t.img.naturalHeight}` : "no picture yet";
+    const shown = t.painter.size();
+    const size = shown ? `${shown.width}×${shown.height}` : "no picture yet";
     const age = t.lastFrameAt ? fmtAge(now - t.lastFrameAt) : "—";
     const facts =
       state === "unavailable"
@@ -433,6 +421,6 @@ export function mountCameras(root: HTMLElement, setStatus: (s: string, kind?: st
     document.removeEventListener("keydown", onKey);
     seen.disconnect();
     disconnect("page closed");
-    for (const t of tiles.values()) if (t.shownUrl) URL.revokeObjectURL(t.shownUrl);
+    for (const t of tiles.values()) t.painter.dispose();
   };
 }

@@ -94,6 +94,9 @@ struct HubInner {
     next_lease: AtomicU64,
     /// Ring size for streams created from now on (a setting, changed live).
     ring_frames: std::sync::atomic::AtomicUsize,
+    /// The admin's names for cameras, by ID: they outlive the stream (the
+    /// idle sweep, a publisher that comes back) and apply when it reappears.
+    labels: RwLock<HashMap<StreamId, String>>,
 }
 
 impl Hub {
@@ -107,6 +110,7 @@ impl Hub {
                 events: broadcast::channel(1024).0,
                 next_order: AtomicU64::new(0),
                 next_lease: AtomicU64::new(1),
+                labels: RwLock::new(HashMap::new()),
             }),
         }
     }
@@ -155,6 +159,20 @@ impl Hub {
         Ok(PublisherLease::new(stream, lease, superseded))
     }
 
+    /// Names camera `id` (`None`: back to its publisher's name), now if it
+    /// exists and whenever it appears again.
+    pub fn set_label(&self, id: &StreamId, label: Option<String>) {
+        let mut labels = self.inner.labels.write();
+        match &label {
+            Some(l) => labels.insert(id.clone(), l.clone()),
+            None => labels.remove(id),
+        };
+        drop(labels);
+        if let Some(stream) = self.stream(id.as_str()) {
+            stream.rename(label);
+        }
+    }
+
     fn get_or_create(&self, id: &StreamId, kind: SourceKind) -> Arc<VideoStream> {
         if let Some(s) = self.inner.streams.read().get(id) {
             return s.clone();
@@ -166,7 +184,9 @@ impl Hub {
             .entry(id.clone())
             .or_insert_with(|| {
                 created = true;
+                let label = self.inner.labels.read().get(id).cloned();
                 Arc::new(VideoStream::new(
+                    label,
                     id.clone(),
                     kind,
                     self.inner.next_order.fetch_add(1, Ordering::Relaxed),
@@ -277,6 +297,8 @@ impl Hub {
         }
         let (sid, _) = streams.remove_entry(id).expect("present");
         drop(streams);
+        // Removed, not swept: the camera is forgotten, its name with it.
+        self.inner.labels.write().remove(&sid);
         let _ = self.inner.events.send(HubEvent::Left { id: sid });
         Ok(())
     }
@@ -347,22 +369,62 @@ mod tests {
     }
 
     #[test]
-    fn an_admins_name_wins_over_the_publishers_and_outlives_reconnections() {
-        let hub = Hub::new(HubConfig::default());
+    fn an_admins_name_wins_over_the_publishers_and_outlives_the_stream() {
+        let hub = Hub::new(HubConfig {
+            idle_timeout: Duration::from_secs(1),
+            ..HubConfig::default()
+        });
+        let cam = StreamId::new("cam").unwrap();
         let lease = hub
             .publish_as("cam", Some("Phone".into()), SourceKind::Remote)
             .unwrap();
         let stream = hub.stream("cam").unwrap();
-        stream.rename(Some("Front door".into()));
+        let mut events = hub.events();
+        hub.set_label(&cam, Some("Front door".into()));
+        assert_eq!(events.try_recv(), Ok(HubEvent::Renamed { id: cam.clone() }));
         assert_eq!(stream.name().as_deref(), Some("Front door"));
         drop(lease);
-        let _again = hub
+        let again = hub
             .publish_as("cam", Some("Phone".into()), SourceKind::Remote)
             .unwrap();
-        assert_eq!(stream.name().as_deref(), Some("Front door"));
         assert_eq!(stream.snapshot().name.as_deref(), Some("Front door"));
-        stream.rename(None);
-        assert_eq!(stream.name().as_deref(), Some("Phone"));
+        // Swept while idle, the camera comes back under the admin's name.
+        drop(again);
+        assert_eq!(
+            hub.sweep(Instant::now() + Duration::from_secs(5)),
+            vec![cam.clone()]
+        );
+        let _back = hub
+            .publish_as("cam", Some("Phone".into()), SourceKind::Remote)
+            .unwrap();
+        assert_eq!(
+            hub.stream("cam").unwrap().name().as_deref(),
+            Some("Front door")
+        );
+        hub.set_label(&cam, None);
+        assert_eq!(hub.stream("cam").unwrap().name().as_deref(), Some("Phone"));
+    }
+
+    #[test]
+    fn a_name_given_before_the_camera_appears_applies_when_it_does() {
+        let hub = Hub::new(HubConfig::default());
+        hub.set_label(&StreamId::new("porch").unwrap(), Some("Porch".into()));
+        let _lease = hub.publish_as("porch", None, SourceKind::Remote).unwrap();
+        assert_eq!(
+            hub.stream("porch").unwrap().name().as_deref(),
+            Some("Porch")
+        );
+    }
+
+    #[test]
+    fn a_removed_camera_forgets_its_name() {
+        let hub = Hub::new(HubConfig::default());
+        let cam = StreamId::new("cam").unwrap();
+        drop(hub.publish_as("cam", None, SourceKind::Remote).unwrap());
+        hub.set_label(&cam, Some("Old".into()));
+        hub.remove_stream("cam").unwrap();
+        let _lease = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
+        assert_eq!(hub.stream("cam").unwrap().name(), None);
     }
 
     #[test]

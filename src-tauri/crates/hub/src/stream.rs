@@ -113,6 +113,7 @@ fn unix_us(t: SystemTime) -> u64 {
 
 impl VideoStream {
     pub(crate) fn new(
+        label: Option<String>,
         id: StreamId,
         kind: SourceKind,
         order: u64,
@@ -129,7 +130,7 @@ impl VideoStream {
             max_frame_bytes,
             state: Mutex::new(StreamState {
                 name: None,
-                label: None,
+                label,
                 ring: FrameRing::new(ring_frames, ring_max_bytes),
                 next_seq: 1,
                 publisher: None,
@@ -167,8 +168,9 @@ impl VideoStream {
     }
 
     /// An admin renames the camera (`None`: back to the publisher's name);
-    /// viewers are told. The name outlives publisher reconnections.
-    pub fn rename(&self, label: Option<String>) {
+    /// viewers are told. Through [`Hub::set_label`](crate::Hub::set_label),
+    /// so the name also outlives the stream.
+    pub(crate) fn rename(&self, label: Option<String>) {
         self.state.lock().label = label;
         let _ = self.events.send(HubEvent::Renamed {
             id: self.id.clone(),

@@ -167,7 +167,12 @@ async fn rename(
             )));
         }
     }
-    cam.rename(name);
+    // Saved first: a name the user sees is a name that survives a restart.
+    state
+        .names
+        .set(cam.id().as_str(), name.as_deref())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.hub.set_label(cam.id(), name);
     Ok(Json(wire::camera(&cam.snapshot())))
 }
 
@@ -183,7 +188,13 @@ async fn remove(
         )));
     }
     match state.hub.remove_stream(cam.id().as_str()) {
-        Ok(()) => Ok(Json(OkBody::YES)),
+        Ok(()) => {
+            // The hub forgot the name with the camera; so does the file.
+            if let Err(e) = state.names.set(cam.id().as_str(), None) {
+                tracing::warn!(camera = %cam.id(), error = %e, "the removed camera's name stays on disk");
+            }
+            Ok(Json(OkBody::YES))
+        }
         Err(HubError::UnknownStream(id)) => Err(ApiError::UnknownCamera(id)),
         Err(e) => Err(ApiError::Conflict(e.to_string())),
     }

@@ -1,12 +1,14 @@
 //! State the relay keeps on disk, each file with exactly one writer.
 //!
 //! * [`devices`]: the device registry (`devices.json`).
+//! * [`camera_names`]: the names an admin gave cameras (`camera-names.json`).
 //! * [`settings`]: the user's settings (`settings.json`; the desktop app writes it through
 //!   `tauri-plugin-store`).
 //!
 //! Every file is written atomically ([`write_atomic`]): a crash leaves
 //! either the old file or the new one, never half of one.
 
+pub mod camera_names;
 pub mod devices;
 pub mod settings;
 

@@ -221,10 +221,24 @@ async fn published_audio_is_heard_by_a_listener() {
     );
     send_json(
         &mut publisher,
-        json!({"type":"format","sampleRate":44100,"channels":1,"encoding":"s16le"}),
+        json!({"type":"format","sampleRate":96000,"channels":1,"encoding":"s16le"}),
     )
     .await;
     assert_eq!(next_json(&mut publisher).await["code"], "bad_format");
+    send_json(
+        &mut publisher,
+        json!({"type":"format","sampleRate":16000,"channels":1,"encoding":"s24le"}),
+    )
+    .await;
+    let err = next_json(&mut publisher).await;
+    assert_eq!(err["code"], "bad_format");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("s16le, s32le or f32le"),
+        "{err}"
+    );
     send_json(
         &mut publisher,
         json!({"type":"format","sampleRate":16000,"channels":1,"encoding":"s16le"}),
@@ -496,4 +510,138 @@ async fn every_audio_socket_answers_unknown_and_malformed_messages_and_stays_ope
         let pong = next_json(&mut ws).await;
         assert_eq!(pong, json!({"type":"pong","t":"x"}), "{path}");
     }
+}
+
+/// ffprobe's view of `url`'s first stream: codec, rate, channels.
+async fn ffprobe(url: &str) -> serde_json::Value {
+    let out = tokio::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,sample_rate,channels",
+            "-of",
+            "json",
+            url,
+        ])
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(20), out)
+        .await
+        .expect("ffprobe finished")
+        .expect("ffprobe runs (apt install ffmpeg)");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert!(
+        v["streams"][0].is_object(),
+        "ffprobe: {v} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    v["streams"][0].clone()
+}
+
+#[tokio::test]
+async fn every_devkit_format_is_heard_byte_identically_and_its_live_wav_reads_in_ffprobe() {
+    use relaydeck_devkit_sim::{Encoding, PcmSource};
+    // (encoding, rate, channels, frameMs, frameSamples): every encoding, the
+    // rates Opus does not take, and a packet that is no whole millisecond.
+    let cases = [
+        (Encoding::S32le, 44_100, 2, 0, Some(147)),
+        (Encoding::F32le, 22_050, 1, 0, Some(294)),
+        (Encoding::S16le, 11_025, 1, 40, None),
+        (Encoding::F32le, 32_000, 2, 5, None),
+        (Encoding::S32le, 8_000, 1, 20, None),
+    ];
+    let srv = start_server(|_| {}).await;
+    for (i, (encoding, rate, channels, frame_ms, frame_samples)) in cases.into_iter().enumerate() {
+        let id = format!("dk-fmt-{i}");
+        let token = create_device(srv.addr, &id).await;
+        let mut cfg = devkit_config(&srv, &id, &token);
+        (cfg.sample_rate, cfg.channels, cfg.encoding) = (rate, channels, encoding);
+        (cfg.frame_ms, cfg.frame_samples) = (frame_ms, frame_samples);
+        let frames = cfg.frames_per_packet();
+        let dk = Devkit::connect(cfg)
+            .await
+            .unwrap_or_else(|e| panic!("{encoding:?} {rate}: {e}"));
+        let mut listener = connect(srv.addr, &format!("/audio/ws?source={id}")).await;
+        assert_eq!(
+            next_json(&mut listener).await,
+            json!({"type":"format","source":id,"sampleRate":rate,"channels":channels,"encoding":encoding.name()})
+        );
+        // Distinct bytes per packet: any reordering, truncation or conversion shows.
+        let packet = |seq: u32| -> Vec<u8> {
+            (0..frames * channels as usize * encoding.sample_bytes())
+                .map(|b| (b as u32 * 31 + seq * 7) as u8)
+                .collect()
+        };
+        for seq in 1..=5u32 {
+            dk.send_audio(seq, seq * frames as u32, &packet(seq))
+                .await
+                .unwrap();
+        }
+        let want: Vec<u8> = (1..=5).flat_map(packet).collect();
+        assert_eq!(
+            read_pcm(&mut listener, want.len()).await,
+            want,
+            "{encoding:?} at {rate} Hz"
+        );
+        let (_, sources) = get_json(srv.addr, "/api/sources").await;
+        let entry = sources["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+            .clone();
+        assert_eq!(entry["encoding"], encoding.name());
+        let (_, device) = get_json(srv.addr, &format!("/api/devices/{id}")).await;
+        assert_eq!(device["format"]["frameSamples"], frames);
+
+        // The live WAV of a playing tone, as ffprobe reads it.
+        let streaming = tokio::spawn(async move {
+            let mut tone = PcmSource::tone(440.0, rate, channels, 0.3).encoded(encoding);
+            let _ = relaydeck_devkit_sim::stream_audio(
+                &dk,
+                &mut tone,
+                Default::default(),
+                10,
+                Some(Duration::from_secs(8)),
+            )
+            .await;
+        });
+        let probed = ffprobe(&http(srv.addr, &format!("/api/audio/{id}/live.wav"))).await;
+        streaming.abort();
+        assert_eq!(
+            probed["codec_name"],
+            format!("pcm_{}", encoding.name()),
+            "{probed}"
+        );
+        assert_eq!(probed["sample_rate"], rate.to_string());
+        assert_eq!(probed["channels"], channels);
+    }
+}
+
+#[tokio::test]
+async fn a_hello_outside_the_formats_is_refused_naming_what_would_fit() {
+    use relaydeck_devkit_sim::{Encoding, SimError};
+    let srv = start_server(|_| {}).await;
+    let token = create_device(srv.addr, "dk-bad").await;
+    let refused = |cfg: relaydeck_devkit_sim::DevkitConfig, want: &'static str| async move {
+        match Devkit::connect(cfg.clone()).await {
+            Err(SimError::Refused { code, message }) => {
+                assert_eq!(code, "bad_request");
+                assert!(message.contains(want), "{message}");
+            }
+            other => panic!("{:?}: {:?}", cfg.hello(), other.map(|_| ())),
+        }
+    };
+    let base = devkit_config(&srv, "dk-bad", &token);
+    let mut c = base.clone();
+    (c.sample_rate, c.channels, c.encoding, c.frame_samples) =
+        (48_000, 2, Encoding::F32le, Some(183));
+    refused(c, "frameSamples <= 182").await;
+    let mut c = base.clone();
+    (c.sample_rate, c.frame_ms) = (44_100, 15);
+    refused(c, "give frameSamples").await;
+    let mut c = base.clone();
+    c.sample_rate = 96_000;
+    refused(c, "44100 or 48000").await;
 }

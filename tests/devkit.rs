@@ -445,7 +445,7 @@ async fn events_are_kept_as_the_devices_latest_status() {
     assert_eq!(d["ip"], "127.0.0.1");
     assert_eq!(
         d["format"],
-        json!({"sampleRate":16000,"channels":1,"format":"s16le","frameMs":20})
+        json!({"sampleRate":16000,"channels":1,"format":"s16le","frameMs":20,"frameSamples":320})
     );
 }
 
@@ -506,4 +506,157 @@ async fn the_registry_survives_a_restart_and_stores_no_clear_token() {
     Devkit::connect(devkit_config(&srv, "dk-01", &token))
         .await
         .expect("same token after restart");
+}
+
+#[tokio::test]
+async fn devkit_bind_puts_the_devkit_ports_on_their_own_address_and_the_api_names_it() {
+    // Default: the devkit ports follow --bind (loopback here), and no board address is offered.
+    let srv = start_server(|_| {}).await;
+    assert!(srv.state.devkits.tcp_addr().unwrap().ip().is_loopback());
+    let (_, list) = get_json(srv.addr, "/api/devices").await;
+    assert_eq!(
+        list["hosts"],
+        json!({"local": "127.0.0.1", "lanEnabled": false, "lan": []})
+    );
+
+    // --devkit-bind 0.0.0.0: every interface for devkits, the web UI still on loopback.
+    let srv = start_server(|c| c.devkit_bind = Some([0, 0, 0, 0].into())).await;
+    assert!(srv.addr.ip().is_loopback());
+    let tcp = srv.state.devkits.tcp_addr().unwrap();
+    let udp = srv.state.devkits.udp_addr().unwrap();
+    assert!(
+        tcp.ip().is_unspecified() && udp.ip().is_unspecified(),
+        "{tcp} {udp}"
+    );
+    let (_, list) = get_json(srv.addr, "/api/devices").await;
+    assert_eq!(list["hosts"]["lanEnabled"], true);
+    assert_eq!(list["hosts"]["local"], "127.0.0.1");
+    let lan = list["hosts"]["lan"].as_array().unwrap();
+    assert!(
+        lan.iter().all(|h| !h.as_str().unwrap().starts_with("127.")),
+        "{lan:?}"
+    );
+    let token = create_device(srv.addr, "dk-lan").await;
+    let (status, created) = post_json(
+        srv.addr,
+        "/api/devices",
+        json!({"deviceId": "dk-lan-2", "name": "Two"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        created["hosts"], list["hosts"],
+        "the add answer names the same addresses"
+    );
+    let config = relaydeck_devkit_sim::DevkitConfig::new(
+        ([127, 0, 0, 1], tcp.port()).into(),
+        "dk-lan",
+        &token,
+    );
+    Devkit::connect(config)
+        .await
+        .expect("a devkit reaches the unspecified address");
+}
+
+#[tokio::test]
+async fn an_unknown_encoding_or_a_hello_without_a_packet_size_is_refused_clearly() {
+    let srv = start_server(|_| {}).await;
+    let token = create_device(srv.addr, "dk-01").await;
+    for (audio, want) in [
+        (
+            json!({"sampleRate":16000,"channels":1,"format":"u8","frameMs":20}),
+            "use s16le, s32le or f32le",
+        ),
+        (
+            json!({"sampleRate":16000,"channels":1,"format":"s16le"}),
+            "needs frameMs or frameSamples",
+        ),
+        (
+            json!({"sampleRate":16000,"channels":3,"format":"s16le","frameMs":20}),
+            "use 1 or 2",
+        ),
+    ] {
+        let mut tcp = TcpStream::connect(srv.state.devkits.tcp_addr().unwrap())
+            .await
+            .unwrap();
+        let mut h = hello("dk-01", &token);
+        h["audio"] = audio;
+        tcp.write_all(&encode_frame(&h.to_string())).await.unwrap();
+        let err = read_frame(&mut tcp).await.unwrap();
+        assert_eq!(err["code"], "bad_request", "{err}");
+        assert!(err["message"].as_str().unwrap().contains(want), "{err}");
+        expect_eof(&mut tcp).await;
+    }
+}
+
+#[tokio::test]
+async fn a_devkit_over_tls_pins_the_relay_certificate_and_a_wrong_pin_never_sends_its_token() {
+    let srv = start_server(|_| {}).await;
+    let token = create_device(srv.addr, "dk-tls").await;
+    let (_, list) = get_json(srv.addr, "/api/devices").await;
+    let fingerprint = list["tlsFingerprint"]
+        .as_str()
+        .expect("devkit TLS is on by default")
+        .to_owned();
+    assert_eq!(fingerprint.len(), 32 * 3 - 1, "{fingerprint}");
+
+    // The right pin: a session over TLS, shown as such, whose audio arrives.
+    let mut cfg = devkit_config(&srv, "dk-tls", &token);
+    cfg.tls_fingerprint = Some(fingerprint.clone());
+    let dk = Devkit::connect(cfg.clone())
+        .await
+        .expect("TLS with the pinned certificate");
+    let d = device_state(srv.addr, "dk-tls").await;
+    assert_eq!(
+        (d["online"].as_bool(), d["transport"].as_str()),
+        (Some(true), Some("tls"))
+    );
+    let mut listener = connect(srv.addr, "/audio/ws?source=dk-tls").await;
+    next_json(&mut listener).await;
+    dk.send_audio(1, 320, &pcm(1)).await.unwrap();
+    assert_eq!(read_pcm(&mut listener, 640).await, pcm(1));
+    drop(dk);
+
+    // A wrong pin: the board refuses the relay before the hello (so before the token).
+    let mut other = fingerprint.clone();
+    other.replace_range(0..1, if other.starts_with('0') { "1" } else { "0" });
+    let mut wrong = cfg.clone();
+    wrong.tls_fingerprint = Some(other);
+    match Devkit::connect(wrong).await {
+        Err(SimError::Tls(message)) => assert!(message.contains("pinned fingerprint"), "{message}"),
+        other => panic!(
+            "a wrong pin must fail the handshake: {:?}",
+            other.map(|_| ())
+        ),
+    }
+
+    // Plain TCP still works, and says so.
+    let plain = Devkit::connect(devkit_config(&srv, "dk-tls", &token))
+        .await
+        .expect("plain TCP");
+    eventually(|| {
+        srv.state
+            .devkits
+            .session_info("dk-tls")
+            .filter(|i| i.session_id == plain.session_id)
+    })
+    .await;
+    assert_eq!(device_state(srv.addr, "dk-tls").await["transport"], "tcp");
+}
+
+#[tokio::test]
+async fn with_tls_required_a_plain_devkit_is_told_why_and_closed() {
+    let srv = start_server(|c| c.devkit_require_tls = true).await;
+    let token = create_device(srv.addr, "dk-01").await;
+    match Devkit::connect(devkit_config(&srv, "dk-01", &token)).await {
+        Err(SimError::Refused { code, message }) => {
+            assert_eq!(code, "tls_required");
+            assert!(message.contains("TLS"), "{message}");
+        }
+        other => panic!("plain TCP must be refused: {:?}", other.map(|_| ())),
+    }
+    let (_, list) = get_json(srv.addr, "/api/devices").await;
+    let mut cfg = devkit_config(&srv, "dk-01", &token);
+    cfg.tls_fingerprint = list["tlsFingerprint"].as_str().map(str::to_owned);
+    Devkit::connect(cfg).await.expect("TLS is accepted");
 }

@@ -110,7 +110,8 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
 /// Prints the effective configuration and the URLs to open.
 pub struct BannerFacts<'a> {
     pub addr: SocketAddr,
-    pub devkit_ports: (Option<u16>, Option<u16>),
+    /// The devkit listeners' address, TCP port and UDP port.
+    pub devkit: Option<(std::net::IpAddr, u16, u16)>,
     pub data_dir: &'a std::path::Path,
     pub new_password: Option<&'a str>,
     /// Certificate path, SHA-256 fingerprint, self-signed.
@@ -120,7 +121,7 @@ pub struct BannerFacts<'a> {
 pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
     let BannerFacts {
         addr,
-        devkit_ports,
+        devkit,
         data_dir,
         new_password,
         tls,
@@ -153,9 +154,16 @@ pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
     lines.push(format!(
         "  devices           {http}://{host}/api/devices   (add one: relaydeck device add NAME)"
     ));
-    if let (Some(tcp), Some(udp)) = devkit_ports {
+    if let Some((ip, tcp, udp)) = devkit {
+        let reach = if ip.is_unspecified() {
+            "every interface: boards on the LAN can connect".to_owned()
+        } else if ip.is_loopback() {
+            format!("{ip}: this computer only (--devkit-bind 0.0.0.0 for boards on the LAN)")
+        } else {
+            ip.to_string()
+        };
         lines.push(format!(
-            "  devkits           TCP {tcp} (commands), UDP {udp} (audio)"
+            "  devkits           TCP {tcp} (commands), UDP {udp} (audio), on {reach}"
         ));
     }
     lines.push(format!("  data directory    {}", data_dir.display()));
@@ -178,10 +186,10 @@ pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
     }
     if addr.ip().is_unspecified() {
         lines.push(format!(
-            "  listening on every interface, port {} (devkit ports too); on the LAN:",
+            "  listening on every interface, port {}; on the LAN:",
             addr.port()
         ));
-        for ip in relaydeck_server::tls::lan_addresses() {
+        for ip in relaydeck_server::lan::ipv4_addresses() {
             lines.push(format!("    {http}://{ip}:{}/", addr.port()));
         }
         if tls.is_none() {

@@ -212,6 +212,11 @@ fn added_text(d: &CreatedDevice, host: &str) -> String {
     match (d.tcp_port, d.udp_port) {
         (Some(tcp), Some(udp)) => {
             out += &format!("ports    TCP {host}:{tcp} (commands), UDP {host}:{udp} (audio)\n");
+            match (d.hosts.lan_enabled, d.hosts.lan.first()) {
+                (false, _) => out += "boards   on this computer only: boards on the network cannot connect (serve --devkit-bind 0.0.0.0, or the devkitLan setting)\n",
+                (true, None) => out += "boards   this computer has no network address right now\n",
+                (true, Some(lan)) => out += &format!("boards   on the network: TCP {lan}:{tcp}, UDP {lan}:{udp}\n"),
+            }
             out += "\nThe token is shown only now: store it on the device. To try it with the simulator:\n";
             out += &format!(
                 "  relaydeck devkit-sim --server {host}:{tcp} --device-id {} --token {} --tone 440\n",
@@ -248,6 +253,12 @@ mod add_tests {
             created_ms: 0,
             tcp_port: Some(41234),
             udp_port: Some(41235),
+            hosts: relaydeck_contract::api::DevkitHosts {
+                local: "127.0.0.1".into(),
+                lan_enabled: true,
+                lan: vec!["192.168.1.20".into()],
+            },
+            tls_fingerprint: None,
             note: String::new(),
         };
         let text = added_text(&d, "10.0.0.5");
@@ -255,6 +266,25 @@ mod add_tests {
             "relaydeck devkit-sim --server 10.0.0.5:41234 --device-id kitchen --token dk_secret"
         ), "{text}");
         assert!(text.contains("UDP 10.0.0.5:41235"), "{text}");
+        assert!(
+            text.contains("on the network: TCP 192.168.1.20:41234"),
+            "{text}"
+        );
+        let local = added_text(
+            &CreatedDevice {
+                hosts: relaydeck_contract::api::DevkitHosts {
+                    local: "127.0.0.1".into(),
+                    lan_enabled: false,
+                    lan: vec![],
+                },
+                ..d.clone()
+            },
+            "127.0.0.1",
+        );
+        assert!(
+            local.contains("boards on the network cannot connect"),
+            "{local}"
+        );
         let off = added_text(
             &CreatedDevice {
                 tcp_port: None,

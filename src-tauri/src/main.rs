@@ -115,16 +115,16 @@ async fn serve(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result
     let (server, _hub) = relay::start(&args, settings).await?;
     let addr = server.local_addr();
     let devkits = &server.state().devkits;
-    let ports = (
-        devkits.tcp_addr().map(|a| a.port()),
-        devkits.udp_addr().map(|a| a.port()),
-    );
+    let ports = devkits
+        .tcp_addr()
+        .zip(devkits.udp_addr())
+        .map(|(tcp, udp)| (tcp.ip(), tcp.port(), udp.port()));
     let data_dir = args.server.data_dir();
     cli::print_banner(
         &args,
         cli::BannerFacts {
             addr,
-            devkit_ports: ports,
+            devkit: ports,
             data_dir: &data_dir,
             new_password: server.generated_password(),
             tls: server.tls_info(),

@@ -272,6 +272,45 @@ mod tests {
     }
 
     #[test]
+    fn devkit_lan_opens_only_the_devkit_ports_and_an_explicit_devkit_bind_wins() {
+        let dir = std::env::temp_dir().join(format!("relaydeck-relay-dk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("settings.json"), r#"{"devkitLan": true}"#).unwrap();
+        let store = Arc::new(JsonFileSettings::in_dir(&dir));
+
+        let (mut args, explicit) = parse(&["relaydeck", "serve"]);
+        let handle = settings(&mut args, &explicit, store.clone(), Settings::default()).unwrap();
+        assert_eq!(
+            args.server.bind.to_string(),
+            "127.0.0.1:3000",
+            "the web UI stays on loopback"
+        );
+        assert_eq!(args.server.devkit_ip().to_string(), "0.0.0.0");
+        assert!(handle.pending_restart().is_empty());
+
+        let (mut args, explicit) = parse(&["relaydeck", "serve", "--devkit-bind", "127.0.0.1"]);
+        let handle = settings(&mut args, &explicit, store, Settings::default()).unwrap();
+        assert_eq!(
+            args.server.devkit_ip().to_string(),
+            "127.0.0.1",
+            "the flag wins"
+        );
+        assert_eq!(handle.pending_restart(), vec!["devkitLan"]);
+
+        // Without the setting or the flag the devkit ports follow --bind, as before.
+        let (mut args, explicit) = parse(&["relaydeck", "serve", "--bind", "0.0.0.0:0"]);
+        let store = Arc::new(JsonFileSettings::in_dir(&dir.join("empty")));
+        let handle = settings(&mut args, &explicit, store, Settings::default()).unwrap();
+        assert_eq!(args.server.devkit_ip().to_string(), "0.0.0.0");
+        assert!(!handle.running().devkit_lan);
+        assert!(
+            !handle.pending_restart().contains(&"devkitLan"),
+            "following --bind is what off means"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_broken_settings_file_is_a_clear_error() {
         let dir = std::env::temp_dir().join(format!("relaydeck-relay-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use relaydeck_devkit_sim::{
-    stream_audio, CommandPolicy, Devkit, DevkitConfig, Impairments, PcmSource,
+    stream_audio, CommandPolicy, Devkit, DevkitConfig, Encoding, Impairments, PcmSource,
 };
 
 #[derive(Debug, clap::Args)]
@@ -35,9 +35,19 @@ pub struct SimArgs {
     pub rate: u32,
     #[arg(long, default_value_t = 1)]
     pub channels: u16,
+    /// Sample encoding: s16le, s32le (32-bit integers, as I2S microphones deliver) or f32le.
+    #[arg(long, default_value = "s16le")]
+    pub encoding: Encoding,
     /// Audio per datagram, in ms.
     #[arg(long, default_value_t = 20)]
     pub frame_ms: u32,
+    /// Connect over TLS, trusting only the relay certificate with this SHA-256
+    /// (Devices shows it; e.g. AB:CD:…). Without it the channel is plain TCP.
+    #[arg(long, env = "RELAYDECK_TLS_FINGERPRINT")]
+    pub tls_fingerprint: Option<String>,
+    /// Audio per datagram in sample frames instead of ms (e.g. 441 at 44100 Hz).
+    #[arg(long)]
+    pub frame_samples: Option<u32>,
     /// Probability (0-1) that a packet is lost.
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
@@ -65,8 +75,14 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         .next()
         .context("no address")?;
     let mut config = DevkitConfig::new(server, &args.device_id, &args.token);
-    (config.sample_rate, config.channels, config.frame_ms) =
-        (args.rate, args.channels, args.frame_ms);
+    (
+        config.sample_rate,
+        config.channels,
+        config.frame_ms,
+        config.encoding,
+    ) = (args.rate, args.channels, args.frame_ms, args.encoding);
+    config.frame_samples = args.frame_samples;
+    config.tls_fingerprint = args.tls_fingerprint.clone();
     if let Some(e) = args.refuse_commands {
         config.commands = CommandPolicy::RefuseAll(e);
     }
@@ -74,11 +90,19 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         (Some(path), _) => PcmSource::wav_file(path, args.rate, args.channels)?,
         (_, Some(text)) => PcmSource::speech(text, args.rate, args.channels).await?,
         _ => PcmSource::tone(args.tone.unwrap_or(440.0), args.rate, args.channels, 0.3),
-    };
+    }
+    .encoded(args.encoding);
     let devkit = Devkit::connect(config).await?;
     println!(
-        "connected as {} (session {}, audio to UDP port {})",
-        args.device_id, devkit.session_id, devkit.udp_port
+        "connected as {} over {} (session {}, audio to UDP port {})",
+        args.device_id,
+        if args.tls_fingerprint.is_some() {
+            "TLS, certificate pinned"
+        } else {
+            "plain TCP"
+        },
+        devkit.session_id,
+        devkit.udp_port
     );
     let impairments = Impairments {
         loss: args.loss,

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startRelay } from "./support.mjs";
+import { startRelay, until } from "./support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
@@ -88,16 +88,6 @@ async function viewersOf(id) {
   return json.clients.find((c) => c.id === id)?.viewers ?? 0;
 }
 
-async function until(what, f, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
 function startSim(deviceId, token, extra = []) {
   const sim = spawn(bin, ["devkit-sim", "--server", `127.0.0.1:${devkitPort}`, "--device-id", deviceId, "--token", token, "--tone", "440", ...extra], { stdio: "ignore" });
   children.push(sim);
@@ -113,9 +103,9 @@ test("Cameras: a playing tile says live at once; Enlarge toggles and Esc restore
     () =>
       new Promise((resolve) => {
         const tile = document.querySelector('.tile[data-camera="test-pattern"]');
-        const img = tile.querySelector("img");
+        const painter = window.relaydeckTiles.get("test-pattern").painter;
         const seen = [];
-        const check = () => seen.push({ state: tile.dataset.state, badge: tile.querySelector(".badge").textContent, picture: img.naturalWidth > 0 });
+        const check = () => seen.push({ state: tile.dataset.state, badge: tile.querySelector(".badge").textContent, picture: painter.drawn > 0 });
         new MutationObserver(check).observe(tile, { attributes: true, subtree: true, childList: true, characterData: true });
         check();
         setTimeout(() => resolve(seen), 3000);
@@ -134,7 +124,7 @@ test("Cameras: a playing tile says live at once; Enlarge toggles and Esc restore
   await tile.locator("button", { hasText: "Restore" }).click();
   assert.equal(await tile.evaluate((t) => t.classList.contains("big")), false, "Enlarge toggles");
   // Double-click on the picture asks for full screen.
-  await tile.locator("img").dblclick();
+  await tile.locator(".picture").dblclick();
   await until("full screen", () => page.evaluate(() => document.fullscreenElement?.dataset.camera === "test-pattern"));
   await page.evaluate(() => document.exitFullscreen());
   // The camera's URLs, as go2rtc lists them, and each one copies.
@@ -148,6 +138,28 @@ test("Cameras: a playing tile says live at once; Enlarge toggles and Esc restore
   await mjpeg.body.cancel();
   assert.deepEqual(page.errors, []);
   await context.close();
+});
+
+test("Cameras: both painters (canvas, Chromium's default; <img>, WebKit's) draw every frame they get and only those", async () => {
+  for (const [kind, tag] of [["canvas", "CANVAS"], ["img", "IMG"]]) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    if (kind === "img") await context.addInitScript(() => localStorage.setItem("relaydeck.cameras.painter", "img"));
+    const page = await signedIn(context);
+    const tile = await liveTile(page, "test-pattern");
+    const picture = tile.locator(".picture");
+    assert.equal(await picture.evaluate((el) => el.tagName), tag, `the ${kind} painter`);
+    await until("the size in the facts", async () => /640×480/.test(await tile.locator(".facts").textContent()));
+    const drawn = () => page.evaluate(() => window.relaydeckTiles.get("test-pattern").painter.drawn);
+    const a = await drawn();
+    const shot1 = await picture.screenshot();
+    await sleep(2000);
+    const b = await drawn();
+    // The pattern runs at 15 fps: about 30 frames in 2 s, none drawn twice.
+    assert.ok(b - a >= 10 && b - a <= 40, `${kind}: ${b - a} frames drawn in 2 s`);
+    assert.ok(!shot1.equals(await picture.screenshot()), `${kind}: the picture moves`);
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  }
 });
 
 test("Cameras: the layout (columns, order) is kept per browser", async () => {
@@ -224,9 +236,10 @@ test("Cameras: a hidden page closes its socket and draws nothing", async () => {
   await setHidden(page, true);
   await until("the hidden page to stop watching", async () => (await viewersOf("test-pattern")) === before - 1);
   assert.match(await page.textContent("#conn-status"), /paused/);
-  const drawn = await page.evaluate(() => document.querySelector('.tile[data-camera="test-pattern"] img').src);
+  const framesDrawn = () => page.evaluate(() => window.relaydeckTiles.get("test-pattern").painter.drawn);
+  const drawn = await framesDrawn();
   await sleep(1500);
-  assert.equal(await page.evaluate(() => document.querySelector('.tile[data-camera="test-pattern"] img').src), drawn, "no new frame was drawn while hidden");
+  assert.equal(await framesDrawn(), drawn, "no new frame was drawn while hidden");
   await setHidden(page, false);
   await until("the page to watch again", async () => (await viewersOf("test-pattern")) === before);
   await liveTile(page, "test-pattern");
@@ -254,18 +267,24 @@ test("Devices: an added device appears at once with its ports and simulator comm
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const page = await signedIn(context, "#/devices");
   await page.waitForSelector("#add-device");
-  assert.match(await page.textContent("#devkit-ports"), new RegExp(`TCP 127\\.0\\.0\\.1:${devkitPort}`));
+  assert.match(await page.textContent("#devkit-ports"), new RegExp(`this computer only \\(TCP 127\\.0\\.0\\.1:${devkitPort}.*Devkits on the network`));
   await page.fill('#add-device input[name="name"]', "Porch kit");
   await page.fill('#add-device input[name="deviceId"]', "porch-kit");
   await page.click("#add-device button[type=submit]");
   // Focus is still in the form: the list must update anyway.
   await page.waitForSelector('.device[data-device="porch-kit"]', { timeout: 3000 });
   const sim = await page.textContent("#sim-command code");
-  const m = sim.match(/^relaydeck devkit-sim --server 127\.0\.0\.1:(\d+) --device-id porch-kit --token (\S+) --tone 440$/);
+  // Ports on loopback: no QR code that would hand a board 127.0.0.1.
+  assert.equal(await page.locator("#add-device .qr").count(), 0);
+  assert.match(await page.textContent("#no-qr"), /cannot reach/);
+  // Over TLS, pinned to the relay's certificate, by default.
+  const m = sim.match(/^relaydeck devkit-sim --server 127\.0\.0\.1:(\d+) --device-id porch-kit --token (\S+) --tls-fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2}) --tone 440$/);
   assert.ok(m, sim);
   assert.equal(Number(m[1]), devkitPort);
-  const kit = startSim("porch-kit", m[2]);
+  const kit = startSim("porch-kit", m[2], ["--tls-fingerprint", m[3]]);
   await page.waitForSelector('.device[data-device="porch-kit"][data-state="online"]', { timeout: 20000 });
+  assert.equal(await page.getAttribute('.device[data-device="porch-kit"]', "data-transport"), "tls");
+  assert.match(await page.textContent('.device[data-device="porch-kit"] .facts'), /TLS \(token encrypted\)/);
   const card = page.locator('.device[data-device="porch-kit"]');
   await card.locator('input[aria-label="command name"]').fill("set_gain");
   await card.locator('input[aria-label="command arguments"]').fill('{"gain":6}');

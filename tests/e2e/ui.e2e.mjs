@@ -65,15 +65,15 @@ async function until(f, ms = 15000) {
 let lan = null;
 let lanChromium = null;
 const lanBrowser = () => lanChromium;
-async function lanRelay(extra) {
+async function lanRelay(extra, bind = "0.0.0.0:0") {
   if (!lan) {
     lan = createLan();
     lanChromium = await chromium.launch({ executablePath: lan.chromium, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"] });
   }
   const dir = mkdtempSync(path.join(tmpdir(), "relaydeck-e2e-lan-"));
-  const [cmd, args] = lan.command(bin, ["serve", "--bind", "0.0.0.0:0", "--admin-password", PASSWORD, "--data-dir", dir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0", ...extra]);
+  const [cmd, args] = lan.command(bin, ["serve", "--bind", bind, "--admin-password", PASSWORD, "--data-dir", dir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0", ...extra]);
   const relay = await startRelay(cmd, args, children);
-  return { base: `${relay.scheme}://${lan.relayIp}:${relay.port}`, devkitPort: relay.devkitPort };
+  return { base: `${relay.scheme}://${lan.relayIp}:${relay.port}`, local: `${relay.scheme}://127.0.0.1:${relay.port}`, devkitPort: relay.devkitPort };
 }
 
 /** An admin API call made by `page` itself (same origin), for relays only its browser can reach. */
@@ -125,11 +125,11 @@ test("after sign-in the grid shows the test pattern moving, with its fps", async
   const page = await signedIn(context);
   const tile = await liveTile(page, "test-pattern");
   // The picture moves: a later screenshot of the tile differs from this one.
-  const picture = tile.locator("img");
+  const picture = tile.locator(".picture");
   const a = await picture.screenshot();
   await until(async () => !a.equals(await picture.screenshot()), 5000);
   // Once the picture shows, the facts name its size (not "no picture yet").
-  await page.waitForFunction(() => !document.querySelector('.tile[data-camera="test-pattern"] img').hidden);
+  await page.waitForFunction(() => !document.querySelector('.tile[data-camera="test-pattern"] .picture').hidden);
   const facts = await tile.locator(".facts").textContent();
   assert.match(facts, /\d+\.\d fps · 640×480/);
   await shot(page, "cameras");
@@ -202,6 +202,38 @@ test("without a secure context (plain HTTP from another machine on the LAN) the 
   await guest.close();
 });
 
+test("devkits on the network: --devkit-bind opens the devkit ports to the LAN while the web UI stays on loopback, and boards are told the LAN address", async () => {
+  const relay = await lanRelay(["--devkit-bind", "0.0.0.0"], "127.0.0.1:0");
+  const context = await lanBrowser().newContext({ viewport: { width: 1280, height: 1000 } });
+  // The web UI does not answer on the LAN address...
+  const probe = await context.newPage();
+  await assert.rejects(probe.goto(`${relay.base}/login`), /ERR_CONNECTION_REFUSED/);
+  await probe.close();
+  const a = await context.newPage();
+  // ...but on this computer it does, and the Devices page names the LAN address.
+  await a.goto(`${relay.local}/login?next=/%23/devices`);
+  await a.fill("#password", PASSWORD);
+  await a.click("button[type=submit]");
+  const lanPort = `TCP ${lan.relayIp}:${relay.devkitPort}`;
+  await a.waitForFunction((want) => document.querySelector("#devkit-ports")?.textContent.includes(want), lanPort);
+  await a.fill('#add-device input[name="name"]', "Shed kit");
+  await a.fill('#add-device input[name="deviceId"]', "shed-kit");
+  await a.click("#add-device button[type=submit]");
+  await a.waitForSelector("#add-device .qr svg");
+  const token = await a.textContent("#add-device code.secret");
+  assert.match(await a.textContent("#sim-command code"), new RegExp(`--server 127\\.0\\.0\\.1:${relay.devkitPort} `), "the simulator on this computer uses loopback");
+  // (The page is signed in: its cookie is the credential.)
+  const { hosts } = await a.evaluate(() => fetch("/api/devices").then((r) => r.json()));
+  assert.equal(hosts.lan[0], lan.relayIp);
+  assert.ok(!hosts.lan.some((h) => h.startsWith("127.")), JSON.stringify(hosts));
+  // A board on the LAN, told that address, comes online.
+  const [cmd, args] = lan.command(bin, ["devkit-sim", "--server", `${lan.relayIp}:${relay.devkitPort}`, "--device-id", "shed-kit", "--token", token, "--tone", "440"]);
+  children.push(spawn(cmd, args, { stdio: "ignore" }));
+  await a.waitForSelector('.device[data-device="shed-kit"][data-state="online"]', { timeout: 20000 });
+  await shot(a, "devices-lan");
+  await context.close();
+});
+
 test("when the WebSocket cannot connect, the grid falls back to polling /latest and says so", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   // Every viewer socket is refused, as a proxy that blocks WebSockets would.
@@ -210,9 +242,9 @@ test("when the WebSocket cannot connect, the grid falls back to polling /latest 
   await page.waitForFunction(() => /showing snapshots/.test(document.querySelector("#conn-status")?.textContent ?? ""), null, { timeout: 30000 });
   const tile = page.locator('.tile[data-camera="test-pattern"]');
   await page.waitForFunction(() => document.querySelector('.tile[data-camera="test-pattern"]')?.dataset.state === "live", null, { timeout: 20000 });
-  const a = await tile.locator("img").screenshot();
+  const a = await tile.locator(".picture").screenshot();
   await page.waitForTimeout(2500);
-  const b = await tile.locator("img").screenshot();
+  const b = await tile.locator(".picture").screenshot();
   assert.notDeepEqual(a, b, "the picture still changes, from polled snapshots");
   await shot(page, "cameras-polling");
   await context.close();

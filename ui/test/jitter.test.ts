@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeS16le, encodeS16le, JitterBuffer, Resampler } from "../src/lib/jitter";
+import { decodePcm, decodeS16le, encodeS16le, JitterBuffer, Resampler } from "../src/lib/jitter";
 
 const chunk = (n: number, start = 0) => [Float32Array.from({ length: n }, (_, i) => start + i)];
 
@@ -112,5 +112,33 @@ describe("s16le", () => {
     expect([...r]).toEqual([-0.5, -1]);
     const back = new Int16Array(encodeS16le(Float32Array.of(0.5, -0.5, -1)));
     expect([...back]).toEqual([16383, -16384, -32768]);
+  });
+});
+
+describe("every PCM encoding a source may stream decodes to the same level", () => {
+  const samples = [0.5, -0.25, 0, -1];
+  const bytes = (enc: "s16le" | "s32le" | "f32le") => {
+    const size = enc === "s16le" ? 2 : 4;
+    const view = new DataView(new ArrayBuffer(samples.length * size));
+    samples.forEach((s, i) => {
+      if (enc === "s16le") view.setInt16(i * 2, s * 32768, true);
+      else if (enc === "s32le") view.setInt32(i * 4, s * 2147483648, true);
+      else view.setFloat32(i * 4, s, true);
+    });
+    return view.buffer;
+  };
+  for (const enc of ["s16le", "s32le", "f32le"] as const) {
+    it(enc, () => {
+      const [l, r] = decodePcm(bytes(enc), 2, enc);
+      expect(Array.from(l)).toEqual([0.5, 0]);
+      expect(Array.from(r)).toEqual([-0.25, -1]);
+    });
+  }
+  it("f32le out of range is clipped and NaN is silence", () => {
+    const view = new DataView(new ArrayBuffer(12));
+    view.setFloat32(0, 3, true);
+    view.setFloat32(4, -7, true);
+    view.setFloat32(8, NaN, true);
+    expect(Array.from(decodePcm(view.buffer, 1, "f32le")[0])).toEqual([1, -1, 0]);
   });
 });

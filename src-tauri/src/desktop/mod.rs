@@ -139,6 +139,7 @@ fn start_relay(
         test_pattern: true,
         camera_enabled: true,
         mic_enabled: true,
+        devkit_lan: true,
         ..Settings::default()
     };
     let settings = relay::settings(args, explicit, store, first_run)?;
@@ -154,7 +155,7 @@ fn start_relay(
         .ip()
         .is_unspecified()
         .then(|| {
-            relaydeck_server::tls::lan_addresses()
+            relaydeck_server::lan::ipv4_addresses()
                 .first()
                 .map(|ip| format!("{scheme}://{ip}:{}", addr.port()))
         })

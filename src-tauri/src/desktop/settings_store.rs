@@ -47,7 +47,13 @@ impl SettingsStore for PluginSettings {
         if entries.is_empty() {
             return Ok(None);
         }
-        Settings::from_stored(&entries.into_iter().collect()).map(Some)
+        let mut stored: serde_json::Map<_, _> = entries.into_iter().collect();
+        // The desktop app's default, for a file from before the setting existed
+        // (headless `serve` defaults to off: its devkit ports follow --bind).
+        stored
+            .entry("devkitLan")
+            .or_insert(serde_json::Value::Bool(true));
+        Settings::from_stored(&stored).map(Some)
     }
 
     fn save(&self, settings: &Settings) -> Result<(), SettingsError> {

@@ -1,7 +1,7 @@
 // The live player's AudioWorklet: PCM chunks arrive from the main thread
 // (which owns the WebSocket), are decoded, resampled to the output rate and
 // buffered; `process` plays from the jitter buffer on the audio thread.
-import { decodeS16le, JitterBuffer, Resampler } from "../lib/jitter";
+import { decodePcm, JitterBuffer, Resampler, type Encoding } from "../lib/jitter";
 
 declare const sampleRate: number;
 declare function registerProcessor(name: string, ctor: unknown): void;
@@ -10,7 +10,7 @@ declare class AudioWorkletProcessor {
 }
 
 export type ToWorklet =
-  | { type: "format"; sampleRate: number; channels: number }
+  | { type: "format"; sampleRate: number; channels: number; encoding: Encoding }
   | { type: "pcm"; data: ArrayBuffer }
   | { type: "target"; ms: number }
   | { type: "clear" };
@@ -25,6 +25,7 @@ export interface FromWorklet {
 
 class PlayerProcessor extends AudioWorkletProcessor {
   private channels = 1;
+  private encoding: Encoding = "s16le";
   private resamplers: Resampler[] = [];
   private buffer = new JitterBuffer(1, 0, 0);
   private targetMs = 150;
@@ -53,10 +54,11 @@ class PlayerProcessor extends AudioWorkletProcessor {
   private onMessage(msg: ToWorklet) {
     switch (msg.type) {
       case "format":
+        this.encoding = msg.encoding;
         this.configure(msg.channels, msg.sampleRate);
         break;
       case "pcm": {
-        const planes = decodeS16le(msg.data, this.channels);
+        const planes = decodePcm(msg.data, this.channels, this.encoding);
         this.buffer.push(planes.map((p, c) => this.resamplers[c].process(p)));
         break;
       }

@@ -5,6 +5,7 @@
 import type { ListenerEvent, SocketReply } from "../generated/contract";
 import { wsUrl, withToken } from "../lib/api";
 import { Backoff } from "../lib/backoff";
+import { SAMPLE_BYTES, type Encoding } from "../lib/jitter";
 import type { FromWorklet, ToWorklet } from "./player-worklet";
 import workletUrl from "./player-worklet.ts?worker&url";
 
@@ -18,6 +19,7 @@ export interface PlayerStats {
   delayMs: number | null; // end-to-end: server receive → now, plus the buffer
   sampleRate: number;
   channels: number;
+  encoding: string;
 }
 
 function listenerId(): string {
@@ -31,7 +33,7 @@ function listenerId(): string {
 }
 
 export class LivePlayer {
-  readonly stats: PlayerStats = { state: "idle", message: "", depthMs: 0, underruns: 0, gaps: 0, droppedMs: 0, delayMs: null, sampleRate: 0, channels: 0 };
+  readonly stats: PlayerStats = { state: "idle", message: "", depthMs: 0, underruns: 0, gaps: 0, droppedMs: 0, delayMs: null, sampleRate: 0, channels: 0, encoding: "s16le" };
   analyser: AnalyserNode | null = null;
   private ctx: AudioContext | null = null;
   private node: AudioWorkletNode | null = null;
@@ -152,9 +154,14 @@ export class LivePlayer {
       }
       const msg = JSON.parse(ev.data) as ListenerEvent | SocketReply;
       if (msg.type === "format") {
+        if (!(msg.encoding in SAMPLE_BYTES)) {
+          this.set("error", `This source streams ${msg.encoding} audio, which this player cannot decode.`);
+          return;
+        }
         this.stats.sampleRate = msg.sampleRate;
         this.stats.channels = msg.channels;
-        this.post({ type: "format", sampleRate: msg.sampleRate, channels: msg.channels });
+        this.post({ type: "format", sampleRate: msg.sampleRate, channels: msg.channels, encoding: msg.encoding as Encoding });
+        this.stats.encoding = msg.encoding;
       } else if (msg.type === "stats") {
         // No chunk forwarded yet: nothing to measure the delay against.
         if (msg.serverTimeMs !== null) {

@@ -59,7 +59,11 @@ export type Ring = { clientId: string, online: boolean, frames: Array<RingFrame>
 
 export type AudioFormat = { sampleRate: number, channels: number, };
 
-export type AudioSourceInfo = { id: string, kind: SourceKind, name: string | null, online: boolean, format: AudioFormat | null, encoding: string, chunks: number, bytes: number, lastChunkMs: number | null, lastSeq: number | null, listeners: number, ringMs: number, lost: number, late: number, duplicates: number, filled: number, availability: Availability, wsUrl: string, wavUrl: string, 
+export type AudioSourceInfo = { id: string, kind: SourceKind, name: string | null, online: boolean, format: AudioFormat | null, 
+/**
+ * `s16le`, `s32le` or `f32le` (`s16le` before the source first streams).
+ */
+encoding: string, chunks: number, bytes: number, lastChunkMs: number | null, lastSeq: number | null, listeners: number, ringMs: number, lost: number, late: number, duplicates: number, filled: number, availability: Availability, wsUrl: string, wavUrl: string, 
 /**
  * Whether the source belongs to a registered devkit.
  */
@@ -67,9 +71,21 @@ device: boolean, };
 
 export type SourceList = { sources: Array<AudioSourceInfo>, };
 
-export type DeviceAudio = { sampleRate: number, channels: number, format: string, frameMs: number, };
+export type DeviceAudio = { sampleRate: number, channels: number, format: string, 
+/**
+ * Audio per datagram, rounded to whole milliseconds.
+ */
+frameMs: number, 
+/**
+ * Audio per datagram in sample frames (exact).
+ */
+frameSamples: number, };
 
-export type Device = { deviceId: string, name: string, createdMs: number, lastSeenMs: number | null, online: boolean, sessionId: number | null, ip: string | null, fw: string | null, format: DeviceAudio | null, connectedMs: number | null, lastPacketMs: number | null, listeners: number, status: { [key in string]: JsonValue }, packets?: number, bytes?: number, lost?: number, late?: number, duplicates?: number, filled?: number, jitterMs?: number, };
+export type Device = { deviceId: string, name: string, createdMs: number, lastSeenMs: number | null, online: boolean, sessionId: number | null, ip: string | null, fw: string | null, format: DeviceAudio | null, 
+/**
+ * How the live session's command channel is carried: `tls` or `tcp` (null offline).
+ */
+transport: string | null, connectedMs: number | null, lastPacketMs: number | null, listeners: number, status: { [key in string]: JsonValue }, packets?: number, bytes?: number, lost?: number, late?: number, duplicates?: number, filled?: number, jitterMs?: number, };
 
 export type DeviceSessionStats = { packets?: number, bytes?: number, lost?: number, late?: number, duplicates?: number, filled?: number, jitterMs?: number, };
 
@@ -80,11 +96,36 @@ export type DeviceList = { devices: Array<Device>, udpDrops: UdpDropCounts,
  * The devkit TCP (commands) and UDP (audio) ports devkits use, or null
  * when that listener is off.
  */
-tcpPort: number | null, udpPort: number | null, };
+tcpPort: number | null, udpPort: number | null, 
+/**
+ * The addresses those ports are reached at.
+ */
+hosts: DevkitHosts, 
+/**
+ * SHA-256 of the certificate the devkit TCP port presents to boards that
+ * connect with TLS (`AB:CD:…`), for them to pin; null when TLS is off.
+ */
+tlsFingerprint: string | null, };
+
+export type DevkitHosts = { 
+/**
+ * The address for a devkit (or the simulator) on this computer.
+ */
+local: string, 
+/**
+ * Whether the ports listen beyond this computer (`devkitLan`, `--devkit-bind`).
+ */
+lanEnabled: boolean, 
+/**
+ * The addresses a board on the network can use (this computer's LAN
+ * addresses), best first; empty when the ports are on loopback only or
+ * this computer has no network address. Never a loopback address.
+ */
+lan: Array<string>, };
 
 export type NewDevice = { deviceId?: string, name: string, };
 
-export type CreatedDevice = { deviceId: string, name: string, token: string, createdMs: number, tcpPort: number | null, udpPort: number | null, note: string, };
+export type CreatedDevice = { deviceId: string, name: string, token: string, createdMs: number, tcpPort: number | null, udpPort: number | null, hosts: DevkitHosts, tlsFingerprint: string | null, note: string, };
 
 export type RevokedDevice = { deviceId: string, revoked: boolean, };
 
@@ -143,6 +184,12 @@ lanAccess: boolean,
  * HTTPS/WSS with the generated certificate. Next start.
  */
 tls: boolean, 
+/**
+ * The devkit TCP and UDP ports on every interface (the LAN), whatever
+ * `lanAccess` says for the web UI. Devkits still need their device
+ * token. On by default in the desktop app. Next start.
+ */
+devkitLan: boolean, 
 /**
  * Frames kept per camera. Live, for cameras that connect afterwards.
  */

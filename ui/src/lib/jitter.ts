@@ -1,16 +1,33 @@
 // Audio playback logic, free of Web Audio so it can be unit-tested:
-// s16le decoding, a linear resampler that keeps its phase across chunks,
+// PCM decoding (s16le, s32le, f32le), a linear resampler that keeps its phase across chunks,
 // and a jitter buffer that starts (and restarts after an underrun) only
 // once it holds the target depth.
 
+/** The PCM encodings a source may stream in (the `format` message's `encoding`). */
+export type Encoding = "s16le" | "s32le" | "f32le";
+
+export const SAMPLE_BYTES: Record<Encoding, number> = { s16le: 2, s32le: 4, f32le: 4 };
+
 /** Interleaved s16le PCM → one Float32Array per channel. */
 export function decodeS16le(bytes: ArrayBuffer, channels: number): Float32Array[] {
+  return decodePcm(bytes, channels, "s16le");
+}
+
+/** Interleaved PCM in `encoding` → one Float32Array per channel, in [-1, 1]. */
+export function decodePcm(bytes: ArrayBuffer, channels: number, encoding: Encoding): Float32Array[] {
   const view = new DataView(bytes);
-  const frames = Math.floor(bytes.byteLength / (2 * channels));
+  const size = SAMPLE_BYTES[encoding];
+  const frames = Math.floor(bytes.byteLength / (size * channels));
   const out = Array.from({ length: channels }, () => new Float32Array(frames));
+  const read =
+    encoding === "s16le"
+      ? (at: number) => view.getInt16(at, true) / 32768
+      : encoding === "s32le"
+        ? (at: number) => view.getInt32(at, true) / 2147483648
+        : (at: number) => Math.max(-1, Math.min(1, view.getFloat32(at, true) || 0)); // NaN → silence
   for (let i = 0; i < frames; i++) {
     for (let c = 0; c < channels; c++) {
-      out[c][i] = view.getInt16((i * channels + c) * 2, true) / 32768;
+      out[c][i] = read((i * channels + c) * size);
     }
   }
   return out;

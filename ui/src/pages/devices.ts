@@ -10,6 +10,7 @@ import type { CreatedDevice, Device, DeviceList } from "../generated/contract";
 import { copyButton, fmtAge, fmtBytes, h, notice, setText } from "../lib/dom";
 import { ID_PATTERN } from "../lib/ids";
 import { qrElement } from "../lib/qr";
+import { devkitReach, hostPort } from "../lib/devkit-reach";
 
 interface Card {
   root: HTMLElement;
@@ -19,9 +20,10 @@ interface Card {
   send: HTMLButtonElement;
 }
 
-/** The simulator command that connects as `d` to this relay's devkit port. */
-export function simulatorCommand(host: string, tcpPort: number, deviceId: string, token: string): string {
-  return `relaydeck devkit-sim --server ${host}:${tcpPort} --device-id ${deviceId} --token ${token} --tone 440`;
+/** The simulator command that connects as `d` to this relay's devkit port (over TLS, pinned, when the relay offers it). */
+export function simulatorCommand(host: string, tcpPort: number, deviceId: string, token: string, tlsFingerprint: string | null = null): string {
+  const tls = tlsFingerprint ? ` --tls-fingerprint ${tlsFingerprint}` : "";
+  return `relaydeck devkit-sim --server ${hostPort(host, tcpPort)} --device-id ${deviceId} --token ${token}${tls} --tone 440`;
 }
 
 export function mountDevices(root: HTMLElement): () => void {
@@ -39,7 +41,6 @@ export function mountDevices(root: HTMLElement): () => void {
     ports,
     result,
   );
-  const host = location.hostname.includes(":") ? `[${location.hostname}]` : location.hostname;
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     result.replaceChildren();
@@ -47,13 +48,19 @@ export function mountDevices(root: HTMLElement): () => void {
       const d = await api<CreatedDevice>("/api/devices", { method: "POST", body: JSON.stringify({ name: name.value, ...(id.value ? { deviceId: id.value } : {}) }) });
       result.append(notice(`Added ${d.deviceId}. Copy the token now: it is shown only once.`), h("div", { class: "link-row" }, h("code", { class: "secret" }, d.token), copyButton(d.token, "Copy the token")));
       if (d.tcpPort !== null && d.udpPort !== null) {
-        const sim = simulatorCommand(host, d.tcpPort, d.deviceId, d.token);
-        const provisioning = JSON.stringify({ host: location.hostname, tcpPort: d.tcpPort, udpPort: d.udpPort, deviceId: d.deviceId, token: d.token });
+        const reach = devkitReach(d.hosts, location.hostname, d.tcpPort, d.udpPort);
+        const sim = simulatorCommand(reach.simHost, d.tcpPort, d.deviceId, d.token, d.tlsFingerprint);
         result.append(
-          h("p", {}, `The devkit connects to TCP ${host}:${d.tcpPort} (commands) and sends audio to UDP ${host}:${d.udpPort}. To try it without hardware:`),
+          h("p", {}, `${reach.summary} To try it without hardware:`),
           h("div", { class: "link-row", id: "sim-command" }, h("code", {}, sim), copyButton(sim, "Copy the simulator command")),
-          qrElement(provisioning, `provisioning for ${d.deviceId}`),
         );
+        if (reach.boardHost) {
+          // What a board (or its companion app) scans: every address it may use, best first.
+          const provisioning = JSON.stringify({ host: reach.boardHost, hosts: d.hosts.lan, tcpPort: d.tcpPort, udpPort: d.udpPort, deviceId: d.deviceId, token: d.token, ...(d.tlsFingerprint ? { tlsFingerprint: d.tlsFingerprint } : {}) });
+          result.append(h("p", { class: "hint" }, "Or scan this with the board's setup app:"), qrElement(provisioning, `provisioning for ${d.deviceId}`));
+        } else {
+          result.append(h("p", { class: "hint", id: "no-qr" }, "No QR code: it would hand a board an address it cannot reach."));
+        }
       } else {
         result.append(notice("The devkit ports are not listening on this relay, so no devkit can connect yet.", "error"));
       }
@@ -121,8 +128,11 @@ export function mountDevices(root: HTMLElement): () => void {
     }
     c.send.disabled = !d.online;
     c.send.title = d.online ? "" : "The device is offline";
+    const channel = d.transport === "tls" ? "TLS (token encrypted)" : "plain TCP (token in clear)";
+    if (d.online && c.root.dataset.transport !== d.transport) c.root.dataset.transport = d.transport ?? "";
+    const audio = d.format ? `${d.format.sampleRate / 1000} kHz ${d.format.channels === 1 ? "mono" : "stereo"} ${d.format.format}` : "no audio yet";
     const facts = d.online
-      ? `${d.ip ?? ""} · fw ${d.fw ?? "?"} · ${d.format ? `${d.format.sampleRate / 1000} kHz` : "no audio yet"} · ${d.packets ?? 0} packets (${fmtBytes(d.bytes ?? 0)}) · lost ${d.lost ?? 0} · late ${d.late ?? 0} · jitter ${(d.jitterMs ?? 0).toFixed(1)} ms · ${d.listeners} listening`
+      ? `${d.ip ?? ""} · ${channel} · fw ${d.fw ?? "?"} · ${audio} · ${d.packets ?? 0} packets (${fmtBytes(d.bytes ?? 0)}) · lost ${d.lost ?? 0} · late ${d.late ?? 0} · jitter ${(d.jitterMs ?? 0).toFixed(1)} ms · ${d.listeners} listening`
       : `offline · last seen ${d.lastSeenMs ? `${fmtAge(Date.now() - d.lastSeenMs)} ago` : "never"}`;
     setText(c.facts, facts);
     const entries = Object.entries(d.status ?? {});
@@ -142,9 +152,10 @@ export function mountDevices(root: HTMLElement): () => void {
 
   async function refresh() {
     try {
-      const { devices, tcpPort, udpPort } = await api<DeviceList>("/api/devices");
+      const { devices, tcpPort, udpPort, hosts, tlsFingerprint } = await api<DeviceList>("/api/devices");
       setText(failure, "");
-      setText(ports, tcpPort !== null && udpPort !== null ? `Devkits connect to TCP ${host}:${tcpPort} (commands) and send audio to UDP ${host}:${udpPort}.` : "The devkit ports are off on this relay.");
+      const tls = tlsFingerprint ? ` Boards with TLS connect to the same TCP port and pin the certificate SHA-256 ${tlsFingerprint}.` : "";
+      setText(ports, tcpPort !== null && udpPort !== null ? devkitReach(hosts, location.hostname, tcpPort, udpPort).summary + tls : "The devkit ports are off on this relay.");
       const present = new Set(devices.map((d) => d.deviceId));
       for (const key of [...cards.keys()]) if (!present.has(key)) drop(key);
       for (const d of devices) {

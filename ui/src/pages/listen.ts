@@ -113,7 +113,7 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
     entry.online = src.online;
     const avail = src.availability?.state ?? "live";
     const state = !src.online ? "offline" : avail;
-    const fmt = src.format ? ` · ${src.format.sampleRate / 1000} kHz ${src.format.channels === 1 ? "mono" : "stereo"}` : "";
+    const fmt = src.format ? ` · ${src.format.sampleRate / 1000} kHz ${src.format.channels === 1 ? "mono" : "stereo"}${src.encoding === "s16le" ? "" : ` ${src.encoding}`}` : "";
     const badgeText = state === "live" ? `live${fmt}${src.kind === "local" ? " · in use" : ""}` : state;
     if (entry.badge.textContent !== badgeText) {
       entry.badge.textContent = badgeText;

@@ -8,6 +8,7 @@ import { micMeter } from "./mic-meter";
 const LABELS: Record<keyof Settings, string> = {
   port: "Port",
   lanAccess: "LAN access (listen on every network interface)",
+  devkitLan: "Devkits on the network (devkit ports on every interface; boards still need their token)",
   tls: "HTTPS (a generated certificate; phones need it for camera and microphone)",
   ringFrames: "Frames kept per camera",
   testPattern: "Test-pattern camera",
@@ -27,7 +28,7 @@ const LABELS: Record<keyof Settings, string> = {
 };
 
 const GROUPS: [string, (keyof Settings)[]][] = [
-  ["Relay", ["port", "lanAccess", "tls", "ringFrames", "testPattern", "audioBufferMs", "theme"]],
+  ["Relay", ["port", "lanAccess", "devkitLan", "tls", "ringFrames", "testPattern", "audioBufferMs", "theme"]],
   ["Camera", ["cameraEnabled", "camera", "cameraWidth", "cameraHeight", "cameraFps", "cameraQuality", "cameraAlwaysOn"]],
   ["Microphone", ["micEnabled", "mic", "micFormat", "micAlwaysOn"]],
 ];
@@ -125,6 +126,8 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     const now: Partial<Record<keyof Settings, string>> = {
       port: v.listeningPort === v.settings.port ? `This run listens on port ${v.listeningPort}.` : `Configured ${v.settings.port}; this run listens on port ${v.listeningPort}${v.settings.port === 0 ? " (0 means any free port)" : ""}.`,
       lanAccess: `This run: ${run.lanAccess ? "on the LAN" : "this computer only"}.`,
+      // Off means the devkit ports follow LAN access.
+      devkitLan: `This run: devkit ports ${run.devkitLan || run.lanAccess ? "open to boards on the network (see Devices for the address)" : "on this computer only"}.`,
       tls: `This run: ${run.tls ? "HTTPS" : "plain HTTP"}.`,
     };
     for (const [key, text] of Object.entries(now)) {

@@ -153,7 +153,7 @@ pub struct Ring {
     pub frames: Vec<RingFrame>,
 }
 
-/// A PCM format: sample rate and channels (always s16le).
+/// A PCM format: sample rate and channels (the encoding is named beside it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioFormat {
@@ -170,6 +170,7 @@ pub struct AudioSourceInfo {
     pub name: Option<String>,
     pub online: bool,
     pub format: Option<AudioFormat>,
+    /// `s16le`, `s32le` or `f32le` (`s16le` before the source first streams).
     pub encoding: String,
     #[ts(type = "number")]
     pub chunks: u64,
@@ -211,7 +212,10 @@ pub struct DeviceAudio {
     pub sample_rate: u32,
     pub channels: u16,
     pub format: String,
+    /// Audio per datagram, rounded to whole milliseconds.
     pub frame_ms: u32,
+    /// Audio per datagram in sample frames (exact).
+    pub frame_samples: u32,
 }
 
 /// One registered devkit, online or not (the session fields are `null` offline).
@@ -229,6 +233,8 @@ pub struct Device {
     pub ip: Option<String>,
     pub fw: Option<String>,
     pub format: Option<DeviceAudio>,
+    /// How the live session's command channel is carried: `tls` or `tcp` (null offline).
+    pub transport: Option<String>,
     #[ts(type = "number | null")]
     pub connected_ms: Option<u64>,
     #[ts(type = "number | null")]
@@ -290,6 +296,25 @@ pub struct DeviceList {
     /// when that listener is off.
     pub tcp_port: Option<u16>,
     pub udp_port: Option<u16>,
+    /// The addresses those ports are reached at.
+    pub hosts: DevkitHosts,
+    /// SHA-256 of the certificate the devkit TCP port presents to boards that
+    /// connect with TLS (`AB:CD:…`), for them to pin; null when TLS is off.
+    pub tls_fingerprint: Option<String>,
+}
+
+/// Where devkits reach the devkit ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DevkitHosts {
+    /// The address for a devkit (or the simulator) on this computer.
+    pub local: String,
+    /// Whether the ports listen beyond this computer (`devkitLan`, `--devkit-bind`).
+    pub lan_enabled: bool,
+    /// The addresses a board on the network can use (this computer's LAN
+    /// addresses), best first; empty when the ports are on loopback only or
+    /// this computer has no network address. Never a loopback address.
+    pub lan: Vec<String>,
 }
 
 /// `POST /api/devices`.
@@ -313,6 +338,8 @@ pub struct CreatedDevice {
     pub created_ms: u64,
     pub tcp_port: Option<u16>,
     pub udp_port: Option<u16>,
+    pub hosts: DevkitHosts,
+    pub tls_fingerprint: Option<String>,
     pub note: String,
 }
 

@@ -1,14 +1,12 @@
 //! `GET /audio/ws` (listeners) and `GET /audio/publish` (publishers). Binary
-//! messages are 16-bit little-endian PCM; these are the text messages.
+//! messages are PCM in the `encoding` the `format` message names (`s16le`,
+//! `s32le` or `f32le`, little-endian, interleaved); these are the text messages.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
 use crate::socket::Ping;
-
-/// The only PCM encoding on the wire.
-pub const ENCODING: &str = "s16le";
 
 /// What a listener sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]

@@ -101,6 +101,7 @@ pub fn typescript() -> String {
         api::DeviceSessionStats,
         api::UdpDropCounts,
         api::DeviceList,
+        api::DevkitHosts,
         api::NewDevice,
         api::CreatedDevice,
         api::RevokedDevice,

@@ -43,6 +43,10 @@ pub struct Settings {
     pub lan_access: bool,
     /// HTTPS/WSS with the generated certificate. Next start.
     pub tls: bool,
+    /// The devkit TCP and UDP ports on every interface (the LAN), whatever
+    /// `lanAccess` says for the web UI. Devkits still need their device
+    /// token. On by default in the desktop app. Next start.
+    pub devkit_lan: bool,
     /// Frames kept per camera. Live, for cameras that connect afterwards.
     #[ts(type = "number")]
     pub ring_frames: usize,
@@ -79,6 +83,7 @@ impl Default for Settings {
             port: 3000,
             lan_access: false,
             tls: false,
+            devkit_lan: false,
             ring_frames: 16,
             test_pattern: false,
             audio_buffer_ms: 150,
@@ -99,7 +104,7 @@ impl Default for Settings {
 }
 
 /// The settings that only take effect when the relay starts again.
-pub const RESTART_FIELDS: &[&str] = &["port", "lanAccess", "tls"];
+pub const RESTART_FIELDS: &[&str] = &["port", "lanAccess", "tls", "devkitLan"];
 
 /// `GET /api/settings`, and the answer to every `PUT`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]

@@ -1,15 +1,64 @@
-//! What a simulated devkit plays: s16le PCM from a tone, a WAV file or speech.
+//! What a simulated devkit plays: PCM from a tone, a WAV file or speech, made
+//! as 16-bit samples and sent in the encoding the devkit declares.
 
 use std::path::Path;
 
 use crate::SimError;
 
-/// Interleaved s16le PCM in the devkit's format, played packet by packet.
+/// How a devkit stores a sample on the wire (the hello's `audio.format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    S16le,
+    S32le,
+    F32le,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::S16le => "s16le",
+            Self::S32le => "s32le",
+            Self::F32le => "f32le",
+        }
+    }
+
+    pub fn sample_bytes(self) -> usize {
+        match self {
+            Self::S16le => 2,
+            Self::S32le | Self::F32le => 4,
+        }
+    }
+
+    /// One 16-bit sample in this encoding (s32le: the same level, shifted up;
+    /// f32le: scaled to [-1, 1)).
+    pub fn encode(self, s: i16, out: &mut Vec<u8>) {
+        match self {
+            Self::S16le => out.extend_from_slice(&s.to_le_bytes()),
+            Self::S32le => out.extend_from_slice(&((s as i32) << 16).to_le_bytes()),
+            Self::F32le => out.extend_from_slice(&(s as f32 / 32768.0).to_le_bytes()),
+        }
+    }
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::S16le, Self::S32le, Self::F32le]
+            .into_iter()
+            .find(|e| e.name() == s)
+            .ok_or_else(|| format!("'{s}' is not an encoding (s16le, s32le or f32le)"))
+    }
+}
+
+/// Interleaved PCM in the devkit's format, played packet by packet.
 #[derive(Debug, Clone)]
 pub struct PcmSource {
     pcm: Vec<u8>,
     pos: usize,
     channels: u16,
+    /// Bytes per sample (2 until [`PcmSource::encoded`] says otherwise).
+    sample_bytes: usize,
     /// Start again at the end (tones loop; files and speech play once).
     looping: bool,
 }
@@ -31,6 +80,7 @@ impl PcmSource {
             pcm,
             pos: 0,
             channels,
+            sample_bytes: 2,
             looping: true,
         }
     }
@@ -41,6 +91,7 @@ impl PcmSource {
             pcm,
             pos: 0,
             channels,
+            sample_bytes: 2,
             looping: false,
         }
     }
@@ -86,10 +137,23 @@ impl PcmSource {
         Self::wav_bytes(&out.stdout, sample_rate, channels)
     }
 
+    /// This source's s16le PCM re-encoded as `encoding` (call once, before playing).
+    pub fn encoded(mut self, encoding: Encoding) -> Self {
+        if encoding != Encoding::S16le && self.sample_bytes == 2 {
+            let mut out = Vec::with_capacity(self.pcm.len() / 2 * encoding.sample_bytes());
+            for b in self.pcm.chunks_exact(2) {
+                encoding.encode(i16::from_le_bytes([b[0], b[1]]), &mut out);
+            }
+            self.pcm = out;
+            self.sample_bytes = encoding.sample_bytes();
+        }
+        self
+    }
+
     /// The next packet of `frames` sample frames; a short last packet is
     /// padded with silence. `None` at the end of a non-looping source.
     pub fn next_packet(&mut self, frames: usize) -> Option<Vec<u8>> {
-        let len = frames * 2 * self.channels as usize;
+        let len = frames * self.sample_bytes * self.channels as usize;
         if self.pos >= self.pcm.len() {
             if !self.looping || self.pcm.is_empty() {
                 return None;
@@ -239,5 +303,32 @@ mod tests {
             s.next_packet(1600).is_none(),
             "0.1 s at 32 kHz is 1600 frames at 16 kHz"
         );
+    }
+
+    #[test]
+    fn every_encoding_carries_the_same_level_in_its_own_width() {
+        let mut out = Vec::new();
+        for e in [Encoding::S16le, Encoding::S32le, Encoding::F32le] {
+            out.clear();
+            e.encode(-16384, &mut out);
+            assert_eq!(out.len(), e.sample_bytes());
+            match e {
+                Encoding::S16le => assert_eq!(i16::from_le_bytes([out[0], out[1]]), -16384),
+                Encoding::S32le => assert_eq!(
+                    i32::from_le_bytes(out[..4].try_into().unwrap()),
+                    -16384 << 16
+                ),
+                Encoding::F32le => {
+                    assert_eq!(f32::from_le_bytes(out[..4].try_into().unwrap()), -0.5)
+                }
+            }
+        }
+        let mut t = PcmSource::tone(440.0, 16_000, 2, 0.5).encoded(Encoding::F32le);
+        assert_eq!(t.next_packet(320).unwrap().len(), 320 * 2 * 4);
+        assert_eq!("s32le".parse::<Encoding>(), Ok(Encoding::S32le));
+        assert!("u8"
+            .parse::<Encoding>()
+            .unwrap_err()
+            .contains("s16le, s32le or f32le"));
     }
 }

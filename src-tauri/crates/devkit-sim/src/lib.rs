@@ -11,6 +11,7 @@
 //! tests drive the same code.
 
 pub mod audio;
+pub mod tls;
 mod wire;
 
 use std::{
@@ -24,12 +25,12 @@ use std::{
 
 use serde_json::{json, Value};
 use tokio::{
-    net::{tcp::OwnedWriteHalf, TcpStream, UdpSocket},
+    net::{TcpStream, UdpSocket},
     sync::{mpsc, Mutex},
     task::JoinHandle,
 };
 
-pub use audio::PcmSource;
+pub use audio::{Encoding, PcmSource};
 pub use wire::{encode_frame, read_frame};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,8 @@ pub enum SimError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Audio(String),
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// How the device answers commands.
@@ -69,6 +72,14 @@ pub struct DevkitConfig {
     pub sample_rate: u32,
     pub channels: u16,
     pub frame_ms: u32,
+    /// Sample frames per datagram instead of `frame_ms` (for durations that
+    /// are no whole millisecond, such as 441 frames at 44.1 kHz).
+    pub frame_samples: Option<u32>,
+    /// Connect with TLS and accept only the certificate with this SHA-256
+    /// (`AB:CD:…`, as `GET /api/devices` shows it); plain TCP when `None`.
+    pub tls_fingerprint: Option<String>,
+    /// The sample encoding the hello declares (the PCM must be in it: [`PcmSource::encoded`]).
+    pub encoding: Encoding,
     pub commands: CommandPolicy,
     /// Answer the server's pings (turn off to exercise keepalive expiry).
     pub answer_pings: bool,
@@ -86,6 +97,9 @@ impl DevkitConfig {
             sample_rate: 16_000,
             channels: 1,
             frame_ms: 20,
+            frame_samples: None,
+            tls_fingerprint: None,
+            encoding: Encoding::S16le,
             commands: CommandPolicy::Standard,
             answer_pings: true,
             ping_every: Some(Duration::from_secs(5)),
@@ -93,15 +107,25 @@ impl DevkitConfig {
     }
 
     pub fn hello(&self) -> Value {
-        json!({
-            "type": "hello", "deviceId": self.device_id, "token": self.token, "fw": self.fw,
-            "audio": { "sampleRate": self.sample_rate, "channels": self.channels, "format": "s16le", "frameMs": self.frame_ms },
-        })
+        let mut audio = json!({ "sampleRate": self.sample_rate, "channels": self.channels, "format": self.encoding.name() });
+        match self.frame_samples {
+            Some(n) => audio["frameSamples"] = n.into(),
+            None => audio["frameMs"] = self.frame_ms.into(),
+        }
+        json!({ "type": "hello", "deviceId": self.device_id, "token": self.token, "fw": self.fw, "audio": audio })
     }
 
     /// Sample frames per packet.
     pub fn frames_per_packet(&self) -> usize {
-        (self.sample_rate * self.frame_ms / 1000) as usize
+        self.frame_samples
+            .map_or((self.sample_rate * self.frame_ms / 1000) as usize, |n| {
+                n as usize
+            })
+    }
+
+    /// How long one packet plays.
+    pub fn packet_duration(&self) -> Duration {
+        Duration::from_secs_f64(self.frames_per_packet() as f64 / self.sample_rate as f64)
     }
 }
 
@@ -111,7 +135,7 @@ pub struct Devkit {
     pub session_id: u32,
     pub udp_port: u16,
     pub keepalive: Duration,
-    writer: Arc<Mutex<OwnedWriteHalf>>,
+    writer: Arc<Mutex<wire::ChannelWrite>>,
     udp: UdpSocket,
     /// Every message the server sent after the welcome, in order.
     inbox: mpsc::UnboundedReceiver<Value>,
@@ -127,7 +151,21 @@ impl Devkit {
             .await
             .map_err(|e| SimError::Connect(config.server, e))?;
         tcp.set_nodelay(true)?;
-        let (mut read, write) = tcp.into_split();
+        let (mut read, write): (wire::ChannelRead, wire::ChannelWrite) =
+            match &config.tls_fingerprint {
+                Some(pin) => {
+                    let pin = tls::parse_fingerprint(pin).map_err(SimError::Tls)?;
+                    let tls = tls::connect(tcp, pin).await.map_err(|e| {
+                        SimError::Tls(format!("TLS with {} failed: {e}", config.server))
+                    })?;
+                    let (r, w) = tokio::io::split(tls);
+                    (Box::new(r), Box::new(w))
+                }
+                None => {
+                    let (r, w) = tcp.into_split();
+                    (Box::new(r), Box::new(w))
+                }
+            };
         let writer = Arc::new(Mutex::new(write));
         wire::write_json(&writer, &config.hello()).await?;
         let wait = Duration::from_secs(15);
@@ -303,8 +341,8 @@ pub async fn stream_audio(
     duration: Option<Duration>,
 ) -> std::io::Result<StreamReport> {
     let frames = devkit.config.frames_per_packet();
-    let period = Duration::from_millis(devkit.config.frame_ms as u64);
-    let max_packets = duration.map(|d| (d.as_millis() / period.as_millis().max(1)) as u64);
+    let period = devkit.config.packet_duration();
+    let max_packets = duration.map(|d| (d.as_secs_f64() / period.as_secs_f64()).round() as u64);
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut rng = Rng::new(impairments.seed ^ 0x9E37_79B9_7F4A_7C15);

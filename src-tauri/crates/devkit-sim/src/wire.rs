@@ -7,10 +7,13 @@ use std::sync::{
 
 use serde_json::{json, Value};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::tcp::{OwnedReadHalf, OwnedWriteHalf},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     sync::{mpsc, Mutex},
 };
+
+/// The command channel's halves, plain TCP or TLS alike.
+pub type ChannelRead = Box<dyn AsyncRead + Send + Unpin>;
+pub type ChannelWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 use crate::{CommandPolicy, DevkitConfig};
 
@@ -21,7 +24,7 @@ pub fn encode_frame(json: &str) -> Vec<u8> {
     out
 }
 
-pub async fn read_frame(read: &mut OwnedReadHalf) -> std::io::Result<String> {
+pub async fn read_frame<R: AsyncRead + Unpin>(read: &mut R) -> std::io::Result<String> {
     let mut len = [0u8; 4];
     read.read_exact(&mut len).await?;
     let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
@@ -29,7 +32,7 @@ pub async fn read_frame(read: &mut OwnedReadHalf) -> std::io::Result<String> {
     String::from_utf8(body).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
-pub async fn write_json(writer: &Mutex<OwnedWriteHalf>, msg: &Value) -> std::io::Result<()> {
+pub async fn write_json(writer: &Mutex<ChannelWrite>, msg: &Value) -> std::io::Result<()> {
     writer
         .lock()
         .await
@@ -62,8 +65,8 @@ fn answer_command(policy: &CommandPolicy, msg: &Value) -> Option<Value> {
 /// Reads the server's messages, answering pings and commands. Returns the
 /// last error message the server sent, once the connection ends.
 pub async fn reader_loop(
-    mut read: OwnedReadHalf,
-    writer: Arc<Mutex<OwnedWriteHalf>>,
+    mut read: ChannelRead,
+    writer: Arc<Mutex<ChannelWrite>>,
     inbox: mpsc::UnboundedSender<Value>,
     config: DevkitConfig,
     commands_seen: Arc<AtomicU64>,
@@ -97,7 +100,7 @@ pub async fn reader_loop(
     last_error
 }
 
-pub async fn ping_loop(writer: Arc<Mutex<OwnedWriteHalf>>, every: std::time::Duration) {
+pub async fn ping_loop(writer: Arc<Mutex<ChannelWrite>>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {

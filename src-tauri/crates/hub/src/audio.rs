@@ -24,23 +24,87 @@ use tokio::sync::{watch, Notify};
 
 use crate::{error::HubError, hub::SourceKind, id::StreamId, stream::unix_ms};
 
-/// 16-bit little-endian PCM, interleaved: the only encoding on the wire.
+/// How one PCM sample is stored, little-endian, channels interleaved. The
+/// relay never converts: listeners get a source's own encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SampleEncoding {
+    /// Signed 16-bit integers.
+    #[default]
+    S16le,
+    /// Signed 32-bit integers (I2S microphones, AudioPirate's `S32_LE`).
+    S32le,
+    /// IEEE 754 32-bit floats, nominally in [-1, 1].
+    F32le,
+}
+
+impl SampleEncoding {
+    pub const ALL: [SampleEncoding; 3] = [Self::S16le, Self::S32le, Self::F32le];
+
+    /// The name used on every wire (`format` messages, the devkit hello, `/api/sources`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::S16le => "s16le",
+            Self::S32le => "s32le",
+            Self::F32le => "f32le",
+        }
+    }
+
+    /// `name` as sent on a wire; a clear error naming the choices otherwise.
+    pub fn parse(name: &str) -> Result<Self, HubError> {
+        Self::ALL
+            .into_iter()
+            .find(|e| e.name() == name)
+            .ok_or_else(|| {
+                HubError::BadFormat(format!(
+                    "encoding '{name}' is not supported (use s16le, s32le or f32le)"
+                ))
+            })
+    }
+
+    /// Bytes per sample.
+    pub fn sample_bytes(self) -> usize {
+        match self {
+            Self::S16le => 2,
+            Self::S32le | Self::F32le => 4,
+        }
+    }
+}
+
+/// A source's PCM format: rate, channels and sample encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AudioFormat {
     pub sample_rate: u32,
     pub channels: u16,
+    pub encoding: SampleEncoding,
 }
 
 impl AudioFormat {
-    pub const ENCODING: &'static str = "s16le";
-    /// Sample rates the relay accepts.
-    pub const RATES: [u32; 4] = [8_000, 16_000, 24_000, 48_000];
+    /// What a source that has not streamed yet reports (`/api/sources`).
+    pub const DEFAULT: AudioFormat = AudioFormat {
+        sample_rate: 16_000,
+        channels: 1,
+        encoding: SampleEncoding::S16le,
+    };
 
-    /// A format with a supported rate and one or two channels.
+    /// Sample rates the relay accepts.
+    pub const RATES: [u32; 8] = [
+        8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000,
+    ];
+
+    /// An s16le format with a supported rate and one or two channels.
     pub fn new(sample_rate: u32, channels: u16) -> Result<Self, HubError> {
+        Self::with_encoding(sample_rate, channels, SampleEncoding::S16le)
+    }
+
+    /// A format with a supported rate, one or two channels and `encoding`.
+    pub fn with_encoding(
+        sample_rate: u32,
+        channels: u16,
+        encoding: SampleEncoding,
+    ) -> Result<Self, HubError> {
         if !Self::RATES.contains(&sample_rate) {
             return Err(HubError::BadFormat(format!(
-                "sample rate {sample_rate} Hz is not supported (use 8000, 16000, 24000 or 48000)"
+                "sample rate {sample_rate} Hz is not supported (use 8000, 11025, 16000, 22050, 24000, 32000, 44100 or 48000)"
             )));
         }
         if !(1..=2).contains(&channels) {
@@ -51,12 +115,13 @@ impl AudioFormat {
         Ok(Self {
             sample_rate,
             channels,
+            encoding,
         })
     }
 
     /// Bytes per sample frame (one sample of every channel).
     pub fn frame_bytes(&self) -> usize {
-        2 * self.channels as usize
+        self.encoding.sample_bytes() * self.channels as usize
     }
 
     pub fn bytes_per_second(&self) -> usize {
@@ -392,7 +457,7 @@ impl AudioSource {
             name: st.name.clone(),
             online: self.is_online(),
             format: st.format,
-            encoding: AudioFormat::ENCODING,
+            encoding: st.format.unwrap_or(AudioFormat::DEFAULT).encoding.name(),
             chunks: st.chunks,
             bytes: st.bytes,
             last_chunk_ms: st.last_chunk_ms,
@@ -586,10 +651,20 @@ mod tests {
         ))
     }
 
-    const MONO16: AudioFormat = AudioFormat {
-        sample_rate: 16_000,
-        channels: 1,
-    };
+    const MONO16: AudioFormat = AudioFormat::DEFAULT;
+
+    #[test]
+    fn every_encoding_has_its_width_and_a_name_that_parses_back() {
+        for e in SampleEncoding::ALL {
+            assert_eq!(SampleEncoding::parse(e.name()), Ok(e));
+            let f = AudioFormat::with_encoding(44_100, 2, e).unwrap();
+            assert_eq!(f.frame_bytes(), 2 * e.sample_bytes());
+            assert_eq!(f.duration_of(f.bytes_for_ms(1000)), Duration::from_secs(1));
+        }
+        assert_eq!(SampleEncoding::S32le.sample_bytes(), 4);
+        assert!(SampleEncoding::parse("S16LE").is_err(), "names are exact");
+        assert!(AudioFormat::with_encoding(96_000, 1, SampleEncoding::F32le).is_err());
+    }
 
     /// 20 ms of 16 kHz mono, filled with `tag`.
     fn pcm(tag: u8) -> Bytes {
@@ -709,7 +784,11 @@ mod tests {
 
     #[test]
     fn unsupported_formats_are_refused() {
-        assert!(AudioFormat::new(44_100, 1).is_err());
+        assert!(AudioFormat::new(96_000, 1).is_err());
+        assert!(
+            AudioFormat::new(44_100, 1).is_ok(),
+            "44.1 kHz is a devkit rate"
+        );
         assert!(AudioFormat::new(16_000, 3).is_err());
         assert_eq!(AudioFormat::new(48_000, 2).unwrap().bytes_for_ms(7), 1344);
     }

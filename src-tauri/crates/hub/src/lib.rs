@@ -43,7 +43,7 @@ pub mod viewer;
 
 pub use audio::{
     AudioChunk, AudioFormat, AudioLease, AudioSnapshot, AudioSource, AudioSubscription,
-    ListenerItem, ListenerQueue, LossStats,
+    ListenerItem, ListenerQueue, LossStats, SampleEncoding,
 };
 pub use error::HubError;
 pub use frame::{MuxHeader, VideoFrame};

@@ -61,11 +61,27 @@ pub struct ServerConfig {
     #[arg(long, env = "RELAYDECK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// TCP port of the devkit command channel, on the --bind host (0: any free port).
+    /// Address for the devkit TCP and UDP ports, independently of --bind (e.g. 0.0.0.0 puts
+    /// them on the LAN while the web UI stays on loopback). Default: the --bind address,
+    /// or every interface when the `devkitLan` setting is on.
+    #[arg(long, env = "RELAYDECK_DEVKIT_BIND")]
+    pub devkit_bind: Option<std::net::IpAddr>,
+
+    /// Accept TLS on the devkit TCP port too (detected per connection; boards pin the
+    /// relay certificate's SHA-256, which `GET /api/devices` and pairing hand them).
+    #[arg(long, env = "RELAYDECK_DEVKIT_TLS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub devkit_tls: bool,
+
+    /// Refuse devkits that connect without TLS (their tokens would cross the network in
+    /// clear); implies --devkit-tls.
+    #[arg(long, env = "RELAYDECK_DEVKIT_REQUIRE_TLS")]
+    pub devkit_require_tls: bool,
+
+    /// TCP port of the devkit command channel, on the --devkit-bind address (0: any free port).
     #[arg(long, env = "RELAYDECK_DEVKIT_TCP_PORT", default_value_t = 5000)]
     pub devkit_tcp_port: u16,
 
-    /// UDP port for devkit audio, on the --bind host (0: any free port).
+    /// UDP port for devkit audio, on the --devkit-bind address (0: any free port).
     #[arg(long, env = "RELAYDECK_DEVKIT_UDP_PORT", default_value_t = 5001)]
     pub devkit_udp_port: u16,
 
@@ -223,6 +239,9 @@ impl ServerConfig {
         if !explicit("tls") {
             self.tls = s.tls;
         }
+        if !explicit("devkit_bind") && s.devkit_lan {
+            self.devkit_bind = Some([0, 0, 0, 0].into());
+        }
         if !explicit("ring_frames") {
             self.ring_frames = s.ring_frames as u32;
         }
@@ -237,9 +256,23 @@ impl ServerConfig {
             port: self.bind.port(),
             lan_access: !self.bind.ip().is_loopback(),
             tls: self.tls_enabled(),
+            // Off means "follow --bind": only an address of their own says otherwise.
+            devkit_lan: self
+                .devkit_bind
+                .map_or(base.devkit_lan, |ip| !ip.is_loopback()),
             ring_frames: self.ring_frames as usize,
             ..base
         }
+    }
+
+    /// Where the devkit TCP and UDP ports listen: --devkit-bind, else the --bind address.
+    pub fn devkit_ip(&self) -> std::net::IpAddr {
+        self.devkit_bind.unwrap_or(self.bind.ip())
+    }
+
+    /// Whether the devkit TCP port accepts TLS.
+    pub fn devkit_tls_enabled(&self) -> bool {
+        self.devkit_tls || self.devkit_require_tls
     }
 
     /// Whether the server speaks TLS (cookies get `Secure`, links `https`).

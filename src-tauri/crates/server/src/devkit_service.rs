@@ -16,6 +16,9 @@ pub trait DevkitService: Send + Sync {
     fn udp_addr(&self) -> Option<SocketAddr>;
     /// Datagrams the UDP port dropped, by reason.
     fn drop_counts(&self) -> UdpDropCounts;
+    /// SHA-256 of the certificate the command channel's TLS presents (`AB:CD:…`),
+    /// when devkits may use TLS.
+    fn tls_fingerprint(&self) -> Option<String>;
     /// The live session of `device_id`, if it is connected.
     fn session_info(&self, device_id: &str) -> Option<SessionInfo>;
     /// Ends a device's live session (it was revoked), telling it why.
@@ -59,6 +62,8 @@ pub struct SessionInfo {
     pub ip: String,
     pub fw: Option<String>,
     pub format: DeviceAudio,
+    /// `tls` or `tcp`: how the command channel is carried.
+    pub transport: &'static str,
     pub connected_ms: u64,
     pub packets: u64,
     pub bytes: u64,

@@ -19,8 +19,9 @@
 //! | [`edges::audio_listen`] | `GET /audio/ws`: audio listeners |
 //! | [`edges::audio_publish`] | `GET /audio/publish`: audio publishers (a browser's microphone) |
 //! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
-//! | [`store`] | state on disk, one writer per file: the device registry |
+//! | [`store`] | state on disk, one writer per file: the device registry, camera names, settings |
 //! | [`ui`] | the embedded web UI |
+//! | [`lan`] | this computer on the LAN: its addresses, and which a devkit can use |
 //! | [`tls`] | HTTPS/WSS: rustls, a generated self-signed certificate kept in the data directory |
 //! | [`limits`] | connection caps per IP and in total; streams and sources per publish token |
 //! | [`error`] | [`ApiError`]: every HTTP error as `{"error":{"code","message"}}` |
@@ -45,6 +46,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod host;
 pub mod jpeg_http;
+pub mod lan;
 pub mod limits;
 pub mod listeners;
 pub mod router;

@@ -13,7 +13,7 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     service::TowerToHyperService,
 };
-use relaydeck_hub::Hub;
+use relaydeck_hub::{Hub, StreamId};
 use tokio::{
     net::{TcpListener, UdpSocket},
     task::JoinHandle,
@@ -29,6 +29,7 @@ use crate::{
     router,
     state::AppState,
     store::{
+        camera_names::{CameraNames, CameraNamesError},
         devices::{DeviceRegistry, RegistryError},
         settings::{Settings, SettingsHandle},
     },
@@ -44,6 +45,8 @@ pub enum ServerError {
     },
     #[error("cannot open the device registry: {0}")]
     Registry(#[from] RegistryError),
+    #[error("cannot open the camera names: {0}")]
+    CameraNames(#[from] CameraNamesError),
     #[error("cannot open the credentials: {0}")]
     Auth(#[from] AuthError),
     #[error("TLS: {0}")]
@@ -89,6 +92,13 @@ impl Server {
             source,
         })?;
         let devices = DeviceRegistry::open(&dir)?;
+        let camera_names = CameraNames::open(&dir)?;
+        for (id, name) in camera_names.all() {
+            match StreamId::new(&id) {
+                Ok(id) => hub.set_label(&id, Some(name)),
+                Err(e) => tracing::warn!(%id, error = %e, "ignoring a stored camera name"),
+            }
+        }
         let (auth, generated_password) =
             Auth::open(&config.data_dir(), config.admin_password.as_deref())?;
         let listener = TcpListener::bind(addr)
@@ -99,19 +109,20 @@ impl Server {
         config.bind = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
-        let tcp_addr = SocketAddr::new(addr.ip(), config.devkit_tcp_port);
+        let tcp_addr = SocketAddr::new(config.devkit_ip(), config.devkit_tcp_port);
         let devkit_tcp = TcpListener::bind(tcp_addr)
             .await
             .map_err(|source| ServerError::Bind {
                 addr: tcp_addr,
                 source,
             })?;
-        let udp_addr = SocketAddr::new(addr.ip(), config.devkit_udp_port);
+        let udp_addr = SocketAddr::new(config.devkit_ip(), config.devkit_udp_port);
         let devkit_udp = devkit::udp::bind(udp_addr).map_err(|source| ServerError::Bind {
             addr: udp_addr,
             source,
         })?;
-        let tls = match config.tls_enabled() {
+        // One certificate for HTTPS and the devkit channel (boards pin its fingerprint).
+        let tls = match config.tls_enabled() || config.devkit_tls_enabled() {
             true => Some(tls::load(
                 &config.data_dir(),
                 config.tls_cert.as_deref(),
@@ -119,12 +130,28 @@ impl Server {
             )?),
             false => None,
         };
+        let devkit_tls = tls
+            .as_ref()
+            .filter(|_| config.devkit_tls_enabled())
+            .map(|t| (t.devkit.clone(), t.fingerprint.clone()));
+        let tls = tls.filter(|_| config.tls_enabled());
         let devkits = Devkits::new();
-        let state = AppState::new(hub, config, devices, auth, settings, devkits.clone());
+        let state = AppState::new(
+            hub,
+            config,
+            devices,
+            camera_names,
+            auth,
+            settings,
+            devkits.clone(),
+        );
         devkits.set_addrs(
             devkit_tcp.local_addr().expect("bound"),
             devkit_udp.local_addr().expect("bound"),
         );
+        if let Some((acceptor, fingerprint)) = devkit_tls {
+            devkits.set_tls(acceptor, fingerprint);
+        }
         Ok(Self {
             state,
             devkits,
@@ -374,7 +401,7 @@ async fn devkit_accept_loop(
                         continue;
                     }
                 };
-                let session = devkit::session::run(state.clone(), devkits.clone(), tcp, peer);
+                let session = devkit::accept::serve(state.clone(), devkits.clone(), tcp, peer);
                 state.tasks.spawn(async move {
                     let _permit = permit;
                     session.await

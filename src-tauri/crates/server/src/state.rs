@@ -16,7 +16,7 @@ use crate::{
     host::Host,
     limits::PublishQuota,
     listeners::ListenerIds,
-    store::{devices::DeviceRegistry, settings::SettingsHandle},
+    store::{camera_names::CameraNames, devices::DeviceRegistry, settings::SettingsHandle},
 };
 
 #[derive(Clone)]
@@ -31,6 +31,8 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// The device registry (the only writer of `devices.json`).
     pub devices: Arc<DeviceRegistry>,
+    /// The admin's camera names (the only writer of `camera-names.json`).
+    pub camera_names: Arc<CameraNames>,
     /// Live devkit sessions, as the REST API may use them.
     pub devkits: Arc<dyn DevkitService>,
     /// Audio listeners by `listenerId`.
@@ -56,6 +58,7 @@ impl AppState {
         hub: Hub,
         config: ServerConfig,
         devices: DeviceRegistry,
+        camera_names: CameraNames,
         auth: Auth,
         settings: SettingsHandle,
         devkits: Arc<dyn DevkitService>,
@@ -69,6 +72,7 @@ impl AppState {
             auth: Arc::new(auth),
             policy: Arc::new(crate::auth::policy::table()),
             devices: Arc::new(devices),
+            camera_names: Arc::new(camera_names),
             devkits,
             listener_ids: Arc::default(),
             hub,
@@ -198,6 +202,7 @@ impl FromRef<AppState> for StatusState {
 pub struct CameraState {
     pub hub: Hub,
     pub host: Host,
+    pub names: Arc<CameraNames>,
 }
 
 impl FromRef<AppState> for CameraState {
@@ -205,6 +210,7 @@ impl FromRef<AppState> for CameraState {
         Self {
             hub: s.hub.clone(),
             host: s.host.clone(),
+            names: s.camera_names.clone(),
         }
     }
 }

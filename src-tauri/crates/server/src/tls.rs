@@ -1,7 +1,8 @@
-//! HTTPS/WSS with rustls. With `--tls` and no certificate given, a
-//! self-signed one is created (rcgen) for `localhost`, this host's name and
-//! its LAN addresses, kept in the data directory and reused; its SHA-256
-//! fingerprint is shown at start so a user can check what the browser shows.
+//! HTTPS/WSS and the devkit channel's TLS, with rustls. Without a
+//! certificate given, a self-signed one is created (rcgen) for `localhost`,
+//! this host's name and its LAN addresses, kept in the data directory and
+//! reused; its SHA-256 fingerprint is shown at start so a user can check what
+//! the browser shows, and handed to devkits, which pin it.
 
 use std::{
     path::{Path, PathBuf},
@@ -34,7 +35,10 @@ pub enum TlsError {
 
 /// A ready acceptor and what to tell the user about it.
 pub struct Tls {
+    /// For HTTPS (ALPN `http/1.1`).
     pub acceptor: TlsAcceptor,
+    /// For the devkit command channel (the same certificate, no ALPN).
+    pub devkit: TlsAcceptor,
     /// SHA-256 of the leaf certificate, as `AB:CD:…`.
     pub fingerprint: String,
     pub cert_path: PathBuf,
@@ -63,19 +67,6 @@ pub fn subject_names() -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-/// This machine's non-loopback IPv4 addresses (for LAN URLs).
-pub fn lan_addresses() -> Vec<std::net::IpAddr> {
-    let mut ips: Vec<_> = if_addrs::get_if_addrs()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|i| !i.is_loopback() && i.ip().is_ipv4())
-        .map(|i| i.ip())
-        .collect();
-    ips.sort();
-    ips.dedup();
-    ips
 }
 
 fn hostname() -> Option<String> {
@@ -135,6 +126,10 @@ pub fn load(dir: &Path, cert: Option<&Path>, key: Option<&Path>) -> Result<Tls, 
             what: "private key",
         })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let devkit = TlsConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs.clone(), key.clone_key())?;
     let mut config = TlsConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
@@ -142,6 +137,7 @@ pub fn load(dir: &Path, cert: Option<&Path>, key: Option<&Path>) -> Result<Tls, 
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Tls {
         acceptor: TlsAcceptor::from(Arc::new(config)),
+        devkit: TlsAcceptor::from(Arc::new(devkit)),
         fingerprint,
         cert_path,
         self_signed,

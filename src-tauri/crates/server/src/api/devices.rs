@@ -11,7 +11,8 @@ use axum::{
     Json, Router,
 };
 use relaydeck_contract::api::{
-    CreatedDevice, Device, DeviceList, DeviceSessionStats, NewCommand, NewDevice, RevokedDevice,
+    CreatedDevice, Device, DeviceList, DeviceSessionStats, DevkitHosts, NewCommand, NewDevice,
+    RevokedDevice,
 };
 use serde_json::{json, Value};
 
@@ -66,6 +67,7 @@ fn device(state: &DeviceState, record: &DeviceRecord) -> Device {
         ip: session.as_ref().map(|i| i.ip.clone()),
         fw: session.as_ref().and_then(|i| i.fw.clone()),
         format: session.as_ref().map(|i| i.format.clone()),
+        transport: session.as_ref().map(|i| i.transport.to_owned()),
         connected_ms: session.as_ref().map(|i| i.connected_ms),
         last_packet_ms: session.as_ref().and_then(|i| i.last_packet_ms),
         listeners,
@@ -99,7 +101,17 @@ async fn list(State(state): State<DeviceState>) -> Json<DeviceList> {
         udp_drops: state.devkits.drop_counts(),
         tcp_port: state.devkits.tcp_addr().map(|a| a.port()),
         udp_port: state.devkits.udp_addr().map(|a| a.port()),
+        hosts: devkit_hosts(&state),
+        tls_fingerprint: state.devkits.tls_fingerprint(),
     })
+}
+
+fn devkit_hosts(state: &DeviceState) -> DevkitHosts {
+    let ip = state
+        .devkits
+        .tcp_addr()
+        .map_or(state.config.devkit_ip(), |a| a.ip());
+    crate::lan::devkit_hosts(ip, &crate::lan::addresses())
 }
 
 async fn one(State(state): State<DeviceState>, access: Access) -> Result<Json<Device>, ApiError> {
@@ -126,6 +138,8 @@ async fn create(
         created_ms: record.created_ms,
         tcp_port: state.devkits.tcp_addr().map(|a| a.port()),
         udp_port: state.devkits.udp_addr().map(|a| a.port()),
+        hosts: devkit_hosts(&state),
+        tls_fingerprint: state.devkits.tls_fingerprint(),
         note: "the token is shown only now; store it on the device".into(),
     };
     Ok((StatusCode::CREATED, Json(body)))

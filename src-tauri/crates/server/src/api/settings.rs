@@ -62,7 +62,7 @@ fn urls(state: &AccountState, headers: &HeaderMap) -> Vec<String> {
         .unwrap_or(state.config.bind.port());
     let bind = state.config.bind.ip();
     if bind.is_unspecified() {
-        crate::tls::lan_addresses()
+        crate::lan::ipv4_addresses()
             .iter()
             .map(|ip| format!("{scheme}://{ip}:{port}"))
             .collect()

@@ -12,7 +12,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{extract::State, response::Response, routing::get, Router};
 use bytes::Bytes;
 use relaydeck_contract::{
-    audio_ws::{ListenerEvent, ListenerMessage, ENCODING},
+    audio_ws::{ListenerEvent, ListenerMessage},
     socket::{code, SocketReply},
 };
 use relaydeck_hub::{AudioFormat, AudioSource, AudioSubscription, ListenerItem, StreamId};
@@ -39,7 +39,7 @@ pub fn format_event(source: &str, f: AudioFormat) -> ListenerEvent {
         source: source.to_owned(),
         sample_rate: f.sample_rate,
         channels: f.channels,
-        encoding: ENCODING.to_owned(),
+        encoding: f.encoding.name().to_owned(),
     }
 }
 

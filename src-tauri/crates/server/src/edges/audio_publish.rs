@@ -6,10 +6,10 @@
 use axum::{extract::State, response::Response, routing::get, Router};
 use bytes::Bytes;
 use relaydeck_contract::{
-    audio_ws::{PublisherMessage, PublisherReply, ENCODING},
+    audio_ws::{PublisherMessage, PublisherReply},
     socket::{code, SocketReply},
 };
-use relaydeck_hub::{AudioFormat, AudioLease, HubError, SourceKind, StreamId};
+use relaydeck_hub::{AudioFormat, AudioLease, HubError, SampleEncoding, SourceKind, StreamId};
 
 use crate::{
     auth::Access,
@@ -126,7 +126,7 @@ impl AudioPublisher {
             source: self.id.to_string(),
             sample_rate: format.sample_rate,
             channels: format.channels,
-            encoding: ENCODING.to_owned(),
+            encoding: format.encoding.name().to_owned(),
         })
     }
 }
@@ -196,8 +196,9 @@ fn format_from(
     channels: u16,
     encoding: Option<&str>,
 ) -> Result<AudioFormat, String> {
-    match encoding {
-        None | Some(ENCODING) => AudioFormat::new(sample_rate, channels).map_err(|e| e.to_string()),
-        Some(other) => Err(format!("encoding '{other}' is not supported (use s16le)")),
-    }
+    let encoding = match encoding {
+        None => SampleEncoding::S16le,
+        Some(name) => SampleEncoding::parse(name).map_err(|e| e.to_string())?,
+    };
+    AudioFormat::with_encoding(sample_rate, channels, encoding).map_err(|e| e.to_string())
 }

@@ -17,7 +17,7 @@ use axum::{
     Router,
 };
 use bytes::Bytes;
-use relaydeck_hub::{AudioFormat, AudioSubscription, ListenerItem};
+use relaydeck_hub::{AudioFormat, AudioSubscription, ListenerItem, SampleEncoding};
 use tokio_util::sync::CancellationToken;
 
 use crate::streams::{find_audio_source as find_source, parse_backlog};
@@ -31,21 +31,29 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/audio/{id}/live.wav", get(live_wav))
 }
 
-/// A 44-byte PCM WAV header for a stream of unknown length.
+/// A 44-byte WAV header for a stream of unknown length: `WAVE_FORMAT_PCM`
+/// (1) for s16le and s32le, `WAVE_FORMAT_IEEE_FLOAT` (3) for f32le, in the
+/// canonical 16-byte `fmt ` chunk (what ffmpeg, sox and browsers read; a
+/// float file's optional `fact` chunk only matters for files of known length).
 pub fn header(f: AudioFormat) -> [u8; 44] {
     let mut h = [0u8; 44];
     let block_align = f.frame_bytes() as u16;
+    let (tag, bits): (u16, u16) = match f.encoding {
+        SampleEncoding::S16le => (1, 16),
+        SampleEncoding::S32le => (1, 32),
+        SampleEncoding::F32le => (3, 32),
+    };
     h[0..4].copy_from_slice(b"RIFF");
     h[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
     h[8..12].copy_from_slice(b"WAVE");
     h[12..16].copy_from_slice(b"fmt ");
     h[16..20].copy_from_slice(&16u32.to_le_bytes());
-    h[20..22].copy_from_slice(&1u16.to_le_bytes()); // PCM
+    h[20..22].copy_from_slice(&tag.to_le_bytes());
     h[22..24].copy_from_slice(&f.channels.to_le_bytes());
     h[24..28].copy_from_slice(&f.sample_rate.to_le_bytes());
     h[28..32].copy_from_slice(&(f.bytes_per_second() as u32).to_le_bytes());
     h[32..34].copy_from_slice(&block_align.to_le_bytes());
-    h[34..36].copy_from_slice(&16u16.to_le_bytes());
+    h[34..36].copy_from_slice(&bits.to_le_bytes());
     h[36..40].copy_from_slice(b"data");
     h[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
     h

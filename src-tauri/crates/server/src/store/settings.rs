@@ -265,6 +265,9 @@ impl SettingsHandle {
         if now.tls != run.tls {
             fields.push("tls");
         }
+        if now.devkit_lan != run.devkit_lan {
+            fields.push("devkitLan");
+        }
         fields
     }
 }

@@ -20,7 +20,13 @@ pub struct HelloAudio {
     pub sample_rate: u32,
     pub channels: u16,
     pub format: String,
-    pub frame_ms: u32,
+    /// Audio per datagram in milliseconds (a whole number of samples at the rate)...
+    #[serde(default)]
+    pub frame_ms: Option<u32>,
+    /// ...or in sample frames, for durations that are no whole millisecond
+    /// (44.1 kHz); wins when both are given.
+    #[serde(default)]
+    pub frame_samples: Option<u32>,
 }
 
 /// Messages a device sends after its hello.
@@ -103,6 +109,7 @@ pub mod code {
     pub const UNKNOWN_TYPE: &str = "unknown_type";
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
     pub const TOO_MANY_STATUS: &str = "too_many_status";
+    pub const TLS_REQUIRED: &str = "tls_required";
 }
 
 pub fn error(code: &str, message: &str) -> String {

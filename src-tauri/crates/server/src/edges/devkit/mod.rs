@@ -1,6 +1,7 @@
 //! The devkit edge: microcontroller boards that take commands over TCP and
 //! stream PCM over UDP (docs/PROTOCOL.md, "Devkits").
 //!
+//! * [`accept`]: one TCP connection, plain or TLS (told apart by its first byte).
 //! * [`framing`]: length-prefixed JSON frames on the command channel.
 //! * [`messages`]: the JSON messages.
 //! * [`session`]: one device's TCP connection: hello, auth, keepalive, commands, events.
@@ -11,6 +12,7 @@
 //! reaches it only through [`DevkitService`](crate::devkit_service::DevkitService). Audio goes into the hub under the device's ID, whether or not
 //! anybody listens.
 
+pub mod accept;
 pub mod framing;
 pub mod messages;
 pub mod reorder;
@@ -55,6 +57,23 @@ pub struct Devkits {
     pub drops: UdpDrops,
     udp_addr: Mutex<Option<SocketAddr>>,
     tcp_addr: Mutex<Option<SocketAddr>>,
+    /// TLS on the command channel, when devkits may use it.
+    tls: Mutex<Option<DevkitTls>>,
+}
+
+/// The command channel's TLS: the acceptor and its certificate's SHA-256.
+#[derive(Clone)]
+struct DevkitTls {
+    acceptor: tokio_rustls::TlsAcceptor,
+    fingerprint: String,
+}
+
+impl std::fmt::Debug for DevkitTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevkitTls")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Devkits {
@@ -73,6 +92,18 @@ impl Devkits {
     pub(crate) fn set_addrs(&self, tcp: SocketAddr, udp: SocketAddr) {
         *self.tcp_addr.lock() = Some(tcp);
         *self.udp_addr.lock() = Some(udp);
+    }
+
+    pub(crate) fn set_tls(&self, acceptor: tokio_rustls::TlsAcceptor, fingerprint: String) {
+        *self.tls.lock() = Some(DevkitTls {
+            acceptor,
+            fingerprint,
+        });
+    }
+
+    /// The command channel's TLS acceptor, when devkits may use TLS.
+    pub(crate) fn tls_acceptor(&self) -> Option<tokio_rustls::TlsAcceptor> {
+        self.tls.lock().as_ref().map(|t| t.acceptor.clone())
     }
 
     pub fn drop_counts(&self) -> UdpDropCounts {
@@ -141,6 +172,10 @@ impl DevkitService for Devkits {
 
     fn drop_counts(&self) -> UdpDropCounts {
         Devkits::drop_counts(self)
+    }
+
+    fn tls_fingerprint(&self) -> Option<String> {
+        self.tls.lock().as_ref().map(|t| t.fingerprint.clone())
     }
 
     fn session_info(&self, device_id: &str) -> Option<SessionInfo> {

@@ -13,11 +13,10 @@ use std::{
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use relaydeck_hub::{AudioFormat, AudioLease, SourceKind};
+use relaydeck_hub::{AudioFormat, AudioLease, SampleEncoding, SourceKind};
 use serde_json::{json, Map, Value};
 use tokio::{
-    io::AsyncWriteExt,
-    net::{tcp::OwnedWriteHalf, TcpStream},
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt},
     sync::{mpsc, oneshot},
 };
 use tokio_util::sync::CancellationToken;
@@ -58,7 +57,9 @@ pub struct DevkitSession {
     pub peer: SocketAddr,
     pub fw: Option<String>,
     pub format: AudioFormat,
-    pub frame_ms: u32,
+    pub transport: Transport,
+    /// Sample frames per datagram, as the hello announced.
+    pub frame_samples: u32,
     pub connected_ms: u64,
     lease: AudioLease,
     reorder: Mutex<Reorderer>,
@@ -83,9 +84,12 @@ impl DevkitSession {
             format: relaydeck_contract::api::DeviceAudio {
                 sample_rate: self.format.sample_rate,
                 channels: self.format.channels,
-                format: AudioFormat::ENCODING.to_owned(),
-                frame_ms: self.frame_ms,
+                format: self.format.encoding.name().to_owned(),
+                frame_ms: ((self.frame_samples as u64 * 1000 + self.format.sample_rate as u64 / 2)
+                    / self.format.sample_rate as u64) as u32,
+                frame_samples: self.frame_samples,
             },
+            transport: self.transport.name(),
             connected_ms: self.connected_ms,
             packets: a.packets,
             bytes: a.bytes,
@@ -201,12 +205,36 @@ impl DevkitSession {
 /// Why a connection ends, sent to the device as an error message when set.
 type End = Option<(&'static str, String)>;
 
-/// Runs one devkit connection to its end.
-pub async fn run(state: AppState, devkits: Arc<Devkits>, tcp: TcpStream, peer: SocketAddr) {
-    let _ = tcp.set_nodelay(true);
-    let (read, mut write) = tcp.into_split();
+/// How a command channel is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Tls,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+        }
+    }
+}
+
+/// Runs one devkit connection (plain TCP or TLS over it) to its end.
+pub async fn run<S>(
+    state: AppState,
+    devkits: Arc<Devkits>,
+    stream: S,
+    peer: SocketAddr,
+    transport: Transport,
+) where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (read, mut write) = tokio::io::split(stream);
     let mut reader = FrameReader::new(read);
-    let session = match handshake(&state, &devkits, &mut reader, &mut write, peer).await {
+    let session = match handshake(&state, &devkits, &mut reader, &mut write, peer, transport).await
+    {
         Ok(s) => s,
         Err((code, message)) => {
             tracing::info!(%peer, code, message = ?message, "devkit refused");
@@ -244,43 +272,51 @@ fn bad(message: impl Into<String>) -> Refusal {
     (code::BAD_REQUEST, message.into())
 }
 
-/// Checks a hello's audio: s16le, a supported rate and channel count, and a
-/// packet that fits one datagram.
-pub fn check_audio(audio: &messages::HelloAudio) -> Result<AudioFormat, Refusal> {
-    if audio.format != AudioFormat::ENCODING {
+/// Checks a hello's audio: a known encoding, a supported rate and channel
+/// count, and a packet that fits one datagram. The format and the sample
+/// frames per datagram.
+pub fn check_audio(audio: &messages::HelloAudio) -> Result<(AudioFormat, u32), Refusal> {
+    let encoding = SampleEncoding::parse(&audio.format).map_err(|e| bad(e.to_string()))?;
+    let format = AudioFormat::with_encoding(audio.sample_rate, audio.channels, encoding)
+        .map_err(|e| bad(e.to_string()))?;
+    let rate = audio.sample_rate as u64;
+    let frames = match (audio.frame_samples, audio.frame_ms) {
+        (Some(n), _) => n as u64,
+        (None, Some(ms)) if ms > 0 && (rate * ms as u64).is_multiple_of(1000) => {
+            rate * ms as u64 / 1000
+        }
+        (None, Some(ms)) => {
+            return Err(bad(format!(
+            "frameMs {ms} is not a whole number of samples at {rate} Hz: give frameSamples instead"
+        )))
+        }
+        (None, None) => return Err(bad("the hello's audio needs frameMs or frameSamples")),
+    };
+    let max_frames = ((MAX_DATAGRAM - UDP_HEADER) / format.frame_bytes()) as u64;
+    if frames == 0 || frames > max_frames {
+        let packet = UDP_HEADER as u64 + frames * format.frame_bytes() as u64;
         return Err(bad(format!(
-            "audio format '{}' is not supported (use s16le)",
-            audio.format
+            "{frames} sample frames of {rate} Hz {}-channel {} audio make a {packet}-byte datagram; the limit is {MAX_DATAGRAM} bytes: use frameSamples <= {max_frames} (frameMs <= {})",
+            audio.channels,
+            audio.format,
+            max_frames * 1000 / rate
         )));
     }
-    let format =
-        AudioFormat::new(audio.sample_rate, audio.channels).map_err(|e| bad(e.to_string()))?;
-    if audio.frame_ms == 0
-        || !(audio.sample_rate as u64 * audio.frame_ms as u64).is_multiple_of(1000)
-    {
-        return Err(bad(format!(
-            "frameMs {} must be at least 1 and a whole number of samples",
-            audio.frame_ms
-        )));
-    }
-    let packet = UDP_HEADER + format.bytes_for_ms(audio.frame_ms as u64);
-    if packet > MAX_DATAGRAM {
-        let max_ms = (MAX_DATAGRAM - UDP_HEADER) as u64 * 1000 / format.bytes_per_second() as u64;
-        return Err(bad(format!(
-            "{} ms of {} Hz {}-channel audio is a {packet}-byte datagram; the limit is {MAX_DATAGRAM} (use frameMs <= {max_ms})",
-            audio.frame_ms, audio.sample_rate, audio.channels
-        )));
-    }
-    Ok(format)
+    Ok((format, frames as u32))
 }
 
-async fn handshake(
+async fn handshake<R, W>(
     state: &AppState,
     devkits: &Arc<Devkits>,
-    reader: &mut FrameReader<tokio::net::tcp::OwnedReadHalf>,
-    write: &mut OwnedWriteHalf,
+    reader: &mut FrameReader<R>,
+    write: &mut W,
     peer: SocketAddr,
-) -> Result<(Arc<DevkitSession>, mpsc::Receiver<String>), Refusal> {
+    transport: Transport,
+) -> Result<(Arc<DevkitSession>, mpsc::Receiver<String>), Refusal>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let cfg = &state.config;
     let text = match tokio::time::timeout(cfg.hello_timeout, reader.next()).await {
         Err(_) => {
@@ -327,7 +363,7 @@ async fn handshake(
         ));
     };
     limiter.success(peer.ip());
-    let format = check_audio(&hello.audio)?;
+    let (format, frame_samples) = check_audio(&hello.audio)?;
     let lease = state
         .hub
         .publish_audio_as(
@@ -338,20 +374,21 @@ async fn handshake(
         )
         .map_err(|e| bad(e.to_string()))?;
     let (outbox, outbox_rx) = mpsc::channel(64);
-    let frame_ms = hello.audio.frame_ms;
     let session = Arc::new(DevkitSession {
         id: devkits.new_session_id(),
         device_id: record.device_id.clone(),
         peer,
         fw: hello.fw,
         format,
-        frame_ms,
+        transport,
+        frame_samples,
         connected_ms: now_ms(),
         lease,
         reorder: Mutex::new(Reorderer::new(
             cfg.reorder_window,
             format.frame_bytes(),
-            (1000 / frame_ms).max(8),
+            // About a second of packets.
+            (format.sample_rate / frame_samples).max(8),
         )),
         audio: Mutex::new(AudioIngest::default()),
         epoch: Instant::now(),
@@ -384,13 +421,17 @@ async fn handshake(
     Ok((session, outbox_rx))
 }
 
-async fn serve(
+async fn serve<R, W>(
     state: &AppState,
     session: &Arc<DevkitSession>,
-    mut reader: FrameReader<tokio::net::tcp::OwnedReadHalf>,
-    write: &mut OwnedWriteHalf,
+    mut reader: FrameReader<R>,
+    write: &mut W,
     mut outbox: mpsc::Receiver<String>,
-) -> End {
+) -> End
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let keepalive = state.config.devkit_keepalive;
     let silence_limit = keepalive * 3;
     let mut last_heard = tokio::time::Instant::now();

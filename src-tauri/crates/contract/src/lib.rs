@@ -9,6 +9,7 @@
 //! | [`audio_ws`] | `GET /audio/ws` listeners and `GET /audio/publish` publishers |
 //! | [`api`] | REST bodies under `/api/` and the error body |
 //! | [`settings`] | `GET/PUT /api/settings` and `settings.json` |
+//! | [`pairing`] | Bluetooth LE pairing: Improv Wi-Fi and the provisioning service, as bytes |
 //!
 //! The server builds these types (never ad-hoc JSON), the UI's TypeScript
 //! types are generated from them ([`typescript`], written to
@@ -23,6 +24,7 @@
 pub mod api;
 pub mod audio_ws;
 pub mod camera_ws;
+pub mod pairing;
 pub mod settings;
 pub mod socket;
 pub mod viewer_ws;

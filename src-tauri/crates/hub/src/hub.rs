@@ -185,16 +185,18 @@ impl Hub {
             .or_insert_with(|| {
                 created = true;
                 let label = self.inner.labels.read().get(id).cloned();
-                Arc::new(VideoStream::new(
-                    label,
-                    id.clone(),
-                    kind,
-                    self.inner.next_order.fetch_add(1, Ordering::Relaxed),
-                    self.ring_frames(),
-                    cfg.ring_max_bytes,
-                    cfg.max_frame_bytes,
-                    self.inner.events.clone(),
-                ))
+                Arc::new(
+                    VideoStream::new(
+                        id.clone(),
+                        kind,
+                        self.inner.next_order.fetch_add(1, Ordering::Relaxed),
+                        self.ring_frames(),
+                        cfg.ring_max_bytes,
+                        cfg.max_frame_bytes,
+                        self.inner.events.clone(),
+                    )
+                    .with_label(label),
+                )
             })
             .clone();
         drop(streams);

@@ -113,7 +113,6 @@ fn unix_us(t: SystemTime) -> u64 {
 
 impl VideoStream {
     pub(crate) fn new(
-        label: Option<String>,
         id: StreamId,
         kind: SourceKind,
         order: u64,
@@ -130,7 +129,7 @@ impl VideoStream {
             max_frame_bytes,
             state: Mutex::new(StreamState {
                 name: None,
-                label,
+                label: None,
                 ring: FrameRing::new(ring_frames, ring_max_bytes),
                 next_seq: 1,
                 publisher: None,
@@ -170,6 +169,12 @@ impl VideoStream {
     /// An admin renames the camera (`None`: back to the publisher's name);
     /// viewers are told. Through [`Hub::set_label`](crate::Hub::set_label),
     /// so the name also outlives the stream.
+    /// The admin's name, set before anybody can see the stream (no event).
+    pub(crate) fn with_label(self, label: Option<String>) -> Self {
+        self.state.lock().label = label;
+        self
+    }
+
     pub(crate) fn rename(&self, label: Option<String>) {
         self.state.lock().label = label;
         let _ = self.events.send(HubEvent::Renamed {

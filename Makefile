@@ -23,6 +23,7 @@ e2e: ui
 	cargo build -p relaydeck --locked
 	node --test tests/e2e/ui.e2e.mjs
 	node --test tests/e2e/pages.e2e.mjs
+	node --test tests/e2e/pair.e2e.mjs
 	node --test tests/e2e/desktop.e2e.mjs
 
 # rustfmt and clippy stay clean, headless and desktop (clippy builds every

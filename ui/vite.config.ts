@@ -5,7 +5,7 @@ export default defineConfig({
   build: {
     outDir: "dist",
     emptyOutDir: true,
-    rollupOptions: { input: { main: "index.html", capture: "capture.html", login: "login.html" } },
+    rollupOptions: { input: { main: "index.html", capture: "capture.html", login: "login.html", pair: "pair.html" } },
   },
   worker: { format: "es" },
   server: {

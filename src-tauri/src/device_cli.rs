@@ -259,6 +259,7 @@ mod add_tests {
                 lan: vec!["192.168.1.20".into()],
             },
             tls_fingerprint: None,
+            repaired: false,
             note: String::new(),
         };
         let text = added_text(&d, "10.0.0.5");

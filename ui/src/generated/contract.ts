@@ -81,7 +81,11 @@ frameMs: number,
  */
 frameSamples: number, };
 
-export type Device = { deviceId: string, name: string, createdMs: number, lastSeenMs: number | null, online: boolean, sessionId: number | null, ip: string | null, fw: string | null, format: DeviceAudio | null, 
+export type Device = { deviceId: string, name: string, createdMs: number, lastSeenMs: number | null, online: boolean, sessionId: number | null, ip: string | null, fw: string | null, 
+/**
+ * The board's stable ID, when it was paired over Bluetooth.
+ */
+boardId: string | null, format: DeviceAudio | null, 
 /**
  * How the live session's command channel is carried: `tls` or `tcp` (null offline).
  */
@@ -123,9 +127,19 @@ lanEnabled: boolean,
  */
 lan: Array<string>, };
 
-export type NewDevice = { deviceId?: string, name: string, };
+export type NewDevice = { deviceId?: string, name: string, 
+/**
+ * The board's stable ID (pairing reads it over Bluetooth): a board
+ * already registered under it is re-paired (same device, new token).
+ */
+boardId?: string, };
 
-export type CreatedDevice = { deviceId: string, name: string, token: string, createdMs: number, tcpPort: number | null, udpPort: number | null, hosts: DevkitHosts, tlsFingerprint: string | null, note: string, };
+export type CreatedDevice = { deviceId: string, name: string, token: string, createdMs: number, tcpPort: number | null, udpPort: number | null, hosts: DevkitHosts, tlsFingerprint: string | null, 
+/**
+ * True when `boardId` named a board already registered: the same device
+ * with a new token (the old one no longer works).
+ */
+repaired: boolean, note: string, };
 
 export type RevokedDevice = { deviceId: string, revoked: boolean, };
 

@@ -35,6 +35,7 @@ export function mountDevices(root: HTMLElement): () => void {
     "form",
     { class: "card inline-form", id: "add-device" },
     h("h2", {}, "Add a devkit"),
+    h("p", { class: "hint" }, h("a", { href: "/pair", id: "pair-link" }, "Pair a board over Bluetooth"), " (Chrome or Edge): it gets your Wi-Fi and this relay's address, and shows up here. Or add one by hand:"),
     h("label", {}, "Name ", name),
     h("label", {}, "Device ID ", id),
     h("button", { type: "submit" }, "Add"),

@@ -232,6 +232,8 @@ pub struct Device {
     pub session_id: Option<u32>,
     pub ip: Option<String>,
     pub fw: Option<String>,
+    /// The board's stable ID, when it was paired over Bluetooth.
+    pub board_id: Option<String>,
     pub format: Option<DeviceAudio>,
     /// How the live session's command channel is carried: `tls` or `tcp` (null offline).
     pub transport: Option<String>,
@@ -325,6 +327,11 @@ pub struct NewDevice {
     #[ts(optional)]
     pub device_id: Option<String>,
     pub name: String,
+    /// The board's stable ID (pairing reads it over Bluetooth): a board
+    /// already registered under it is re-paired (same device, new token).
+    #[serde(default)]
+    #[ts(optional)]
+    pub board_id: Option<String>,
 }
 
 /// The answer to `POST /api/devices`: the only time the token is shown.
@@ -340,6 +347,9 @@ pub struct CreatedDevice {
     pub udp_port: Option<u16>,
     pub hosts: DevkitHosts,
     pub tls_fingerprint: Option<String>,
+    /// True when `boardId` named a board already registered: the same device
+    /// with a new token (the old one no longer works).
+    pub repaired: bool,
     pub note: String,
 }
 

@@ -35,7 +35,7 @@
 //! GET  /stream, /snapshot, /?action=stream|snapshot, /api/stream.mjpeg, /api/frame.jpeg   aliases
 //! Pages
 //! GET  /login                                sign-in page                            api::session
-//! GET  /, /capture, /assets/{*path}, /{file} the web UI                              ui
+//! GET  /, /capture, /pair, /assets/{*path}, /{file} the web UI (pair: Bluetooth pairing) ui
 //! ```
 
 use axum::{

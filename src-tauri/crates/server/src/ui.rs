@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets/{*path}", get(asset))
         .route("/capture", get(capture))
+        .route("/pair", get(pair))
         .route("/{file}", get(top_level_file))
 }
 
@@ -51,6 +52,11 @@ pub fn login_page() -> Option<Response> {
 /// The capture page a publish link opens.
 async fn capture() -> Response {
     page("/capture.html")
+}
+
+/// The Bluetooth pairing page (an admin's).
+async fn pair() -> Response {
+    page("/pair.html")
 }
 
 fn page(path: &str) -> Response {

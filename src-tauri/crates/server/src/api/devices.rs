@@ -38,9 +38,10 @@ impl From<RegistryError> for ApiError {
         match e {
             RegistryError::NotFound(id) => ApiError::UnknownDevice(id),
             RegistryError::Exists(_) => ApiError::Conflict(e.to_string()),
-            RegistryError::InvalidId(_) | RegistryError::Reserved(_) | RegistryError::BadName => {
-                ApiError::BadRequest(e.to_string())
-            }
+            RegistryError::InvalidId(_)
+            | RegistryError::Reserved(_)
+            | RegistryError::BadName
+            | RegistryError::BadBoardId => ApiError::BadRequest(e.to_string()),
             RegistryError::Corrupt { .. } | RegistryError::Io(_) => {
                 ApiError::Internal(e.to_string())
             }
@@ -66,6 +67,7 @@ fn device(state: &DeviceState, record: &DeviceRecord) -> Device {
         session_id: session.as_ref().map(|i| i.session_id),
         ip: session.as_ref().map(|i| i.ip.clone()),
         fw: session.as_ref().and_then(|i| i.fw.clone()),
+        board_id: record.board_id.clone(),
         format: session.as_ref().map(|i| i.format.clone()),
         transport: session.as_ref().map(|i| i.transport.to_owned()),
         connected_ms: session.as_ref().map(|i| i.connected_ms),
@@ -125,12 +127,29 @@ async fn create(
     JsonBody(new): JsonBody<NewDevice>,
 ) -> Result<impl IntoResponse, ApiError> {
     let hub = state.hub.clone();
-    let (record, token) = state
-        .devices
-        .create(new.device_id.as_deref(), &new.name, |id| {
-            hub.is_reserved(id)
-        })?;
-    tracing::info!(device = %record.device_id, "device created");
+    let reserved = |id: &str| hub.is_reserved(id);
+    let (record, token, repaired) = match &new.board_id {
+        Some(board) => state
+            .devices
+            .pair(board, new.device_id.as_deref(), &new.name, reserved)?,
+        None => {
+            let (r, t) = state
+                .devices
+                .create(new.device_id.as_deref(), &new.name, reserved)?;
+            (r, t, false)
+        }
+    };
+    if repaired {
+        // Its old token is gone: a session still open on it ends now.
+        state.devkits.disconnect(
+            &record.device_id,
+            code::REVOKED,
+            "the board was paired again with a new token",
+        );
+        tracing::info!(device = %record.device_id, "device re-paired");
+    } else {
+        tracing::info!(device = %record.device_id, "device created");
+    }
     let body = CreatedDevice {
         device_id: record.device_id,
         name: record.name,
@@ -140,9 +159,15 @@ async fn create(
         udp_port: state.devkits.udp_addr().map(|a| a.port()),
         hosts: devkit_hosts(&state),
         tls_fingerprint: state.devkits.tls_fingerprint(),
+        repaired,
         note: "the token is shown only now; store it on the device".into(),
     };
-    Ok((StatusCode::CREATED, Json(body)))
+    let status = if repaired {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(body)))
 }
 
 async fn revoke(

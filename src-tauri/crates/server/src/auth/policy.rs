@@ -102,6 +102,7 @@ pub fn table() -> Vec<Rule> {
         GET  "/api/sources"                    => View(None), Api;
 
         GET  "/capture"                        => Publish(None), Page;   // the capture page a publish link opens
+        GET  "/pair"                           => Admin, Page;           // Bluetooth pairing
         GET  "/ws"                             => Publish(Query("clientId")), WebSocket;
         GET  "/audio/publish"                  => Publish(Query("source")), WebSocket;
 

@@ -22,6 +22,10 @@ pub struct DeviceRecord {
     pub token_sha256: String,
     pub created_ms: u64,
     pub last_seen_ms: Option<u64>,
+    /// The board's stable ID when it was paired over Bluetooth (a board
+    /// paired again is this device, with a new token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,6 +46,8 @@ pub enum RegistryError {
     NotFound(String),
     #[error("the device name must be 1 to 100 characters")]
     BadName,
+    #[error("a board ID has 1 to 64 printable characters")]
+    BadBoardId,
     #[error("cannot read {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
     #[error("cannot write the device registry: {0}")]
@@ -139,6 +145,7 @@ impl DeviceRegistry {
             token_sha256: hash(&token),
             created_ms: now_ms(),
             last_seen_ms: None,
+            board_id: None,
         };
         devices.insert(id.clone(), record.clone());
         if let Err(e) = self.save(&devices) {
@@ -146,6 +153,52 @@ impl DeviceRegistry {
             return Err(e);
         }
         Ok((record, token))
+    }
+
+    /// A device for the board `board_id`: the one it was paired as before,
+    /// with a new token (the old one stops working), or a new one. Returns
+    /// the record, its token, and whether the board was known.
+    pub fn pair(
+        &self,
+        board_id: &str,
+        id: Option<&str>,
+        name: &str,
+        reserved: impl Fn(&str) -> bool,
+    ) -> Result<(DeviceRecord, String, bool), RegistryError> {
+        let board_id = board_id.trim();
+        if board_id.is_empty()
+            || board_id.chars().count() > 64
+            || board_id.chars().any(char::is_control)
+        {
+            return Err(RegistryError::BadBoardId);
+        }
+        let mut devices = self.devices.lock();
+        let known = devices
+            .values()
+            .find(|d| d.board_id.as_deref() == Some(board_id))
+            .cloned();
+        if let Some(old) = known {
+            let token = random_hex(24);
+            let mut record = old.clone();
+            record.token_sha256 = hash(&token);
+            devices.insert(record.device_id.clone(), record.clone());
+            if let Err(e) = self.save(&devices) {
+                devices.insert(old.device_id.clone(), old);
+                return Err(e);
+            }
+            return Ok((record, token, true));
+        }
+        drop(devices);
+        let (mut record, token) = self.create(id, name, reserved)?;
+        let mut devices = self.devices.lock();
+        record.board_id = Some(board_id.to_owned());
+        devices.insert(record.device_id.clone(), record.clone());
+        if let Err(e) = self.save(&devices) {
+            devices.remove(&record.device_id);
+            let _ = self.save(&devices);
+            return Err(e);
+        }
+        Ok((record, token, false))
     }
 
     pub fn revoke(&self, id: &str) -> Result<DeviceRecord, RegistryError> {
@@ -256,6 +309,36 @@ mod tests {
         assert!(matches!(
             DeviceRegistry::open(&d),
             Err(RegistryError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_board_paired_again_is_the_same_device_with_a_new_token() {
+        let d = dir();
+        let reg = DeviceRegistry::open(&d).unwrap();
+        let (first, old, known) = reg.pair("board-a1b2", None, "Porch", |_| false).unwrap();
+        assert!(!known);
+        let (again, new, known) = reg.pair("board-a1b2", None, "Porch 2", |_| false).unwrap();
+        assert!(known);
+        assert_eq!(again.device_id, first.device_id, "not duplicated");
+        assert_eq!(reg.list().len(), 1);
+        assert!(
+            reg.authenticate(&first.device_id, &old).is_none(),
+            "the old token stops working"
+        );
+        assert!(reg.authenticate(&first.device_id, &new).is_some());
+        let reopened = DeviceRegistry::open(&d).unwrap();
+        assert_eq!(
+            reopened.get(&first.device_id).unwrap().board_id.as_deref(),
+            Some("board-a1b2")
+        );
+        let (other, _, known) = reopened
+            .pair("board-ffff", None, "Shed", |_| false)
+            .unwrap();
+        assert!(!known && other.device_id != first.device_id);
+        assert!(matches!(
+            reg.pair("bad\nid", None, "x", |_| false),
+            Err(RegistryError::BadBoardId)
         ));
     }
 }

@@ -1,0 +1,84 @@
+// A board's GATT services as the pairing flow sees them, over Web Bluetooth.
+// The flow (pages/pair.ts) only reads, writes and watches characteristics;
+// this file is the one that knows the browser API.
+import { IMPROV, PROVISION } from "./pairing";
+
+export interface BoardLink {
+  readonly name: string;
+  read(service: string, characteristic: string): Promise<Uint8Array>;
+  /** One write, with response (the board has it when this resolves). */
+  write(service: string, characteristic: string, bytes: Uint8Array): Promise<void>;
+  /** Calls `onValue` with each notified value (when the board notifies; the flow also polls). */
+  watch(service: string, characteristic: string, onValue: (v: Uint8Array) => void): Promise<void>;
+  disconnect(): void;
+}
+
+/** Why Web Bluetooth cannot be used here, or null when it can. */
+export function bluetoothUnavailable(): string | null {
+  if (!window.isSecureContext) return "Bluetooth needs a secure page: open this page over HTTPS (turn HTTPS on in Settings) or on this computer as http://localhost.";
+  if (!("bluetooth" in navigator)) return "This browser has no Web Bluetooth. Open this page in Chrome or Edge on a computer or an Android phone, or pair from the desktop app with your phone.";
+  return null;
+}
+
+/** Asks the user to pick a board that offers Improv; the provisioning service must be there too. */
+export async function pickBoard(): Promise<BoardLink> {
+  const bt = (navigator as unknown as { bluetooth: Bluetooth }).bluetooth;
+  const device = await bt.requestDevice({ filters: [{ services: [IMPROV.service] }], optionalServices: [PROVISION.service] });
+  if (!device.gatt) throw new Error("the board offers no GATT services");
+  const server = await device.gatt.connect();
+  const services = new Map<string, BluetoothRemoteGATTService>();
+  const chars = new Map<string, BluetoothRemoteGATTCharacteristic>();
+  const characteristic = async (service: string, uuid: string) => {
+    const key = `${service}/${uuid}`;
+    let c = chars.get(key);
+    if (!c) {
+      let s = services.get(service);
+      if (!s) {
+        s = await server.getPrimaryService(service);
+        services.set(service, s);
+      }
+      c = await s.getCharacteristic(uuid);
+      chars.set(key, c);
+    }
+    return c;
+  };
+  const bytes = (v: DataView) => new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+  return {
+    name: device.name ?? "a board",
+    async read(service, uuid) {
+      return bytes(await (await characteristic(service, uuid)).readValue());
+    },
+    async write(service, uuid, data) {
+      await (await characteristic(service, uuid)).writeValueWithResponse(data as BufferSource);
+    },
+    async watch(service, uuid, onValue) {
+      const c = await characteristic(service, uuid);
+      c.addEventListener("characteristicvaluechanged", () => c.value && onValue(bytes(c.value)));
+      await c.startNotifications();
+    },
+    disconnect() {
+      if (device.gatt?.connected) device.gatt.disconnect();
+    },
+  };
+}
+
+// The parts of the Web Bluetooth API used here (TypeScript's DOM library has none).
+interface Bluetooth {
+  requestDevice(options: { filters: { services: string[] }[]; optionalServices?: string[] }): Promise<BluetoothDevice>;
+}
+interface BluetoothDevice {
+  name?: string;
+  gatt?: { connected: boolean; connect(): Promise<BluetoothRemoteGATTServer>; disconnect(): void };
+}
+interface BluetoothRemoteGATTServer {
+  getPrimaryService(uuid: string): Promise<BluetoothRemoteGATTService>;
+}
+interface BluetoothRemoteGATTService {
+  getCharacteristic(uuid: string): Promise<BluetoothRemoteGATTCharacteristic>;
+}
+interface BluetoothRemoteGATTCharacteristic extends EventTarget {
+  value?: DataView;
+  readValue(): Promise<DataView>;
+  writeValueWithResponse(data: BufferSource): Promise<void>;
+  startNotifications(): Promise<unknown>;
+}

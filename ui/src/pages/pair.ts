@@ -1,0 +1,292 @@
+// Pairing a devkit over Bluetooth LE (/pair): pick the board, give it the
+// Wi-Fi, and it joins the relay. Improv Wi-Fi carries the credentials,
+// Relay Deck's provisioning service the relay's address and the device's
+// token (docs/PROTOCOL.md, "Pairing"). Every step has a timeout, a clear
+// message and a retry; a device created for a pairing that is abandoned is
+// revoked again.
+import { api, wsUrl } from "../lib/api";
+import { bluetoothUnavailable, pickBoard, type BoardLink } from "../lib/board-link";
+import { h, notice, setText } from "../lib/dom";
+import { decodePcm, type Encoding } from "../lib/jitter";
+import {
+  decodeImprovResult,
+  decodeStatus,
+  encodeImprovCommand,
+  IMPROV,
+  IMPROV_ERROR,
+  IMPROV_STATE,
+  PROVISION,
+  relayConfigChunks,
+  scannedNetworks,
+  splitWrites,
+  type ImprovCommand,
+} from "../lib/pairing";
+import type { CreatedDevice, Device, DeviceList } from "../generated/contract";
+
+const STEPS = ["Find the board", "Read the board", "Authorize", "Wi-Fi", "Register the board", "Send the Wi-Fi", "Send the relay settings", "Wait for the board", "Online"] as const;
+type Step = (typeof STEPS)[number];
+
+/** Waits until `check` returns a value, polling every 250 ms; throws `message` after `ms`. */
+async function until<T>(check: () => Promise<T | null>, ms: number, message: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== null) return v;
+    if (Date.now() > end) throw new Error(message);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export function mountPair(root: HTMLElement): () => void {
+  const steps = new Map<Step, HTMLElement>();
+  const list = h("ol", { class: "steps", id: "pair-steps" }, ...STEPS.map((s) => {
+    const li = h("li", { "data-step": s, "data-state": "todo" }, s);
+    steps.set(s, li);
+    return li;
+  }));
+  const message = h("div", { id: "pair-message", "aria-live": "polite" });
+  const panel = h("div", { id: "pair-panel" });
+  const start = h("button", { type: "button", id: "pair-start" }, "Find a board") as HTMLButtonElement;
+  const cancel = h("button", { type: "button", id: "pair-cancel", hidden: true }, "Cancel") as HTMLButtonElement;
+  root.append(
+    h("p", { class: "hint" }, "Power the board on near this device. Pairing gives it your Wi-Fi and this relay's address; it then shows up in Devices, streaming."),
+    h("div", { class: "actions" }, start, cancel),
+    list,
+    message,
+    panel,
+  );
+
+  let board: BoardLink | null = null;
+  let created: CreatedDevice | null = null;
+  let online = false;
+  let stopLevel: (() => void) | null = null;
+
+  const mark = (step: Step, state: "active" | "done" | "failed" | "skipped", detail = "") => {
+    const li = steps.get(step)!;
+    li.dataset.state = state;
+    setText(li, detail ? `${step}: ${detail}` : step);
+  };
+  const say = (text: string, kind: "info" | "error" = "info") => message.replaceChildren(notice(text, kind));
+
+  const unavailable = bluetoothUnavailable();
+  if (unavailable) {
+    start.disabled = true;
+    say(unavailable, "error");
+  }
+
+  /** Revokes the device made for a pairing that did not finish (a re-paired one keeps its record). */
+  async function abandon() {
+    const d = created;
+    created = null;
+    if (d && !online && !d.repaired) await api(`/api/devices/${encodeURIComponent(d.deviceId)}`, { method: "DELETE" }).catch(() => {});
+  }
+  const onHide = () => {
+    if (created && !online && !created.repaired) fetch(`/api/devices/${encodeURIComponent(created.deviceId)}`, { method: "DELETE", keepalive: true });
+  };
+  window.addEventListener("pagehide", onHide);
+
+  cancel.onclick = async () => {
+    await abandon();
+    board?.disconnect();
+    board = null;
+    cancel.hidden = true;
+    start.disabled = false;
+    say("Pairing cancelled. The board keeps nothing from it; start again when you like.");
+  };
+
+  start.onclick = async () => {
+    start.disabled = true;
+    cancel.hidden = false;
+    panel.replaceChildren();
+    for (const [name, li] of steps) {
+      li.dataset.state = "todo";
+      setText(li, name);
+    }
+    try {
+      await run();
+    } catch (e) {
+      say(`${(e as Error).message} Press "Find a board" to try again.`, "error");
+      await abandon();
+      board?.disconnect();
+      board = null;
+      start.disabled = false;
+      cancel.hidden = true;
+    }
+  };
+
+  async function step<T>(name: Step, work: () => Promise<T>): Promise<T> {
+    mark(name, "active");
+    try {
+      const v = await work();
+      if (steps.get(name)!.dataset.state === "active") mark(name, "done");
+      return v;
+    } catch (e) {
+      mark(name, "failed", (e as Error).message);
+      throw e;
+    }
+  }
+
+  async function run() {
+    // Where a board can reach this relay: without it, pairing would hand it a dead end.
+    const list = await api<DeviceList>("/api/devices");
+    if (list.tcpPort === null || list.udpPort === null) throw new Error("The devkit ports are off on this relay.");
+    if (!list.hosts.lanEnabled) throw new Error('Boards on the network cannot reach this relay: turn on "Devkits on the network" in Settings (it applies at the next start).');
+    if (!list.hosts.lan.length) throw new Error("This computer has no network address right now: connect it to the Wi-Fi the board will use.");
+
+    const link = await step("Find the board", async () => {
+      say("Choose the board in the browser's list.");
+      return (board = await pickBoard());
+    });
+    const facts = await step("Read the board", async () => {
+      const caps = (await link.read(IMPROV.service, IMPROV.capabilities))[0] ?? 0;
+      const boardId = new TextDecoder().decode(await link.read(PROVISION.service, PROVISION.boardId));
+      const version = (await link.read(PROVISION.service, PROVISION.version))[0] ?? 0;
+      if (version < 1) throw new Error("The board's Relay Deck provisioning service is too old (version 0).");
+      let info: string[] = [];
+      if (caps & 0b10) info = (await rpc(link, { type: "deviceInfo" }, 5000)).strings;
+      const name = info[3] || link.name;
+      mark("Read the board", "done", info.length ? `${name} (${info[0]} ${info[1]}, ${info[2]})` : name);
+      return { caps, boardId, name };
+    });
+    await step("Authorize", async () => {
+      const state = () => link.read(IMPROV.service, IMPROV.currentState).then((b) => b[0]);
+      if ((await state()) !== IMPROV_STATE.authorizationRequired) return mark("Authorize", "skipped", "not needed");
+      say("Press the button on the board to allow pairing (within a minute).");
+      await until(async () => ((await state()) === IMPROV_STATE.authorizationRequired ? null : true), 60_000, "The board's button was not pressed within a minute.");
+      say("Authorized.");
+    });
+    const wifi = await step("Wi-Fi", () => askWifi(link, facts.caps));
+    created = await step("Register the board", async () => {
+      const d = await api<CreatedDevice>("/api/devices", { method: "POST", body: JSON.stringify({ name: facts.name.slice(0, 100) || "Devkit", boardId: facts.boardId }) });
+      mark("Register the board", "done", d.repaired ? `known as ${d.deviceId}: paired again with a new token` : `added as ${d.deviceId}`);
+      return d;
+    });
+    const device = created;
+    await step("Send the Wi-Fi", async () => {
+      say(`The board is joining ${wifi.ssid}…`);
+      for (const w of splitWrites(encodeImprovCommand({ type: "wifiSettings", ...wifi }))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
+      await until(
+        async () => {
+          const error = (await link.read(IMPROV.service, IMPROV.errorState))[0];
+          if (error === IMPROV_ERROR.unableToConnect) throw new Error(`The board could not join ${wifi.ssid}: check the name and password.`);
+          if (error === IMPROV_ERROR.notAuthorized) throw new Error("The board is no longer authorized: press its button and start again.");
+          return (await link.read(IMPROV.service, IMPROV.currentState))[0] === IMPROV_STATE.provisioned ? true : null;
+        },
+        30_000,
+        "The board did not report joining the Wi-Fi within 30 s.",
+      );
+    });
+    await step("Send the relay settings", async () => {
+      const config = { hosts: device.hosts.lan.slice(0, 4), tcpPort: device.tcpPort!, udpPort: device.udpPort!, deviceId: device.deviceId, token: device.token, tlsFingerprint: device.tlsFingerprint };
+      for (const c of relayConfigChunks(config)) await link.write(PROVISION.service, PROVISION.config, c);
+      await until(
+        async () => {
+          const s = decodeStatus(await link.read(PROVISION.service, PROVISION.status));
+          if (s.state === "failed") throw new Error(`The board refused the relay settings (${s.error}).`);
+          return s.state === "stored" || s.state === "connecting" || s.state === "online" ? true : null;
+        },
+        10_000,
+        "The board did not confirm the relay settings within 10 s.",
+      );
+    });
+    await step("Wait for the board", async () => {
+      say("Waiting for the board to connect to this relay…");
+      await until(
+        async () => {
+          const d = await api<Device>(`/api/devices/${encodeURIComponent(device.deviceId)}`);
+          return d.online ? d : null;
+        },
+        30_000,
+        `The board did not connect within 30 s. It was told ${device.hosts.lan[0]}:${device.tcpPort}; check that this computer's firewall lets devkits in.`,
+      );
+    });
+    online = true;
+    mark("Online", "done");
+    cancel.hidden = true;
+    start.disabled = false;
+    start.textContent = "Pair another board";
+    say(`${facts.name} is online as ${device.deviceId}.`);
+    link.disconnect();
+    board = null;
+    showLevel(device.deviceId);
+  }
+
+  /** One RPC: its writes, then its result (polled from the result characteristic). */
+  async function rpc(link: BoardLink, cmd: ImprovCommand, ms: number) {
+    for (const w of splitWrites(encodeImprovCommand(cmd))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
+    const id = { wifiSettings: 1, identify: 2, deviceInfo: 3, scan: 4 }[cmd.type];
+    return until(
+      async () => {
+        const bytes = await link.read(IMPROV.service, IMPROV.rpcResult);
+        if (bytes.length < 3) return null;
+        const r = decodeImprovResult(bytes);
+        return r.command === id ? r : null;
+      },
+      ms,
+      `The board did not answer the ${cmd.type} command.`,
+    );
+  }
+
+  /** The Wi-Fi form: typed, or picked from the board's scan when it offers one. */
+  function askWifi(link: BoardLink, caps: number): Promise<{ ssid: string; password: string }> {
+    const ssid = h("input", { id: "wifi-ssid", required: true, maxlength: 32, autocomplete: "off", placeholder: "network name" }) as HTMLInputElement;
+    const password = h("input", { id: "wifi-password", type: "password", maxlength: 64, placeholder: "empty for an open network" }) as HTMLInputElement;
+    const networks = h("datalist", { id: "wifi-networks" });
+    ssid.setAttribute("list", "wifi-networks");
+    const scan = h("button", { type: "button", id: "wifi-scan", hidden: !(caps & 0b100) }, "Networks the board sees") as HTMLButtonElement;
+    scan.onclick = async () => {
+      scan.disabled = true;
+      try {
+        const nets = scannedNetworks(await rpc(link, { type: "scan" }, 10_000));
+        networks.replaceChildren(...nets.map((n) => h("option", { value: n.ssid }, `${n.rssi} dBm · ${n.auth}`)));
+        say(nets.length ? `The board sees ${nets.map((n) => n.ssid).join(", ")}.` : "The board sees no network.");
+      } catch (e) {
+        say((e as Error).message, "error");
+      }
+      scan.disabled = false;
+    };
+    const form = h("form", { class: "card inline-form", id: "wifi-form" }, h("label", {}, "Wi-Fi ", ssid), networks, h("label", {}, "Password ", password), h("button", { type: "submit" }, "Send to the board"), scan);
+    panel.replaceChildren(form);
+    say("Which Wi-Fi should the board use? It must be one this computer is on.");
+    ssid.focus();
+    return new Promise((resolve) => {
+      form.onsubmit = (ev) => {
+        ev.preventDefault();
+        panel.replaceChildren();
+        resolve({ ssid: ssid.value, password: password.value });
+      };
+    });
+  }
+
+  /** A live level meter of the new board's audio. */
+  function showLevel(deviceId: string) {
+    const meter = h("meter", { id: "pair-level", min: 0, max: 1, value: 0, "aria-label": "audio level" }) as HTMLMeterElement;
+    const text = h("span", { id: "pair-level-text" }, "waiting for audio");
+    panel.replaceChildren(h("div", { class: "card" }, h("p", {}, "Live level of the board's microphone:"), meter, " ", text, h("p", {}, h("a", { href: "/#/devices" }, "Open Devices"), " · ", h("a", { href: "/#/listen" }, "Listen"))));
+    const ws = new WebSocket(wsUrl(`/audio/ws?source=${encodeURIComponent(deviceId)}`));
+    ws.binaryType = "arraybuffer";
+    let format: { channels: number; encoding: Encoding } = { channels: 1, encoding: "s16le" };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === "string") {
+        const m = JSON.parse(ev.data);
+        if (m.type === "format") format = { channels: m.channels, encoding: m.encoding };
+        return;
+      }
+      const [plane] = decodePcm(ev.data, format.channels, format.encoding);
+      let sum = 0;
+      for (const s of plane) sum += s * s;
+      const rms = Math.sqrt(sum / Math.max(1, plane.length));
+      meter.value = Math.min(1, rms * 3);
+      setText(text, `${(20 * Math.log10(rms || 1e-9)).toFixed(0)} dBFS`);
+      meter.dataset.rms = rms.toFixed(4);
+    };
+    stopLevel = () => ws.close();
+  }
+
+  return () => {
+    window.removeEventListener("pagehide", onHide);
+    stopLevel?.();
+    void abandon();
+    board?.disconnect();
+  };
+}

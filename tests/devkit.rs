@@ -660,3 +660,62 @@ async fn with_tls_required_a_plain_devkit_is_told_why_and_closed() {
     cfg.tls_fingerprint = list["tlsFingerprint"].as_str().map(str::to_owned);
     Devkit::connect(cfg).await.expect("TLS is accepted");
 }
+
+#[tokio::test]
+async fn the_native_pairing_registrar_hands_a_board_what_lets_it_join_over_tls_and_abandoning_revokes_it(
+) {
+    use axum::extract::FromRef;
+    use relaydeck_server::edges::pairing::{Registrar, RelayRegistrar};
+    let srv = start_server(|c| c.devkit_bind = Some([0, 0, 0, 0].into())).await;
+    let relay = RelayRegistrar(relaydeck_server::state::DeviceState::from_ref(&srv.state));
+    let registered = match relay.register("rdk-native-1", "Native kit").await {
+        Ok(r) => r,
+        // A machine with no network address at all: the registrar says so.
+        Err(e) if relaydeck_server::lan::addresses().is_empty() => {
+            assert!(e.to_string().contains("no network address"), "{e}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let c = &registered.config;
+    assert!(!registered.repaired && !c.hosts.is_empty());
+    assert!(
+        c.hosts.iter().all(|h| !h.starts_with("127.")),
+        "{:?}",
+        c.hosts
+    );
+    assert!(!relay.is_online(&c.device_id).await);
+    // The board joins on this computer (loopback reaches the unspecified address) with what it holds.
+    let mut cfg = relaydeck_devkit_sim::DevkitConfig::new(
+        ([127, 0, 0, 1], c.tcp_port).into(),
+        &c.device_id,
+        &c.token,
+    );
+    cfg.tls_fingerprint = c.tls_fingerprint.map(|f| {
+        f.iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    });
+    let dk = Devkit::connect(cfg)
+        .await
+        .expect("the registered board joins over TLS");
+    assert!(relay.is_online(&c.device_id).await);
+    drop(dk);
+    // Paired again: the same device; abandoning a new one revokes it.
+    assert!(
+        relay
+            .register("rdk-native-1", "Native kit")
+            .await
+            .unwrap()
+            .repaired
+    );
+    let other = relay.register("rdk-native-2", "Other").await.unwrap();
+    relay.abandon(&other).await;
+    let (status, _) = get_json(
+        srv.addr,
+        &format!("/api/devices/{}", other.config.device_id),
+    )
+    .await;
+    assert_eq!(status, 404, "an abandoned pairing leaves no device behind");
+}

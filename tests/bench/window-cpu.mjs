@@ -133,7 +133,13 @@ async function desktop() {
     await sleep(3000);
   };
   try {
-    if (PAINTER) await wd.script(sid, `localStorage.setItem("relaydeck.cameras.painter", arguments[0]); location.reload();`, [PAINTER]);
+    if (PAINTER) {
+      // Kept per browser; the Cameras page reads it when it mounts (a reload
+      // would replay the window's one-time sign-in code).
+      await wd.script(sid, `localStorage.setItem("relaydeck.cameras.painter", arguments[0]);`, [PAINTER]);
+      await go("settings");
+      await go("cameras");
+    }
     await until("a live test pattern", () => wd.script(sid, `const t = document.querySelector('.tile[data-camera="test-pattern"]'); return !!t && t.dataset.state === "live";`), 45000);
     await sleep(3000);
     const painter = await wd.script(sid, `return window.relaydeckTiles.get("test-pattern").painter.element.tagName.toLowerCase();`);

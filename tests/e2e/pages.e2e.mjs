@@ -482,6 +482,13 @@ test("every page, desktop and phone, light and dark: no console errors, ID field
         assert.ok(overflow <= 0, `${name} (${size}) is ${overflow}px wider than the screen`);
         await shot(page, `page-${name}-${size}-${scheme}`);
       }
+      // The pairing page stands apart (its own entry, /pair).
+      await page.goto(`${base}/pair`);
+      await page.waitForSelector("#pair-start");
+      await sleep(500);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `pair (${size}) is ${overflow}px wider than the screen`);
+      await shot(page, `page-pair-${size}-${scheme}`);
       assert.deepEqual(page.errors, [], `console errors (${size}, ${scheme})`);
       await context.close();
     }

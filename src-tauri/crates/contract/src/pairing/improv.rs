@@ -212,7 +212,7 @@ pub struct ScannedNetwork {
 /// A scan result's strings as networks, strongest first (a malformed RSSI
 /// counts as the weakest).
 pub fn scanned_networks(result: &RpcResult) -> Result<Vec<ScannedNetwork>, CodecError> {
-    if result.strings.len() % 3 != 0 {
+    if !result.strings.len().is_multiple_of(3) {
         return Err(CodecError::BadField("scan result"));
     }
     let mut nets: Vec<_> = result
@@ -224,7 +224,7 @@ pub fn scanned_networks(result: &RpcResult) -> Result<Vec<ScannedNetwork>, Codec
             auth: t[2].clone(),
         })
         .collect();
-    nets.sort_by(|a, b| b.rssi.cmp(&a.rssi));
+    nets.sort_by_key(|n| std::cmp::Reverse(n.rssi));
     Ok(nets)
 }
 

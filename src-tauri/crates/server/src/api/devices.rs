@@ -108,7 +108,7 @@ async fn list(State(state): State<DeviceState>) -> Json<DeviceList> {
     })
 }
 
-fn devkit_hosts(state: &DeviceState) -> DevkitHosts {
+pub(crate) fn devkit_hosts(state: &DeviceState) -> DevkitHosts {
     let ip = state
         .devkits
         .tcp_addr()

@@ -7,5 +7,6 @@ pub mod control;
 pub mod devkit;
 pub mod ingest;
 pub mod mjpeg;
+pub mod pairing;
 pub mod viewer;
 pub mod wav;

@@ -155,6 +155,16 @@ test("WebDriver clicks through every page inside the real webview", async () => 
     await wd.click(sid, "#copy-lan");
     const said = await until("the copy answer", () => wd.script(sid, `return document.querySelector("#copy-lan + span")?.textContent;`));
     assert.match(said, /LAN access/, "with LAN access off there is no LAN URL to copy, and the app says why");
+    // Pairing in the window goes through the app's own Bluetooth (the webview has no Web
+    // Bluetooth); this machine has no radio, and the page says so instead of failing silently.
+    await wd.call("POST", `/session/${sid}/url`, { url: "http://127.0.0.1:3927/pair" });
+    await until("the pairing page", () => wd.script(sid, `return !!document.querySelector("#pair-start") && !document.querySelector("#pair-start").disabled;`));
+    await wd.click(sid, "#pair-start");
+    const noRadio = await until("the native Bluetooth's answer", () => wd.script(sid, `const m = document.querySelector("#pair-message")?.textContent ?? ""; return !/Looking for boards/.test(m) && m;`), 30000);
+    assert.match(noRadio, /(not available on this computer|no Bluetooth adapter).*Chrome or Edge.*\/pair/, noRadio);
+    execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, "desktop-webview-pair.png")]);
+    await wd.call("POST", `/session/${sid}/url`, { url: "http://127.0.0.1:3927/" });
+    await until("the grid again", () => wd.script(sid, `return !!document.querySelector("#nav a[data-page=share]");`));
     const theme = await wd.script(sid, `return document.documentElement.dataset.theme;`);
     assert.ok(["system", "light", "dark"].includes(theme));
     // A page of another local program (another port on 127.0.0.1) gets no shell commands:

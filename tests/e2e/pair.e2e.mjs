@@ -289,6 +289,6 @@ test("a browser without Web Bluetooth is told what to do instead", async () => {
   await page.click("button[type=submit]");
   await page.waitForSelector("#pair-start");
   assert.equal(await page.isDisabled("#pair-start"), true);
-  assert.match(await page.textContent("#pair-message"), /no Web Bluetooth.*Chrome or Edge.*pair from the desktop app/);
+  assert.match(await page.textContent("#pair-message"), /no Web Bluetooth.*Chrome or Edge.*pair from the Relay Deck desktop app/);
   await context.close();
 });

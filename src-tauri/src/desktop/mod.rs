@@ -9,6 +9,7 @@
 //! frames, audio and stats reach it over the relay's WebSockets, never
 //! through Tauri events.
 
+mod bluetooth;
 mod commands;
 mod port;
 mod rendering;
@@ -38,6 +39,15 @@ pub struct Shell {
 }
 
 impl Shell {
+    /// The running relay's state (for the native pairing commands).
+    pub fn app_state(&self) -> Option<relaydeck_server::state::AppState> {
+        self.server
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .map(|s| s.state.clone())
+    }
+
     /// Asks the relay to stop and waits (bounded) for it.
     fn stop_server(&self) {
         let Some(server) = self.server.lock().expect("not poisoned").take() else {
@@ -66,9 +76,13 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(commands::PairProgress::default())
         .invoke_handler(tauri::generate_handler![
             commands::desktop_info,
-            commands::copy_lan_url
+            commands::copy_lan_url,
+            commands::ble_boards,
+            commands::ble_pair,
+            commands::ble_pair_progress
         ])
         .setup(move |app| {
             let shell = start_relay(app.handle(), &mut args, &explicit)?;
@@ -118,7 +132,10 @@ fn allow_relay_origin(app: &tauri::AppHandle, base_url: &str) -> tauri::Result<(
         .window("main")
         .permission("core:default")
         .permission("allow-desktop-info")
-        .permission("allow-copy-lan-url");
+        .permission("allow-copy-lan-url")
+        .permission("allow-ble-boards")
+        .permission("allow-ble-pair")
+        .permission("allow-ble-pair-progress");
     app.add_capability(capability)
 }
 

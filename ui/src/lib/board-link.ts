@@ -16,7 +16,7 @@ export interface BoardLink {
 /** Why Web Bluetooth cannot be used here, or null when it can. */
 export function bluetoothUnavailable(): string | null {
   if (!window.isSecureContext) return "Bluetooth needs a secure page: open this page over HTTPS (turn HTTPS on in Settings) or on this computer as http://localhost.";
-  if (!("bluetooth" in navigator)) return "This browser has no Web Bluetooth. Open this page in Chrome or Edge on a computer or an Android phone, or pair from the desktop app with your phone.";
+  if (!("bluetooth" in navigator)) return "This browser has no Web Bluetooth. Open this page in Chrome or Edge on a computer or an Android phone, or pair from the Relay Deck desktop app on a computer with Bluetooth.";
   return null;
 }
 

@@ -26,3 +26,23 @@ export function desktopInfo(): Promise<DesktopInfo> | null {
 export function copyLanUrl(): Promise<string> | null {
   return tauri()?.invoke<string>("copy_lan_url") ?? null;
 }
+
+/** A board the desktop app's own Bluetooth sees (btleplug). */
+export interface BoardSeen {
+  id: string;
+  name: string;
+  rssi: number | null;
+}
+
+export interface PairStepView {
+  kind: "started" | "done" | "prompt";
+  what: string;
+  detail: string;
+}
+
+/** Native pairing (the window has no Web Bluetooth): scan, pair, and the steps so far. */
+export const nativeBluetooth = {
+  boards: () => tauri()!.invoke<BoardSeen[]>("ble_boards"),
+  pair: (id: string, ssid: string, password: string) => tauri()!.invoke<string>("ble_pair", { id, ssid, password }),
+  progress: () => tauri()!.invoke<PairStepView[]>("ble_pair_progress"),
+};

@@ -6,6 +6,7 @@
 // revoked again.
 import { api, wsUrl } from "../lib/api";
 import { bluetoothUnavailable, pickBoard, type BoardLink } from "../lib/board-link";
+import { inDesktopApp, nativeBluetooth } from "../lib/desktop";
 import { h, notice, setText } from "../lib/dom";
 import { decodePcm, type Encoding } from "../lib/jitter";
 import {
@@ -25,6 +26,9 @@ import type { CreatedDevice, Device, DeviceList } from "../generated/contract";
 
 const STEPS = ["Find the board", "Read the board", "Authorize", "Wi-Fi", "Register the board", "Send the Wi-Fi", "Send the relay settings", "Wait for the board", "Online"] as const;
 type Step = (typeof STEPS)[number];
+
+/** A rejection's text: an Error's message, or what the desktop app's command returned. */
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Waits until `check` returns a value, polling every 250 ms; throws `message` after `ms`. */
 async function until<T>(check: () => Promise<T | null>, ms: number, message: string): Promise<T> {
@@ -68,7 +72,9 @@ export function mountPair(root: HTMLElement): () => void {
   };
   const say = (text: string, kind: "info" | "error" = "info") => message.replaceChildren(notice(text, kind));
 
-  const unavailable = bluetoothUnavailable();
+  // The desktop window has no Web Bluetooth: the app pairs through its own Bluetooth (btleplug).
+  const native = inDesktopApp();
+  const unavailable = native ? null : bluetoothUnavailable();
   if (unavailable) {
     start.disabled = true;
     say(unavailable, "error");
@@ -103,9 +109,10 @@ export function mountPair(root: HTMLElement): () => void {
       setText(li, name);
     }
     try {
-      await run();
+      await (native ? runNative() : run());
     } catch (e) {
-      say(`${(e as Error).message} Press "Find a board" to try again.`, "error");
+      const text = errorText(e);
+      say(`${text}${/[.!?]$/.test(text) ? "" : "."} Press "Find a board" to try again.`, "error");
       await abandon();
       board?.disconnect();
       board = null;
@@ -121,7 +128,7 @@ export function mountPair(root: HTMLElement): () => void {
       if (steps.get(name)!.dataset.state === "active") mark(name, "done");
       return v;
     } catch (e) {
-      mark(name, "failed", (e as Error).message);
+      mark(name, "failed", errorText(e));
       throw e;
     }
   }
@@ -211,6 +218,40 @@ export function mountPair(root: HTMLElement): () => void {
     showLevel(device.deviceId);
   }
 
+  /** The same steps, run by the desktop app over its own Bluetooth. */
+  async function runNative() {
+    cancel.hidden = true; // the app undoes a failed pairing itself
+    const boards = await step("Find the board", async () => {
+      say("Looking for boards nearby…");
+      const found = await nativeBluetooth.boards();
+      if (!found.length) throw new Error("No board was found nearby: power it on, bring it closer, and make sure it is not paired elsewhere.");
+      return found;
+    });
+    const chosen = await new Promise<string>((resolve) => {
+      panel.replaceChildren(h("div", { class: "card", id: "board-list" }, h("p", {}, "Which board?"), ...boards.map((b) => h("button", { type: "button", onclick: () => resolve(b.id) }, `${b.name}${b.rssi !== null ? ` (${b.rssi} dBm)` : ""}`))));
+    });
+    const wifi = await step("Wi-Fi", () => askWifi(null, 0));
+    say("Pairing…");
+    const timer = setInterval(async () => {
+      for (const e of await nativeBluetooth.progress().catch(() => [])) {
+        if (e.kind === "prompt") say(e.what);
+        else if (STEPS.includes(e.what as Step)) mark(e.what as Step, e.kind === "done" ? "done" : "active", e.detail);
+      }
+    }, 300);
+    try {
+      const deviceId = await nativeBluetooth.pair(chosen, wifi.ssid, wifi.password);
+      online = true;
+      mark("Online", "done");
+      say(`The board is online as ${deviceId}.`);
+      cancel.hidden = true;
+      start.disabled = false;
+      start.textContent = "Pair another board";
+      showLevel(deviceId);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** One RPC: its writes, then its result (polled from the result characteristic). */
   async function rpc(link: BoardLink, cmd: ImprovCommand, ms: number) {
     for (const w of splitWrites(encodeImprovCommand(cmd))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
@@ -228,20 +269,21 @@ export function mountPair(root: HTMLElement): () => void {
   }
 
   /** The Wi-Fi form: typed, or picked from the board's scan when it offers one. */
-  function askWifi(link: BoardLink, caps: number): Promise<{ ssid: string; password: string }> {
+  function askWifi(link: BoardLink | null, caps: number): Promise<{ ssid: string; password: string }> {
     const ssid = h("input", { id: "wifi-ssid", required: true, maxlength: 32, autocomplete: "off", placeholder: "network name" }) as HTMLInputElement;
     const password = h("input", { id: "wifi-password", type: "password", maxlength: 64, placeholder: "empty for an open network" }) as HTMLInputElement;
     const networks = h("datalist", { id: "wifi-networks" });
     ssid.setAttribute("list", "wifi-networks");
-    const scan = h("button", { type: "button", id: "wifi-scan", hidden: !(caps & 0b100) }, "Networks the board sees") as HTMLButtonElement;
+    const scan = h("button", { type: "button", id: "wifi-scan", hidden: !link || !(caps & 0b100) }, "Networks the board sees") as HTMLButtonElement;
     scan.onclick = async () => {
+      if (!link) return;
       scan.disabled = true;
       try {
         const nets = scannedNetworks(await rpc(link, { type: "scan" }, 10_000));
         networks.replaceChildren(...nets.map((n) => h("option", { value: n.ssid }, `${n.rssi} dBm · ${n.auth}`)));
         say(nets.length ? `The board sees ${nets.map((n) => n.ssid).join(", ")}.` : "The board sees no network.");
       } catch (e) {
-        say((e as Error).message, "error");
+        say(errorText(e), "error");
       }
       scan.disabled = false;
     };

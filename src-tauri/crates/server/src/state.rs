@@ -84,6 +84,11 @@ impl AppState {
         }
     }
 
+    /// What the device routes (and native pairing) use.
+    pub fn device_state(&self) -> DeviceState {
+        DeviceState::from_ref(self)
+    }
+
     /// Pings and the liveness timeout of every socket.
     pub fn keepalive(&self) -> crate::ws::Keepalive {
         MediaState::from_ref(self).keepalive()

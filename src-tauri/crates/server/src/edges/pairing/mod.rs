@@ -78,6 +78,9 @@ pub enum PairEvent {
 pub enum PairError {
     #[error("Bluetooth: {0}")]
     Link(String),
+    /// No Bluetooth to pair with, said as a person can act on it.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("the board sent an invalid packet: {0}")]
     Codec(#[from] CodecError),
     #[error("{0}")]

@@ -55,9 +55,10 @@ export function mountPair(root: HTMLElement): () => void {
   root.append(
     h("p", { class: "hint" }, "Power the board on near this device. Pairing gives it your Wi-Fi and this relay's address; it then shows up in Devices, streaming."),
     h("div", { class: "actions" }, start, cancel),
-    list,
+    // What to do now comes first (the reason pairing cannot start, the Wi-Fi form), the steps below.
     message,
     panel,
+    list,
   );
 
   let board: BoardLink | null = null;

@@ -98,7 +98,7 @@ async function simulatedBoard(cdp, page, { boardId = BOARD_ID, address = "09:09:
     [improvChar(1)]: () => [board.state],
     [improvChar(2)]: () => [board.error],
     [improvChar(4)]: () => board.result,
-    [improvChar(5)]: () => [0b110], // device info and scan, no identify
+    [improvChar(5)]: () => [0b111], // identify, device info and scan
     [provisionChar(1)]: () => [1],
     [provisionChar(3)]: () => board.status,
     [provisionChar(4)]: () => [...Buffer.from(boardId)],
@@ -119,7 +119,8 @@ async function simulatedBoard(cdp, page, { boardId = BOARD_ID, address = "09:09:
       const p = [c, data.length, ...data];
       board.result = [...p, sum(p)];
     };
-    if (cmd === 3) answer(3, ["RelayDeck-FW", "0.9.1", "ESP32-S3", "Porch mic"]);
+    if (cmd === 2) board.identified = true; // no result, by the spec
+    else if (cmd === 3) answer(3, ["RelayDeck-FW", "0.9.1", "ESP32-S3", "Porch mic"]);
     else if (cmd === 4) answer(4, ["Porch Wi-Fi", "-48", "WPA2", "Neighbour", "-80", "WPA2"]);
     else if (cmd === 1) {
       if (board.state !== 2) {
@@ -196,6 +197,9 @@ test("a board is paired over Bluetooth: authorized by its button, given the Wi-F
   board.press();
   await page.waitForSelector("#wifi-form");
   assert.match(await page.textContent('[data-step="Read the board"]'), /Porch mic \(RelayDeck-FW 0\.9\.1, ESP32-S3\)/);
+  await page.click("#board-identify");
+  await until("the board to identify itself", () => board.identified, 5000);
+  assert.deepEqual(board.rpc.at(-1), [2, 0, 2], "Improv's identify packet");
   await page.click("#wifi-scan");
   await page.waitForFunction(() => /Porch Wi-Fi, Neighbour/.test(document.querySelector("#pair-message")?.textContent ?? ""), null, { timeout: 10000 });
   await page.fill("#wifi-ssid", "Porch Wi-Fi");

@@ -276,6 +276,17 @@ export function mountPair(root: HTMLElement): () => void {
     const networks = h("datalist", { id: "wifi-networks" });
     ssid.setAttribute("list", "wifi-networks");
     const scan = h("button", { type: "button", id: "wifi-scan", hidden: !link || !(caps & 0b100) }, "Networks the board sees") as HTMLButtonElement;
+    // Identify (when the board offers it): it blinks or beeps, so the right one is being paired. No result.
+    const identify = h("button", { type: "button", id: "board-identify", hidden: !link || !(caps & 0b001) }, "Make the board blink") as HTMLButtonElement;
+    identify.onclick = async () => {
+      if (!link) return;
+      try {
+        for (const w of splitWrites(encodeImprovCommand({ type: "identify" }))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
+        say("The board should be blinking or beeping now.");
+      } catch (e) {
+        say(errorText(e), "error");
+      }
+    };
     scan.onclick = async () => {
       if (!link) return;
       scan.disabled = true;
@@ -288,7 +299,7 @@ export function mountPair(root: HTMLElement): () => void {
       }
       scan.disabled = false;
     };
-    const form = h("form", { class: "card inline-form", id: "wifi-form" }, h("label", {}, "Wi-Fi ", ssid), networks, h("label", {}, "Password ", password), h("button", { type: "submit" }, "Send to the board"), scan);
+    const form = h("form", { class: "card inline-form", id: "wifi-form" }, h("label", {}, "Wi-Fi ", ssid), networks, h("label", {}, "Password ", password), h("button", { type: "submit" }, "Send to the board"), scan, identify);
     panel.replaceChildren(form);
     say("Which Wi-Fi should the board use? It must be one this computer is on.");
     ssid.focus();

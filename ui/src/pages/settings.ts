@@ -86,7 +86,7 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     form.replaceChildren(
       ...GROUPS.flatMap(([title, keys]) => [
         h("h2", {}, title),
-        title === "Relay" ? h("p", { class: "hint" }, "Port, LAN access and HTTPS apply when Relay Deck starts again; an option given on the command line wins over them.") : "",
+        title === "Relay" ? h("p", { class: "hint" }, "Port, LAN access, devkits on the network and HTTPS apply when Relay Deck starts again; an option given on the command line wins over them.") : "",
         ...keys.map((k) => field(k, v.settings[k])),
       ]),
       h("div", { class: "savebar" }, h("button", { type: "submit", id: "save-settings" }, "Save"), saveState, restartNote),

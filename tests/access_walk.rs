@@ -267,6 +267,7 @@ fn routes() -> Vec<Route> {
             Media,
         ),
         r(Method::GET, "/capture", "/capture", Nothing, Publish, Page),
+        r(Method::GET, "/pair", "/pair", Nothing, Admin, Page),
         r(Method::GET, "/ws", "/ws", Key("clientId"), Publish, Ws),
         r(
             Method::GET,

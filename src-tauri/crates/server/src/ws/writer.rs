@@ -54,6 +54,9 @@ struct WriterState {
     unfinished: Option<OutFrame>,
     /// The socket failed; every later write fails at once.
     failed: Option<io::ErrorKind>,
+    /// A close frame is queued or out: RFC 6455 (5.5.1) allows nothing after
+    /// it, so later messages are refused (a publisher's direct write too).
+    closed: bool,
 }
 
 /// The slot to tell when a video frame is out, and the frame's sequence number.
@@ -155,6 +158,7 @@ impl WsWriter {
                 io,
                 unfinished: None,
                 failed: None,
+                closed: false,
             }),
             raw,
         })
@@ -169,6 +173,7 @@ impl WsWriter {
         payload: Bytes,
         done: Option<Completion>,
     ) -> io::Result<()> {
+        let is_close = opcode == Opcode::Close;
         let mut frame = OutFrame::new(opcode, payload);
         frame.done = done;
         let mut next = Some(frame);
@@ -177,7 +182,16 @@ impl WsWriter {
             loop {
                 ready!(st.poll_unfinished(cx))?;
                 match next.take() {
-                    Some(frame) => st.unfinished = Some(frame),
+                    Some(_) if st.closed => {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::BrokenPipe,
+                            "the close frame is sent: nothing may follow it",
+                        )))
+                    }
+                    Some(frame) => {
+                        st.closed |= is_close;
+                        st.unfinished = Some(frame);
+                    }
                     None => return Poll::Ready(Ok(())),
                 }
             }
@@ -214,7 +228,7 @@ impl WsWriter {
         let Some(mut st) = self.state.try_lock() else {
             return Handoff::Busy;
         };
-        if st.unfinished.is_some() || st.failed.is_some() {
+        if st.unfinished.is_some() || st.failed.is_some() || st.closed {
             return Handoff::Busy;
         }
         let (header, header_len) = encode_header(Opcode::Binary, body.len());
@@ -328,5 +342,29 @@ mod tests {
         assert_eq!(&all[..2], &[0x82, 100]);
         assert_eq!(&all[2..102], &payload[..]);
         assert_eq!(&all[102..], &[0x81, 2, b'h', b'i']);
+    }
+
+    #[tokio::test]
+    async fn nothing_follows_a_close_frame() {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let writer = WsWriter::new(Box::new(server));
+        writer
+            .send(Opcode::Close, Bytes::from_static(&[0x03, 0xE8]), None)
+            .await
+            .unwrap();
+        let refused = writer
+            .send(Opcode::Binary, Bytes::from_static(b"late"), None)
+            .await;
+        assert_eq!(refused.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        drop(writer);
+        let mut all = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut { client }, &mut all)
+            .await
+            .unwrap();
+        assert_eq!(
+            all,
+            [0x88, 2, 0x03, 0xE8],
+            "the close frame, and nothing after it"
+        );
     }
 }

@@ -27,6 +27,9 @@ enum Needs {
     View,
     Publish,
     Admin,
+    /// The admin, or the phone pairing's pass (which works only on the phone
+    /// listener: here, on the main one, it counts for nothing).
+    Pairing,
 }
 
 /// How a refusal of an unauthenticated caller looks.
@@ -267,7 +270,7 @@ fn routes() -> Vec<Route> {
             Media,
         ),
         r(Method::GET, "/capture", "/capture", Nothing, Publish, Page),
-        r(Method::GET, "/pair", "/pair", Nothing, Admin, Page),
+        r(Method::GET, "/pair", "/pair", Nothing, Pairing, Page),
         r(Method::GET, "/ws", "/ws", Key("clientId"), Publish, Ws),
         r(
             Method::GET,
@@ -282,7 +285,7 @@ fn routes() -> Vec<Route> {
             "/api/devices",
             "/api/devices",
             Nothing,
-            Admin,
+            Pairing,
             Api,
         ),
         r(
@@ -290,7 +293,7 @@ fn routes() -> Vec<Route> {
             "/api/devices",
             "/api/devices",
             Nothing,
-            Admin,
+            Pairing,
             Api,
         ),
         r(
@@ -298,7 +301,7 @@ fn routes() -> Vec<Route> {
             "/api/devices/{id}",
             "/api/devices/{id}",
             Path,
-            Admin,
+            Pairing,
             Api,
         ),
         r(
@@ -306,7 +309,7 @@ fn routes() -> Vec<Route> {
             "/api/devices/{id}",
             "/api/devices/{id}",
             Path,
-            Admin,
+            Pairing,
             Api,
         ),
         r(
@@ -391,6 +394,38 @@ fn routes() -> Vec<Route> {
             Public,
             Api,
         ),
+        r(
+            Method::POST,
+            "/api/pairing/phone",
+            "/api/pairing/phone",
+            Nothing,
+            Admin,
+            Api,
+        ),
+        r(
+            Method::GET,
+            "/api/pairing/phone",
+            "/api/pairing/phone",
+            Nothing,
+            Admin,
+            Api,
+        ),
+        r(
+            Method::DELETE,
+            "/api/pairing/phone",
+            "/api/pairing/phone",
+            Nothing,
+            Admin,
+            Api,
+        ),
+        r(
+            Method::PUT,
+            "/api/pairing/phone/progress",
+            "/api/pairing/phone/progress",
+            Nothing,
+            Pairing,
+            Api,
+        ),
     ]
 }
 
@@ -431,7 +466,7 @@ impl May {
             Needs::SignedIn => self.signed_in(),
             Needs::View => Self::allows(self.view, id),
             Needs::Publish => Self::allows(self.publish, id),
-            Needs::Admin => self.admin,
+            Needs::Admin | Needs::Pairing => self.admin,
         }
     }
 }
@@ -552,6 +587,7 @@ async fn status_of(addr: SocketAddr, route: &Route, path: &str, cred: &Cred) -> 
             "/api/password" => json!({ "current": ADMIN_PASSWORD, "new": ADMIN_PASSWORD }),
             "/api/settings" => json!({}),
             "/api/bootstrap" => json!({ "code": "not a code" }),
+            "/api/pairing/phone/progress" => json!({ "steps": [] }),
             _ => json!({ "name": "reboot" }),
         };
         req = req
@@ -611,6 +647,9 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
     let mut tampered = cookie.clone();
     tampered.replace_range(0..1, if tampered.starts_with('9') { "8" } else { "9" });
     let expired_cookie = auth.cookies.forge_with_expiry("0123", 1);
+    let (_, pass) = auth
+        .passes
+        .issue(relaydeck_server::secrets::now_ms() + 600_000);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let everything = May {
         view: Some(None),
@@ -680,6 +719,11 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
             everything,
         ),
         ("unknown token", Cred::Bearer("rdk_nope".into()), nothing),
+        (
+            "phone pairing pass, on the main listener",
+            Cred::Query(pass),
+            nothing,
+        ),
         ("expired admin token", Cred::Bearer(expired), nothing),
         ("revoked admin token", Cred::Query(revoked), nothing),
         ("tampered cookie", Cred::Cookie(tampered), nothing),
@@ -760,6 +804,7 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
                 | (Needs::View, policy::Need::View(_))
                 | (Needs::Publish, policy::Need::Publish(_))
                 | (Needs::Admin, policy::Need::Admin)
+                | (Needs::Pairing, policy::Need::Pairing(_))
         );
         assert!(
             same,

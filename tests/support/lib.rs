@@ -77,6 +77,8 @@ pub async fn start_server(configure: impl FnOnce(&mut ServerConfig)) -> RunningS
         devkit_udp_port: 0,
         data_dir: Some(temp_data_dir()),
         admin_password: Some(ADMIN_PASSWORD.into()),
+        // The phone pairing's listener stays on loopback in tests.
+        pairing_address: Some([127, 0, 0, 1].into()),
         ..ServerConfig::default()
     };
     configure(&mut config);

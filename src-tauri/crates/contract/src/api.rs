@@ -353,6 +353,80 @@ pub struct CreatedDevice {
     pub note: String,
 }
 
+/// A step of a pairing, as the pairing page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PairingStep {
+    /// The step's name (`Find the board`, `Wi-Fi`, …, `Online`; at most 40 characters).
+    pub step: String,
+    pub state: PairingStepState,
+    /// What happened (a board's name, an error; at most 300 characters).
+    #[serde(default)]
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PairingStepState {
+    Todo,
+    Active,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// `PUT /api/pairing/phone/progress`: the phone's pairing page reports where
+/// it is (its whole list each time), so the desktop app can follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PhoneProgress {
+    /// At most 16 steps.
+    pub steps: Vec<PairingStep>,
+    /// What the phone tells its user now (at most 300 characters).
+    #[serde(default)]
+    #[ts(optional)]
+    pub message: Option<String>,
+}
+
+/// Where a phone pairing stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PhonePairingState {
+    /// No phone pairing was opened since the relay started.
+    None,
+    /// The listener is open; the phone may pair.
+    Open,
+    /// The board came online: the pairing is done and the listener closed.
+    Paired,
+    /// Closed without a board online: cancelled, timed out, or the relay stopped.
+    Closed,
+}
+
+/// `POST`/`GET /api/pairing/phone`: the temporary HTTPS listener a phone pairs through.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PhonePairing {
+    pub state: PhonePairingState,
+    /// Changes with every change of this status (`GET ?since=` waits for a newer one).
+    #[ts(type = "number")]
+    pub revision: u64,
+    /// What the phone opens (the QR code's content): the listener's address and
+    /// the pairing-only credential. Present while open; shown only to the admin.
+    pub url: Option<String>,
+    /// SHA-256 of the listener's certificate (`AB:CD:…`): what the phone's
+    /// browser shows when it asks whether to trust it.
+    pub fingerprint: Option<String>,
+    #[ts(type = "number | null")]
+    pub expires_ms: Option<u64>,
+    /// The phone's steps, as it last reported them.
+    pub steps: Vec<PairingStep>,
+    pub message: Option<String>,
+    /// The device the phone registered, once it has.
+    pub device_id: Option<String>,
+    /// Why it closed (`Closed`), in words.
+    pub reason: Option<String>,
+}
+
 /// `DELETE /api/devices/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -461,6 +535,8 @@ pub struct Bootstrap {
 pub enum Role {
     Admin,
     Token,
+    /// The phone pairing's pass.
+    Pairing,
 }
 
 /// `GET /api/session`: who am I, what may I do.

@@ -77,6 +77,20 @@ pub struct ServerConfig {
     #[arg(long, env = "RELAYDECK_DEVKIT_REQUIRE_TLS")]
     pub devkit_require_tls: bool,
 
+    /// Address of the temporary HTTPS listener that "Pair with your phone" opens (it serves
+    /// only the pairing page and its API). Default: this computer's first LAN IPv4 address.
+    #[arg(long, env = "RELAYDECK_PAIRING_ADDRESS")]
+    pub pairing_address: Option<std::net::IpAddr>,
+
+    /// TCP port of that listener (0: any free port; set one to open it in a firewall).
+    #[arg(long, env = "RELAYDECK_PAIRING_PORT", default_value_t = 0)]
+    pub pairing_port: u16,
+
+    /// How long that listener stays open (and its pairing-only credential works) at most.
+    #[arg(long, env = "RELAYDECK_PAIRING_TIMEOUT", default_value = "10m", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub pairing_timeout: Duration,
+
     /// TCP port of the devkit command channel, on the --devkit-bind address (0: any free port).
     #[arg(long, env = "RELAYDECK_DEVKIT_TCP_PORT", default_value_t = 5000)]
     pub devkit_tcp_port: u16,

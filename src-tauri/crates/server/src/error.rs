@@ -71,6 +71,8 @@ pub enum ApiError {
     Quota { code: &'static str, message: String },
     #[error("the credentials of this request were revoked or have expired")]
     Revoked,
+    #[error("{0}")]
+    NoLanAddress(String),
 }
 
 impl ApiError {
@@ -109,6 +111,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Quota { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Revoked => (StatusCode::UNAUTHORIZED, "revoked"),
+            Self::NoLanAddress(_) => (StatusCode::CONFLICT, "no_lan_address"),
         }
     }
 }

@@ -21,6 +21,7 @@
 //! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
 //! | [`store`] | state on disk, one writer per file: the device registry, camera names, settings |
 //! | [`ui`] | the embedded web UI |
+//! | [`phone_pairing`] | "Pair with your phone": a temporary HTTPS listener serving only `/pair` to a one-device pairing pass |
 //! | [`lan`] | this computer on the LAN: its addresses, and which a devkit can use |
 //! | [`tls`] | HTTPS/WSS: rustls, a generated self-signed certificate kept in the data directory |
 //! | [`limits`] | connection caps per IP and in total; streams and sources per publish token |
@@ -49,6 +50,7 @@ pub mod jpeg_http;
 pub mod lan;
 pub mod limits;
 pub mod listeners;
+pub mod phone_pairing;
 pub mod router;
 pub mod secrets;
 pub mod server;

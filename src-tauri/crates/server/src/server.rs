@@ -266,44 +266,15 @@ impl Server {
                     continue;
                 }
             };
-            let _ = tcp.set_nodelay(true);
-            // Every request carries the connection's permit, so an upgraded
-            // WebSocket keeps its place under the caps after HTTP is done.
-            let permit = std::sync::Arc::new(permit);
-            let request_permit = permit.clone();
-            let svc = app.clone().map_request(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req.extensions_mut().insert(request_permit.clone());
-                req
-            });
-            let token = state.shutdown.clone();
-            let header_timeout = state.config.header_timeout;
-            let tls = tls.clone();
-            state.tasks.spawn(async move {
-                let _permit = permit;
-                let svc = TowerToHyperService::new(svc);
-                match tls {
-                    None => {
-                        serve_connection(TokioIo::new(tcp), svc, peer, header_timeout, token).await
-                    }
-                    Some(acceptor) => {
-                        match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
-                            Ok(Ok(stream)) => {
-                                serve_connection(
-                                    TokioIo::new(stream),
-                                    svc,
-                                    peer,
-                                    header_timeout,
-                                    token,
-                                )
-                                .await
-                            }
-                            Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                        }
-                    }
-                }
-            });
+            spawn_connection(
+                &state,
+                &app,
+                tcp,
+                peer,
+                permit,
+                tls.clone(),
+                state.shutdown.clone(),
+            );
         }
         tracing::info!("shutting down");
         state.shutdown.cancel();
@@ -350,6 +321,45 @@ impl RunningServer {
         self.state.shutdown.cancel();
         let _ = self.handle.await;
     }
+}
+
+/// Serves an accepted connection as a tracked task: TLS first when `tls` is
+/// given, then HTTP/1.1 with upgrades, until it ends or `stop` is cancelled.
+/// The main listener and the phone pairing's listener both use it.
+pub(crate) fn spawn_connection(
+    state: &AppState,
+    app: &axum::Router,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    permit: crate::limits::ConnectionPermit,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let _ = tcp.set_nodelay(true);
+    // Every request carries the connection's permit, so an upgraded
+    // WebSocket keeps its place under the caps after HTTP is done.
+    let permit = Arc::new(permit);
+    let request_permit = permit.clone();
+    let svc = app.clone().map_request(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(request_permit.clone());
+        req
+    });
+    let header_timeout = state.config.header_timeout;
+    state.tasks.spawn(async move {
+        let _permit = permit;
+        let svc = TowerToHyperService::new(svc);
+        let Some(acceptor) = tls else {
+            return serve_connection(TokioIo::new(tcp), svc, peer, header_timeout, stop).await;
+        };
+        match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+            Ok(Ok(stream)) => {
+                serve_connection(TokioIo::new(stream), svc, peer, header_timeout, stop).await
+            }
+            Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+        }
+    });
 }
 
 /// Serves one HTTP/1.1 connection (with upgrades) until it ends or the server stops.

@@ -51,6 +51,8 @@ pub struct AppState {
     pub settings: SettingsHandle,
     /// This computer's cameras and microphones, as the binary wired them.
     pub host: Host,
+    /// "Pair with your phone": its temporary listener and the phone's progress.
+    pub phone_pairing: Arc<crate::phone_pairing::PhonePairing>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             config: Arc::new(config),
             started: Instant::now(),
             host: Host::default(),
+            phone_pairing: Arc::default(),
             shutdown,
             tasks: TaskTracker::new(),
         }

@@ -1,7 +1,8 @@
 //! Devkit devices: `GET/POST /api/devices`, `DELETE /api/devices/{id}`,
 //! `POST /api/devices/{id}/commands`.
 //!
-//! Admin only (see `auth::policy`).
+//! The admin, and the phone pairing's pass for the one device it registers
+//! (see `auth::policy`).
 
 use axum::{
     extract::State,
@@ -17,7 +18,7 @@ use relaydeck_contract::api::{
 use serde_json::{json, Value};
 
 use crate::{
-    auth::Access,
+    auth::{pairing_pass::PassError, Access, Caller, Principal},
     body::JsonBody,
     devkit_service::CommandError,
     edges::devkit::messages::code,
@@ -91,11 +92,14 @@ fn device(state: &DeviceState, record: &DeviceRecord) -> Device {
     }
 }
 
-async fn list(State(state): State<DeviceState>) -> Json<DeviceList> {
+async fn list(State(state): State<DeviceState>, Caller(p): Caller) -> Json<DeviceList> {
+    // A pairing pass sees the one device it registered (and where boards connect).
+    let mine = |r: &&DeviceRecord| p.is_admin() || p.pairing_device() == Some(&r.device_id);
     let devices = state
         .devices
         .list()
         .iter()
+        .filter(mine)
         .map(|r| device(&state, r))
         .collect();
     Json(DeviceList {
@@ -123,9 +127,20 @@ async fn one(State(state): State<DeviceState>, access: Access) -> Result<Json<De
 }
 
 async fn create(
-    State(state): State<DeviceState>,
+    State(app): State<AppState>,
+    Caller(p): Caller,
     JsonBody(new): JsonBody<NewDevice>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let state = app.device_state();
+    let pass = match &p {
+        Principal::Pairing { pass, device } => {
+            if let Some(d) = device {
+                return Err(ApiError::Forbidden(PassError::Used(d.clone()).to_string()));
+            }
+            Some(pass.as_str())
+        }
+        _ => None,
+    };
     let hub = state.hub.clone();
     let reserved = |id: &str| hub.is_reserved(id);
     let (record, token, repaired) = match &new.board_id {
@@ -150,6 +165,18 @@ async fn create(
     } else {
         tracing::info!(device = %record.device_id, "device created");
     }
+    if let Some(pass) = pass {
+        if let Err(e) = app
+            .phone_pairing
+            .claimed(&app, pass, &record.device_id, repaired)
+        {
+            // The pairing ended while this request ran: undo what it made.
+            if !repaired {
+                let _ = revoke_device(&state, &record.device_id);
+            }
+            return Err(ApiError::Forbidden(e.to_string()));
+        }
+    }
     let body = CreatedDevice {
         device_id: record.device_id,
         name: record.name,
@@ -170,17 +197,28 @@ async fn create(
     Ok((status, Json(body)))
 }
 
+/// Revokes device `id`: its token stops working, a live session ends and
+/// its audio source goes. (Also what an abandoned phone pairing does.)
+pub(crate) fn revoke_device(state: &DeviceState, id: &str) -> Result<(), RegistryError> {
+    state.devices.revoke(id)?;
+    state
+        .devkits
+        .disconnect(id, code::REVOKED, "this device was revoked");
+    state.hub.remove_audio_source(id);
+    tracing::info!(device = %id, "device revoked");
+    Ok(())
+}
+
 async fn revoke(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     access: Access,
 ) -> Result<Json<RevokedDevice>, ApiError> {
     let id = access.id()?.to_string();
-    state.devices.revoke(&id)?;
-    state
-        .devkits
-        .disconnect(&id, code::REVOKED, "this device was revoked");
-    state.hub.remove_audio_source(&id);
-    tracing::info!(device = %id, "device revoked");
+    revoke_device(&state.device_state(), &id)?;
+    if let Principal::Pairing { pass, .. } = &access.principal {
+        // The phone gave up on this board: it may register another.
+        state.phone_pairing.released(&state, pass, &id);
+    }
     Ok(Json(RevokedDevice {
         device_id: id,
         revoked: true,

@@ -4,6 +4,7 @@ pub mod cameras;
 pub mod capture;
 pub mod devices;
 pub mod health;
+pub mod pairing;
 pub mod session;
 pub mod settings;
 pub mod sources;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(cameras::router())
         .merge(devices::router())
+        .merge(pairing::router())
         .merge(sources::router())
         .merge(session::router())
         .merge(settings::router())

@@ -139,6 +139,7 @@ async fn session(Caller(p): Caller) -> Json<Session> {
             };
             (role, Some(*scope), ids.clone(), Some(id.clone()))
         }
+        Principal::Pairing { pass, .. } => (Role::Pairing, None, None, Some(pass.clone())),
     };
     Json(Session {
         role,

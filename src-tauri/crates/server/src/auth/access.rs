@@ -126,7 +126,7 @@ impl Revocations {
     pub fn ending_for(&self, principal: &Principal, expires_ms: Option<u64>) -> CancellationToken {
         match principal {
             Principal::Admin => self.shutdown.clone(),
-            Principal::Token { id, .. } => {
+            Principal::Token { id, .. } | Principal::Pairing { pass: id, .. } => {
                 let mut live = self.live.lock();
                 let entry = live
                     .entry(id.clone())

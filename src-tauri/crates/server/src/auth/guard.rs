@@ -9,6 +9,10 @@
 //! browser cannot set headers (WebSocket, `<img>`, `<audio>`). One request
 //! carries one of them: two different ones are a `400`.
 //!
+//! On the phone pairing's listener (a request carrying [`PairingListener`])
+//! only the pairing pass counts, and only its routes (`Need::Pairing`, the
+//! UI's assets) exist: everything else is a `404`.
+//!
 //! The query is parsed here once ([`Params`]); the policy decides on that
 //! parse and handlers serve from it ([`Access`]), so the two cannot disagree
 //! about which camera a request names.
@@ -31,6 +35,15 @@ use super::{
     Principal,
 };
 use crate::{error::ApiError, state::GuardState};
+
+/// Marks a request that came in on the phone pairing's listener.
+#[derive(Debug, Clone, Copy)]
+pub struct PairingListener;
+
+/// What the phone pairing's listener serves: the pairing routes and the UI's assets.
+fn on_pairing_listener(d: &Decision, path: &str) -> bool {
+    matches!(d.need, Need::Pairing(_)) || (d.need == Need::Public && path.starts_with("/assets/"))
+}
 
 /// How the caller proved who they are. The cookie and HTTP Basic are
 /// *ambient*: a browser sends them on its own, even for another site's page,
@@ -126,10 +139,15 @@ fn credential(
     state: &GuardState,
     req: &Request,
     params: &Params,
+    phone: bool,
 ) -> Result<Option<Credential>, ApiError> {
     let headers = req.headers();
     let mut found: Vec<Credential> = Vec::new();
-    if cookie_value(headers, COOKIE_NAME).is_some_and(|c| state.auth.cookies.verify(c).is_some()) {
+    // The admin's cookie (same host, another port) means nothing to the phone listener.
+    if !phone
+        && cookie_value(headers, COOKIE_NAME)
+            .is_some_and(|c| state.auth.cookies.verify(c).is_some())
+    {
         found.push(Credential::Session);
     }
     let mut auth_headers = headers.get_all(header::AUTHORIZATION).iter();
@@ -167,12 +185,19 @@ async fn principal(
     state: &GuardState,
     cred: Credential,
     peer: SocketAddr,
+    phone: bool,
 ) -> Result<Option<(Principal, Option<u64>, Via)>, ApiError> {
     let auth = &state.auth;
-    let token = |t: &str, via| {
-        auth.token_record(t)
-            .map(|r| (Principal::from(&r), r.expires_ms, via))
+    // The phone listener knows the pairing pass and nothing else; the pass works nowhere else.
+    let token = |t: &str, via| match phone {
+        true => auth.passes.principal(t).map(|(p, e)| (p, Some(e), via)),
+        false => auth
+            .token_record(t)
+            .map(|r| (Principal::from(&r), r.expires_ms, via)),
     };
+    if phone && matches!(cred, Credential::Basic { .. } | Credential::Session) {
+        return Ok(None);
+    }
     Ok(match cred {
         Credential::Session => Some((Principal::Admin, None, Via::Cookie)),
         Credential::Bearer(t) => token(&t, Via::Bearer),
@@ -283,19 +308,28 @@ async fn admit(state: &GuardState, peer: SocketAddr, req: &mut Request) -> Resul
     let params = Params::parse(req.uri().query()).map_err(|e| ApiError::from(e).into_response())?;
     let d = policy::decide(&state.policy, req.method(), req.uri().path(), &params)
         .map_err(IntoResponse::into_response)?;
+    let phone = req.extensions().get::<PairingListener>().is_some();
+    if phone && !on_pairing_listener(&d, req.uri().path()) {
+        return Err(ApiError::NotFound(req.uri().path().to_owned()).into_response());
+    }
     json_only(req).map_err(IntoResponse::into_response)?;
-    let cred = credential(state, req, &params).map_err(IntoResponse::into_response)?;
+    let cred = credential(state, req, &params, phone).map_err(IntoResponse::into_response)?;
     let params = params.shared();
     req.extensions_mut().insert(params.clone());
     if d.need == Need::Public {
         return Ok(());
     }
+    // The phone listener has no sign-in page to send anyone to.
     let Some(cred) = cred else {
-        return Err(unauthorized(&d, req, false));
+        return Err(match phone {
+            true => ApiError::Unauthorized.into_response(),
+            false => unauthorized(&d, req, false),
+        });
     };
     let link = matches!(cred, Credential::Query(_));
-    let (p, expires, via) = match principal(state, cred, peer).await {
+    let (p, expires, via) = match principal(state, cred, peer, phone).await {
         Err(e) => return Err(e.into_response()),
+        Ok(None) if phone => return Err(ApiError::Unauthorized.into_response()),
         Ok(None) => return Err(unauthorized(&d, req, link)),
         Ok(Some(found)) => found,
     };

@@ -14,7 +14,9 @@
 //! Principals: the **admin** (password, session cookie, or an `admin`
 //! token) may do everything; a **view** token may watch and listen (its
 //! cameras/sources only, when limited); a **publish** token may push under
-//! the IDs it names and nothing else. Devkits authenticate on their own
+//! the IDs it names and nothing else; a **pairing pass** (the phone
+//! pairing's, [`pairing_pass`]) may register one device and follow it, on
+//! the phone pairing's listener only. Devkits authenticate on their own
 //! channel with device tokens (`store::devices`).
 
 pub mod access;
@@ -22,6 +24,7 @@ pub mod cookie;
 pub mod cors;
 pub mod guard;
 pub mod limiter;
+pub mod pairing_pass;
 pub mod password;
 pub mod policy;
 pub mod query;
@@ -51,6 +54,11 @@ pub enum Principal {
         id: String,
         scope: Scope,
         ids: Option<BTreeSet<String>>,
+    },
+    /// The phone pairing's pass: `device` is the one it registered, if any.
+    Pairing {
+        pass: String,
+        device: Option<String>,
     },
 }
 
@@ -82,7 +90,8 @@ impl Principal {
             Principal::Token {
                 scope: Scope::Publish,
                 ..
-            } => false,
+            }
+            | Principal::Pairing { .. } => false,
         }
     }
 
@@ -93,7 +102,7 @@ impl Principal {
             Principal::Token {
                 scope: Scope::Publish,
                 ..
-            }
+            } | Principal::Pairing { .. }
         )
     }
 
@@ -108,7 +117,8 @@ impl Principal {
             } => Self::in_scope(ids, id),
             Principal::Token {
                 scope: Scope::View, ..
-            } => false,
+            }
+            | Principal::Pairing { .. } => false,
         }
     }
 
@@ -118,8 +128,16 @@ impl Principal {
             Principal::Token {
                 scope: Scope::View,
                 ..
-            }
+            } | Principal::Pairing { .. }
         )
+    }
+
+    /// The device a pairing pass registered (`None` for every other principal).
+    pub fn pairing_device(&self) -> Option<&str> {
+        match self {
+            Principal::Pairing { device, .. } => device.as_deref(),
+            _ => None,
+        }
     }
 }
 
@@ -153,6 +171,8 @@ pub struct Auth {
     pub cookies: cookie::CookieSigner,
     pub limiter: limiter::LoginLimiter,
     pub passwords: password::PasswordChecks,
+    /// The phone pairing's pass, while one is open.
+    pub passes: pairing_pass::PairingPasses,
     bootstrap: Mutex<Bootstrap>,
 }
 
@@ -190,6 +210,7 @@ impl Auth {
                 cookies,
                 limiter: limiter::LoginLimiter::default(),
                 passwords: Default::default(),
+                passes: Default::default(),
                 bootstrap: Mutex::default(),
             },
             generated,

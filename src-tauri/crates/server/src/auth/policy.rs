@@ -27,6 +27,10 @@ pub enum Need {
     Publish(Id),
     /// Any valid credential (the caller asks who they are).
     SignedIn,
+    /// The admin, or the phone pairing's pass: `Id::Path` names a device,
+    /// which for a pass must be the one it registered. These routes are all
+    /// the phone pairing's listener serves.
+    Pairing(Id),
     Admin,
 }
 
@@ -102,14 +106,18 @@ pub fn table() -> Vec<Rule> {
         GET  "/api/sources"                    => View(None), Api;
 
         GET  "/capture"                        => Publish(None), Page;   // the capture page a publish link opens
-        GET  "/pair"                           => Admin, Page;           // Bluetooth pairing
+        GET  "/pair"                           => Pairing(None), Page;   // Bluetooth pairing
         GET  "/ws"                             => Publish(Query("clientId")), WebSocket;
         GET  "/audio/publish"                  => Publish(Query("source")), WebSocket;
 
-        GET    "/api/devices"                  => Admin, Api;
-        POST   "/api/devices"                  => Admin, Api;
-        GET    "/api/devices/{id}"             => Admin, Api;
-        DELETE "/api/devices/{id}"             => Admin, Api;
+        GET    "/api/devices"                  => Pairing(None), Api;    // a pass sees its own device only
+        POST   "/api/devices"                  => Pairing(None), Api;    // a pass registers one
+        GET    "/api/devices/{id}"             => Pairing(Path), Api;
+        DELETE "/api/devices/{id}"             => Pairing(Path), Api;
+        POST   "/api/pairing/phone"            => Admin, Api;            // open the phone pairing's listener
+        GET    "/api/pairing/phone"            => Admin, Api;
+        DELETE "/api/pairing/phone"            => Admin, Api;
+        PUT    "/api/pairing/phone/progress"   => Pairing(None), Api;    // the phone reports its steps
         POST   "/api/devices/{id}/commands"    => Admin, Api;
         GET    "/api/tokens"                   => Admin, Api;
         POST   "/api/tokens"                   => Admin, Api;
@@ -306,6 +314,12 @@ pub fn permits(p: &Principal, need: Need, target: &Target) -> bool {
         Need::Publish(Id::Path | Id::Query(_)) if named => each(&|id| p.can_publish(id)),
         Need::Publish(_) => p.can_publish_some(),
         Need::Admin => p.is_admin(),
+        Need::Pairing(_) if p.is_admin() => true,
+        Need::Pairing(Id::Path) => match (p.pairing_device(), &target.id) {
+            (Some(mine), Some(id)) => mine == id.as_str(),
+            _ => false,
+        },
+        Need::Pairing(_) => matches!(p, Principal::Pairing { .. }),
     }
 }
 

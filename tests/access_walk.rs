@@ -376,24 +376,6 @@ fn routes() -> Vec<Route> {
             Admin,
             Api,
         ),
-        // Last: logging out ends the admin cookie's session, and wrong bootstrap
-        // codes count against this IP in the sign-in limiter.
-        r(
-            Method::POST,
-            "/api/logout",
-            "/api/logout",
-            Nothing,
-            Public,
-            Api,
-        ),
-        r(
-            Method::POST,
-            "/api/bootstrap",
-            "/api/bootstrap",
-            Nothing,
-            Public,
-            Api,
-        ),
         r(
             Method::POST,
             "/api/pairing/phone",
@@ -424,6 +406,24 @@ fn routes() -> Vec<Route> {
             "/api/pairing/phone/progress",
             Nothing,
             Pairing,
+            Api,
+        ),
+        // Last: logging out ends the admin cookie's session, and wrong bootstrap
+        // codes count against this IP in the sign-in limiter.
+        r(
+            Method::POST,
+            "/api/logout",
+            "/api/logout",
+            Nothing,
+            Public,
+            Api,
+        ),
+        r(
+            Method::POST,
+            "/api/bootstrap",
+            "/api/bootstrap",
+            Nothing,
+            Public,
             Api,
         ),
     ]

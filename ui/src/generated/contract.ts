@@ -143,6 +143,58 @@ repaired: boolean, note: string, };
 
 export type RevokedDevice = { deviceId: string, revoked: boolean, };
 
+export type PairingStep = { 
+/**
+ * The step's name (`Find the board`, `Wi-Fi`, …, `Online`; at most 40 characters).
+ */
+step: string, state: PairingStepState, 
+/**
+ * What happened (a board's name, an error; at most 300 characters).
+ */
+detail: string, };
+
+export type PairingStepState = "todo" | "active" | "done" | "failed" | "skipped";
+
+export type PhoneProgress = { 
+/**
+ * At most 16 steps.
+ */
+steps: Array<PairingStep>, 
+/**
+ * What the phone tells its user now (at most 300 characters).
+ */
+message?: string, };
+
+export type PhonePairingState = "none" | "open" | "paired" | "closed";
+
+export type PhonePairing = { state: PhonePairingState, 
+/**
+ * Changes with every change of this status (`GET ?since=` waits for a newer one).
+ */
+revision: number, 
+/**
+ * What the phone opens (the QR code's content): the listener's address and
+ * the pairing-only credential. Present while open; shown only to the admin.
+ */
+url: string | null, 
+/**
+ * SHA-256 of the listener's certificate (`AB:CD:…`): what the phone's
+ * browser shows when it asks whether to trust it.
+ */
+fingerprint: string | null, expiresMs: number | null, 
+/**
+ * The phone's steps, as it last reported them.
+ */
+steps: Array<PairingStep>, message: string | null, 
+/**
+ * The device the phone registered, once it has.
+ */
+deviceId: string | null, 
+/**
+ * Why it closed (`Closed`), in words.
+ */
+reason: string | null, };
+
 export type NewCommand = { name: string, args?: JsonValue, };
 
 export type Scope = "view" | "publish" | "admin";
@@ -165,7 +217,7 @@ export type Login = { password: string, next?: string, };
 
 export type Bootstrap = { code: string, };
 
-export type Role = "admin" | "token";
+export type Role = "admin" | "token" | "pairing";
 
 export type Session = { role: Role, admin: boolean, scope: Scope | null, ids: Array<string> | null, token: string | null, canView: boolean, canPublish: boolean, };
 

@@ -12,6 +12,11 @@ export function pageToken(): string | null {
   return new URLSearchParams(location.search).get("token");
 }
 
+/** True when the page was opened by a phone pairing's QR code (its pass is the page's token). */
+export function pairingPass(): boolean {
+  return pageToken()?.startsWith("rdp_") ?? false;
+}
+
 /** `path` with the page's token added (cookies cover signed-in admins). */
 export function withToken(path: string): string {
   const t = pageToken();
@@ -46,6 +51,8 @@ export async function api<T = any>(path: string, init: RequestInit = {}): Promis
     // Only a session that is really gone sends to the sign-in page (a wrong
     // current password is a 401 too, answered in place).
     if (resp.status === 401 && body?.error?.code === "unauthorized") {
+      // A phone pairing's page has no sign-in to go to: its pass has ended.
+      if (pairingPass()) throw new ApiError(401, "pairing_ended", "This pairing page has closed: start a new one in the Relay Deck app.");
       location.href = pageToken() ? "/login?link=ended" : `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
     }
     throw new ApiError(resp.status, body?.error?.code ?? "http", body?.error?.message ?? `${resp.status} ${resp.statusText}`);

@@ -4,7 +4,7 @@
 // token (docs/PROTOCOL.md, "Pairing"). Every step has a timeout, a clear
 // message and a retry; a device created for a pairing that is abandoned is
 // revoked again.
-import { api, wsUrl } from "../lib/api";
+import { api, pairingPass, withToken, wsUrl } from "../lib/api";
 import { bluetoothUnavailable, pickBoard, type BoardLink } from "../lib/board-link";
 import { inDesktopApp, nativeBluetooth } from "../lib/desktop";
 import { h, notice, setText } from "../lib/dom";
@@ -22,7 +22,8 @@ import {
   splitWrites,
   type ImprovCommand,
 } from "../lib/pairing";
-import type { CreatedDevice, Device, DeviceList } from "../generated/contract";
+import type { CreatedDevice, Device, DeviceList, PairingStepState } from "../generated/contract";
+import { mountPhonePairing } from "./phone-pair";
 
 const STEPS = ["Find the board", "Read the board", "Authorize", "Wi-Fi", "Register the board", "Send the Wi-Fi", "Send the relay settings", "Wait for the board", "Online"] as const;
 type Step = (typeof STEPS)[number];
@@ -52,7 +53,11 @@ export function mountPair(root: HTMLElement): () => void {
   const panel = h("div", { id: "pair-panel" });
   const start = h("button", { type: "button", id: "pair-start" }, "Find a board") as HTMLButtonElement;
   const cancel = h("button", { type: "button", id: "pair-cancel", hidden: true }, "Cancel") as HTMLButtonElement;
-  root.append(
+  // Opened from a phone pairing's QR code: this page reports its steps to the app.
+  const phone = pairingPass();
+  const here = h(
+    "section",
+    { id: "pair-here" },
     h("p", { class: "hint" }, "Power the board on near this device. Pairing gives it your Wi-Fi and this relay's address; it then shows up in Devices, streaming."),
     h("div", { class: "actions" }, start, cancel),
     // What to do now comes first (the reason pairing cannot start, the Wi-Fi form), the steps below.
@@ -60,18 +65,35 @@ export function mountPair(root: HTMLElement): () => void {
     panel,
     list,
   );
+  root.append(here);
 
   let board: BoardLink | null = null;
   let created: CreatedDevice | null = null;
   let online = false;
   let stopLevel: (() => void) | null = null;
 
+  /** On a phone: tells the app where this pairing is (once per burst of changes; errors only cost the app a view). */
+  let reporting = false;
+  const report = () => {
+    if (!phone || reporting) return;
+    reporting = true;
+    setTimeout(() => {
+      reporting = false;
+      const list = [...steps].map(([step, li]) => ({ step, state: (li.dataset.state ?? "todo") as PairingStepState, detail: (li.textContent ?? "").slice(step.length + 2, step.length + 2 + 300) }));
+      const text = message.textContent?.slice(0, 300) || undefined;
+      void api("/api/pairing/phone/progress", { method: "PUT", body: JSON.stringify({ steps: list, message: text }) }).catch(() => {});
+    }, 50);
+  };
   const mark = (step: Step, state: "active" | "done" | "failed" | "skipped", detail = "") => {
     const li = steps.get(step)!;
     li.dataset.state = state;
     setText(li, detail ? `${step}: ${detail}` : step);
+    report();
   };
-  const say = (text: string, kind: "info" | "error" = "info") => message.replaceChildren(notice(text, kind));
+  const say = (text: string, kind: "info" | "error" = "info") => {
+    message.replaceChildren(notice(text, kind));
+    report();
+  };
 
   // The desktop window has no Web Bluetooth: the app pairs through its own Bluetooth (btleplug).
   const native = inDesktopApp();
@@ -79,6 +101,14 @@ export function mountPair(root: HTMLElement): () => void {
   if (unavailable) {
     start.disabled = true;
     say(unavailable, "error");
+  }
+  // The admin may pair through a phone instead: first where this window has no Bluetooth of its own.
+  let stopPhone: (() => void) | null = null;
+  if (!phone) {
+    const card = h("div", { id: "phone-card" });
+    if (native || unavailable) here.before(card);
+    else here.after(card);
+    stopPhone = mountPhonePairing(card, (id) => showLevel(id));
   }
 
   /** Revokes the device made for a pairing that did not finish (a re-paired one keeps its record). */
@@ -88,7 +118,7 @@ export function mountPair(root: HTMLElement): () => void {
     if (d && !online && !d.repaired) await api(`/api/devices/${encodeURIComponent(d.deviceId)}`, { method: "DELETE" }).catch(() => {});
   }
   const onHide = () => {
-    if (created && !online && !created.repaired) fetch(`/api/devices/${encodeURIComponent(created.deviceId)}`, { method: "DELETE", keepalive: true });
+    if (created && !online && !created.repaired) fetch(withToken(`/api/devices/${encodeURIComponent(created.deviceId)}`), { method: "DELETE", keepalive: true, credentials: phone ? "omit" : "same-origin" });
   };
   window.addEventListener("pagehide", onHide);
 
@@ -213,10 +243,15 @@ export function mountPair(root: HTMLElement): () => void {
     cancel.hidden = true;
     start.disabled = false;
     start.textContent = "Pair another board";
-    say(`${facts.name} is online as ${device.deviceId}.`);
     link.disconnect();
     board = null;
-    showLevel(device.deviceId);
+    if (phone) {
+      start.hidden = true;
+      say(`${facts.name} is online as ${device.deviceId}. The Relay Deck app shows it streaming; you can close this page.`);
+    } else {
+      say(`${facts.name} is online as ${device.deviceId}.`);
+      showLevel(device.deviceId);
+    }
   }
 
   /** The same steps, run by the desktop app over its own Bluetooth. */
@@ -339,6 +374,7 @@ export function mountPair(root: HTMLElement): () => void {
 
   return () => {
     window.removeEventListener("pagehide", onHide);
+    stopPhone?.();
     stopLevel?.();
     void abandon();
     board?.disconnect();

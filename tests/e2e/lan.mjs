@@ -9,24 +9,40 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-export function createLan() {
+/**
+ * With `phone: true`, the browser end of the veth pair (10.77.N.2) lives in a
+ * second namespace of its own: a phone that reaches only what the relay
+ * offers on its LAN address (`phoneChromium` starts Chromium there).
+ */
+export function createLan({ phone = false } = {}) {
   const n = 100 + (process.pid % 150);
   const name = `rd-e2e-${process.pid}`;
   const relayIp = `10.77.${n}.1`;
   const peerIp = `10.77.${n}.2`;
   execFileSync("ip", ["netns", "add", name]);
   const inside = (cmd) => execFileSync("ip", ["netns", "exec", name, "sh", "-c", cmd]);
-  inside(`ip link set lo up; ip link add va type veth peer name vb; ip addr add ${relayIp}/24 dev va; ip addr add ${peerIp}/24 dev vb; ip link set va up; ip link set vb up`);
+  const phoneNs = `${name}-phone`;
+  if (phone) {
+    execFileSync("ip", ["netns", "add", phoneNs]);
+    inside(`ip link set lo up; ip link add va type veth peer name vb; ip link set vb netns ${phoneNs}; ip addr add ${relayIp}/24 dev va; ip link set va up`);
+    execFileSync("ip", ["netns", "exec", phoneNs, "sh", "-c", `ip link set lo up; ip addr add ${peerIp}/24 dev vb; ip link set vb up`]);
+  } else {
+    inside(`ip link set lo up; ip link add va type veth peer name vb; ip addr add ${relayIp}/24 dev va; ip addr add ${peerIp}/24 dev vb; ip link set va up; ip link set vb up`);
+  }
   // Chromium started through this wrapper lives in the namespace.
   const dir = mkdtempSync(path.join(tmpdir(), "relaydeck-lan-"));
   const chromium = path.join(dir, "chromium-in-lan");
   writeFileSync(chromium, `#!/bin/sh\nexec ip netns exec ${name} ${process.env.CHROMIUM ?? "/usr/bin/chromium"} "$@"\n`);
   chmodSync(chromium, 0o755);
+  const phoneChromium = path.join(dir, "chromium-on-phone");
+  writeFileSync(phoneChromium, `#!/bin/sh\nexec ip netns exec ${phoneNs} ${process.env.CHROMIUM ?? "/usr/bin/chromium"} "$@"\n`);
+  chmodSync(phoneChromium, 0o755);
   return {
     name,
     relayIp,
     peerIp,
     chromium,
+    phoneChromium,
     /** `[cmd, args]` that runs `bin args` inside the namespace (for spawn). */
     command: (bin, args) => ["ip", ["netns", "exec", name, bin, ...args]],
     close() {
@@ -37,9 +53,18 @@ export function createLan() {
           } catch {}
         });
       } catch {}
-      try {
-        execFileSync("ip", ["netns", "del", name]);
-      } catch {}
+      for (const ns of phone ? [name, phoneNs] : [name]) {
+        try {
+          execFileSync("ip", ["netns", "pids", ns]).toString().split(/\s+/).filter(Boolean).forEach((pid) => {
+            try {
+              process.kill(Number(pid), "SIGKILL");
+            } catch {}
+          });
+        } catch {}
+        try {
+          execFileSync("ip", ["netns", "del", ns]);
+        } catch {}
+      }
     },
   };
 }

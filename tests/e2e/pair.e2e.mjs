@@ -13,7 +13,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createHash, X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +37,7 @@ let lan, browser, relay, dataDir;
 const children = [];
 
 before(async () => {
-  lan = createLan();
+  lan = createLan({ phone: true });
   dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-pair-"));
   // The web UI on loopback, the devkit ports on the (namespace's) LAN.
   const [cmd, args] = lan.command(bin, ["serve", "--bind", "127.0.0.1:0", "--devkit-bind", "0.0.0.0", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"]);
@@ -295,4 +296,62 @@ test("a browser without Web Bluetooth is told what to do instead", async () => {
   assert.equal(await page.isDisabled("#pair-start"), true);
   assert.match(await page.textContent("#pair-message"), /no Web Bluetooth.*Chrome or Edge.*pair from the Relay Deck desktop app/);
   await context.close();
+});
+
+test("the desktop app pairs through a phone: the QR's HTTPS page on the LAN pairs the board, the app follows live, and the page is gone afterwards", async () => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 1200 } });
+  const page = await context.newPage();
+  await page.goto(`${relay.base}/login?next=/pair`);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.click("#phone-start");
+  await page.waitForSelector("#phone-url");
+  const url = await page.getAttribute("#phone-url", "href");
+  assert.ok(url.startsWith(`https://${lan.relayIp}:`), url);
+  assert.ok(await page.$("#phone-pairing .qr svg"), "a QR code");
+  await page.screenshot({ path: path.join(artifacts, "pair-phone-qr.png"), fullPage: true });
+
+  // The phone: another namespace (it reaches only 10.77.N.1), trusting the relay's certificate by its key, as a user who accepted it once.
+  const pem = readFileSync(path.join(dataDir, "tls/cert.pem"));
+  const spki = createHash("sha256").update(new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" })).digest("base64");
+  const phoneBrowser = await chromium.launch({ executablePath: lan.phoneChromium, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--enable-blink-features=WebBluetooth", `--ignore-certificate-errors-spki-list=${spki}`] });
+  try {
+    const phoneContext = await phoneBrowser.newContext({ viewport: { width: 420, height: 900 } });
+    const phone = await phoneContext.newPage();
+    const errors = [];
+    phone.on("pageerror", (e) => errors.push(String(e)));
+    await phone.goto(url);
+    assert.equal(await phone.evaluate(() => isSecureContext), true);
+    const cdp = await phoneBrowser.newBrowserCDPSession();
+    const board = await simulatedBoard(cdp, phone, { boardId: "rdk-board-phone", address: "09:09:09:09:09:03" });
+    board.press();
+    await phone.click("#pair-start");
+    await phone.waitForSelector("#wifi-form");
+    // The app follows the phone's steps.
+    await page.waitForFunction(() => document.querySelector('#phone-steps [data-step="Read the board"]')?.dataset.state === "done", null, { timeout: 10000 });
+    await phone.fill("#wifi-ssid", "Porch Wi-Fi");
+    await phone.fill("#wifi-password", "correct horse battery");
+    await phone.click("#wifi-form button[type=submit]");
+    await until("the relay settings on the board", () => board.message, 20000);
+    const msg = Buffer.from(board.message);
+    assert.ok(msg.toString("latin1").includes(lan.relayIp));
+    const [cmd, args] = lan.command(bin, ["devkit-sim", "--provision", msg.toString("hex"), "--tone", "440"]);
+    const sim = spawn(cmd, args, { stdio: "ignore" });
+    children.push(sim);
+    await phone.waitForFunction(() => document.querySelector('[data-step="Online"]')?.dataset.state === "done", null, { timeout: 40000 });
+    await phone.screenshot({ path: path.join(artifacts, "pair-phone-online.png"), fullPage: true });
+    await page.waitForFunction(() => /Paired: .* is online/.test(document.querySelector("#phone-message")?.textContent ?? ""), null, { timeout: 20000 });
+    await page.waitForFunction(() => Number(document.querySelector("#pair-level")?.dataset.rms) > 0.05, null, { timeout: 15000 });
+    await page.screenshot({ path: path.join(artifacts, "pair-phone-app.png"), fullPage: true });
+    // The listener is gone.
+    await until("the phone listener to close", () => phone.evaluate((u) => fetch(u).then(() => false, () => true), url), 15000);
+    const devices = await page.evaluate(() => fetch("/api/devices").then((r) => r.json()));
+    assert.equal(devices.devices.filter((d) => d.boardId === "rdk-board-phone" && d.online).length, 1);
+    assert.deepEqual(errors, []);
+    sim.kill("SIGTERM");
+    await cdp.detach();
+  } finally {
+    await phoneBrowser.close();
+    await context.close();
+  }
 });

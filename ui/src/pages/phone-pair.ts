@@ -33,7 +33,9 @@ export function mountPhonePairing(root: HTMLElement, onOnline: (deviceId: string
   const say = (text: string, kind: "info" | "error" = "info") => message.replaceChildren(notice(text, kind));
 
   function render(s: PhonePairing) {
-    steps.replaceChildren(...s.steps.map((st) => h("li", { "data-step": st.step, "data-state": st.state }, st.detail ? `${st.step}: ${st.detail}` : st.step)));
+    // Paired is the relay's word (it saw the board's hello): the last steps are done, whatever the phone said last.
+    const list = s.state === "paired" ? s.steps.map((st) => (st.step === "Wait for the board" || st.step === "Online" ? { ...st, state: "done" as const } : st)) : s.steps;
+    steps.replaceChildren(...list.map((st) => h("li", { "data-step": st.step, "data-state": st.state }, st.detail ? `${st.step}: ${st.detail}` : st.step)));
     if (s.state === "open") {
       const left = Math.max(0, Math.round(((s.expiresMs ?? Date.now()) - Date.now()) / 60000));
       say(s.message ? `On the phone: ${s.message}` : s.deviceId ? `The phone registered ${s.deviceId}; waiting for the board…` : `Waiting for the phone (open for about ${left} more minute${left === 1 ? "" : "s"}).`);

@@ -1,7 +1,5 @@
 //! HTTPS and WSS end to end, with a client that trusts the generated certificate.
 
-use std::sync::Arc;
-
 use relaydeck_tests::*;
 use rustls::pki_types::ServerName;
 use tokio::{
@@ -12,18 +10,7 @@ use tokio_rustls::{client::TlsStream, TlsConnector};
 
 /// A TLS client that trusts exactly the server's generated certificate.
 fn connector(cert_pem: &[u8]) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut &cert_pem[..]) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
+    TlsConnector::from(trusting(cert_pem))
 }
 
 async fn tls_connect(

@@ -46,13 +46,6 @@ export function createLan({ phone = false } = {}) {
     /** `[cmd, args]` that runs `bin args` inside the namespace (for spawn). */
     command: (bin, args) => ["ip", ["netns", "exec", name, bin, ...args]],
     close() {
-      try {
-        execFileSync("ip", ["netns", "pids", name]).toString().split(/\s+/).filter(Boolean).forEach((pid) => {
-          try {
-            process.kill(Number(pid), "SIGKILL");
-          } catch {}
-        });
-      } catch {}
       for (const ns of phone ? [name, phoneNs] : [name]) {
         try {
           execFileSync("ip", ["netns", "pids", ns]).toString().split(/\s+/).filter(Boolean).forEach((pid) => {

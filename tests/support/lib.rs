@@ -411,3 +411,20 @@ pub async fn admin_cookie(addr: SocketAddr) -> String {
         .trim_start_matches("relaydeck_session=")
         .to_owned()
 }
+
+/// A TLS client config that trusts exactly the certificate(s) in `cert_pem`
+/// (the relay's generated one, read from its data directory).
+pub fn trusting(cert_pem: &[u8]) -> std::sync::Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &cert_pem[..]) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    std::sync::Arc::new(config)
+}

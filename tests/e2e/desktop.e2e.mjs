@@ -161,7 +161,9 @@ test("WebDriver clicks through every page inside the real webview", async () => 
     await until("the pairing page", () => wd.script(sid, `return !!document.querySelector("#pair-start") && !document.querySelector("#pair-start").disabled;`));
     await wd.click(sid, "#pair-start");
     const noRadio = await until("the native Bluetooth's answer", () => wd.script(sid, `const m = document.querySelector("#pair-message")?.textContent ?? ""; return !/Looking for boards/.test(m) && m;`), 30000);
-    assert.match(noRadio, /(not available on this computer|no Bluetooth adapter).*Chrome or Edge.*\/pair/, noRadio);
+    assert.match(noRadio, /(not available on this computer|no Bluetooth adapter).*"Pair with your phone".*\/pair.*Chrome or Edge/, noRadio);
+    // The phone path is offered first in the window (it has no Web Bluetooth).
+    assert.equal(await wd.script(sid, `const c = document.querySelector("#phone-card"); return !!c && !!c.querySelector("#phone-start") && !!(c.compareDocumentPosition(document.querySelector("#pair-here")) & Node.DOCUMENT_POSITION_FOLLOWING);`), true);
     execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, "desktop-webview-pair.png")]);
     await wd.call("POST", `/session/${sid}/url`, { url: "http://127.0.0.1:3927/" });
     await until("the grid again", () => wd.script(sid, `return !!document.querySelector("#nav a[data-page=share]");`));

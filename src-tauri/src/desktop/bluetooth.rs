@@ -26,7 +26,7 @@ pub struct BoardSeen {
 }
 
 /// Where to pair instead, when this computer cannot.
-const ELSEWHERE: &str = "Pair from a phone or computer with Chrome or Edge instead: open this relay's /pair page there (with LAN access and HTTPS on).";
+const ELSEWHERE: &str = "Use \"Pair with your phone\" on this page instead (Chrome on Android, on this computer's Wi-Fi), or open this relay's /pair page in Chrome or Edge on a computer with Bluetooth.";
 
 fn uuid(s: &str) -> Uuid {
     Uuid::parse_str(s).expect("the contract's UUIDs are valid")

@@ -11,7 +11,11 @@ fn main() {
                 "desktop_info",
                 "copy_lan_url",
                 "ble_boards",
-                "ble_pair",
+                "ble_open",
+                "ble_networks",
+                "ble_identify",
+                "ble_provision",
+                "ble_cancel",
                 "ble_pair_progress",
             ])),
     )

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use btleplug::{
-    api::{Central, Characteristic, Manager as _, Peripheral as _, ScanFilter, WriteType},
-    platform::{Adapter, Manager, Peripheral},
+    api::{Central, Characteristic, Manager as _, Peripheral, ScanFilter, WriteType},
+    platform::{self, Adapter, Manager},
 };
 use relaydeck_contract::pairing::{improv, provision};
 use relaydeck_server::edges::pairing::{BoardLink, PairError};
@@ -85,9 +85,11 @@ pub async fn scan(window: Duration) -> Result<Vec<BoardSeen>, PairError> {
     Ok(seen)
 }
 
-/// A connected board with its characteristics discovered.
-pub struct BtleplugBoard {
-    peripheral: Peripheral,
+/// A connected board with its characteristics discovered: btleplug's
+/// platform peripheral in the app, any other implementation of btleplug's
+/// `Peripheral` trait in the tests.
+pub struct BtleplugBoard<P: Peripheral = platform::Peripheral> {
+    peripheral: P,
     characteristics: Vec<Characteristic>,
 }
 
@@ -102,6 +104,13 @@ impl BtleplugBoard {
             .into_iter()
             .find(|p| p.id().to_string() == id)
             .ok_or_else(|| PairError::Link("the board is no longer in range; scan again".into()))?;
+        Self::attach(peripheral).await
+    }
+}
+
+impl<P: Peripheral> BtleplugBoard<P> {
+    /// Connects to `peripheral` and finds its pairing services.
+    pub async fn attach(peripheral: P) -> Result<Self, PairError> {
         tokio::time::timeout(Duration::from_secs(15), peripheral.connect())
             .await
             .map_err(|_| {
@@ -110,11 +119,20 @@ impl BtleplugBoard {
             .map_err(link_error)?;
         peripheral.discover_services().await.map_err(link_error)?;
         let characteristics = peripheral.characteristics().into_iter().collect::<Vec<_>>();
-        if !characteristics
-            .iter()
-            .any(|c| c.service_uuid == uuid(provision::SERVICE))
-        {
-            return Err(PairError::Board("the board has no Relay Deck provisioning service (its firmware is not a Relay Deck devkit)".into()));
+        for (service, what) in [
+            (improv::SERVICE, "no Improv Wi-Fi service"),
+            (
+                provision::SERVICE,
+                "no Relay Deck provisioning service (its firmware is not a Relay Deck devkit)",
+            ),
+        ] {
+            if !characteristics
+                .iter()
+                .any(|c| c.service_uuid == uuid(service))
+            {
+                let _ = peripheral.disconnect().await;
+                return Err(PairError::Board(format!("the board has {what}")));
+            }
         }
         Ok(Self {
             peripheral,
@@ -141,7 +159,7 @@ impl BtleplugBoard {
     }
 }
 
-impl BoardLink for BtleplugBoard {
+impl<P: Peripheral> BoardLink for BtleplugBoard<P> {
     async fn read(&self, service: &str, characteristic: &str) -> Result<Vec<u8>, PairError> {
         let c = self.characteristic(service, characteristic)?;
         self.peripheral.read(c).await.map_err(link_error)
@@ -160,3 +178,6 @@ impl BoardLink for BtleplugBoard {
             .map_err(link_error)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -76,12 +76,16 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_clipboard_manager::init())
-        .manage(commands::PairProgress::default())
+        .manage(commands::NativePairing::default())
         .invoke_handler(tauri::generate_handler![
             commands::desktop_info,
             commands::copy_lan_url,
             commands::ble_boards,
-            commands::ble_pair,
+            commands::ble_open,
+            commands::ble_networks,
+            commands::ble_identify,
+            commands::ble_provision,
+            commands::ble_cancel,
             commands::ble_pair_progress
         ])
         .setup(move |app| {
@@ -134,7 +138,11 @@ fn allow_relay_origin(app: &tauri::AppHandle, base_url: &str) -> tauri::Result<(
         .permission("allow-desktop-info")
         .permission("allow-copy-lan-url")
         .permission("allow-ble-boards")
-        .permission("allow-ble-pair")
+        .permission("allow-ble-open")
+        .permission("allow-ble-networks")
+        .permission("allow-ble-identify")
+        .permission("allow-ble-provision")
+        .permission("allow-ble-cancel")
         .permission("allow-ble-pair-progress");
     app.add_capability(capability)
 }

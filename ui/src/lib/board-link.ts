@@ -1,5 +1,6 @@
 // A board's GATT services as the pairing flow sees them, over Web Bluetooth.
-// The flow (pages/pair.ts) only reads, writes and watches characteristics;
+// The flow (pages/pair.ts) only reads and writes characteristics (it polls
+// reads rather than subscribing: docs/PROTOCOL.md, "Pairing");
 // this file is the one that knows the browser API.
 import { IMPROV, PROVISION } from "./pairing";
 
@@ -8,8 +9,6 @@ export interface BoardLink {
   read(service: string, characteristic: string): Promise<Uint8Array>;
   /** One write, with response (the board has it when this resolves). */
   write(service: string, characteristic: string, bytes: Uint8Array): Promise<void>;
-  /** Calls `onValue` with each notified value (when the board notifies; the flow also polls). */
-  watch(service: string, characteristic: string, onValue: (v: Uint8Array) => void): Promise<void>;
   disconnect(): void;
 }
 
@@ -51,11 +50,6 @@ export async function pickBoard(): Promise<BoardLink> {
     async write(service, uuid, data) {
       await (await characteristic(service, uuid)).writeValueWithResponse(data as BufferSource);
     },
-    async watch(service, uuid, onValue) {
-      const c = await characteristic(service, uuid);
-      c.addEventListener("characteristicvaluechanged", () => c.value && onValue(bytes(c.value)));
-      await c.startNotifications();
-    },
     disconnect() {
       if (device.gatt?.connected) device.gatt.disconnect();
     },
@@ -76,9 +70,7 @@ interface BluetoothRemoteGATTServer {
 interface BluetoothRemoteGATTService {
   getCharacteristic(uuid: string): Promise<BluetoothRemoteGATTCharacteristic>;
 }
-interface BluetoothRemoteGATTCharacteristic extends EventTarget {
-  value?: DataView;
+interface BluetoothRemoteGATTCharacteristic {
   readValue(): Promise<DataView>;
   writeValueWithResponse(data: BufferSource): Promise<void>;
-  startNotifications(): Promise<unknown>;
 }

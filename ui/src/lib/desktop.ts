@@ -35,14 +35,35 @@ export interface BoardSeen {
 }
 
 export interface PairStepView {
-  kind: "started" | "done" | "prompt";
+  kind: "started" | "done" | "skipped" | "prompt";
   what: string;
   detail: string;
 }
 
-/** Native pairing (the window has no Web Bluetooth): scan, pair, and the steps so far. */
+/** The board the app opened: what the Wi-Fi form may offer. */
+export interface NativeBoard {
+  name: string;
+  canScan: boolean;
+  canIdentify: boolean;
+}
+
+export interface NativeNetwork {
+  ssid: string;
+  rssi: number;
+  auth: string;
+}
+
+/**
+ * Native pairing (the window has no Web Bluetooth), a call per step: scan, open the board
+ * (read it, wait for its button), scan its networks or make it blink, provision it; cancel at
+ * any point. `progress` lists the steps so far while a call runs.
+ */
 export const nativeBluetooth = {
   boards: () => tauri()!.invoke<BoardSeen[]>("ble_boards"),
-  pair: (id: string, ssid: string, password: string) => tauri()!.invoke<string>("ble_pair", { id, ssid, password }),
+  open: (id: string) => tauri()!.invoke<NativeBoard>("ble_open", { id }),
+  networks: () => tauri()!.invoke<NativeNetwork[]>("ble_networks"),
+  identify: () => tauri()!.invoke<void>("ble_identify"),
+  provision: (ssid: string, password: string) => tauri()!.invoke<string>("ble_provision", { ssid, password }),
+  cancel: () => tauri()!.invoke<void>("ble_cancel"),
   progress: () => tauri()!.invoke<PairStepView[]>("ble_pair_progress"),
 };

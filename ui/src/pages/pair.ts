@@ -25,6 +25,12 @@ import {
 import type { CreatedDevice, Device, DeviceList, PairingStepState } from "../generated/contract";
 import { mountPhonePairing } from "./phone-pair";
 
+/** What the Wi-Fi form may offer, when the board can. */
+interface WifiTools {
+  scan?: () => Promise<{ ssid: string; rssi: number; auth: string }[]>;
+  identify?: () => Promise<void>;
+}
+
 const STEPS = ["Find the board", "Read the board", "Authorize", "Wi-Fi", "Register the board", "Send the Wi-Fi", "Send the relay settings", "Wait for the board", "Online"] as const;
 type Step = (typeof STEPS)[number];
 
@@ -122,16 +128,28 @@ export function mountPair(root: HTMLElement): () => void {
   };
   window.addEventListener("pagehide", onHide);
 
+  // One attempt at a time: Cancel aborts the running one, whose later steps then stop.
+  let attempt: AbortController | null = null;
+
   cancel.onclick = async () => {
-    await abandon();
-    board?.disconnect();
-    board = null;
+    attempt?.abort();
+    attempt = null;
     cancel.hidden = true;
+    panel.replaceChildren();
+    for (const li of steps.values()) if (li.dataset.state === "active") li.dataset.state = "todo";
+    if (native) await nativeBluetooth.cancel().catch(() => {});
+    else {
+      await abandon();
+      board?.disconnect();
+      board = null;
+    }
     start.disabled = false;
     say("Pairing cancelled. The board keeps nothing from it; start again when you like.");
   };
 
   start.onclick = async () => {
+    const mine = new AbortController();
+    attempt = mine;
     start.disabled = true;
     cancel.hidden = false;
     panel.replaceChildren();
@@ -140,8 +158,10 @@ export function mountPair(root: HTMLElement): () => void {
       setText(li, name);
     }
     try {
-      await (native ? runNative() : run());
+      await (native ? runNative(mine.signal) : run(mine.signal));
     } catch (e) {
+      if (mine.signal.aborted) return; // Cancel said what happened
+      attempt = null;
       const text = errorText(e);
       say(`${text}${/[.!?]$/.test(text) ? "" : "."} Press "Find a board" to try again.`, "error");
       await abandon();
@@ -152,30 +172,41 @@ export function mountPair(root: HTMLElement): () => void {
     }
   };
 
-  async function step<T>(name: Step, work: () => Promise<T>): Promise<T> {
+  /** Runs one step, unless its attempt was cancelled. */
+  async function step<T>(signal: AbortSignal, name: Step, work: () => Promise<T>): Promise<T> {
+    signal.throwIfAborted();
     mark(name, "active");
     try {
       const v = await work();
+      signal.throwIfAborted();
       if (steps.get(name)!.dataset.state === "active") mark(name, "done");
       return v;
     } catch (e) {
-      mark(name, "failed", errorText(e));
+      if (!signal.aborted) mark(name, "failed", errorText(e));
       throw e;
     }
   }
 
-  async function run() {
+  /** A promise the user settles (a choice, a form), rejected when the attempt is cancelled. */
+  function userChoice<T>(signal: AbortSignal, wait: (resolve: (v: T) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      signal.addEventListener("abort", () => reject(new Error("cancelled")), { once: true });
+      wait(resolve);
+    });
+  }
+
+  async function run(signal: AbortSignal) {
     // Where a board can reach this relay: without it, pairing would hand it a dead end.
     const list = await api<DeviceList>("/api/devices");
     if (list.tcpPort === null || list.udpPort === null) throw new Error("The devkit ports are off on this relay.");
     if (!list.hosts.lanEnabled) throw new Error('Boards on the network cannot reach this relay: turn on "Devkits on the network" in Settings (it applies at the next start).');
     if (!list.hosts.lan.length) throw new Error("This computer has no network address right now: connect it to the Wi-Fi the board will use.");
 
-    const link = await step("Find the board", async () => {
+    const link = await step(signal, "Find the board", async () => {
       say("Choose the board in the browser's list.");
       return (board = await pickBoard());
     });
-    const facts = await step("Read the board", async () => {
+    const facts = await step(signal, "Read the board", async () => {
       const caps = (await link.read(IMPROV.service, IMPROV.capabilities))[0] ?? 0;
       const boardId = new TextDecoder().decode(await link.read(PROVISION.service, PROVISION.boardId));
       const version = (await link.read(PROVISION.service, PROVISION.version))[0] ?? 0;
@@ -186,25 +217,30 @@ export function mountPair(root: HTMLElement): () => void {
       mark("Read the board", "done", info.length ? `${name} (${info[0]} ${info[1]}, ${info[2]})` : name);
       return { caps, boardId, name };
     });
-    await step("Authorize", async () => {
+    await step(signal, "Authorize", async () => {
       const state = () => link.read(IMPROV.service, IMPROV.currentState).then((b) => b[0]);
       if ((await state()) !== IMPROV_STATE.authorizationRequired) return mark("Authorize", "skipped", "not needed");
       say("Press the button on the board to allow pairing (within a minute).");
-      await until(async () => ((await state()) === IMPROV_STATE.authorizationRequired ? null : true), 60_000, "The board's button was not pressed within a minute.");
+      await until(async () => (signal.aborted || (await state()) !== IMPROV_STATE.authorizationRequired ? true : null), 60_000, "The board's button was not pressed within a minute.");
       say("Authorized.");
     });
-    const wifi = await step("Wi-Fi", () => askWifi(link, facts.caps));
-    created = await step("Register the board", async () => {
+    const tools: WifiTools = {
+      scan: facts.caps & 0b100 ? async () => scannedNetworks(await rpc(link, { type: "scan" }, 10_000)) : undefined,
+      identify: facts.caps & 0b001 ? () => send(link, { type: "identify" }) : undefined,
+    };
+    const wifi = await step(signal, "Wi-Fi", () => askWifi(signal, tools));
+    created = await step(signal, "Register the board", async () => {
       const d = await api<CreatedDevice>("/api/devices", { method: "POST", body: JSON.stringify({ name: facts.name.slice(0, 100) || "Devkit", boardId: facts.boardId }) });
       mark("Register the board", "done", d.repaired ? `known as ${d.deviceId}: paired again with a new token` : `added as ${d.deviceId}`);
       return d;
     });
     const device = created;
-    await step("Send the Wi-Fi", async () => {
+    await step(signal, "Send the Wi-Fi", async () => {
       say(`The board is joining ${wifi.ssid}…`);
-      for (const w of splitWrites(encodeImprovCommand({ type: "wifiSettings", ...wifi }))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
+      await send(link, { type: "wifiSettings", ...wifi });
       await until(
         async () => {
+          signal.throwIfAborted();
           const error = (await link.read(IMPROV.service, IMPROV.errorState))[0];
           if (error === IMPROV_ERROR.unableToConnect) throw new Error(`The board could not join ${wifi.ssid}: check the name and password.`);
           if (error === IMPROV_ERROR.notAuthorized) throw new Error("The board is no longer authorized: press its button and start again.");
@@ -214,11 +250,12 @@ export function mountPair(root: HTMLElement): () => void {
         "The board did not report joining the Wi-Fi within 30 s.",
       );
     });
-    await step("Send the relay settings", async () => {
+    await step(signal, "Send the relay settings", async () => {
       const config = { hosts: device.hosts.lan.slice(0, 4), tcpPort: device.tcpPort!, udpPort: device.udpPort!, deviceId: device.deviceId, token: device.token, tlsFingerprint: device.tlsFingerprint };
       for (const c of relayConfigChunks(config)) await link.write(PROVISION.service, PROVISION.config, c);
       await until(
         async () => {
+          signal.throwIfAborted();
           const s = decodeStatus(await link.read(PROVISION.service, PROVISION.status));
           if (s.state === "failed") throw new Error(`The board refused the relay settings (${s.error}).`);
           return s.state === "stored" || s.state === "connecting" || s.state === "online" ? true : null;
@@ -227,10 +264,11 @@ export function mountPair(root: HTMLElement): () => void {
         "The board did not confirm the relay settings within 10 s.",
       );
     });
-    await step("Wait for the board", async () => {
+    await step(signal, "Wait for the board", async () => {
       say("Waiting for the board to connect to this relay…");
       await until(
         async () => {
+          signal.throwIfAborted();
           const d = await api<Device>(`/api/devices/${encodeURIComponent(device.deviceId)}`);
           return d.online ? d : null;
         },
@@ -238,59 +276,93 @@ export function mountPair(root: HTMLElement): () => void {
         `The board did not connect within 30 s. It was told ${device.hosts.lan[0]}:${device.tcpPort}; check that this computer's firewall lets devkits in.`,
       );
     });
+    link.disconnect();
+    board = null;
+    finished(facts.name, device.deviceId);
+  }
+
+  /** The page after a board came online. */
+  function finished(name: string, deviceId: string) {
     online = true;
+    attempt = null;
     mark("Online", "done");
     cancel.hidden = true;
     start.disabled = false;
     start.textContent = "Pair another board";
-    link.disconnect();
-    board = null;
     if (phone) {
       start.hidden = true;
-      say(`${facts.name} is online as ${device.deviceId}. The Relay Deck app shows it streaming; you can close this page.`);
+      say(`${name} is online as ${deviceId}. The Relay Deck app shows it streaming; you can close this page.`);
     } else {
-      say(`${facts.name} is online as ${device.deviceId}.`);
-      showLevel(device.deviceId);
+      say(`${name} is online as ${deviceId}.`);
+      showLevel(deviceId);
     }
   }
 
-  /** The same steps, run by the desktop app over its own Bluetooth. */
-  async function runNative() {
-    cancel.hidden = true; // the app undoes a failed pairing itself
-    const boards = await step("Find the board", async () => {
+  /** The same steps, run by the desktop app over its own Bluetooth (btleplug), a call per step. */
+  async function runNative(signal: AbortSignal) {
+    const boards = await step(signal, "Find the board", async () => {
       say("Looking for boards nearby…");
       const found = await nativeBluetooth.boards();
       if (!found.length) throw new Error("No board was found nearby: power it on, bring it closer, and make sure it is not paired elsewhere.");
       return found;
     });
-    const chosen = await new Promise<string>((resolve) => {
+    say("Which board? Pick it from the list.");
+    const chosen = await userChoice<string>(signal, (resolve) => {
       panel.replaceChildren(h("div", { class: "card", id: "board-list" }, h("p", {}, "Which board?"), ...boards.map((b) => h("button", { type: "button", onclick: () => resolve(b.id) }, `${b.name}${b.rssi !== null ? ` (${b.rssi} dBm)` : ""}`))));
     });
-    const wifi = await step("Wi-Fi", () => askWifi(null, 0));
-    say("Pairing…");
-    const timer = setInterval(async () => {
-      for (const e of await nativeBluetooth.progress().catch(() => [])) {
+    panel.replaceChildren();
+    say("Connecting to the board…");
+    const facts = await appCall(signal, "Read the board", () => nativeBluetooth.open(chosen));
+    const tools: WifiTools = {
+      scan: facts.canScan ? () => nativeBluetooth.networks() : undefined,
+      identify: facts.canIdentify ? () => nativeBluetooth.identify() : undefined,
+    };
+    const wifi = await step(signal, "Wi-Fi", () => askWifi(signal, tools));
+    say(`The board is joining ${wifi.ssid}…`);
+    const deviceId = await appCall(signal, "Register the board", () => nativeBluetooth.provision(wifi.ssid, wifi.password));
+    finished(facts.name, deviceId);
+  }
+
+  /**
+   * One call into the app, showing its steps as the app reports them; when it fails, the step
+   * it was on (or `first`) is marked failed with the app's message.
+   */
+  let shown = 0;
+  async function appCall<T>(signal: AbortSignal, first: Step, call: () => Promise<T>): Promise<T> {
+    if (first === "Read the board") shown = 0; // a new session
+    const show = async () => {
+      const events = await nativeBluetooth.progress().catch(() => []);
+      if (signal.aborted) return;
+      for (const e of events.slice(shown)) {
         if (e.kind === "prompt") say(e.what);
-        else if (STEPS.includes(e.what as Step)) mark(e.what as Step, e.kind === "done" ? "done" : "active", e.detail);
+        else if (STEPS.includes(e.what as Step)) mark(e.what as Step, e.kind === "started" ? "active" : e.kind, e.detail);
       }
-    }, 300);
+      shown = Math.max(shown, events.length);
+    };
+    const timer = setInterval(show, 250);
     try {
-      const deviceId = await nativeBluetooth.pair(chosen, wifi.ssid, wifi.password);
-      online = true;
-      mark("Online", "done");
-      say(`The board is online as ${deviceId}.`);
-      cancel.hidden = true;
-      start.disabled = false;
-      start.textContent = "Pair another board";
-      showLevel(deviceId);
+      const v = await call();
+      await show();
+      signal.throwIfAborted();
+      return v;
+    } catch (e) {
+      signal.throwIfAborted();
+      const active = [...steps].find(([, li]) => li.dataset.state === "active")?.[0] ?? first;
+      mark(active, "failed", errorText(e));
+      throw e;
     } finally {
       clearInterval(timer);
     }
   }
 
+  /** One RPC's writes (no result awaited: identify has none). */
+  async function send(link: BoardLink, cmd: ImprovCommand) {
+    for (const w of splitWrites(encodeImprovCommand(cmd))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
+  }
+
   /** One RPC: its writes, then its result (polled from the result characteristic). */
   async function rpc(link: BoardLink, cmd: ImprovCommand, ms: number) {
-    for (const w of splitWrites(encodeImprovCommand(cmd))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
+    await send(link, cmd);
     const id = { wifiSettings: 1, identify: 2, deviceInfo: 3, scan: 4 }[cmd.type];
     return until(
       async () => {
@@ -305,28 +377,27 @@ export function mountPair(root: HTMLElement): () => void {
   }
 
   /** The Wi-Fi form: typed, or picked from the board's scan when it offers one. */
-  function askWifi(link: BoardLink | null, caps: number): Promise<{ ssid: string; password: string }> {
+  function askWifi(signal: AbortSignal, tools: WifiTools): Promise<{ ssid: string; password: string }> {
     const ssid = h("input", { id: "wifi-ssid", required: true, maxlength: 32, autocomplete: "off", placeholder: "network name" }) as HTMLInputElement;
     const password = h("input", { id: "wifi-password", type: "password", maxlength: 64, placeholder: "empty for an open network" }) as HTMLInputElement;
     const networks = h("datalist", { id: "wifi-networks" });
     ssid.setAttribute("list", "wifi-networks");
-    const scan = h("button", { type: "button", id: "wifi-scan", hidden: !link || !(caps & 0b100) }, "Networks the board sees") as HTMLButtonElement;
-    // Identify (when the board offers it): it blinks or beeps, so the right one is being paired. No result.
-    const identify = h("button", { type: "button", id: "board-identify", hidden: !link || !(caps & 0b001) }, "Make the board blink") as HTMLButtonElement;
+    const scan = h("button", { type: "button", id: "wifi-scan", hidden: !tools.scan }, "Networks the board sees") as HTMLButtonElement;
+    // Identify (when the board offers it): it blinks or beeps, so the right one is being paired.
+    const identify = h("button", { type: "button", id: "board-identify", hidden: !tools.identify }, "Make the board blink") as HTMLButtonElement;
     identify.onclick = async () => {
-      if (!link) return;
       try {
-        for (const w of splitWrites(encodeImprovCommand({ type: "identify" }))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
+        await tools.identify?.();
         say("The board should be blinking or beeping now.");
       } catch (e) {
         say(errorText(e), "error");
       }
     };
     scan.onclick = async () => {
-      if (!link) return;
+      if (!tools.scan) return;
       scan.disabled = true;
       try {
-        const nets = scannedNetworks(await rpc(link, { type: "scan" }, 10_000));
+        const nets = await tools.scan();
         networks.replaceChildren(...nets.map((n) => h("option", { value: n.ssid }, `${n.rssi} dBm · ${n.auth}`)));
         say(nets.length ? `The board sees ${nets.map((n) => n.ssid).join(", ")}.` : "The board sees no network.");
       } catch (e) {
@@ -338,7 +409,7 @@ export function mountPair(root: HTMLElement): () => void {
     panel.replaceChildren(form);
     say("Which Wi-Fi should the board use? It must be one this computer is on.");
     ssid.focus();
-    return new Promise((resolve) => {
+    return userChoice(signal, (resolve) => {
       form.onsubmit = (ev) => {
         ev.preventDefault();
         panel.replaceChildren();
@@ -376,6 +447,8 @@ export function mountPair(root: HTMLElement): () => void {
     window.removeEventListener("pagehide", onHide);
     stopPhone?.();
     stopLevel?.();
+    attempt?.abort();
+    if (native) void nativeBluetooth.cancel().catch(() => {});
     void abandon();
     board?.disconnect();
   };

@@ -6,11 +6,14 @@
 //! * [`audio`]: what it plays: a tone, a WAV file or speech (espeak-ng).
 //! * [`stream_audio`]: plays a source at the real-time rate, with optional
 //!   simulated loss, reordering and duplication.
+//! * [`ble_board`]: the board's Bluetooth LE pairing services (Improv Wi-Fi
+//!   and Relay Deck provisioning), for tests of the native pairing path.
 //!
 //! `relaydeck devkit-sim` is the command-line front end; the end-to-end
 //! tests drive the same code.
 
 pub mod audio;
+pub mod ble_board;
 pub mod tls;
 mod wire;
 

@@ -210,15 +210,15 @@ impl PhonePairing {
         tracing::info!("phone pairing closed: {reason}");
     }
 
-    /// The phone registered `device` with pass `pass`.
+    /// The phone registered `device` with pass `pass` (its `registration`).
     pub fn claimed(
         &self,
-        state: &AppState,
+        registration: crate::auth::pairing_pass::Registration<'_>,
         pass: &str,
         device: &str,
         repaired: bool,
     ) -> Result<(), crate::auth::pairing_pass::PassError> {
-        state.auth.passes.claim(pass, device)?;
+        registration.claim(device)?;
         let mut inner = self.inner.lock();
         if inner.pass.as_deref() == Some(pass) {
             inner.repaired = repaired;

@@ -18,7 +18,7 @@ use relaydeck_contract::api::{
 use serde_json::{json, Value};
 
 use crate::{
-    auth::{pairing_pass::PassError, Access, Caller, Principal},
+    auth::{Access, Caller, Principal},
     body::JsonBody,
     devkit_service::CommandError,
     edges::devkit::messages::code,
@@ -132,12 +132,16 @@ async fn create(
     JsonBody(new): JsonBody<NewDevice>,
 ) -> Result<impl IntoResponse, ApiError> {
     let state = app.device_state();
+    // A pairing pass registers one board: its registration is taken before
+    // anything is made, so two requests at the same moment cannot both.
     let pass = match &p {
-        Principal::Pairing { pass, device } => {
-            if let Some(d) = device {
-                return Err(ApiError::Forbidden(PassError::Used(d.clone()).to_string()));
-            }
-            Some(pass.as_str())
+        Principal::Pairing { pass, .. } => {
+            let registration = app
+                .auth
+                .passes
+                .begin(pass)
+                .map_err(|e| ApiError::Forbidden(e.to_string()))?;
+            Some((pass.as_str(), registration))
         }
         _ => None,
     };
@@ -165,10 +169,10 @@ async fn create(
     } else {
         tracing::info!(device = %record.device_id, "device created");
     }
-    if let Some(pass) = pass {
+    if let Some((pass, registration)) = pass {
         if let Err(e) = app
             .phone_pairing
-            .claimed(&app, pass, &record.device_id, repaired)
+            .claimed(registration, pass, &record.device_id, repaired)
         {
             // The pairing ended while this request ran: undo what it made.
             if !repaired {

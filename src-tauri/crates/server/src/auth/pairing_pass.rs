@@ -17,6 +17,9 @@ struct Pass {
     expires_ms: u64,
     /// The device this pass registered (it may register one).
     device: Option<String>,
+    /// A registration with this pass is under way (so a second request
+    /// sent at the same moment cannot register a second board).
+    registering: bool,
 }
 
 /// The live pass, if a phone pairing is open.
@@ -31,6 +34,8 @@ pub enum PassError {
         "this pairing link has already registered a board ({0}); remove it from the pairing first"
     )]
     Used(String),
+    #[error("this pairing link is registering a board right now; wait for it to finish")]
+    Busy,
     #[error("this pairing has ended")]
     Ended,
 }
@@ -49,6 +54,7 @@ impl PairingPasses {
             sha256: crate::secrets::sha256_hex(&secret),
             expires_ms,
             device: None,
+            registering: false,
         });
         (id, secret)
     }
@@ -73,20 +79,40 @@ impl PairingPasses {
         ))
     }
 
-    /// Records that pass `id` registered `device` (a pass registers one).
-    pub fn claim(&self, id: &str, device: &str) -> Result<(), PassError> {
+    /// Starts the one registration pass `id` may make: refused while one is
+    /// under way or after one succeeded. The registration ends with
+    /// [`Registration::claim`], or is given back when it is dropped unclaimed.
+    pub fn begin(&self, id: &str) -> Result<Registration<'_>, PassError> {
         let mut current = self.current.lock();
         let pass = current
             .as_mut()
             .filter(|p| p.id == id)
             .ok_or(PassError::Ended)?;
-        match &pass.device {
-            Some(d) if d != device => Err(PassError::Used(d.clone())),
-            _ => {
-                pass.device = Some(device.to_owned());
-                Ok(())
-            }
+        if let Some(d) = &pass.device {
+            return Err(PassError::Used(d.clone()));
         }
+        if pass.registering {
+            return Err(PassError::Busy);
+        }
+        pass.registering = true;
+        Ok(Registration {
+            passes: self,
+            id: id.to_owned(),
+            claimed: false,
+        })
+    }
+
+    fn finish(&self, id: &str, device: Option<&str>) -> Result<(), PassError> {
+        let mut current = self.current.lock();
+        let pass = current
+            .as_mut()
+            .filter(|p| p.id == id)
+            .ok_or(PassError::Ended)?;
+        pass.registering = false;
+        if let Some(d) = device {
+            pass.device = Some(d.to_owned());
+        }
+        Ok(())
     }
 
     /// Pass `id` may register a board again (its device was removed).
@@ -109,6 +135,30 @@ impl PairingPasses {
         let mut current = self.current.lock();
         if current.as_ref().is_some_and(|p| p.id == id) {
             *current = None;
+        }
+    }
+}
+
+/// A registration in progress with a pass (see [`PairingPasses::begin`]).
+#[must_use]
+pub struct Registration<'a> {
+    passes: &'a PairingPasses,
+    id: String,
+    claimed: bool,
+}
+
+impl Registration<'_> {
+    /// The pass registered `device`; `Ended` when the pass ended meanwhile.
+    pub fn claim(mut self, device: &str) -> Result<(), PassError> {
+        self.claimed = true;
+        self.passes.finish(&self.id, Some(device))
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        if !self.claimed {
+            let _ = self.passes.finish(&self.id, None);
         }
     }
 }
@@ -152,25 +202,49 @@ mod tests {
     fn a_new_pass_ends_the_old_one() {
         let passes = PairingPasses::default();
         let (old_id, old) = passes.issue(later());
+        let registration = passes.begin(&old_id).unwrap();
         let (_, new) = passes.issue(later());
         assert!(passes.principal(&old).is_none() && passes.principal(&new).is_some());
-        assert_eq!(passes.claim(&old_id, "dk-1"), Err(PassError::Ended));
+        assert_eq!(registration.claim("dk-1"), Err(PassError::Ended));
+        assert_eq!(passes.begin(&old_id).err(), Some(PassError::Ended));
     }
 
     #[test]
     fn a_pass_registers_one_device() {
         let passes = PairingPasses::default();
         let (id, secret) = passes.issue(later());
-        passes.claim(&id, "dk-1").unwrap();
-        passes.claim(&id, "dk-1").expect("the same board again");
+        passes.begin(&id).unwrap().claim("dk-1").unwrap();
         assert_eq!(
-            passes.claim(&id, "dk-2"),
-            Err(PassError::Used("dk-1".into()))
+            passes.begin(&id).err(),
+            Some(PassError::Used("dk-1".into()))
         );
         let (p, _) = passes.principal(&secret).unwrap();
         assert_eq!(p.pairing_device(), Some("dk-1"));
         passes.release(&id, "dk-1");
-        passes.claim(&id, "dk-2").expect("free again once released");
+        passes
+            .begin(&id)
+            .unwrap()
+            .claim("dk-2")
+            .expect("free again once released");
         assert_eq!(passes.device(&id).as_deref(), Some("dk-2"));
+    }
+
+    #[test]
+    fn one_registration_at_a_time_and_a_failed_one_gives_the_pass_back() {
+        let passes = PairingPasses::default();
+        let (id, _) = passes.issue(later());
+        let first = passes.begin(&id).unwrap();
+        assert_eq!(
+            passes.begin(&id).err(),
+            Some(PassError::Busy),
+            "a second request sent at the same moment"
+        );
+        drop(first); // that registration failed
+        passes
+            .begin(&id)
+            .expect("the pass may try again")
+            .claim("dk-1")
+            .unwrap();
+        assert_eq!(passes.device(&id).as_deref(), Some("dk-1"));
     }
 }

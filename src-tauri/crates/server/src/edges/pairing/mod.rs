@@ -8,14 +8,23 @@
 //! with a simulated board. It reaches the relay only through [`Registrar`]
 //! (register the board, revoke it if the pairing is abandoned, see whether it
 //! came online), which the relay implements over its device registry.
+//!
+//! [`Pairing`] runs the steps; [`PairingSession`] holds one pairing between
+//! the calls the desktop window makes (open the board, scan or identify,
+//! provision, cancel). Every wait is cancellable, and a cancel or failure
+//! after the board was registered revokes it again.
 
 use std::{future::Future, time::Duration};
 
 use relaydeck_contract::pairing::{
-    improv::{self, Command, ErrorState, RpcResult, State},
+    improv::{self, Command, ErrorState, RpcResult, ScannedNetwork, State},
     provision::{self, ProvisionState, RelayConfig, Status},
     split_writes, CodecError,
 };
+use tokio_util::sync::CancellationToken;
+
+mod session;
+pub use session::PairingSession;
 
 /// A board's GATT characteristics.
 pub trait BoardLink: Send + Sync {
@@ -65,11 +74,28 @@ pub enum Step {
     Online,
 }
 
+impl Step {
+    /// The step's name, as the `/pair` page lists it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ReadBoard => "Read the board",
+            Self::Authorize => "Authorize",
+            Self::Register => "Register the board",
+            Self::SendWifi => "Send the Wi-Fi",
+            Self::SendRelaySettings => "Send the relay settings",
+            Self::WaitForBoard => "Wait for the board",
+            Self::Online => "Online",
+        }
+    }
+}
+
 /// What the flow tells its caller as it goes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PairEvent {
     Started(Step),
     Done(Step, String),
+    /// A step this board does not need.
+    Skipped(Step, String),
     /// Something the user must do (press the board's button).
     Prompt(String),
 }
@@ -89,6 +115,8 @@ pub enum PairError {
     Timeout(String),
     #[error("the relay: {0}")]
     Relay(String),
+    #[error("pairing was cancelled")]
+    Cancelled,
 }
 
 /// How long each wait may take (the page's figures).
@@ -96,6 +124,8 @@ pub enum PairError {
 pub struct Timeouts {
     pub authorize: Duration,
     pub rpc: Duration,
+    /// A Wi-Fi scan (a board may take several seconds).
+    pub scan: Duration,
     pub wifi: Duration,
     pub relay_settings: Duration,
     pub online: Duration,
@@ -107,6 +137,7 @@ impl Default for Timeouts {
         Self {
             authorize: Duration::from_secs(60),
             rpc: Duration::from_secs(5),
+            scan: Duration::from_secs(10),
             wifi: Duration::from_secs(30),
             relay_settings: Duration::from_secs(10),
             online: Duration::from_secs(30),
@@ -125,37 +156,64 @@ pub struct BoardFacts {
     pub info: Vec<String>,
 }
 
-/// Polls `check` until it yields a value; `Timeout(message)` after `limit`.
-async fn until<T, F, Fut>(
-    limit: Duration,
-    poll: Duration,
-    message: &str,
-    mut check: F,
-) -> Result<T, PairError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, PairError>>,
-{
-    let end = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(v) = check().await? {
-            return Ok(v);
-        }
-        if tokio::time::Instant::now() >= end {
-            return Err(PairError::Timeout(message.to_owned()));
-        }
-        tokio::time::sleep(poll).await;
-    }
-}
-
-/// A pairing in progress with one board.
+/// A pairing in progress with one board. Every wait ends at its timeout or
+/// when `cancel` is cancelled, whichever comes first.
 pub struct Pairing<'a, L: BoardLink, R: Registrar> {
     pub link: &'a L,
     pub relay: &'a R,
     pub timeouts: Timeouts,
+    pub cancel: CancellationToken,
 }
 
-impl<L: BoardLink, R: Registrar> Pairing<'_, L, R> {
+impl<'a, L: BoardLink, R: Registrar> Pairing<'a, L, R> {
+    /// A pairing with the page's timeouts, cancelled by nothing but itself.
+    pub fn new(link: &'a L, relay: &'a R) -> Self {
+        Self {
+            link,
+            relay,
+            timeouts: Timeouts::default(),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// `work`, unless the pairing is cancelled first.
+    async fn guarded<T>(
+        &self,
+        work: impl Future<Output = Result<T, PairError>>,
+    ) -> Result<T, PairError> {
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Err(PairError::Cancelled),
+            r = work => r,
+        }
+    }
+
+    /// Polls `check` until it yields a value; `Timeout(message)` after `limit`.
+    async fn until<T, F, Fut>(
+        &self,
+        limit: Duration,
+        message: &str,
+        mut check: F,
+    ) -> Result<T, PairError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, PairError>>,
+    {
+        let end = tokio::time::Instant::now() + limit;
+        self.guarded(async {
+            loop {
+                if let Some(v) = check().await? {
+                    return Ok(v);
+                }
+                if tokio::time::Instant::now() >= end {
+                    return Err(PairError::Timeout(message.to_owned()));
+                }
+                tokio::time::sleep(self.timeouts.poll).await;
+            }
+        })
+        .await
+    }
+
     async fn byte(&self, service: &str, characteristic: &str) -> Result<u8, PairError> {
         let b = self.link.read(service, characteristic).await?;
         b.first()
@@ -163,27 +221,26 @@ impl<L: BoardLink, R: Registrar> Pairing<'_, L, R> {
             .ok_or_else(|| PairError::Board(format!("characteristic {characteristic} is empty")))
     }
 
-    /// One RPC: its writes, then its result.
-    pub async fn rpc(&self, command: &Command) -> Result<RpcResult, PairError> {
+    async fn send(&self, command: &Command) -> Result<(), PairError> {
         for w in split_writes(&command.encode()?, 20) {
-            self.link
-                .write(improv::SERVICE, improv::RPC_COMMAND, &w)
+            self.guarded(self.link.write(improv::SERVICE, improv::RPC_COMMAND, &w))
                 .await?;
         }
+        Ok(())
+    }
+
+    /// One RPC: its writes, then its result within `limit`.
+    pub async fn rpc(&self, command: &Command, limit: Duration) -> Result<RpcResult, PairError> {
+        self.send(command).await?;
         let id = command.id();
-        until(
-            self.timeouts.rpc,
-            self.timeouts.poll,
-            "the board did not answer",
-            || async {
-                let bytes = self.link.read(improv::SERVICE, improv::RPC_RESULT).await?;
-                if bytes.len() < 3 {
-                    return Ok(None);
-                }
-                let r = RpcResult::decode(&bytes)?;
-                Ok((r.command == id).then_some(r))
-            },
-        )
+        self.until(limit, "the board did not answer", || async {
+            let bytes = self.link.read(improv::SERVICE, improv::RPC_RESULT).await?;
+            if bytes.len() < 3 {
+                return Ok(None);
+            }
+            let r = RpcResult::decode(&bytes)?;
+            Ok((r.command == id).then_some(r))
+        })
         .await
     }
 
@@ -197,17 +254,27 @@ impl<L: BoardLink, R: Registrar> Pairing<'_, L, R> {
             .await?;
         let board_id = String::from_utf8(id)
             .map_err(|_| PairError::Board("the board ID is not UTF-8".into()))?;
+        if board_id.is_empty() || board_id.len() > 64 {
+            return Err(PairError::Board(
+                "the board's ID is empty or longer than 64 bytes".into(),
+            ));
+        }
         if self.byte(provision::SERVICE, provision::VERSION).await? < provision::MESSAGE_VERSION {
             return Err(PairError::Board(
                 "the board's provisioning service is too old".into(),
             ));
         }
         let info = match capabilities.device_info() {
-            true => self.rpc(&Command::DeviceInfo).await?.strings,
+            true => {
+                self.rpc(&Command::DeviceInfo, self.timeouts.rpc)
+                    .await?
+                    .strings
+            }
             false => Vec::new(),
         };
         let name = info
             .get(3)
+            .filter(|n| !n.is_empty())
             .cloned()
             .unwrap_or_else(|| fallback_name.to_owned());
         Ok(BoardFacts {
@@ -218,42 +285,53 @@ impl<L: BoardLink, R: Registrar> Pairing<'_, L, R> {
         })
     }
 
-    /// Waits for the user to press the board's button, when it asks for it.
-    pub async fn authorize(&self, events: &mut impl FnMut(PairEvent)) -> Result<(), PairError> {
+    /// Waits for the user to press the board's button, when it asks for it;
+    /// whether it asked.
+    pub async fn authorize(&self, events: &mut impl FnMut(PairEvent)) -> Result<bool, PairError> {
         if State::from_byte(self.byte(improv::SERVICE, improv::CURRENT_STATE).await?)
             != Some(State::AuthorizationRequired)
         {
-            return Ok(());
+            return Ok(false);
         }
         events(PairEvent::Prompt(
             "Press the button on the board to allow pairing (within a minute).".into(),
         ));
-        until(
+        self.until(
             self.timeouts.authorize,
-            self.timeouts.poll,
             "the board's button was not pressed within a minute",
             || async {
                 let s = State::from_byte(self.byte(improv::SERVICE, improv::CURRENT_STATE).await?);
                 Ok((s != Some(State::AuthorizationRequired)).then_some(()))
             },
         )
-        .await
+        .await?;
+        Ok(true)
+    }
+
+    /// The networks the board sees, strongest first (when it can scan).
+    pub async fn networks(&self, facts: &BoardFacts) -> Result<Vec<ScannedNetwork>, PairError> {
+        if !facts.capabilities.scan() {
+            return Err(PairError::Board(
+                "this board cannot scan for networks: type the Wi-Fi's name".into(),
+            ));
+        }
+        let result = self.rpc(&Command::Scan, self.timeouts.scan).await?;
+        Ok(improv::scanned_networks(&result)?)
+    }
+
+    /// Asks the board to blink or beep (when it can); it answers nothing.
+    pub async fn identify(&self, facts: &BoardFacts) -> Result<(), PairError> {
+        if !facts.capabilities.identify() {
+            return Err(PairError::Board("this board cannot identify itself".into()));
+        }
+        self.send(&Command::Identify).await
     }
 
     /// Improv's Wi-Fi settings, then "provisioned" (or the board's error).
-    pub async fn send_wifi(&self, ssid: &str, password: &str) -> Result<(), PairError> {
-        let command = Command::WifiSettings {
-            ssid: ssid.into(),
-            password: password.into(),
-        };
-        for w in split_writes(&command.encode()?, 20) {
-            self.link
-                .write(improv::SERVICE, improv::RPC_COMMAND, &w)
-                .await?;
-        }
-        until(
+    pub async fn send_wifi(&self, command: &Command, ssid: &str) -> Result<(), PairError> {
+        self.send(command).await?;
+        self.until(
             self.timeouts.wifi,
-            self.timeouts.poll,
             "the board did not report joining the Wi-Fi within 30 s",
             || async {
                 match ErrorState::from_byte(self.byte(improv::SERVICE, improv::ERROR_STATE).await?)
@@ -281,13 +359,11 @@ impl<L: BoardLink, R: Registrar> Pairing<'_, L, R> {
     /// The provisioning message in chunks, then "stored".
     pub async fn send_relay_settings(&self, config: &RelayConfig) -> Result<(), PairError> {
         for c in config.chunks()? {
-            self.link
-                .write(provision::SERVICE, provision::CONFIG, &c)
+            self.guarded(self.link.write(provision::SERVICE, provision::CONFIG, &c))
                 .await?;
         }
-        until(
+        self.until(
             self.timeouts.relay_settings,
-            self.timeouts.poll,
             "the board did not confirm the relay settings within 10 s",
             || async {
                 let s = Status::decode(
@@ -311,39 +387,74 @@ impl<L: BoardLink, R: Registrar> Pairing<'_, L, R> {
         .await
     }
 
-    /// The whole flow for a board whose Wi-Fi is `ssid`/`password`. A device
-    /// registered for it is abandoned again when a later step fails.
-    pub async fn run(
+    /// The steps before the Wi-Fi: read the board, and its button when it
+    /// asks for one.
+    pub async fn prepare(
         &self,
         fallback_name: &str,
+        mut events: impl FnMut(PairEvent),
+    ) -> Result<BoardFacts, PairError> {
+        events(PairEvent::Started(Step::ReadBoard));
+        let facts = self.guarded(self.read_board(fallback_name)).await?;
+        let detail = match facts.info.as_slice() {
+            [fw, version, chip, ..] => format!("{} ({fw} {version}, {chip})", facts.name),
+            _ => facts.name.clone(),
+        };
+        events(PairEvent::Done(Step::ReadBoard, detail));
+        events(PairEvent::Started(Step::Authorize));
+        match self.authorize(&mut events).await? {
+            true => events(PairEvent::Done(Step::Authorize, "authorized".into())),
+            false => events(PairEvent::Skipped(Step::Authorize, "not needed".into())),
+        }
+        Ok(facts)
+    }
+
+    /// The steps after the Wi-Fi was chosen: register the board, send it the
+    /// Wi-Fi and the relay settings, wait for its hello. The device
+    /// registered for it is abandoned again when a later step fails or the
+    /// pairing is cancelled.
+    pub async fn provision(
+        &self,
+        facts: &BoardFacts,
         ssid: &str,
         password: &str,
         mut events: impl FnMut(PairEvent),
     ) -> Result<Registered, PairError> {
-        events(PairEvent::Started(Step::ReadBoard));
-        let facts = self.read_board(fallback_name).await?;
-        events(PairEvent::Done(Step::ReadBoard, facts.name.clone()));
-        events(PairEvent::Started(Step::Authorize));
-        self.authorize(&mut events).await?;
-        events(PairEvent::Done(Step::Authorize, String::new()));
+        // A Wi-Fi the board cannot take is refused before anything is made.
+        let wifi = Command::WifiSettings {
+            ssid: ssid.into(),
+            password: password.into(),
+        };
+        if ssid.is_empty() || wifi.encode().is_err() {
+            return Err(PairError::Board(format!(
+                "a Wi-Fi name is 1 to {} bytes and a password at most {}",
+                improv::MAX_SSID,
+                improv::MAX_PASSWORD
+            )));
+        }
         events(PairEvent::Started(Step::Register));
-        let registered = self.relay.register(&facts.board_id, &facts.name).await?;
-        events(PairEvent::Done(
-            Step::Register,
-            registered.config.device_id.clone(),
-        ));
+        let registered = self
+            .guarded(self.relay.register(&facts.board_id, &facts.name))
+            .await?;
+        let detail = match registered.repaired {
+            true => format!(
+                "known as {}: paired again with a new token",
+                registered.config.device_id
+            ),
+            false => format!("added as {}", registered.config.device_id),
+        };
+        events(PairEvent::Done(Step::Register, detail));
         let rest = async {
             events(PairEvent::Started(Step::SendWifi));
-            self.send_wifi(ssid, password).await?;
-            events(PairEvent::Done(Step::SendWifi, String::new()));
+            self.send_wifi(&wifi, ssid).await?;
+            events(PairEvent::Done(Step::SendWifi, format!("joined {ssid}")));
             events(PairEvent::Started(Step::SendRelaySettings));
             self.send_relay_settings(&registered.config).await?;
             events(PairEvent::Done(Step::SendRelaySettings, String::new()));
             events(PairEvent::Started(Step::WaitForBoard));
             let id = &registered.config.device_id;
-            until(
+            self.until(
                 self.timeouts.online,
-                self.timeouts.poll,
                 "the board did not connect to the relay within 30 s",
                 || async { Ok(self.relay.is_online(id).await.then_some(())) },
             )
@@ -357,6 +468,18 @@ impl<L: BoardLink, R: Registrar> Pairing<'_, L, R> {
             return Err(e);
         }
         Ok(registered)
+    }
+
+    /// The whole flow for a board whose Wi-Fi is known beforehand.
+    pub async fn run(
+        &self,
+        fallback_name: &str,
+        ssid: &str,
+        password: &str,
+        mut events: impl FnMut(PairEvent),
+    ) -> Result<Registered, PairError> {
+        let facts = self.prepare(fallback_name, &mut events).await?;
+        self.provision(&facts, ssid, password, events).await
     }
 }
 

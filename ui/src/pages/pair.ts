@@ -34,8 +34,11 @@ interface WifiTools {
 const STEPS = ["Find the board", "Read the board", "Authorize", "Wi-Fi", "Register the board", "Send the Wi-Fi", "Send the relay settings", "Wait for the board", "Online"] as const;
 type Step = (typeof STEPS)[number];
 
-/** A rejection's text: an Error's message, or what the desktop app's command returned. */
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** A rejection's text, as a sentence: an Error's message, or what the desktop app's command returned. */
+const errorText = (e: unknown) => {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+};
 
 /** Waits until `check` returns a value, polling every 250 ms; throws `message` after `ms`. */
 async function until<T>(check: () => Promise<T | null>, ms: number, message: string): Promise<T> {

@@ -69,7 +69,7 @@ export function mountPhonePairing(root: HTMLElement, onOnline: (deviceId: string
           {},
           h("p", {}, "Or open this address on the phone:"),
           h("p", { class: "mono" }, link),
-          h("p", { class: "hint" }, "The phone will warn that the page's certificate is not from an authority it knows: it is this relay's own. Check that the fingerprint it shows begins like this one, then continue:"),
+          h("p", { class: "hint" }, "The phone will warn \u201cYour connection is not private\u201d: the page's certificate is this relay's own, not one from an authority the phone knows. Tap \u201cAdvanced\u201d, then \u201cProceed\u201d. To check it first, open the certificate from the warning: its SHA-256 fingerprint is"),
           h("p", { class: "mono", id: "phone-fingerprint" }, s.fingerprint ?? ""),
         ),
       ),

@@ -269,6 +269,8 @@ fn routes() -> Vec<Route> {
             View,
             Media,
         ),
+        // The source is in the body: the guard asks only for some view right, the edge for the source.
+        r(Method::POST, "/api/offer", "/api/offer", Nothing, View, Api),
         r(Method::GET, "/capture", "/capture", Nothing, Publish, Page),
         r(Method::GET, "/pair", "/pair", Nothing, Pairing, Page),
         r(Method::GET, "/ws", "/ws", Key("clientId"), Publish, Ws),
@@ -588,6 +590,9 @@ async fn status_of(addr: SocketAddr, route: &Route, path: &str, cred: &Cred) -> 
             "/api/settings" => json!({}),
             "/api/bootstrap" => json!({ "code": "not a code" }),
             "/api/pairing/phone/progress" => json!({ "steps": [] }),
+            "/api/offer" => {
+                json!({ "offer": { "type": "offer", "sdp": DATACHANNEL_OFFER }, "clientId": "walk", "source": "dk-a" })
+            }
             _ => json!({ "name": "reboot" }),
         };
         req = req

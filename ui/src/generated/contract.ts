@@ -197,6 +197,29 @@ reason: string | null, };
 
 export type NewCommand = { name: string, args?: JsonValue, };
 
+export type SessionDescription = { 
+/**
+ * `offer` in a request, `answer` in the reply.
+ */
+type: string, sdp: string, };
+
+export type WebRtcOffer = { offer: SessionDescription, 
+/**
+ * The listener's own ID (as `/audio/ws`'s `listenerId`): a new offer
+ * with the same one replaces the older peer.
+ */
+clientId: string, 
+/**
+ * The live audio source to play.
+ */
+source?: string | null, 
+/**
+ * An audio file to play (not served over WebRTC yet: refused).
+ */
+file?: string | null, };
+
+export type WebRtcAnswer = { answer: SessionDescription, };
+
 export type Scope = "view" | "publish" | "admin";
 
 export type TokenInfo = { id: string, name: string, scope: Scope, ids: Array<string> | null, createdMs: number, expiresMs: number | null, expired: boolean, };

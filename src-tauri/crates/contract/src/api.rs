@@ -596,3 +596,39 @@ pub struct CaptureDevices {
     pub cameras: DeviceChoice<CameraDevice>,
     pub microphones: DeviceChoice<MicDevice>,
 }
+
+/// An SDP offer or answer, as `RTCSessionDescription` serialises it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDescription {
+    /// `offer` in a request, `answer` in the reply.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub sdp: String,
+}
+
+/// `POST /api/offer`: a browser's offer for live audio over WebRTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebRtcOffer {
+    pub offer: SessionDescription,
+    /// The listener's own ID (as `/audio/ws`'s `listenerId`): a new offer
+    /// with the same one replaces the older peer.
+    pub client_id: String,
+    /// The live audio source to play.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub source: Option<String>,
+    /// An audio file to play (not served over WebRTC yet: refused).
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub file: Option<String>,
+}
+
+/// The answer to a [`WebRtcOffer`] (non-trickle: it carries every candidate
+/// gathered within 3 s).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebRtcAnswer {
+    pub answer: SessionDescription,
+}

@@ -206,6 +206,42 @@ pub struct ServerConfig {
     /// Bytes of frames a camera's ring may keep, as well as --ring-frames (suffixes K, M).
     #[arg(long, env = "RELAYDECK_RING_MAX_BYTES", default_value = "64M", value_parser = parse_bytes)]
     pub ring_max_bytes: usize,
+
+    /// WebRTC peers the relay holds in total.
+    #[arg(long, env = "RELAYDECK_WEBRTC_MAX_PEERS", default_value_t = 256)]
+    pub webrtc_max_peers: usize,
+
+    /// WebRTC peers one IP address may hold.
+    #[arg(long, env = "RELAYDECK_WEBRTC_MAX_PEERS_PER_IP", default_value_t = 32)]
+    pub webrtc_max_peers_per_ip: usize,
+
+    /// How long a WebRTC peer may take to connect before it is closed.
+    #[arg(long, env = "RELAYDECK_WEBRTC_CONNECT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub webrtc_connect_timeout: Duration,
+
+    /// UDP ports WebRTC peers use, as FIRST-LAST (for firewalls and containers); any free port when unset.
+    #[arg(long, env = "RELAYDECK_WEBRTC_UDP_PORTS", value_parser = parse_port_range)]
+    pub webrtc_udp_ports: Option<(u16, u16)>,
+}
+
+/// `FIRST-LAST`, both ports, FIRST ≤ LAST.
+pub fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("'{s}' is not FIRST-LAST (for example 50000-50100)"))?;
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| format!("'{p}' is not a port (1-65535)"))
+    };
+    let (first, last) = (port(a)?, port(b)?);
+    if first > last {
+        return Err(format!("the range {first}-{last} is empty"));
+    }
+    Ok((first, last))
 }
 
 impl Default for ServerConfig {

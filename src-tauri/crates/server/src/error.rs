@@ -73,6 +73,13 @@ pub enum ApiError {
     Revoked,
     #[error("{0}")]
     NoLanAddress(String),
+    /// An SDP offer the relay cannot take (unparsable, no media it serves).
+    #[error("{0}")]
+    BadSdp(String),
+    #[error("the SDP is {0} bytes; at most 16384 are accepted")]
+    SdpTooLarge(usize),
+    #[error("the relay holds its limit of {0} WebRTC peers; try again later")]
+    WebRtcFull(usize),
 }
 
 impl ApiError {
@@ -112,6 +119,9 @@ impl ApiError {
             Self::Quota { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Revoked => (StatusCode::UNAUTHORIZED, "revoked"),
             Self::NoLanAddress(_) => (StatusCode::CONFLICT, "no_lan_address"),
+            Self::BadSdp(_) => (StatusCode::BAD_REQUEST, "bad_sdp"),
+            Self::SdpTooLarge(_) => (StatusCode::BAD_REQUEST, "sdp_too_large"),
+            Self::WebRtcFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "webrtc_full"),
         }
     }
 }

@@ -19,6 +19,7 @@
 //! | [`edges::audio_listen`] | `GET /audio/ws`: audio listeners |
 //! | [`edges::audio_publish`] | `GET /audio/publish`: audio publishers (a browser's microphone) |
 //! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
+//! | [`edges::webrtc`] | `POST /api/offer`: live audio to a browser over a WebRTC DataChannel |
 //! | [`store`] | state on disk, one writer per file: the device registry, camera names, settings |
 //! | [`ui`] | the embedded web UI |
 //! | [`phone_pairing`] | "Pair with your phone": a temporary HTTPS listener serving only `/pair` to a one-device pairing pass |

@@ -19,6 +19,7 @@
 //! Audio
 //! GET  /api/sources                          audio sources                           api::sources
 //! GET  /api/audio/{id}/live.wav              streaming WAV                           edges::wav
+//! POST /api/offer                            WebRTC: SDP offer → answer (DataChannel) edges::webrtc
 //! Devkits
 //! GET  /api/devices, POST /api/devices       list, add (token shown once)            api::devices
 //! GET  /api/devices/{id}, DELETE …           one device, revoke                      api::devices
@@ -47,7 +48,7 @@ use axum::{
 
 use crate::{
     aliases, api, auth, body,
-    edges::{audio_listen, audio_publish, ingest, viewer, wav},
+    edges::{audio_listen, audio_publish, ingest, viewer, wav, webrtc},
     error::ApiError,
     state::{AppState, GuardState},
     ui,
@@ -55,7 +56,10 @@ use crate::{
 
 pub fn build(state: AppState) -> Router {
     Router::new()
-        .nest("/api", api::router().merge(wav::router()))
+        .nest(
+            "/api",
+            api::router().merge(wav::router()).merge(webrtc::router()),
+        )
         .merge(ingest::router())
         .merge(audio_listen::router())
         .merge(audio_publish::router())

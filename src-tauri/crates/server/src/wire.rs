@@ -74,3 +74,37 @@ pub fn audio_source(s: &hub::AudioSnapshot, device: bool) -> api::AudioSourceInf
         device,
     }
 }
+
+/// The `format` message a listener gets (on `/audio/ws` and WebRTC) for
+/// `source` in format `f`.
+pub fn listener_format(
+    source: &str,
+    f: hub::AudioFormat,
+) -> relaydeck_contract::audio_ws::ListenerEvent {
+    relaydeck_contract::audio_ws::ListenerEvent::Format {
+        source: source.to_owned(),
+        sample_rate: f.sample_rate,
+        channels: f.channels,
+        encoding: f.encoding.name().to_owned(),
+    }
+}
+
+/// The `stats` message: the last chunk forwarded (sequence, when the relay
+/// received it), the source's loss counters and this listener's drops.
+pub fn listener_stats(
+    source: &hub::AudioSource,
+    dropped: u64,
+    last: Option<(u64, u64)>,
+) -> relaydeck_contract::audio_ws::ListenerEvent {
+    let loss = source.loss();
+    relaydeck_contract::audio_ws::ListenerEvent::Stats {
+        seq: last.map(|l| l.0),
+        server_time_ms: last.map(|l| l.1),
+        lost: loss.lost,
+        late: loss.late,
+        filled: loss.filled,
+        duplicates: loss.duplicates,
+        dropped,
+        online: source.is_online(),
+    }
+}

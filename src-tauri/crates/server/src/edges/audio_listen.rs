@@ -15,13 +15,14 @@ use relaydeck_contract::{
     audio_ws::{ListenerEvent, ListenerMessage},
     socket::{code, SocketReply},
 };
-use relaydeck_hub::{AudioFormat, AudioSource, AudioSubscription, ListenerItem, StreamId};
+use relaydeck_hub::{AudioSource, AudioSubscription, ListenerItem, StreamId};
 use tokio::time::Interval;
 
 use crate::{
     auth::Access,
     state::{AppState, MediaState},
     streams::{find_audio_source, parse_backlog},
+    wire::{listener_format as format_event, listener_stats as stats_event},
     ws::{
         close,
         session::{self, End, SocketEdge, Step},
@@ -31,16 +32,6 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/audio/ws", get(listen))
-}
-
-/// The `format` message for `source` in format `f`.
-pub fn format_event(source: &str, f: AudioFormat) -> ListenerEvent {
-    ListenerEvent::Format {
-        source: source.to_owned(),
-        sample_rate: f.sample_rate,
-        channels: f.channels,
-        encoding: f.encoding.name().to_owned(),
-    }
 }
 
 /// What a listener asked for, from the guard's parse of its URL.
@@ -129,17 +120,7 @@ impl Listener {
     }
 
     fn stats(&self) -> ListenerEvent {
-        let loss = self.source.loss();
-        ListenerEvent::Stats {
-            seq: self.last.map(|l| l.0),
-            server_time_ms: self.last.map(|l| l.1),
-            lost: loss.lost,
-            late: loss.late,
-            filled: loss.filled,
-            duplicates: loss.duplicates,
-            dropped: self.sub.queue().dropped(),
-            online: self.source.is_online(),
-        }
+        stats_event(&self.source, self.sub.queue().dropped(), self.last)
     }
 }
 

@@ -10,3 +10,4 @@ pub mod mjpeg;
 pub mod pairing;
 pub mod viewer;
 pub mod wav;
+pub mod webrtc;

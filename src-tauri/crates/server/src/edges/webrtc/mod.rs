@@ -1,0 +1,310 @@
+//! `POST /api/offer`: live audio to a browser over WebRTC (webrtc-rs), with
+//! non-trickle HTTP signalling: the offer in, the answer with every
+//! candidate gathered (at most 3 s) out.
+//!
+//! The browser opens a DataChannel named `audioStream` (ordered, reliable);
+//! [`audio_channel`] plays the source on it exactly as `/audio/ws` would.
+//! The peer subscribes from the hub like any listener and never talks to
+//! another edge.
+//!
+//! A peer lives until its connection fails or closes, a newer offer takes
+//! its `clientId`, its credential is revoked, the relay stops — or, if it
+//! never reaches `connected`, `--webrtc-connect-timeout` (30 s) after the
+//! answer. [`peers::PeerTable`] holds the limits (32 per IP, 256 in all).
+
+pub mod audio_channel;
+pub mod peers;
+pub mod sdp;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{ConnectInfo, FromRef, State},
+    routing::post,
+    Json, Router,
+};
+use relaydeck_contract::api::{SessionDescription, WebRtcAnswer, WebRtcOffer};
+use relaydeck_hub::{AudioSource, StreamId};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use webrtc::{
+    data_channel::DataChannel,
+    peer_connection::{
+        PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState,
+        RTCPeerConnectionState, SettingEngineBuilder,
+    },
+};
+
+use crate::{
+    auth::Access,
+    body::JsonBody,
+    error::ApiError,
+    state::{AppState, MediaState},
+    streams::find_audio_source,
+};
+use peers::{PeerSlot, PeerTable};
+
+/// How long the answer waits for ICE gathering.
+const GATHERING: Duration = Duration::from_secs(3);
+
+/// What the WebRTC edge uses.
+#[derive(Clone)]
+pub struct WebRtcState {
+    pub media: MediaState,
+    pub peers: Arc<PeerTable>,
+}
+
+impl FromRef<AppState> for WebRtcState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            media: MediaState::from_ref(s),
+            peers: s.webrtc_peers.clone(),
+        }
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/offer", post(offer))
+}
+
+async fn offer(
+    State(state): State<WebRtcState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    access: Access,
+    JsonBody(req): JsonBody<WebRtcOffer>,
+) -> Result<Json<WebRtcAnswer>, ApiError> {
+    let (source, client) = what_to_play(&state.media, &access, &req)?;
+    let offer = sdp::check_offer(&req.offer.kind, &req.offer.sdp)?;
+    let config = &state.media.config;
+    let slot = state.peers.admit(
+        peer.ip(),
+        client.as_str(),
+        config.webrtc_max_peers,
+        config.webrtc_max_peers_per_ip,
+    )?;
+    let (events, signals) = PeerEvents::new();
+    let pc = build_peer(config, events).await?;
+    if let Err(e) = pc.set_remote_description(offer).await {
+        let _ = pc.close().await;
+        return Err(ApiError::BadSdp(format!(
+            "the offer cannot be answered: {e}"
+        )));
+    }
+    let answer = match answer(&pc, signals.gathered.clone()).await {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = pc.close().await;
+            return Err(e);
+        }
+    };
+    tracing::info!(source = %source.id(), client = %client, peer = %peer, "WebRTC listener");
+    let life = PeerLife {
+        pc,
+        signals,
+        slot,
+        source,
+        ended: access.ended.clone(),
+        shutdown: state.media.shutdown.clone(),
+        connect_timeout: config.webrtc_connect_timeout,
+        stats_every: config.audio_stats_interval,
+    };
+    state.media.tasks.spawn(life.run());
+    Ok(Json(WebRtcAnswer { answer }))
+}
+
+/// The source the offer asks for, checked against the caller, and its `clientId`.
+fn what_to_play(
+    state: &MediaState,
+    access: &Access,
+    req: &WebRtcOffer,
+) -> Result<(Arc<AudioSource>, StreamId), ApiError> {
+    if req.file.is_some() {
+        return Err(ApiError::BadRequest(
+            "audio files are not played over WebRTC yet; ask for a live source".into(),
+        ));
+    }
+    let client = StreamId::new(&req.client_id).map_err(|e| ApiError::InvalidId {
+        what: "clientId".into(),
+        id: req.client_id.clone(),
+        why: e.to_string(),
+    })?;
+    let id = req
+        .source
+        .as_deref()
+        .ok_or_else(|| ApiError::BadRequest("name the live source to play (\"source\")".into()))?;
+    // The body's ID goes through the same policy as a path's.
+    access.view(id)?;
+    let source = find_audio_source(state, id).map_err(|_| ApiError::UnknownSource(id.into()))?;
+    Ok((source, client))
+}
+
+/// The peer: mDNS candidates off (the relay answers with its addresses),
+/// its UDP socket in `--webrtc-udp-ports` when set.
+async fn build_peer(
+    config: &crate::ServerConfig,
+    events: Arc<PeerEvents>,
+) -> Result<impl PeerConnection, ApiError> {
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .build();
+    let ports: Vec<u16> = match config.webrtc_udp_ports {
+        Some((first, last)) => (first..=last).collect(),
+        None => vec![0],
+    };
+    let mut last_error = None;
+    for port in ports {
+        match PeerConnectionBuilder::new()
+            .with_setting_engine(settings.clone())
+            .with_handler(events.clone())
+            .with_udp_addrs(vec![format!("0.0.0.0:{port}")])
+            .with_data_channel_send_buffer_limit(audio_channel::SEND_BUFFER)
+            .build()
+            .await
+        {
+            Ok(pc) => return Ok(pc),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let why = last_error.map_or_else(String::new, |e| e.to_string());
+    Err(ApiError::Internal(format!(
+        "no UDP port for a WebRTC peer ({why})"
+    )))
+}
+
+/// The local answer once gathering completed (or [`GATHERING`] passed).
+async fn answer(
+    pc: &impl PeerConnection,
+    mut gathered: watch::Receiver<bool>,
+) -> Result<SessionDescription, ApiError> {
+    let internal = |e: webrtc::error::Error| ApiError::Internal(format!("WebRTC: {e}"));
+    let answer = pc.create_answer(None).await.map_err(internal)?;
+    pc.set_local_description(answer).await.map_err(internal)?;
+    let _ = tokio::time::timeout(GATHERING, gathered.wait_for(|done| *done)).await;
+    let local = pc
+        .local_description()
+        .await
+        .ok_or_else(|| ApiError::Internal("WebRTC: no local description".into()))?;
+    Ok(SessionDescription {
+        kind: "answer".into(),
+        sdp: local.sdp,
+    })
+}
+
+/// What webrtc-rs reports about one peer, as channels its task can await.
+struct PeerEvents {
+    gathered: watch::Sender<bool>,
+    state: watch::Sender<RTCPeerConnectionState>,
+    channels: mpsc::Sender<Arc<dyn DataChannel>>,
+}
+
+struct PeerSignals {
+    gathered: watch::Receiver<bool>,
+    state: watch::Receiver<RTCPeerConnectionState>,
+    channels: mpsc::Receiver<Arc<dyn DataChannel>>,
+}
+
+impl PeerEvents {
+    fn new() -> (Arc<Self>, PeerSignals) {
+        let (gathered, gathered_rx) = watch::channel(false);
+        let (state, state_rx) = watch::channel(RTCPeerConnectionState::New);
+        let (channels, channels_rx) = mpsc::channel(4);
+        (
+            Arc::new(Self {
+                gathered,
+                state,
+                channels,
+            }),
+            PeerSignals {
+                gathered: gathered_rx,
+                state: state_rx,
+                channels: channels_rx,
+            },
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for PeerEvents {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.gathered.send(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.state.send(state);
+    }
+
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        // More than a handful of channels from one peer is not a listener.
+        let _ = self.channels.try_send(dc);
+    }
+}
+
+/// One peer, from its answer to its end.
+struct PeerLife<P: PeerConnection> {
+    pc: P,
+    signals: PeerSignals,
+    slot: PeerSlot,
+    source: Arc<AudioSource>,
+    ended: CancellationToken,
+    shutdown: CancellationToken,
+    connect_timeout: Duration,
+    stats_every: Duration,
+}
+
+impl<P: PeerConnection + 'static> PeerLife<P> {
+    async fn run(mut self) {
+        let why = self.live().await;
+        tracing::debug!(source = %self.source.id(), why, "WebRTC peer ended");
+        let _ = self.pc.close().await;
+        drop(self.slot);
+    }
+
+    async fn live(&mut self) -> &'static str {
+        let connect_by = tokio::time::Instant::now() + self.connect_timeout;
+        let mut connected = false;
+        let audio = CancellationToken::new();
+        let _stop_audio = audio.clone().drop_guard();
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return "the relay stopped",
+                _ = self.ended.cancelled() => return "its credential was revoked",
+                _ = self.slot.replaced.cancelled() => return "a newer offer took its clientId",
+                _ = tokio::time::sleep_until(connect_by), if !connected => return "it never connected",
+                changed = self.signals.state.changed() => {
+                    if changed.is_err() {
+                        return "the connection went";
+                    }
+                    match *self.signals.state.borrow_and_update() {
+                        RTCPeerConnectionState::Connected => connected = true,
+                        RTCPeerConnectionState::Failed => return "the connection failed",
+                        RTCPeerConnectionState::Closed => return "the connection closed",
+                        _ => {}
+                    }
+                }
+                Some(dc) = self.signals.channels.recv() => self.serve(dc, &audio).await,
+            }
+        }
+    }
+
+    /// `audioStream` plays the source; any other channel is closed.
+    async fn serve(&self, dc: Arc<dyn DataChannel>, audio: &CancellationToken) {
+        let label = dc.label().await.unwrap_or_default();
+        if label != audio_channel::LABEL {
+            tracing::debug!(%label, "a DataChannel this relay does not serve; closed");
+            let _ = dc.close().await;
+            return;
+        }
+        let (source, every, stop) = (self.source.clone(), self.stats_every, audio.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                end = audio_channel::run(dc.clone(), source, every) => {
+                    tracing::debug!(?end, "audioStream ended");
+                }
+            }
+            let _ = dc.close().await;
+        });
+    }
+}

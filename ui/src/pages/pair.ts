@@ -234,6 +234,8 @@ export function mountPair(root: HTMLElement): () => void {
     const wifi = await step(signal, "Wi-Fi", () => askWifi(signal, tools));
     created = await step(signal, "Register the board", async () => {
       const d = await api<CreatedDevice>("/api/devices", { method: "POST", body: JSON.stringify({ name: facts.name.slice(0, 100) || "Devkit", boardId: facts.boardId }) });
+      // Cancelled while the relay was registering it: undone at once (a re-paired board keeps its record).
+      if (signal.aborted && !d.repaired) void api(`/api/devices/${encodeURIComponent(d.deviceId)}`, { method: "DELETE" }).catch(() => {});
       mark("Register the board", "done", d.repaired ? `known as ${d.deviceId}: paired again with a new token` : `added as ${d.deviceId}`);
       return d;
     });

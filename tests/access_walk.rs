@@ -271,6 +271,14 @@ fn routes() -> Vec<Route> {
         ),
         // The source is in the body: the guard asks only for some view right, the edge for the source.
         r(Method::POST, "/api/offer", "/api/offer", Nothing, View, Api),
+        r(
+            Method::GET,
+            "/api/webrtc",
+            "/api/webrtc",
+            Nothing,
+            View,
+            Api,
+        ),
         r(Method::GET, "/capture", "/capture", Nothing, Publish, Page),
         r(Method::GET, "/pair", "/pair", Nothing, Pairing, Page),
         r(Method::GET, "/ws", "/ws", Key("clientId"), Publish, Ws),

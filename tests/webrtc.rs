@@ -267,3 +267,49 @@ async fn revoking_the_token_ends_its_peers() {
     srv.state.revoke_token(&record.id).unwrap();
     eventually(|| (srv.state.webrtc_peers.count() == 0).then_some(())).await;
 }
+
+#[tokio::test]
+async fn the_ice_servers_setting_is_what_the_relays_peers_use_and_what_pages_get() {
+    let srv = server(|_| {}).await;
+    // A STUN server of the test's own, on loopback: it records what arrives.
+    let stun = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("stun:127.0.0.1:{}", stun.local_addr().unwrap().port());
+    let put = |body: Value| {
+        reqwest::Client::new()
+            .put(format!("http://{}/api/settings", srv.addr))
+            .bearer_auth(admin_token(srv.addr))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let bad = put(json!({"iceServers": [{"urls": ["turn:127.0.0.1:3478"]}]}))
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400, "TURN without credentials");
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("username and a credential"));
+    let ok = put(json!({"iceServers": [{"urls": [url]}]})).await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let (status, config) = get_json(srv.addr, "/api/webrtc").await;
+    assert_eq!(status, 200);
+    assert_eq!(config, json!({"iceServers": [{"urls": [url]}]}));
+
+    assert_eq!(
+        post(srv.addr, "/api/offer", offer("s", "dk-a"), None)
+            .await
+            .0,
+        200
+    );
+    let mut buf = [0u8; 1500];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), stun.recv_from(&mut buf))
+        .await
+        .expect("the relay's peer asked the configured STUN server")
+        .unwrap();
+    // RFC 5389: a Binding Request (0x0001) with the magic cookie.
+    assert!(n >= 20);
+    assert_eq!(&buf[0..2], &[0x00, 0x01]);
+    assert_eq!(&buf[4..8], &[0x21, 0x12, 0xA4, 0x42]);
+}

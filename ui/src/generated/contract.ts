@@ -220,6 +220,12 @@ file?: string | null, };
 
 export type WebRtcAnswer = { answer: SessionDescription, };
 
+export type WebRtcConfig = { 
+/**
+ * The `iceServers` setting, for `new RTCPeerConnection({ iceServers })`.
+ */
+iceServers: Array<IceServer>, };
+
 export type Scope = "view" | "publish" | "admin";
 
 export type TokenInfo = { id: string, name: string, scope: Scope, ids: Array<string> | null, createdMs: number, expiresMs: number | null, expired: boolean, };
@@ -259,6 +265,20 @@ export type CaptureDevices = { cameras: DeviceChoice<CameraDevice>, microphones:
 export type Theme = "system" | "light" | "dark";
 
 export type MicFormat = "voice" | "music";
+
+export type IceServer = { 
+/**
+ * `stun:`, `stuns:`, `turn:` or `turns:` URLs (1 to 4).
+ */
+urls: Array<string>, 
+/**
+ * Required for TURN.
+ */
+username?: string, 
+/**
+ * Required for TURN.
+ */
+credential?: string, };
 
 export type Settings = { 
 /**
@@ -326,7 +346,12 @@ micFormat: MicFormat,
 /**
  * Keep the microphone open without listeners (e.g. for recording).
  */
-micAlwaysOn: boolean, };
+micAlwaysOn: boolean, 
+/**
+ * STUN/TURN servers for WebRTC, used by the relay's peers and handed to
+ * pages (`GET /api/webrtc`). Live, for peers made afterwards.
+ */
+iceServers: Array<IceServer>, };
 
 export type SettingsView = { settings: Settings, 
 /**

@@ -1,6 +1,7 @@
 // Settings: the relay's settings (applied live where possible) and the admin password.
 import { api, ApiError, Settings, SettingsView } from "../lib/api";
-import type { CameraList, CaptureDevices } from "../generated/contract";
+import type { CameraList, CaptureDevices, IceServer } from "../generated/contract";
+import { formatIceServers, parseIceServers } from "../lib/ice";
 import { h, notice } from "../lib/dom";
 import { applyTheme } from "../lib/theme";
 import { micMeter } from "./mic-meter";
@@ -25,12 +26,14 @@ const LABELS: Record<keyof Settings, string> = {
   mic: "Microphone",
   micFormat: "Microphone format",
   micAlwaysOn: "Keep the microphone on without listeners (e.g. for recording)",
+  iceServers: "ICE servers for WebRTC (one per line: a STUN URL, or a TURN URL, its username and credential)",
 };
 
 const GROUPS: [string, (keyof Settings)[]][] = [
   ["Relay", ["port", "lanAccess", "devkitLan", "tls", "ringFrames", "testPattern", "audioBufferMs", "theme"]],
   ["Camera", ["cameraEnabled", "camera", "cameraWidth", "cameraHeight", "cameraFps", "cameraQuality", "cameraAlwaysOn"]],
   ["Microphone", ["micEnabled", "mic", "micFormat", "micAlwaysOn"]],
+  ["WebRTC", ["iceServers"]],
 ];
 
 const RANGES: Partial<Record<keyof Settings, [number, number]>> = {
@@ -72,6 +75,9 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     } else if (key === "mic") {
       input = choice(id, key, String(value), [["default", "the default microphone"], ...(devices?.microphones.devices ?? []).map((m) => [m.name, m.name] as [string, string])]);
       hint = devices?.microphones.message;
+    } else if (key === "iceServers") {
+      input = h("textarea", { id, name: key, rows: 3, spellcheck: "false", class: "mono", placeholder: "stun:stun.example.net:3478\nturn:turn.example.net:3478 USERNAME CREDENTIAL" }, formatIceServers(value as IceServer[]));
+      hint = "Empty: peers use their host addresses only, which is enough on one network.";
     } else {
       const [min, max] = RANGES[key] ?? [0, 100000];
       input = h("input", { id, name: key, type: "number", min, max, value: String(value), required: true });
@@ -144,8 +150,15 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     const patch: Record<string, unknown> = {};
-    for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("[name]")) {
-      patch[el.name] = el instanceof HTMLInputElement && el.type === "checkbox" ? el.checked : el instanceof HTMLInputElement && el.type === "number" ? Number(el.value) : el.value;
+    try {
+      for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>("[name]")) {
+        patch[el.name] = el.name === "iceServers" ? parseIceServers(el.value) : el instanceof HTMLInputElement && el.type === "checkbox" ? el.checked : el instanceof HTMLInputElement && el.type === "number" ? Number(el.value) : el.value;
+      }
+    } catch (e) {
+      saveState.textContent = "Not saved";
+      saveState.dataset.kind = "error";
+      status.replaceChildren(notice((e as Error).message, "error"));
+      return;
     }
     saveState.textContent = "Saving…";
     saveState.dataset.kind = "busy";

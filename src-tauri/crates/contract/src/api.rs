@@ -632,3 +632,11 @@ pub struct WebRtcOffer {
 pub struct WebRtcAnswer {
     pub answer: SessionDescription,
 }
+
+/// `GET /api/webrtc`: what a page needs before it makes its peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebRtcConfig {
+    /// The `iceServers` setting, for `new RTCPeerConnection({ iceServers })`.
+    pub ice_servers: Vec<crate::settings::IceServer>,
+}

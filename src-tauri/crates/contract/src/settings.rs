@@ -75,6 +75,25 @@ pub struct Settings {
     pub mic_format: MicFormat,
     /// Keep the microphone open without listeners (e.g. for recording).
     pub mic_always_on: bool,
+    /// STUN/TURN servers for WebRTC, used by the relay's peers and handed to
+    /// pages (`GET /api/webrtc`). Live, for peers made afterwards.
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// One STUN or TURN server, as `RTCIceServer` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IceServer {
+    /// `stun:`, `stuns:`, `turn:` or `turns:` URLs (1 to 4).
+    pub urls: Vec<String>,
+    /// Required for TURN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub username: Option<String>,
+    /// Required for TURN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub credential: Option<String>,
 }
 
 impl Default for Settings {
@@ -99,6 +118,7 @@ impl Default for Settings {
             mic: "default".into(),
             mic_format: MicFormat::Voice,
             mic_always_on: false,
+            ice_servers: Vec::new(),
         }
     }
 }

@@ -20,6 +20,7 @@
 //! GET  /api/sources                          audio sources                           api::sources
 //! GET  /api/audio/{id}/live.wav              streaming WAV                           edges::wav
 //! POST /api/offer                            WebRTC: SDP offer → answer (DataChannel) edges::webrtc
+//! GET  /api/webrtc                           the ICE servers for a page's peer       edges::webrtc
 //! Devkits
 //! GET  /api/devices, POST /api/devices       list, add (token shown once)            api::devices
 //! GET  /api/devices/{id}, DELETE …           one device, revoke                      api::devices

@@ -105,6 +105,7 @@ pub fn table() -> Vec<Rule> {
         GET  "/api/audio/{id}/live.wav"        => View(Path), Media;
         GET  "/api/sources"                    => View(None), Api;
         POST "/api/offer"                      => View(None), Api;    // the body names the source; the edge asks the policy for it
+        GET  "/api/webrtc"                     => View(None), Api;    // the ICE servers a page's peer uses
 
         GET  "/capture"                        => Publish(None), Page;   // the capture page a publish link opens
         GET  "/pair"                           => Pairing(None), Page;   // Bluetooth pairing

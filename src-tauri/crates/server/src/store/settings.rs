@@ -43,6 +43,51 @@ pub enum SettingsError {
     Backend(String),
 }
 
+/// At most 8 servers of 1–4 `stun:`/`stuns:`/`turn:`/`turns:` URLs; TURN
+/// needs a username and a credential (browsers refuse it otherwise).
+fn check_ice_servers(servers: &[relaydeck_contract::settings::IceServer]) -> Result<(), String> {
+    if servers.len() > 8 {
+        return Err("at most 8 ICE servers".into());
+    }
+    for s in servers {
+        if s.urls.is_empty() || s.urls.len() > 4 {
+            return Err("each ICE server has 1 to 4 URLs".into());
+        }
+        for url in &s.urls {
+            let scheme = url.split_once(':').map(|(s, _)| s);
+            if url.len() > 256 || url.chars().any(char::is_control) {
+                return Err(format!(
+                    "'{url}' is longer than 256 characters or has control characters"
+                ));
+            }
+            match scheme {
+                Some("stun" | "stuns") if url.len() > 5 => {}
+                Some("turn" | "turns") if url.len() > 5 => {
+                    if s.username.as_deref().unwrap_or("").is_empty()
+                        || s.credential.as_deref().unwrap_or("").is_empty()
+                    {
+                        return Err(format!(
+                            "the TURN server {url} needs a username and a credential"
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "'{url}' is not a stun:, stuns:, turn: or turns: URL"
+                    ))
+                }
+            }
+        }
+        let long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.len() > 256);
+        if long(&s.username) || long(&s.credential) {
+            return Err(
+                "an ICE server's username and credential are at most 256 characters".into(),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// What the relay does with [`Settings`] (the type itself is a wire type of the contract).
 pub trait SettingsExt: Sized {
     fn validate(&self) -> Result<(), SettingsError>;
@@ -79,6 +124,9 @@ impl SettingsExt for Settings {
         }
         if self.camera.len() > 200 || self.mic.len() > 200 {
             return invalid("camera", "device names are at most 200 characters");
+        }
+        if let Err(why) = check_ice_servers(&self.ice_servers) {
+            return invalid("iceServers", &why);
         }
         Ok(())
     }
@@ -308,6 +356,36 @@ mod tests {
             s.patched(&json!([1])),
             Err(SettingsError::Shape(_))
         ));
+    }
+
+    #[test]
+    fn ice_servers_must_be_what_a_browser_takes() {
+        let s = Settings::default();
+        let ok = s
+            .patched(&json!({"iceServers": [
+                {"urls": ["stun:stun.example.net:3478"]},
+                {"urls": ["turn:turn.example.net:3478?transport=udp", "turns:turn.example.net:5349"], "username": "u", "credential": "p"}
+            ]}))
+            .unwrap();
+        assert_eq!(ok.ice_servers.len(), 2);
+        let refused = |v: Value| match s.patched(&json!({ "iceServers": v })) {
+            Err(SettingsError::Invalid {
+                field: "iceServers",
+                message,
+            }) => message,
+            Err(SettingsError::Shape(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(refused(json!([{"urls": ["http://example.net"]}])).contains("not a stun:"));
+        assert!(refused(json!([{"urls": ["turn:t.example.net"]}]))
+            .contains("needs a username and a credential"));
+        assert!(refused(json!([{"urls": []}])).contains("1 to 4"));
+        assert!(refused(json!([{"urls": ["stun:"]}])).contains("not a stun:"));
+        assert!(refused(json!(vec![json!({"urls": ["stun:a"]}); 9])).contains("at most 8"));
+        assert!(
+            refused(json!([{"urls": ["stun:a"], "password": "x"}])).contains("password"),
+            "unknown fields are refused"
+        );
     }
 
     #[test]

@@ -20,18 +20,21 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     extract::{ConnectInfo, FromRef, State},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
-use relaydeck_contract::api::{SessionDescription, WebRtcAnswer, WebRtcOffer};
+use relaydeck_contract::{
+    api::{SessionDescription, WebRtcAnswer, WebRtcConfig, WebRtcOffer},
+    settings::IceServer,
+};
 use relaydeck_hub::{AudioSource, StreamId};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use webrtc::{
     data_channel::DataChannel,
     peer_connection::{
-        PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState,
-        RTCPeerConnectionState, SettingEngineBuilder,
+        PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+        RTCIceGatheringState, RTCIceServer, RTCPeerConnectionState, SettingEngineBuilder,
     },
 };
 
@@ -40,6 +43,7 @@ use crate::{
     body::JsonBody,
     error::ApiError,
     state::{AppState, MediaState},
+    store::settings::SettingsHandle,
     streams::find_audio_source,
 };
 use peers::{PeerSlot, PeerTable};
@@ -52,6 +56,8 @@ const GATHERING: Duration = Duration::from_secs(3);
 pub struct WebRtcState {
     pub media: MediaState,
     pub peers: Arc<PeerTable>,
+    /// For the `iceServers` setting, read for every new peer.
+    pub settings: SettingsHandle,
 }
 
 impl FromRef<AppState> for WebRtcState {
@@ -59,12 +65,34 @@ impl FromRef<AppState> for WebRtcState {
         Self {
             media: MediaState::from_ref(s),
             peers: s.webrtc_peers.clone(),
+            settings: s.settings.clone(),
         }
     }
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/offer", post(offer))
+    Router::new()
+        .route("/offer", post(offer))
+        .route("/webrtc", get(page_config))
+}
+
+/// `GET /api/webrtc`: the ICE servers a page gives its own peer.
+async fn page_config(State(state): State<WebRtcState>) -> Json<WebRtcConfig> {
+    Json(WebRtcConfig {
+        ice_servers: state.settings.get().ice_servers,
+    })
+}
+
+/// The `iceServers` setting as webrtc-rs takes it.
+fn ice_servers(servers: &[IceServer]) -> Vec<RTCIceServer> {
+    servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 async fn offer(
@@ -83,7 +111,7 @@ async fn offer(
         config.webrtc_max_peers_per_ip,
     )?;
     let (events, signals) = PeerEvents::new();
-    let pc = build_peer(config, events).await?;
+    let pc = build_peer(config, &state.settings.get().ice_servers, events).await?;
     if let Err(e) = pc.set_remote_description(offer).await {
         let _ = pc.close().await;
         return Err(ApiError::BadSdp(format!(
@@ -138,12 +166,16 @@ fn what_to_play(
     Ok((source, client))
 }
 
-/// The peer: mDNS candidates off (the relay answers with its addresses),
-/// its UDP socket in `--webrtc-udp-ports` when set.
+/// The peer: the `iceServers` setting, mDNS candidates off (the relay
+/// answers with its addresses), its UDP socket in `--webrtc-udp-ports` when set.
 async fn build_peer(
     config: &crate::ServerConfig,
+    servers: &[IceServer],
     events: Arc<PeerEvents>,
 ) -> Result<impl PeerConnection, ApiError> {
+    let configuration = RTCConfigurationBuilder::new()
+        .with_ice_servers(ice_servers(servers))
+        .build();
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
         .build();
@@ -154,6 +186,7 @@ async fn build_peer(
     let mut last_error = None;
     for port in ports {
         match PeerConnectionBuilder::new()
+            .with_configuration(configuration.clone())
             .with_setting_engine(settings.clone())
             .with_handler(events.clone())
             .with_udp_addrs(vec![format!("0.0.0.0:{port}")])

@@ -40,6 +40,13 @@ async fn post(
     )
 }
 
+/// The status of an admin's offer for `dk-a` under `client`.
+async fn status_of(addr: std::net::SocketAddr, client: &str) -> u16 {
+    post(addr, "/api/offer", offer(client, "dk-a"), None)
+        .await
+        .0
+}
+
 /// A server with the devkit `dk-a` registered (an audio source with no audio yet).
 async fn server(configure: impl FnOnce(&mut relaydeck_server::ServerConfig)) -> RunningServer {
     let srv = start_server(configure).await;
@@ -212,12 +219,7 @@ async fn the_relay_holds_at_most_its_total_of_peers() {
         c.webrtc_max_peers = 1;
     })
     .await;
-    assert_eq!(
-        post(srv.addr, "/api/offer", offer("one", "dk-a"), None)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(status_of(srv.addr, "one").await, 200);
     let (status, body) = post(srv.addr, "/api/offer", offer("two", "dk-a"), None).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -233,20 +235,10 @@ async fn a_peer_that_never_connects_is_closed_and_its_place_freed() {
         c.webrtc_max_peers = 1;
     })
     .await;
-    assert_eq!(
-        post(srv.addr, "/api/offer", offer("one", "dk-a"), None)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(status_of(srv.addr, "one").await, 200);
     assert_eq!(srv.state.webrtc_peers.count(), 1);
     eventually(|| (srv.state.webrtc_peers.count() == 0).then_some(())).await;
-    assert_eq!(
-        post(srv.addr, "/api/offer", offer("two", "dk-a"), None)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(status_of(srv.addr, "two").await, 200);
 }
 
 #[tokio::test]
@@ -297,12 +289,7 @@ async fn the_ice_servers_setting_is_what_the_relays_peers_use_and_what_pages_get
     assert_eq!(status, 200);
     assert_eq!(config, json!({"iceServers": [{"urls": [url]}]}));
 
-    assert_eq!(
-        post(srv.addr, "/api/offer", offer("s", "dk-a"), None)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(status_of(srv.addr, "s").await, 200);
     let mut buf = [0u8; 1500];
     let (n, _) = tokio::time::timeout(Duration::from_secs(5), stun.recv_from(&mut buf))
         .await

@@ -279,6 +279,30 @@ fn routes() -> Vec<Route> {
             View,
             Api,
         ),
+        r(
+            Method::POST,
+            "/api/whep/{id}",
+            "/api/whep/{id}",
+            Path,
+            View,
+            Api,
+        ),
+        r(
+            Method::DELETE,
+            "/api/whep/{id}/0123",
+            "/api/whep/{id}/{*}",
+            Path,
+            View,
+            Api,
+        ),
+        r(
+            Method::PATCH,
+            "/api/whep/{id}/0123",
+            "/api/whep/{id}/{*}",
+            Path,
+            View,
+            Api,
+        ),
         r(Method::GET, "/capture", "/capture", Nothing, Publish, Page),
         r(Method::GET, "/pair", "/pair", Nothing, Pairing, Page),
         r(Method::GET, "/ws", "/ws", Key("clientId"), Publish, Ws),
@@ -588,7 +612,13 @@ async fn status_of(addr: SocketAddr, route: &Route, path: &str, cred: &Cred) -> 
         Cred::Cookie(c) => req.header(header::COOKIE, format!("relaydeck_session={c}")),
         _ => req,
     };
-    if route.method == Method::POST || route.method == Method::PUT {
+    if route.pattern == "/api/whep/{id}" {
+        // A granted caller gets an answer (a peer that never connects and
+        // is closed after the connect timeout), or a 404 for a camera's ID.
+        req = req
+            .header(header::CONTENT_TYPE, "application/sdp")
+            .body(AUDIO_OFFER);
+    } else if route.method == Method::POST || route.method == Method::PUT {
         let body = match route.path {
             "/api/devices" => json!({ "name": "from the access walk" }),
             "/api/tokens" => json!({ "name": "t", "scope": "view" }),

@@ -69,7 +69,7 @@ async fn a_browsers_datachannel_offer_is_answered_with_the_relays_candidates_and
         "non-trickle: the candidates are in the answer\n{sdp}"
     );
     assert!(!sdp.contains(".local"), "no mDNS candidates\n{sdp}");
-    assert_eq!(srv.state.webrtc_peers.count(), 1);
+    assert_eq!(srv.state.webrtc.peers.count(), 1);
 }
 
 #[tokio::test]
@@ -145,7 +145,7 @@ async fn bad_offers_are_refused_with_a_reason_and_nothing_is_kept() {
         );
     }
     assert_eq!(
-        srv.state.webrtc_peers.count(),
+        srv.state.webrtc.peers.count(),
         0,
         "no peer was kept for a refusal"
     );
@@ -210,7 +210,7 @@ async fn peers_are_limited_per_ip_and_in_total_and_a_client_id_replaces_its_olde
         assert_eq!(status, 429, "{body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    eventually(|| (srv.state.webrtc_peers.count() == 2).then_some(())).await;
+    eventually(|| (srv.state.webrtc.peers.count() == 2).then_some(())).await;
 }
 
 #[tokio::test]
@@ -236,8 +236,8 @@ async fn a_peer_that_never_connects_is_closed_and_its_place_freed() {
     })
     .await;
     assert_eq!(status_of(srv.addr, "one").await, 200);
-    assert_eq!(srv.state.webrtc_peers.count(), 1);
-    eventually(|| (srv.state.webrtc_peers.count() == 0).then_some(())).await;
+    assert_eq!(srv.state.webrtc.peers.count(), 1);
+    eventually(|| (srv.state.webrtc.peers.count() == 0).then_some(())).await;
     assert_eq!(status_of(srv.addr, "two").await, 200);
 }
 
@@ -255,9 +255,9 @@ async fn revoking_the_token_ends_its_peers() {
             .0,
         200
     );
-    assert_eq!(srv.state.webrtc_peers.count(), 1);
+    assert_eq!(srv.state.webrtc.peers.count(), 1);
     srv.state.revoke_token(&record.id).unwrap();
-    eventually(|| (srv.state.webrtc_peers.count() == 0).then_some(())).await;
+    eventually(|| (srv.state.webrtc.peers.count() == 0).then_some(())).await;
 }
 
 #[tokio::test]

@@ -96,20 +96,26 @@ export class ImagePainter extends LatestWins implements FramePainter {
     this.element.hidden = true;
   }
 
-  protected draw(jpeg: Blob): Promise<boolean> {
+  // `onload` only says the bytes arrived: with `decoding="async"` the engine
+  // keeps painting the previous picture until the new one is decoded, and a
+  // new `src` set before that cancels the decode. On a busy machine frames
+  // then "load" at 15 fps while the screen never changes (seen in CI). So a
+  // frame counts as drawn, and the next one is set, only once `decode()` says
+  // it is ready to paint.
+  protected async draw(jpeg: Blob): Promise<boolean> {
     const url = URL.createObjectURL(jpeg);
     const img = this.element;
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        if (this.shown) URL.revokeObjectURL(this.shown);
-        this.shown = url;
-        if (ok && img.naturalWidth) img.hidden = false;
-        resolve(ok);
-      };
-      img.onload = () => done(true);
-      img.onerror = () => done(false);
-      img.src = url;
-    });
+    img.src = url;
+    let ok = true;
+    try {
+      await img.decode();
+    } catch {
+      ok = false; // a corrupt frame, or one replaced mid-decode: the next one follows
+    }
+    if (this.shown) URL.revokeObjectURL(this.shown);
+    this.shown = url;
+    if (ok && img.naturalWidth && !this.disposed) img.hidden = false;
+    return ok;
   }
 
   size() {

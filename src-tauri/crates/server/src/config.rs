@@ -223,6 +223,11 @@ pub struct ServerConfig {
     /// UDP ports WebRTC peers use, as FIRST-LAST (for firewalls and containers); any free port when unset.
     #[arg(long, env = "RELAYDECK_WEBRTC_UDP_PORTS", value_parser = parse_port_range)]
     pub webrtc_udp_ports: Option<(u16, u16)>,
+
+    /// The address WebRTC peers' UDP sockets bind (and offer as their host
+    /// candidate): every interface by default; one address on a multi-homed host.
+    #[arg(long, env = "RELAYDECK_WEBRTC_BIND", default_value = "0.0.0.0")]
+    pub webrtc_bind: std::net::IpAddr,
 }
 
 /// `FIRST-LAST`, both ports, FIRST ≤ LAST.

@@ -53,8 +53,8 @@ pub struct AppState {
     pub host: Host,
     /// "Pair with your phone": its temporary listener and the phone's progress.
     pub phone_pairing: Arc<crate::phone_pairing::PhonePairing>,
-    /// WebRTC peers, for their limits and `clientId`s.
-    pub webrtc_peers: Arc<crate::edges::webrtc::peers::PeerTable>,
+    /// WebRTC peers (limits, `clientId`s), the shared Opus encoders, WHEP sessions.
+    pub webrtc: Arc<crate::edges::webrtc::WebRtcShared>,
 }
 
 impl AppState {
@@ -84,7 +84,7 @@ impl AppState {
             started: Instant::now(),
             host: Host::default(),
             phone_pairing: Arc::default(),
-            webrtc_peers: Arc::default(),
+            webrtc: Arc::default(),
             shutdown,
             tasks: TaskTracker::new(),
         }

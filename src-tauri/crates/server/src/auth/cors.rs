@@ -55,6 +55,11 @@ pub async fn cors(State(config): State<Arc<ServerConfig>>, req: Request, next: N
             HeaderValue::from_static("true"),
         );
         h.append(header::VARY, HeaderValue::from_static("Origin"));
+        // A WHEP player on another origin reads its session's URL and ETag.
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Location, ETag, Link"),
+        );
     }
     resp
 }

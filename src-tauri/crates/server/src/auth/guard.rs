@@ -233,7 +233,9 @@ fn foreign_origin(state: &GuardState, headers: &HeaderMap) -> bool {
 }
 
 /// JSON endpoints take only JSON media types (a cross-site `<form>` can post
-/// only form encodings and `text/plain`); `POST /api/login` also takes its form.
+/// only form encodings and `text/plain`); `POST /api/login` also takes its
+/// form, and WHEP its `application/sdp` offers and trickle-ICE fragments
+/// (which a form cannot send either).
 fn json_only(req: &Request) -> Result<(), ApiError> {
     let path = req.uri().path();
     if !path.starts_with("/api/")
@@ -247,7 +249,13 @@ fn json_only(req: &Request) -> Result<(), ApiError> {
     let form_login = path == "/api/login"
         && *req.method() == Method::POST
         && media == "application/x-www-form-urlencoded";
-    if crate::body::is_json_media_type(&media) || form_login {
+    let whep_offer = path.starts_with("/api/whep/")
+        && matches!(
+            (req.method(), media.as_str()),
+            (&Method::POST, crate::edges::webrtc::whep::SDP)
+                | (&Method::PATCH, crate::edges::webrtc::whep::TRICKLE)
+        );
+    if crate::body::is_json_media_type(&media) || form_login || whep_offer {
         Ok(())
     } else {
         Err(ApiError::UnsupportedMediaType(media))

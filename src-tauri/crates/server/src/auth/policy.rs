@@ -106,6 +106,9 @@ pub fn table() -> Vec<Rule> {
         GET  "/api/sources"                    => View(None), Api;
         POST "/api/offer"                      => View(None), Api;    // the body names the source; the edge asks the policy for it
         GET  "/api/webrtc"                     => View(None), Api;    // the ICE servers a page's peer uses
+        POST   "/api/whep/{id}"                => View(Path), Api;    // WHEP: an SDP offer for a live source
+        DELETE "/api/whep/{id}/{*}"            => View(Path), Api;    // WHEP: end the session
+        PATCH  "/api/whep/{id}/{*}"            => View(Path), Api;    // WHEP: refused (no trickle ICE), 405
 
         GET  "/capture"                        => Publish(None), Page;   // the capture page a publish link opens
         GET  "/pair"                           => Pairing(None), Page;   // Bluetooth pairing

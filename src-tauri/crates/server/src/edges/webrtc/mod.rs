@@ -1,10 +1,16 @@
-//! `POST /api/offer`: live audio to a browser over WebRTC (webrtc-rs), with
-//! non-trickle HTTP signalling: the offer in, the answer with every
-//! candidate gathered (at most 3 s) out.
+//! Live audio to a browser over WebRTC (webrtc-rs), with non-trickle HTTP
+//! signalling: the offer in, the answer with every candidate gathered (at
+//! most 3 s) out. Two doors to the same peers:
 //!
-//! The browser opens a DataChannel named `audioStream` (ordered, reliable);
-//! [`audio_channel`] plays the source on it exactly as `/audio/ws` would.
-//! The peer subscribes from the hub like any listener and never talks to
+//! * `POST /api/offer` (JSON, the app's own pages), and
+//! * [`whep`]: `POST /api/whep/{source}` (`application/sdp`), so any WHEP
+//!   player listens.
+//!
+//! What a peer plays depends on its offer. An audio section gets an Opus
+//! track ([`opus_track`]) fed by the source's one shared encoder
+//! ([`opus_feed`], [`opus_encode`]); a DataChannel named `audioStream`
+//! gets the source's PCM exactly as `/audio/ws` sends it ([`audio_channel`]).
+//! Both subscribe from the hub like any listener; the edge never talks to
 //! another edge.
 //!
 //! A peer lives until its connection fails or closes, a newer offer takes
@@ -13,10 +19,18 @@
 //! answer. [`peers::PeerTable`] holds the limits (32 per IP, 256 in all).
 
 pub mod audio_channel;
+pub mod opus_encode;
+pub mod opus_feed;
+pub mod opus_track;
 pub mod peers;
 pub mod sdp;
+pub mod whep;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     extract::{ConnectInfo, FromRef, State},
@@ -46,16 +60,29 @@ use crate::{
     store::settings::SettingsHandle,
     streams::find_audio_source,
 };
+use opus_feed::OpusFeeds;
+use opus_track::OpusTrack;
 use peers::{PeerSlot, PeerTable};
 
 /// How long the answer waits for ICE gathering.
 const GATHERING: Duration = Duration::from_secs(3);
 
+/// What the edge keeps across requests.
+#[derive(Default)]
+pub struct WebRtcShared {
+    /// Every peer, for the limits and `clientId`s.
+    pub peers: Arc<PeerTable>,
+    /// One Opus encoder per source with WebRTC listeners.
+    pub opus: OpusFeeds,
+    /// WHEP sessions by their resource URL's ID.
+    pub whep: whep::WhepSessions,
+}
+
 /// What the WebRTC edge uses.
 #[derive(Clone)]
 pub struct WebRtcState {
     pub media: MediaState,
-    pub peers: Arc<PeerTable>,
+    pub shared: Arc<WebRtcShared>,
     /// For the `iceServers` setting, read for every new peer.
     pub settings: SettingsHandle,
 }
@@ -64,7 +91,7 @@ impl FromRef<AppState> for WebRtcState {
     fn from_ref(s: &AppState) -> Self {
         Self {
             media: MediaState::from_ref(s),
-            peers: s.webrtc_peers.clone(),
+            shared: s.webrtc.clone(),
             settings: s.settings.clone(),
         }
     }
@@ -74,6 +101,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/offer", post(offer))
         .route("/webrtc", get(page_config))
+        .merge(whep::router())
 }
 
 /// `GET /api/webrtc`: the ICE servers a page gives its own peer.
@@ -103,41 +131,101 @@ async fn offer(
 ) -> Result<Json<WebRtcAnswer>, ApiError> {
     let (source, client) = what_to_play(&state.media, &access, &req)?;
     let offer = sdp::check_offer(&req.offer.kind, &req.offer.sdp)?;
+    let opened = open_peer(
+        &state,
+        PeerRequest {
+            source,
+            client: client.to_string(),
+            ip: peer.ip(),
+            offer,
+            ended: access.ended.clone(),
+        },
+    )
+    .await?;
+    Ok(Json(WebRtcAnswer {
+        answer: opened.answer,
+    }))
+}
+
+/// A new peer: what it plays, for whom, from where.
+struct PeerRequest {
+    source: Arc<AudioSource>,
+    /// The listener ID its place in the [`PeerTable`] is held under.
+    client: String,
+    ip: IpAddr,
+    offer: sdp::Offer,
+    /// The caller's credential ending (revoked, expired, the relay stopping).
+    ended: CancellationToken,
+}
+
+/// A peer that answered.
+struct OpenedPeer {
+    answer: SessionDescription,
+    /// Ends the peer (WHEP's `DELETE`).
+    hangup: CancellationToken,
+}
+
+/// Admits, builds and answers a peer, then leaves it to its own task.
+async fn open_peer(state: &WebRtcState, req: PeerRequest) -> Result<OpenedPeer, ApiError> {
     let config = &state.media.config;
-    let slot = state.peers.admit(
-        peer.ip(),
-        client.as_str(),
+    let slot = state.shared.peers.admit(
+        req.ip,
+        &req.client,
         config.webrtc_max_peers,
         config.webrtc_max_peers_per_ip,
     )?;
     let (events, signals) = PeerEvents::new();
-    let pc = build_peer(config, &state.settings.get().ice_servers, events).await?;
-    if let Err(e) = pc.set_remote_description(offer).await {
-        let _ = pc.close().await;
-        return Err(ApiError::BadSdp(format!(
-            "the offer cannot be answered: {e}"
-        )));
-    }
-    let answer = match answer(&pc, signals.gathered.clone()).await {
-        Ok(a) => a,
+    let ice = state.settings.get().ice_servers;
+    let pc = build_peer(config, &ice, req.offer.audio, events).await?;
+    let (answer, opus) = match negotiate(&pc, &req, signals.gathered.clone()).await {
+        Ok(done) => done,
         Err(e) => {
             let _ = pc.close().await;
             return Err(e);
         }
     };
-    tracing::info!(source = %source.id(), client = %client, peer = %peer, "WebRTC listener");
+    tracing::info!(
+        source = %req.source.id(),
+        client = %req.client,
+        peer = %req.ip,
+        opus = opus.is_some(),
+        "WebRTC listener"
+    );
+    let hangup = CancellationToken::new();
     let life = PeerLife {
         pc,
         signals,
         slot,
-        source,
-        ended: access.ended.clone(),
+        feed: opus.map(|track| (track, state.shared.clone())),
+        source: req.source,
+        ended: req.ended,
+        hangup: hangup.clone(),
         shutdown: state.media.shutdown.clone(),
         connect_timeout: config.webrtc_connect_timeout,
         stats_every: config.audio_stats_interval,
     };
     state.media.tasks.spawn(life.run());
-    Ok(Json(WebRtcAnswer { answer }))
+    Ok(OpenedPeer { answer, hangup })
+}
+
+/// The Opus track (when the offer has audio), the offer applied, the answer.
+async fn negotiate(
+    pc: &impl PeerConnection,
+    req: &PeerRequest,
+    gathered: watch::Receiver<bool>,
+) -> Result<(SessionDescription, Option<OpusTrack>), ApiError> {
+    let opus = match req.offer.audio {
+        true => Some(
+            OpusTrack::add_to(pc, req.source.id().as_str())
+                .await
+                .map_err(|e| ApiError::Internal(format!("WebRTC: no Opus track: {e}")))?,
+        ),
+        false => None,
+    };
+    pc.set_remote_description(req.offer.description.clone())
+        .await
+        .map_err(|e| ApiError::BadSdp(format!("the offer cannot be answered: {e}")))?;
+    Ok((answer(pc, gathered).await?, opus))
 }
 
 /// The source the offer asks for, checked against the caller, and its `clientId`.
@@ -167,10 +255,12 @@ fn what_to_play(
 }
 
 /// The peer: the `iceServers` setting, mDNS candidates off (the relay
-/// answers with its addresses), its UDP socket in `--webrtc-udp-ports` when set.
+/// answers with its addresses), its UDP socket on `--webrtc-bind`, in
+/// `--webrtc-udp-ports` when set.
 async fn build_peer(
     config: &crate::ServerConfig,
     servers: &[IceServer],
+    audio: bool,
     events: Arc<PeerEvents>,
 ) -> Result<impl PeerConnection, ApiError> {
     let configuration = RTCConfigurationBuilder::new()
@@ -185,15 +275,20 @@ async fn build_peer(
     };
     let mut last_error = None;
     for port in ports {
-        match PeerConnectionBuilder::new()
+        let mut builder = PeerConnectionBuilder::new()
             .with_configuration(configuration.clone())
             .with_setting_engine(settings.clone())
             .with_handler(events.clone())
-            .with_udp_addrs(vec![format!("0.0.0.0:{port}")])
-            .with_data_channel_send_buffer_limit(audio_channel::SEND_BUFFER)
-            .build()
-            .await
-        {
+            .with_udp_addrs(vec![SocketAddr::new(config.webrtc_bind, port).to_string()])
+            .with_data_channel_send_buffer_limit(audio_channel::SEND_BUFFER);
+        if audio {
+            let (engine, interceptors) = opus_track::media_engine()
+                .map_err(|e| ApiError::Internal(format!("WebRTC: {e}")))?;
+            builder = builder
+                .with_media_engine(engine)
+                .with_interceptor_registry(interceptors);
+        }
+        match builder.build().await {
             Ok(pc) => return Ok(pc),
             Err(e) => last_error = Some(e),
         }
@@ -279,8 +374,11 @@ struct PeerLife<P: PeerConnection> {
     pc: P,
     signals: PeerSignals,
     slot: PeerSlot,
+    /// Its Opus track, and where the source's shared encoder is found.
+    feed: Option<(OpusTrack, Arc<WebRtcShared>)>,
     source: Arc<AudioSource>,
     ended: CancellationToken,
+    hangup: CancellationToken,
     shutdown: CancellationToken,
     connect_timeout: Duration,
     stats_every: Duration,
@@ -290,6 +388,7 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
     async fn run(mut self) {
         let why = self.live().await;
         tracing::debug!(source = %self.source.id(), why, "WebRTC peer ended");
+        self.hangup.cancel(); // a WHEP session of it is gone too
         let _ = self.pc.close().await;
         drop(self.slot);
     }
@@ -304,13 +403,18 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
                 _ = self.shutdown.cancelled() => return "the relay stopped",
                 _ = self.ended.cancelled() => return "its credential was revoked",
                 _ = self.slot.replaced.cancelled() => return "a newer offer took its clientId",
+                _ = self.hangup.cancelled() => return "its WHEP session was deleted",
                 _ = tokio::time::sleep_until(connect_by), if !connected => return "it never connected",
                 changed = self.signals.state.changed() => {
                     if changed.is_err() {
                         return "the connection went";
                     }
-                    match *self.signals.state.borrow_and_update() {
-                        RTCPeerConnectionState::Connected => connected = true,
+                    let now = *self.signals.state.borrow_and_update();
+                    match now {
+                        RTCPeerConnectionState::Connected if !connected => {
+                            connected = true;
+                            self.play_opus(&audio);
+                        }
                         RTCPeerConnectionState::Failed => return "the connection failed",
                         RTCPeerConnectionState::Closed => return "the connection closed",
                         _ => {}
@@ -319,6 +423,22 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
                 Some(dc) = self.signals.channels.recv() => self.serve(dc, &audio).await,
             }
         }
+    }
+
+    /// Once connected, the Opus track (if the offer asked for one) plays the
+    /// source's shared feed.
+    fn play_opus(&mut self, audio: &CancellationToken) {
+        let Some((track, shared)) = self.feed.take() else {
+            return;
+        };
+        let feed = shared.opus.feed(&self.source);
+        let stop = audio.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = track.play(feed) => {}
+            }
+        });
     }
 
     /// `audioStream` plays the source; any other channel is closed.

@@ -1,0 +1,196 @@
+//! One Opus encoder per live source, shared by every WebRTC listener of it.
+//!
+//! The first listener of a source starts its [`OpusFeed`]: a task that
+//! listens to the source in the hub like any other listener, encodes 20 ms
+//! packets once, and hands the same `Bytes` to every peer through a
+//! broadcast channel. Each peer only packetises (RTP) and encrypts (SRTP),
+//! which it must do per peer anyway. When the last listener goes, the feed
+//! stops, so a source nobody listens to over WebRTC costs nothing.
+//!
+//! A peer that falls behind by more than [`BACKLOG`] packets skips the
+//! oldest (the broadcast channel's lag): its RTP sequence numbers jump, and
+//! the browser conceals the gap as it would a network loss.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Weak,
+    },
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use relaydeck_hub::{AudioSource, ListenerItem};
+use tokio::sync::broadcast;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use super::opus_encode::{OpusEncoder, FRAME_MS};
+
+/// Packets a listener may be behind (1 s) before it skips.
+pub const BACKLOG: usize = 50;
+
+/// One encoded 20 ms frame.
+#[derive(Debug, Clone)]
+pub struct OpusPacket {
+    pub data: Bytes,
+    /// When its audio reached the relay (the sample's capture time for RTP).
+    pub at: Instant,
+}
+
+impl OpusPacket {
+    pub const DURATION: Duration = Duration::from_millis(FRAME_MS as u64);
+}
+
+/// The feeds running now, by source.
+#[derive(Default)]
+pub struct OpusFeeds {
+    feeds: Mutex<HashMap<String, Weak<OpusFeed>>>,
+}
+
+/// A running encoder; held by each listener, stopped when the last one goes.
+pub struct OpusFeed {
+    packets: broadcast::Sender<OpusPacket>,
+    encoded: Arc<AtomicU64>,
+    _stop: DropGuard,
+}
+
+impl OpusFeed {
+    /// A receiver of the packets from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<OpusPacket> {
+        self.packets.subscribe()
+    }
+
+    /// Packets encoded since the feed started (one per 20 ms of audio,
+    /// however many listen).
+    pub fn encoded(&self) -> u64 {
+        self.encoded.load(Ordering::Relaxed)
+    }
+}
+
+impl OpusFeeds {
+    /// The feed of `source`, started if none runs.
+    pub fn feed(&self, source: &Arc<AudioSource>) -> Arc<OpusFeed> {
+        let mut feeds = self.feeds.lock();
+        feeds.retain(|_, f| f.strong_count() > 0);
+        let id = source.id().as_str();
+        if let Some(feed) = feeds.get(id).and_then(Weak::upgrade) {
+            return feed;
+        }
+        let (packets, _) = broadcast::channel(BACKLOG);
+        let stop = CancellationToken::new();
+        let encoded = Arc::new(AtomicU64::new(0));
+        tokio::spawn(encode(
+            source.clone(),
+            packets.clone(),
+            encoded.clone(),
+            stop.clone(),
+        ));
+        let feed = Arc::new(OpusFeed {
+            packets,
+            encoded,
+            _stop: stop.drop_guard(),
+        });
+        feeds.insert(id.to_owned(), Arc::downgrade(&feed));
+        feed
+    }
+
+    /// Encoders running now (what the benchmark and the tests read).
+    pub fn running(&self) -> usize {
+        self.feeds
+            .lock()
+            .values()
+            .filter(|f| f.strong_count() > 0)
+            .count()
+    }
+}
+
+/// The feed's task: the source's PCM in, packets out, until stopped or the
+/// source is removed.
+async fn encode(
+    source: Arc<AudioSource>,
+    packets: broadcast::Sender<OpusPacket>,
+    encoded: Arc<AtomicU64>,
+    stop: CancellationToken,
+) {
+    let sub = source.listen(Duration::ZERO);
+    let mut encoder: Option<OpusEncoder> = None;
+    loop {
+        let batch = tokio::select! {
+            _ = stop.cancelled() => return,
+            batch = sub.queue().next_batch() => batch,
+        };
+        let Some(batch) = batch else { return };
+        for item in batch {
+            match item {
+                ListenerItem::Format(f) => {
+                    encoder = OpusEncoder::new(f)
+                        .inspect_err(|e| tracing::warn!(source = %source.id(), error = %e, "no Opus for this source"))
+                        .ok();
+                }
+                ListenerItem::Chunk(c) => {
+                    let Some(enc) = encoder.as_mut() else {
+                        continue;
+                    };
+                    match enc.push(&c.pcm) {
+                        Ok(out) => {
+                            let at = Instant::now();
+                            for data in out {
+                                encoded.fetch_add(1, Ordering::Relaxed);
+                                // No receiver yet is not an error: a peer is connecting.
+                                let _ = packets.send(OpusPacket { data, at });
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(source = %source.id(), error = %e, "Opus encoding failed; the encoder starts again");
+                            encoder = OpusEncoder::new(enc.format()).ok();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relaydeck_hub::{AudioFormat, Hub, HubConfig, SourceKind};
+
+    #[tokio::test]
+    async fn listeners_of_one_source_share_one_encoder_which_stops_with_the_last() {
+        let hub = Hub::new(HubConfig::default());
+        let format = AudioFormat::new(16_000, 1).unwrap();
+        let lease = hub
+            .publish_audio_as("kitchen", None, SourceKind::Remote, format)
+            .unwrap();
+        let source = hub.audio_source("kitchen").unwrap();
+        let feeds = OpusFeeds::default();
+        let a = feeds.feed(&source);
+        let b = feeds.feed(&source);
+        assert!(Arc::ptr_eq(&a, &b) && feeds.running() == 1);
+        let (mut ra, mut rb) = (a.subscribe(), b.subscribe());
+        tokio::task::yield_now().await;
+        // 100 ms of audio: five packets, encoded once, received by both.
+        for seq in 0..5u64 {
+            lease.publish(seq, Bytes::from(vec![0u8; 640])).unwrap();
+        }
+        for _ in 0..5 {
+            let (pa, pb) = (ra.recv().await.unwrap(), rb.recv().await.unwrap());
+            assert_eq!(pa.data, pb.data);
+            assert_eq!(
+                pa.data.as_ptr(),
+                pb.data.as_ptr(),
+                "the same bytes, not a copy"
+            );
+        }
+        assert_eq!(a.encoded(), 5);
+        drop((a, b));
+        assert_eq!(feeds.running(), 0);
+        assert!(
+            ra.recv().await.is_err(),
+            "the stopped feed's channel closes"
+        );
+    }
+}

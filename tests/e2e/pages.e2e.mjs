@@ -353,6 +353,9 @@ test("Listen: the jitter buffer applies live and is kept; volume and mute; a spe
   const { json: dev } = await api("POST", "/api/devices", { name: "Listen kit", deviceId: "listen-kit" });
   const kit = startSim("listen-kit", dev.token);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // This app's own jitter buffer is the WebSocket player's (on loopback here;
+  // WebRTC, which needs a LAN of the test's own, is in webrtc.e2e.mjs).
+  await context.addInitScript(() => localStorage.setItem("relaydeck.listen.transport", "websocket"));
   const page = await signedIn(context, "#/listen");
   const row = page.locator('.source[data-source="listen-kit"]');
   await row.locator(".badge.live").waitFor({ timeout: 20000 });

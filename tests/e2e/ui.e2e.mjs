@@ -155,8 +155,10 @@ test("the capture page publishes the fake camera and microphone; both appear", a
   await context.close();
 });
 
-test("the player plays a devkit's tone and the page's analyser hears 440 Hz", async () => {
+test("the WebSocket player plays a devkit's tone and the page's analyser hears 440 Hz", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // On loopback: WebRTC is proven on a LAN of the test's own (below, and webrtc.e2e.mjs).
+  await context.addInitScript(() => localStorage.setItem("relaydeck.listen.transport", "websocket"));
   const page = await signedIn(context);
   const made = await page.request.post(`${base}/api/devices`, { data: { name: "Tone kit", deviceId: "tone-kit" } });
   assert.equal(made.status(), 201);
@@ -172,12 +174,13 @@ test("the player plays a devkit's tone and the page's analyser hears 440 Hz", as
   const hz = await page.evaluate(() => window.relaydeckPlayers.get("tone-kit").player.peakHz());
   assert.ok(hz !== null && Math.abs(hz - 440) < 12, `the analyser's peak is ${hz} Hz`);
   const facts = await row.locator(".facts").textContent();
-  assert.match(facts, /playing · buffer \d+ ms · delay \d+ ms · underruns \d+ · gaps \d+/);
+  assert.match(facts, /WebSocket · PCM · playing · buffer \d+ ms · delay \d+ ms · underruns \d+ · gaps \d+/);
+  assert.equal(await row.getAttribute("data-transport"), "websocket");
   await shot(page, "listen-playing");
   await context.close();
 });
 
-test("without a secure context (plain HTTP from another machine on the LAN) the player falls back to the live WAV and says why", async () => {
+test("plain HTTP from another machine on the LAN: the Listen page plays over WebRTC and shows it; with WebSocket chosen it falls back to the live WAV and says why", async () => {
   const relay = await lanRelay([]);
   const admin = await lanBrowser().newContext();
   const a = await admin.newPage();
@@ -189,16 +192,32 @@ test("without a secure context (plain HTTP from another machine on the LAN) the 
   children.push(spawn(cmd, args, { stdio: "ignore" }));
   const guest = await lanBrowser().newContext();
   const g = await guest.newPage();
+  const errors = [];
+  g.on("pageerror", (e) => errors.push(String(e)));
   await g.goto(`${relay.base}/?token=${token}#/listen`);
   assert.equal(await g.evaluate(() => window.isSecureContext), false, "plain HTTP from another address is not a secure context");
-  await g.waitForSelector(".notice");
-  assert.match(await g.textContent(".notice"), /HTTPS/);
+  assert.equal(await g.locator(".notice").count(), 0, "WebRTC needs no secure context: nothing to warn about");
+  assert.equal(await g.inputValue("#transport"), "webrtc", "WebRTC by default");
   const row = g.locator('.source[data-source="tone-kit"]');
   await row.locator(".badge.live").waitFor({ timeout: 20000 });
   await row.locator("button.play").click();
+  await g.waitForFunction(() => document.querySelector('.source[data-source="tone-kit"]')?.dataset.state === "playing", null, { timeout: 20000 });
+  assert.equal(await row.getAttribute("data-transport"), "webrtc");
+  await until(async () => {
+    const hz = await g.evaluate(() => window.relaydeckPlayers.get("tone-kit").player.peakHz());
+    return hz !== null && Math.abs(hz - 440) < 12;
+  });
+  await until(async () => /WebRTC · Opus · playing · buffer \d+ ms · delay \d+ ms · lost \d+ packets · concealed \d+ ms/.test(await row.locator(".facts").textContent()));
+  await shot(g, "listen-webrtc");
+  // The user's choice of WebSocket applies at once; without a secure context that is the WAV.
+  await g.selectOption("#transport", "websocket");
   await g.waitForFunction(() => document.querySelector('.source[data-source="tone-kit"]')?.dataset.state === "fallback", null, { timeout: 20000 });
+  assert.equal(await row.getAttribute("data-transport"), "wav");
   assert.match(await row.locator(".player-msg").textContent(), /live WAV.*HTTPS/);
   await shot(g, "listen-fallback");
+  await g.reload();
+  assert.equal(await g.inputValue("#transport"), "websocket", "the choice is kept");
+  assert.deepEqual(errors, []);
   await guest.close();
 });
 

@@ -32,7 +32,7 @@ before(async () => {
   const [cmd, args] = lan.command(bin, ["serve", "--bind", "0.0.0.0:0", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"]);
   relay = await startRelay(cmd, args, children);
   base = `http://${lan.relayIp}:${relay.port}`;
-  browser = await chromium.launch({ executablePath: lan.phoneChromium, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  browser = await chromium.launch({ executablePath: lan.phoneChromium, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"] });
 });
 
 after(async () => {
@@ -130,6 +130,87 @@ test("a browser on another machine hears a devkit over the audioStream DataChann
   const hz = crossings / 2 / (pcm.length / 16000);
   assert.ok(Math.abs(hz - 440) < 10, `the tone is heard at ${hz.toFixed(1)} Hz`);
   console.log(`offer → answer ${got.answerMs.toFixed(0)} ms; ${got.viaDc.sizes.length} chunks; ${hz.toFixed(1)} Hz`);
+  await context.close();
+});
+
+test("a plain WHEP client in the page hears the devkit's tone on the shared Opus track; getStats shows packets and jitter; DELETE ends the session", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  const { json: device } = await inPage(page, "POST", "/api/devices", { name: "Opus kit", deviceId: "opus-kit" });
+  const { json: view } = await inPage(page, "POST", "/api/tokens", { name: "whep listener", scope: "view", ids: ["opus-kit"] });
+  const [cmd, args] = lan.command(bin, ["devkit-sim", "--server", `127.0.0.1:${relay.devkitPort}`, "--device-id", "opus-kit", "--token", device.token, "--tone", "440"]);
+  children.push(spawn(cmd, args, { stdio: "ignore" }));
+
+  const got = await page.evaluate(
+    async ([token]) => {
+      const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+      const pc = new RTCPeerConnection();
+      pc.addTransceiver("audio", { direction: "recvonly" });
+      const track = new Promise((r) => (pc.ontrack = (e) => r(e.streams[0] ?? new MediaStream([e.track]))));
+      await pc.setLocalDescription(await pc.createOffer());
+      while (pc.iceGatheringState !== "complete") await wait(50);
+      // WHEP: the offer as application/sdp, the answer back with 201 and the session's URL.
+      const r = await fetch("/api/whep/opus-kit", { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/sdp" }, body: pc.localDescription.sdp });
+      const answer = await r.text();
+      const location = r.headers.get("location");
+      const etag = r.headers.get("etag");
+      await pc.setRemoteDescription({ type: "answer", sdp: answer });
+      const stream = await track;
+      // Chromium feeds a remote track to Web Audio only while a media element plays it.
+      const el = new Audio();
+      el.srcObject = stream;
+      el.muted = true;
+      await el.play();
+      const ctx = new AudioContext({ sampleRate: 48000 });
+      await ctx.resume();
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 16384;
+      ctx.createMediaStreamSource(stream).connect(analyser);
+      const bins = new Float32Array(analyser.frequencyBinCount);
+      let peakHz = 0;
+      const end = performance.now() + 15000;
+      while (performance.now() < end) {
+        await wait(250);
+        analyser.getFloatFrequencyData(bins);
+        let best = 0;
+        for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+        if (bins[best] > -60) {
+          peakHz = (best * ctx.sampleRate) / analyser.fftSize;
+          if (Math.abs(peakHz - 440) < 6) break;
+        }
+      }
+      const inbound = async () => [...(await pc.getStats()).values()].find((s) => s.type === "inbound-rtp" && s.kind === "audio");
+      // A couple of seconds of audio, for the statistics.
+      while ((await inbound()).packetsReceived < 100 && performance.now() < end + 5000) await wait(200);
+      const playing = await inbound();
+      const codec = playing && (await pc.getStats()).get(playing.codecId);
+      // DELETE ends the session: the packets stop.
+      const del = await fetch(location, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+      await wait(1500);
+      const atEnd = (await inbound()).packetsReceived;
+      await wait(2000);
+      const later = (await inbound()).packetsReceived;
+      const again = (await fetch(location, { method: "DELETE", headers: { authorization: `Bearer ${token}` } })).status;
+      pc.close();
+      ctx.close();
+      return { status: r.status, type: r.headers.get("content-type"), location, etag, peakHz, packets: playing?.packetsReceived, jitter: playing?.jitter, mime: codec?.mimeType, del: del.status, atEnd, later, again };
+    },
+    [view.token],
+  );
+  assert.equal(got.status, 201);
+  assert.equal(got.type, "application/sdp");
+  assert.match(got.location, /^\/api\/whep\/opus-kit\/[0-9a-f]{32}$/);
+  assert.match(got.etag, /^"[0-9a-f]{32}"$/);
+  assert.equal(got.mime, "audio/opus");
+  assert.ok(Math.abs(got.peakHz - 440) < 6, `the AnalyserNode hears ${got.peakHz.toFixed(1)} Hz`);
+  assert.ok(got.packets >= 100, `getStats: ${got.packets} packets received`);
+  assert.equal(typeof got.jitter, "number", "getStats reports jitter");
+  assert.ok(got.jitter < 0.05, `jitter ${got.jitter} s on a LAN`);
+  assert.equal(got.del, 200);
+  assert.equal(got.later, got.atEnd, "no packets after DELETE");
+  assert.equal(got.again, 404, "the session is gone");
+  console.log(`WHEP: ${got.packets} Opus packets, jitter ${(got.jitter * 1000).toFixed(1)} ms, tone at ${got.peakHz.toFixed(1)} Hz`);
   await context.close();
 });
 

@@ -1,13 +1,24 @@
-// The live audio player (main thread): the WebSocket, the AudioContext and
-// its worklet, an AnalyserNode for the waveform, level and frequency, and the
-// counters the Listen page shows. Falls back to the live WAV in an <audio>
-// element where the page has no secure context (no AudioWorklet).
+// The live audio player (main thread): an AnalyserNode for the waveform,
+// level and frequency, the volume, and the counters the Listen page shows,
+// over one of three transports, best first:
+//
+// * `webrtc`: the relay's Opus track (./webrtc.ts), played by the browser's
+//   own jitter buffer with loss concealment; needs no secure context.
+// * `websocket`: PCM over /audio/ws into an AudioWorklet with this app's
+//   jitter buffer (./player-worklet.ts); needs a secure context.
+// * `wav`: the live WAV in an <audio> element, where neither is possible.
+//
+// WebRTC is tried first unless the user chose WebSocket; when it cannot
+// connect the player says why and plays over the next transport.
 import type { ListenerEvent, SocketReply } from "../generated/contract";
 import { wsUrl, withToken } from "../lib/api";
 import { Backoff } from "../lib/backoff";
 import { SAMPLE_BYTES, type Encoding } from "../lib/jitter";
 import type { FromWorklet, ToWorklet } from "./player-worklet";
 import workletUrl from "./player-worklet.ts?worker&url";
+import { WebRtcAudio, webRtcAvailable } from "./webrtc";
+
+export type Transport = "webrtc" | "websocket" | "wav";
 
 export interface PlayerStats {
   state: "idle" | "connecting" | "playing" | "buffering" | "offline" | "reconnecting" | "blocked" | "fallback" | "error";
@@ -20,6 +31,10 @@ export interface PlayerStats {
   sampleRate: number;
   channels: number;
   encoding: string;
+  /** What plays now (null when nothing does). */
+  transport: Transport | null;
+  /** Why WebRTC is not the transport, when it was tried and failed. */
+  notWebRtc: string;
 }
 
 function listenerId(): string {
@@ -32,8 +47,15 @@ function listenerId(): string {
   return id;
 }
 
+/** This page's WebRTC `clientId` for `source` (a new offer under it replaces the older peer). */
+function clientId(source: string): string {
+  return `${listenerId()}-${source}`.slice(0, 64);
+}
+
 export class LivePlayer {
-  readonly stats: PlayerStats = { state: "idle", message: "", depthMs: 0, underruns: 0, gaps: 0, droppedMs: 0, delayMs: null, sampleRate: 0, channels: 0, encoding: "s16le" };
+  readonly stats: PlayerStats = { state: "idle", message: "", depthMs: 0, underruns: 0, gaps: 0, droppedMs: 0, delayMs: null, sampleRate: 0, channels: 0, encoding: "s16le", transport: null, notWebRtc: "" };
+  /** Whether play() tries WebRTC first (the Listen page's Transport choice). */
+  preferWebRtc = true;
   analyser: AnalyserNode | null = null;
   private ctx: AudioContext | null = null;
   private node: AudioWorkletNode | null = null;
@@ -48,6 +70,9 @@ export class LivePlayer {
   private backoff = new Backoff();
   private lastServerMs = 0;
   private lastServerAt = 0;
+  private rtc: WebRtcAudio | null = null;
+  private rtcElement: HTMLAudioElement | null = null;
+  private rtcTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(readonly source: string, private targetMs: number, private onChange: () => void) {}
 
@@ -58,22 +83,109 @@ export class LivePlayer {
   /** Starts playback; call from a click (browsers allow audio only then). */
   async play(): Promise<void> {
     this.stopped = false;
+    this.stats.notWebRtc = "";
+    if (this.preferWebRtc && webRtcAvailable()) {
+      if (!(await this.audioContext())) return;
+      try {
+        await this.playWebRtc();
+        return;
+      } catch (e) {
+        this.closeWebRtc();
+        if (this.stopped) return;
+        this.stats.notWebRtc = (e as Error).message;
+      }
+    }
     if (!LivePlayer.secureAudioAvailable()) return this.playFallback();
+    if (!(await this.audioContext())) return;
+    await this.playWebSocket();
+  }
+
+  /** The running AudioContext; false (and "blocked") when the browser holds it back. */
+  private async audioContext(): Promise<boolean> {
     this.ctx ??= new AudioContext({ latencyHint: "interactive" });
     await this.ctx.resume();
     if (this.ctx.state !== "running") {
       this.set("blocked", "The browser blocked audio. Click Play again to allow it.");
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** The analyser and the volume after it, into the speakers. */
+  private outputChain(ctx: AudioContext): AudioNode {
+    this.analyser = ctx.createAnalyser();
+    this.analyser.fftSize = 8192;
+    // The scope and spectrum show the signal; the volume applies after them.
+    this.gain = ctx.createGain();
+    this.applyVolume();
+    this.analyser.connect(this.gain).connect(ctx.destination);
+    return this.analyser;
+  }
+
+  private async playWebRtc() {
+    this.set("connecting", "");
+    const rtc = new WebRtcAudio();
+    this.rtc = rtc;
+    const stream = await rtc.start(this.source, clientId(this.source), this.targetMs);
+    if (this.rtc !== rtc || this.stopped) throw new Error("stopped");
+    // Chromium feeds a remote track into Web Audio only while a media
+    // element plays it; muted, since the graph below is what is heard.
+    const el = new Audio();
+    el.srcObject = stream;
+    el.muted = true;
+    void el.play().catch(() => undefined);
+    this.rtcElement = el;
+    const ctx = this.ctx!;
+    ctx.createMediaStreamSource(stream).connect(this.outputChain(ctx));
+    this.stats.transport = "webrtc";
+    this.backoff.reset();
+    this.set("buffering", "Filling the buffer…");
+    rtc.onEnd((why) => {
+      if (this.rtc !== rtc || this.stopped) return;
+      this.closeWebRtc();
+      const wait = this.backoff.next();
+      this.set("reconnecting", `${why[0].toUpperCase()}${why.slice(1)}; retrying in ${(wait / 1000).toFixed(1)} s.`);
+      setTimeout(() => !this.stopped && void this.play(), wait);
+    });
+    let packets = 0;
+    this.rtcTimer = setInterval(async () => {
+      const f = await rtc.facts();
+      if (!f || this.rtc !== rtc) return;
+      const flowing = f.packets > packets;
+      packets = f.packets;
+      this.stats.depthMs = f.bufferMs;
+      this.stats.gaps = f.lost;
+      this.stats.droppedMs = f.concealedMs;
+      this.stats.delayMs = flowing ? f.bufferMs + (f.networkMs ?? 0) + (ctx.outputLatency ?? 0) * 1000 : null;
+      if (flowing) this.set("playing", "");
+      else this.set("offline", "No audio arriving; waiting for the source.");
+    }, 1000);
+  }
+
+  private closeWebRtc() {
+    if (this.rtcTimer !== null) clearInterval(this.rtcTimer);
+    this.rtcTimer = null;
+    this.rtc?.close();
+    this.rtc = null;
+    if (this.rtcElement) {
+      this.rtcElement.pause();
+      this.rtcElement.srcObject = null;
+    }
+    this.rtcElement = null;
+    this.analyser?.disconnect();
+    this.analyser = null;
+    this.gain?.disconnect();
+    this.gain = null;
+    if (this.stats.transport === "webrtc") this.stats.transport = null;
+  }
+
+  private async playWebSocket() {
+    const ctx = this.ctx!;
+    this.stats.transport = "websocket";
     if (!this.node) {
-      await this.ctx.audioWorklet.addModule(workletUrl);
-      this.node = new AudioWorkletNode(this.ctx, "relaydeck-player", { numberOfInputs: 0, outputChannelCount: [2] });
-      this.analyser = this.ctx.createAnalyser();
-      this.analyser.fftSize = 8192;
-      // The scope and spectrum show the signal; the volume applies after them.
-      this.gain = this.ctx.createGain();
-      this.applyVolume();
-      this.node.connect(this.analyser).connect(this.gain).connect(this.ctx.destination);
+      await ctx.audioWorklet.addModule(workletUrl);
+      this.node = new AudioWorkletNode(ctx, "relaydeck-player", { numberOfInputs: 0, outputChannelCount: [2] });
+      this.node.connect(this.outputChain(ctx));
       this.node.port.onmessage = (ev: MessageEvent<FromWorklet>) => this.onWorklet(ev.data);
     }
     this.post({ type: "target", ms: this.targetMs });
@@ -82,6 +194,8 @@ export class LivePlayer {
 
   stop(): void {
     this.stopped = true;
+    this.closeWebRtc();
+    this.stats.transport = null;
     this.ws?.close(1000, "stopped");
     this.ws = null;
     this.post({ type: "clear" });
@@ -115,6 +229,7 @@ export class LivePlayer {
   setTarget(ms: number): void {
     this.targetMs = ms;
     this.post({ type: "target", ms });
+    this.rtc?.setTarget(ms);
   }
 
   /** The strongest frequency the analyser hears now, in Hz (null when silent). */
@@ -210,6 +325,7 @@ export class LivePlayer {
   }
 
   private playFallback() {
+    this.stats.transport = "wav";
     this.audio = new Audio(withToken(`/api/audio/${encodeURIComponent(this.source)}/live.wav?backlogMs=${Math.round(this.targetMs)}`));
     this.applyVolume();
     this.audio.play().then(

@@ -4,13 +4,22 @@
 //
 // The scopes are drawn only for sources that play, only while the page is
 // visible (requestAnimationFrame), and the loop stops when nothing plays.
-import { LivePlayer } from "../audio/player";
+import { LivePlayer, type PlayerStats } from "../audio/player";
+import { webRtcAvailable } from "../audio/webrtc";
 import { api } from "../lib/api";
 import type { AudioSourceInfo, SourceList } from "../generated/contract";
 import { h, notice, setText } from "../lib/dom";
 
 const BUFFER_KEY = "relaydeck.listen.bufferMs";
 const VOLUME_KEY = "relaydeck.listen.volume";
+const TRANSPORT_KEY = "relaydeck.listen.transport";
+
+/** How each transport is named on the page. */
+const TRANSPORT_NAMES: Record<NonNullable<PlayerStats["transport"]>, string> = {
+  webrtc: "WebRTC · Opus",
+  websocket: "WebSocket · PCM",
+  wav: "live WAV",
+};
 
 interface Entry {
   player: LivePlayer;
@@ -42,6 +51,15 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
   let muted = localStorage.getItem(`${VOLUME_KEY}.muted`) === "true";
   const volumeInput = h("input", { type: "range", min: 0, max: 100, step: 1, value: Math.round(volume * 100), id: "volume", "aria-label": "Volume" }) as HTMLInputElement;
   const mute = h("button", { type: "button", id: "mute", "aria-pressed": String(muted) }, muted ? "Unmute" : "Mute") as HTMLButtonElement;
+  const rtc = webRtcAvailable();
+  let transport = rtc && localStorage.getItem(TRANSPORT_KEY) !== "websocket" ? "webrtc" : "websocket";
+  const transportSelect = h(
+    "select",
+    { id: "transport", "aria-label": "Transport" },
+    h("option", { value: "webrtc", ...(rtc ? {} : { disabled: "" }) }, rtc ? "WebRTC (Opus)" : "WebRTC (not in this browser)"),
+    h("option", { value: "websocket" }, "WebSocket (PCM)"),
+  ) as HTMLSelectElement;
+  transportSelect.value = transport;
   const empty = h("p", { class: "empty" }, admin ? "No audio sources yet. Add a devkit on the Devices page, or publish a microphone from Capture." : "None of the audio sources this link may play is on the air yet.");
   root.append(
     h(
@@ -53,8 +71,10 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
       h("label", { for: "volume" }, "Volume "),
       volumeInput,
       mute,
+      h("label", { for: "transport" }, "Transport "),
+      transportSelect,
     ),
-    secure ? "" : notice("This page is not in a secure context (plain HTTP from another machine), so it plays the live WAV stream. Open it over HTTPS for lower latency and the full player."),
+    secure || rtc ? "" : notice("This page is not in a secure context (plain HTTP from another machine) and the browser has no WebRTC, so it plays the live WAV stream. Open it over HTTPS for lower latency and the full player."),
     list,
     empty,
   );
@@ -81,6 +101,18 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
     muted = !muted;
     applyVolume();
   };
+  // A new transport applies at once: what plays starts again over it.
+  transportSelect.onchange = () => {
+    transport = transportSelect.value;
+    localStorage.setItem(TRANSPORT_KEY, transport);
+    for (const [id, p] of players) {
+      p.player.preferWebRtc = transport === "webrtc";
+      if (!idle(p.player)) {
+        p.player.stop();
+        void p.player.play().then(() => update(id));
+      }
+    }
+  };
 
   function row(src: AudioSourceInfo) {
     let entry = players.get(src.id);
@@ -94,6 +126,7 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
       const badge = h("span", { class: "badge" }, "");
       const player = new LivePlayer(src.id, Number(bufferInput.value), () => update(src.id));
       player.setVolume(volume, muted);
+      player.preferWebRtc = transport === "webrtc";
       button.onclick = async () => {
         if (idle(player)) {
           try {
@@ -134,7 +167,11 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
     const s = e.player.stats;
     setText(e.button, idle(e.player) ? "Play" : "Stop");
     e.row.dataset.state = s.state;
-    setText(e.msg, s.message);
+    e.row.dataset.transport = s.transport ?? "";
+    const notRtc = s.notWebRtc && s.transport ? ` WebRTC did not work (${s.notWebRtc}), so this plays over ${TRANSPORT_NAMES[s.transport]}.` : "";
+    setText(e.msg, `${s.message}${notRtc}`.trim());
+    const via = s.transport ? `${TRANSPORT_NAMES[s.transport]} · ` : "";
+    const counters = s.transport === "webrtc" ? `lost ${s.gaps} packets · concealed ${s.droppedMs.toFixed(0)} ms` : `underruns ${s.underruns} · gaps ${s.gaps}`;
     setText(
       e.facts,
       s.state === "idle"
@@ -142,8 +179,8 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
         : s.state === "fallback"
           ? "playing the live WAV stream (the browser buffers it)"
           : s.state === "offline"
-            ? `offline, waiting · underruns ${s.underruns} · gaps ${s.gaps}`
-            : `${s.state} · buffer ${s.depthMs.toFixed(0)} ms · delay ${s.delayMs === null ? "—" : `${s.delayMs.toFixed(0)} ms`} · underruns ${s.underruns} · gaps ${s.gaps}`,
+            ? `${via}offline, waiting · ${counters}`
+            : `${via}${s.state} · buffer ${s.depthMs.toFixed(0)} ms · delay ${s.delayMs === null ? "—" : `${s.delayMs.toFixed(0)} ms`} · ${counters}`,
     );
   }
 

@@ -96,7 +96,6 @@ async fn player() -> Player {
                     rtcp_feedback: vec![],
                 },
                 payload_type: 111,
-                ..Default::default()
             },
             RtpCodecKind::Audio,
         )

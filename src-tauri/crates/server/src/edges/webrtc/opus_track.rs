@@ -47,7 +47,6 @@ pub fn media_engine() -> Result<(MediaEngine, rtc::interceptor::Registry), webrt
         RTCRtpCodecParameters {
             rtp_codec: opus_codec(),
             payload_type: PAYLOAD_TYPE,
-            ..Default::default()
         },
         RtpCodecKind::Audio,
     )?;

@@ -80,7 +80,7 @@ fn media_sections(sdp: &str) -> Vec<Section<'_>> {
 
 /// The relay sends audio: the section must be able to receive it, in Opus.
 fn check_audio(m: &Section<'_>) -> Result<(), ApiError> {
-    let has = |a: &str| m.lines.iter().any(|l| *l == a);
+    let has = |a: &str| m.lines.contains(&a);
     if has("a=sendonly") || has("a=inactive") {
         return Err(ApiError::BadSdp(
             "the audio section does not receive (a=sendonly or a=inactive); offer recvonly or sendrecv to listen".into(),

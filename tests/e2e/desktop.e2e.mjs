@@ -147,6 +147,23 @@ test("WebDriver clicks through every page inside the real webview", async () => 
       // does here without a GPU; the first one above works).
       execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, `desktop-webview-${page}.png`)]);
     }
+    // Listen in the window: a devkit's tone plays, and the page says over which
+    // transport (WebRTC where this WebKitGTK has it, else WebSocket PCM).
+    const base = "http://127.0.0.1:3927";
+    const made = await (await fetch(`${base}/api/devices`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: "Desk kit", deviceId: "desk-kit" }) })).json();
+    spawnGroup(bin, ["devkit-sim", "--server", `127.0.0.1:${made.tcpPort}`, "--device-id", "desk-kit", "--token", made.token, "--tone", "440"], children);
+    await wd.click(sid, '#nav a[data-page="listen"]');
+    await until("the devkit live on Listen", () => wd.script(sid, `return !!document.querySelector('.source[data-source="desk-kit"] .badge.live');`), 30000);
+    await wd.click(sid, '.source[data-source="desk-kit"] button.play');
+    const played = await until("the window to play the devkit", () => wd.script(sid, `const r = document.querySelector('.source[data-source="desk-kit"]'); return r?.dataset.state === "playing" && { transport: r.dataset.transport, msg: r.querySelector(".player-msg").textContent, facts: r.querySelector(".facts").textContent, rtc: typeof RTCPeerConnection, hz: window.relaydeckPlayers.get("desk-kit").player.peakHz() };`), 30000);
+    console.log(`the desktop window plays over ${played.transport} (RTCPeerConnection: ${played.rtc}); ${played.facts} ${played.msg}`);
+    assert.ok(["webrtc", "websocket"].includes(played.transport), JSON.stringify(played));
+    if (played.rtc === "undefined") assert.equal(played.transport, "websocket", "no WebRTC in this webview: WebSocket PCM");
+    if (played.transport !== "webrtc" && played.rtc !== "undefined") assert.match(played.msg, /WebRTC did not work/, "the page says why WebRTC is not playing");
+    assert.match(played.facts, played.transport === "webrtc" ? /^WebRTC · Opus · playing/ : /^WebSocket · PCM · playing/);
+    await sleep(1000);
+    execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, "desktop-webview-listen-playing.png")]);
+    await wd.click(sid, '.source[data-source="desk-kit"] button.play');
     // The shell's own commands answer the page inside the window (and only there).
     const info = await wd.call("POST", `/session/${sid}/execute/async`, { script: "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('desktop_info').then(done, (e) => done({ error: String(e) }));", args: [] });
     assert.equal(info.baseUrl, "http://127.0.0.1:3927", JSON.stringify(info));

@@ -95,21 +95,15 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
             allow_relay_origin(app.handle(), &shell.base_url)?;
             app.manage(shell);
             tray::install(app.handle())?;
-            // With HTTPS, the page loads only after the webview trusts the relay's certificate.
-            let first = if own_cert.is_some() {
-                "about:blank".to_owned()
-            } else {
-                url.clone()
-            };
+            // The page loads only once the webview is set up (WebRTC on, and
+            // with HTTPS the relay's certificate trusted).
             let window =
-                WebviewWindowBuilder::new(app, "main", WebviewUrl::External(first.parse()?))
+                WebviewWindowBuilder::new(app, "main", WebviewUrl::External("about:blank".parse()?))
                     .title("Relay Deck")
                     .inner_size(1200.0, 800.0)
                     .min_inner_size(360.0, 480.0)
                     .build()?;
-            if let Some(pem) = own_cert {
-                trust_own_certificate(&window, pem, url)?;
-            }
+            prepare_webview(&window, own_cert, url)?;
             close_to_tray(&window);
             let _ = window.set_focus();
             watch_signals(app.handle().clone());
@@ -229,33 +223,46 @@ impl Shell {
     }
 }
 
-/// Lets the window accept the relay's own (usually self-signed) certificate
-/// for 127.0.0.1 — that one certificate, for that host only — then loads `url`.
+/// Turns on WebKitGTK's WebRTC (off by default; the Listen page plays the
+/// Opus track with it, and over WebSocket without), lets the window accept
+/// the relay's own (usually self-signed) certificate for 127.0.0.1 — that
+/// one certificate, for that host only — when there is one, then loads `url`.
 #[cfg(target_os = "linux")]
-fn trust_own_certificate(
+fn prepare_webview(
     window: &tauri::WebviewWindow,
-    pem: String,
+    own_cert: Option<String>,
     url: String,
 ) -> tauri::Result<()> {
     window.with_webview(move |platform| {
-        use webkit2gtk::{WebContextExt, WebViewExt};
+        use webkit2gtk::{SettingsExt, WebContextExt, WebViewExt};
         let webview = platform.inner();
-        match (
-            webview.context(),
-            webkit2gtk::gio::TlsCertificate::from_pem(&pem),
-        ) {
-            (Some(context), Ok(cert)) => context.allow_tls_certificate_for_host(&cert, "127.0.0.1"),
-            (_, Err(e)) => tracing::error!("the relay's certificate is not valid PEM: {e}"),
-            (None, _) => tracing::error!("the window has no web context"),
+        if let Some(settings) = WebViewExt::settings(&webview) {
+            settings.set_enable_webrtc(true);
+            tracing::info!(
+                webrtc = settings.enables_webrtc(),
+                "the window's WebRTC (what WebKitGTK was built with decides)"
+            );
+        }
+        if let Some(pem) = own_cert {
+            match (
+                webview.context(),
+                webkit2gtk::gio::TlsCertificate::from_pem(&pem),
+            ) {
+                (Some(context), Ok(cert)) => {
+                    context.allow_tls_certificate_for_host(&cert, "127.0.0.1")
+                }
+                (_, Err(e)) => tracing::error!("the relay's certificate is not valid PEM: {e}"),
+                (None, _) => tracing::error!("the window has no web context"),
+            }
         }
         webview.load_uri(&url);
     })
 }
 
 #[cfg(not(target_os = "linux"))]
-fn trust_own_certificate(
+fn prepare_webview(
     window: &tauri::WebviewWindow,
-    _pem: String,
+    _own_cert: Option<String>,
     url: String,
 ) -> tauri::Result<()> {
     // Elsewhere the system's trust store decides; the user accepts the certificate once.

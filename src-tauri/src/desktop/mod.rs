@@ -97,12 +97,15 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
             tray::install(app.handle())?;
             // The page loads only once the webview is set up (WebRTC on, and
             // with HTTPS the relay's certificate trusted).
-            let window =
-                WebviewWindowBuilder::new(app, "main", WebviewUrl::External("about:blank".parse()?))
-                    .title("Relay Deck")
-                    .inner_size(1200.0, 800.0)
-                    .min_inner_size(360.0, 480.0)
-                    .build()?;
+            let window = WebviewWindowBuilder::new(
+                app,
+                "main",
+                WebviewUrl::External("about:blank".parse()?),
+            )
+            .title("Relay Deck")
+            .inner_size(1200.0, 800.0)
+            .min_inner_size(360.0, 480.0)
+            .build()?;
             prepare_webview(&window, own_cert, url)?;
             close_to_tray(&window);
             let _ = window.set_focus();

@@ -34,7 +34,7 @@ pub struct AudioReport {
 }
 
 /// Creates a device over the REST API; returns (token, devkit TCP port).
-async fn create_device(addr: SocketAddr, id: &str) -> anyhow::Result<(String, u16)> {
+pub(crate) async fn create_device(addr: SocketAddr, id: &str) -> anyhow::Result<(String, u16)> {
     let body = format!(r#"{{"deviceId":"{id}","name":"relayload {id}"}}"#);
     let resp =
         crate::http_request(addr, "POST", &crate::with_token("/api/devices"), "", &body).await?;

@@ -65,15 +65,30 @@ pub(crate) struct Args {
     /// Audio mode: WebSocket listeners per devkit.
     #[arg(long, default_value_t = 1)]
     listeners: usize,
+    /// WebRTC receiver mode: this many WebRTC listeners (webrtc-rs peers on the Opus track) of one devkit.
+    #[arg(long, default_value_t = 0)]
+    webrtc_listeners: usize,
 }
 
 const TAG: &[u8; 4] = b"RLD1";
 
 mod audio;
+mod webrtc;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.webrtc_listeners > 0 {
+        let (mut child, addr) = start_server(&args).await?;
+        let result = webrtc::run(&args, addr, child.id()).await;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let _ = child.wait();
+        result?.print(&args);
+        return Ok(());
+    }
     if args.devkits > 0 {
         let (mut child, addr) = start_server(&args).await?;
         let result = audio::run(&args, addr, child.id()).await;
@@ -138,6 +153,13 @@ async fn start_server(args: &Args) -> anyhow::Result<(Child, SocketAddr)> {
             "0",
             "--devkit-udp-port",
             "0",
+            // WebRTC mode: candidates on loopback only, and room for every listener.
+            "--webrtc-bind",
+            "127.0.0.1",
+            "--webrtc-max-peers-per-ip",
+            "1000",
+            "--webrtc-max-peers",
+            "1000",
         ])
         .args(["--admin-password", ADMIN_PASSWORD])
         .arg("--data-dir")

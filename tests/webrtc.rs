@@ -300,3 +300,28 @@ async fn the_ice_servers_setting_is_what_the_relays_peers_use_and_what_pages_get
     assert_eq!(&buf[0..2], &[0x00, 0x01]);
     assert_eq!(&buf[4..8], &[0x21, 0x12, 0xA4, 0x42]);
 }
+
+#[tokio::test]
+async fn with_every_port_of_its_udp_range_taken_an_offer_gets_503_and_the_next_one_a_port() {
+    let squatter = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    let srv = server(|c| c.webrtc_udp_ports = Some((port, port))).await;
+    let (status, body) = post(srv.addr, "/api/offer", offer("k1", "dk-a"), None).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "no_udp_port");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{port}-{port}")),
+        "{body}"
+    );
+    assert_eq!(
+        srv.state.webrtc.peers.count(),
+        0,
+        "the refused peer's place is free"
+    );
+    drop(squatter);
+    let (status, body) = post(srv.addr, "/api/offer", offer("k2", "dk-a"), None).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -60,7 +60,9 @@ export class WebRtcAudio {
     });
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     await connected(pc);
-    return stream;
+    const media = await stream;
+    this.setTarget(targetMs); // again, now that the receiver has its track
+    return media;
   }
 
   /** The jitter buffer the user chose, as the browser's target (where it has one). */

@@ -80,6 +80,10 @@ pub enum ApiError {
     SdpTooLarge(usize),
     #[error("the relay holds its limit of {0} WebRTC peers; try again later")]
     WebRtcFull(usize),
+    #[error(
+        "every UDP port of --webrtc-udp-ports {0} is in use; try again later, or widen the range"
+    )]
+    WebRtcNoPort(String),
 }
 
 impl ApiError {
@@ -122,6 +126,7 @@ impl ApiError {
             Self::BadSdp(_) => (StatusCode::BAD_REQUEST, "bad_sdp"),
             Self::SdpTooLarge(_) => (StatusCode::BAD_REQUEST, "sdp_too_large"),
             Self::WebRtcFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "webrtc_full"),
+            Self::WebRtcNoPort(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_udp_port"),
         }
     }
 }

@@ -294,9 +294,11 @@ async fn build_peer(
         }
     }
     let why = last_error.map_or_else(String::new, |e| e.to_string());
-    Err(ApiError::Internal(format!(
-        "no UDP port for a WebRTC peer ({why})"
-    )))
+    tracing::warn!(error = %why, "no UDP socket for a WebRTC peer");
+    Err(match config.webrtc_udp_ports {
+        Some((first, last)) => ApiError::WebRtcNoPort(format!("{first}-{last}")),
+        None => ApiError::Internal(format!("no UDP port for a WebRTC peer ({why})")),
+    })
 }
 
 /// The local answer once gathering completed (or [`GATHERING`] passed).

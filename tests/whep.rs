@@ -10,16 +10,10 @@ use relaydeck_server::{auth::Scope, RunningServer};
 use relaydeck_tests::*;
 use rtc::{
     peer_connection::{
-        configuration::{
-            interceptor_registry::register_default_interceptors,
-            media_engine::{MediaEngine, MIME_TYPE_OPUS},
-            setting_engine::SettingEngineBuilder,
-        },
-        sdp::RTCSessionDescription,
+        configuration::setting_engine::SettingEngineBuilder, sdp::RTCSessionDescription,
     },
     rtp_transceiver::{
-        rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind},
-        RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
+        rtp_sender::RtpCodecKind, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
     },
 };
 use tokio::sync::{mpsc, watch};
@@ -84,24 +78,8 @@ struct Player {
 }
 
 async fn player() -> Player {
-    let mut engine = MediaEngine::default();
-    engine
-        .register_codec(
-            RTCRtpCodecParameters {
-                rtp_codec: RTCRtpCodec {
-                    mime_type: MIME_TYPE_OPUS.to_owned(),
-                    clock_rate: 48_000,
-                    channels: 2,
-                    sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                    rtcp_feedback: vec![],
-                },
-                payload_type: 111,
-            },
-            RtpCodecKind::Audio,
-        )
-        .unwrap();
-    let registry =
-        register_default_interceptors(rtc::interceptor::Registry::new(), &mut engine).unwrap();
+    // Opus only, with the default interceptors: what any WHEP player offers.
+    let (engine, registry) = relaydeck_server::edges::webrtc::opus_track::media_engine().unwrap();
     let (gathered, mut gathered_rx) = watch::channel(false);
     let (state, state_rx) = watch::channel(RTCPeerConnectionState::New);
     let (packets, packets_rx) = mpsc::unbounded_channel();

@@ -81,36 +81,32 @@ async fn main() -> anyhow::Result<()> {
     if args.webrtc_listeners > 0 {
         let (mut child, addr) = start_server(&args).await?;
         let result = webrtc::run(&args, addr, child.id()).await;
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let _ = child.wait();
+        stop_server(&mut child);
         result?.print(&args);
         return Ok(());
     }
     if args.devkits > 0 {
         let (mut child, addr) = start_server(&args).await?;
         let result = audio::run(&args, addr, child.id()).await;
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let _ = child.wait();
+        stop_server(&mut child);
         result?.print(&args);
         return Ok(());
     }
     let base = base_jpeg(args.width, args.height)?;
     let (mut child, addr) = start_server(&args).await?;
     let result = run(&args, addr, &base, child.id()).await;
+    stop_server(&mut child);
+    result?.print(&args, base.len());
+    Ok(())
+}
+
+/// SIGTERM, as a user stops it, then waits for it to exit.
+fn stop_server(child: &mut Child) {
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
         .status();
     let _ = child.wait();
-    let report = result?;
-    report.print(&args, base.len());
-    Ok(())
 }
 
 /// A realistic 4:2:0 JPEG: the test pattern plus sensor-like noise.

@@ -20,16 +20,10 @@ use anyhow::Context;
 use relaydeck_devkit_sim::{Devkit, DevkitConfig};
 use rtc::{
     peer_connection::{
-        configuration::{
-            interceptor_registry::register_default_interceptors,
-            media_engine::{MediaEngine, MIME_TYPE_OPUS},
-            setting_engine::SettingEngineBuilder,
-        },
-        sdp::RTCSessionDescription,
+        configuration::setting_engine::SettingEngineBuilder, sdp::RTCSessionDescription,
     },
     rtp_transceiver::{
-        rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind},
-        RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
+        rtp_sender::RtpCodecKind, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
     },
 };
 use tokio::sync::{watch, Notify};
@@ -90,21 +84,8 @@ struct Listener {
 }
 
 async fn listener(addr: SocketAddr, n: usize) -> anyhow::Result<Listener> {
-    let mut engine = MediaEngine::default();
-    engine.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: RTCRtpCodec {
-                mime_type: MIME_TYPE_OPUS.to_owned(),
-                clock_rate: 48_000,
-                channels: 2,
-                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                rtcp_feedback: vec![],
-            },
-            payload_type: 111,
-        },
-        RtpCodecKind::Audio,
-    )?;
-    let registry = register_default_interceptors(rtc::interceptor::Registry::new(), &mut engine)?;
+    // The relay's own codec table: Opus only, with the default interceptors.
+    let (engine, registry) = relaydeck_server::edges::webrtc::opus_track::media_engine()?;
     let (gathered, mut gathered_rx) = watch::channel(false);
     let packets = Arc::new(AtomicU64::new(0));
     let first = Arc::new(Notify::new());

@@ -221,6 +221,30 @@ test("plain HTTP from another machine on the LAN: the Listen page plays over Web
   await guest.close();
 });
 
+test("when the relay refuses WebRTC, the Listen page plays anyway over the next transport and says why", async () => {
+  const relay = await lanRelay(["--webrtc-max-peers", "0"]);
+  const admin = await lanBrowser().newContext();
+  const a = await admin.newPage();
+  await a.goto(`${relay.base}/login`);
+  const { token: deviceToken } = (await inPage(a, "POST", "/api/devices", { name: "Tone kit", deviceId: "tone-kit" })).json;
+  const { token } = (await inPage(a, "POST", "/api/tokens", { name: "lan listener", scope: "view" })).json;
+  await admin.close();
+  const [cmd, args] = lan.command(bin, ["devkit-sim", "--server", `127.0.0.1:${relay.devkitPort}`, "--device-id", "tone-kit", "--token", deviceToken, "--tone", "440"]);
+  children.push(spawn(cmd, args, { stdio: "ignore" }));
+  const guest = await lanBrowser().newContext();
+  const g = await guest.newPage();
+  await g.goto(`${relay.base}/?token=${token}#/listen`);
+  const row = g.locator('.source[data-source="tone-kit"]');
+  await row.locator(".badge.live").waitFor({ timeout: 20000 });
+  await row.locator("button.play").click();
+  // Plain HTTP from another machine: after WebRTC, the next transport is the live WAV.
+  await g.waitForFunction(() => document.querySelector('.source[data-source="tone-kit"]')?.dataset.state === "fallback", null, { timeout: 20000 });
+  assert.equal(await row.getAttribute("data-transport"), "wav");
+  assert.match(await row.locator(".player-msg").textContent(), /^WebRTC did not work \(the relay holds its limit of 0 WebRTC peers; try again later\); playing over live WAV instead\. Playing the live WAV stream\. Open this page over HTTPS/);
+  await shot(g, "listen-webrtc-refused");
+  await guest.close();
+});
+
 test("devkits on the network: --devkit-bind opens the devkit ports to the LAN while the web UI stays on loopback, and boards are told the LAN address", async () => {
   const relay = await lanRelay(["--devkit-bind", "0.0.0.0"], "127.0.0.1:0");
   const context = await lanBrowser().newContext({ viewport: { width: 1280, height: 1000 } });

@@ -168,8 +168,9 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
     setText(e.button, idle(e.player) ? "Play" : "Stop");
     e.row.dataset.state = s.state;
     e.row.dataset.transport = s.transport ?? "";
-    const notRtc = s.notWebRtc && s.transport ? ` WebRTC did not work (${s.notWebRtc}), so this plays over ${TRANSPORT_NAMES[s.transport]}.` : "";
-    setText(e.msg, `${s.message}${notRtc}`.trim());
+    // Why WebRTC is not what plays comes first; then what the transport itself says.
+    const notRtc = s.notWebRtc && s.transport ? `WebRTC did not work (${s.notWebRtc}); playing over ${TRANSPORT_NAMES[s.transport]} instead. ` : "";
+    setText(e.msg, `${notRtc}${s.message}`.trim());
     const via = s.transport ? `${TRANSPORT_NAMES[s.transport]} · ` : "";
     const counters = s.transport === "webrtc" ? `lost ${s.gaps} packets · concealed ${s.droppedMs.toFixed(0)} ms` : `underruns ${s.underruns} · gaps ${s.gaps}`;
     setText(

@@ -51,8 +51,11 @@ pub struct OpusFeeds {
 
 /// A running encoder; held by each listener, stopped when the last one goes.
 pub struct OpusFeed {
+    source: Arc<AudioSource>,
     packets: broadcast::Sender<OpusPacket>,
     encoded: Arc<AtomicU64>,
+    /// Cancelled when the encoder ends on its own (the source was removed).
+    ended: CancellationToken,
     _stop: DropGuard,
 }
 
@@ -67,6 +70,11 @@ impl OpusFeed {
     pub fn encoded(&self) -> u64 {
         self.encoded.load(Ordering::Relaxed)
     }
+
+    /// Resolves when the source was removed from the hub (no more packets).
+    pub async fn ended(&self) {
+        self.ended.cancelled().await
+    }
 }
 
 impl OpusFeeds {
@@ -75,21 +83,34 @@ impl OpusFeeds {
         let mut feeds = self.feeds.lock();
         feeds.retain(|_, f| f.strong_count() > 0);
         let id = source.id().as_str();
-        if let Some(feed) = feeds.get(id).and_then(Weak::upgrade) {
-            return feed;
+        // A source removed and made again under its ID is a new source: a
+        // feed of the old one (kept alive by its last peers) is not reused.
+        let running = feeds.get(id).and_then(Weak::upgrade);
+        if let Some(feed) = running.filter(|f| Arc::ptr_eq(&f.source, source)) {
+            if !feed.ended.is_cancelled() {
+                return feed;
+            }
         }
         let (packets, _) = broadcast::channel(BACKLOG);
         let stop = CancellationToken::new();
+        let ended = CancellationToken::new();
         let encoded = Arc::new(AtomicU64::new(0));
-        tokio::spawn(encode(
+        let task = encode(
             source.clone(),
             packets.clone(),
             encoded.clone(),
             stop.clone(),
-        ));
+        );
+        let on_end = ended.clone();
+        tokio::spawn(async move {
+            task.await;
+            on_end.cancel();
+        });
         let feed = Arc::new(OpusFeed {
+            source: source.clone(),
             packets,
             encoded,
+            ended,
             _stop: stop.drop_guard(),
         });
         feeds.insert(id.to_owned(), Arc::downgrade(&feed));
@@ -192,5 +213,28 @@ mod tests {
             ra.recv().await.is_err(),
             "the stopped feed's channel closes"
         );
+    }
+
+    #[tokio::test]
+    async fn a_removed_source_ends_its_feed_and_a_new_source_under_its_id_gets_a_new_one() {
+        let hub = Hub::new(HubConfig::default());
+        let format = AudioFormat::new(16_000, 1).unwrap();
+        let _lease = hub
+            .publish_audio_as("kitchen", None, SourceKind::Remote, format)
+            .unwrap();
+        let old = hub.audio_source("kitchen").unwrap();
+        let feeds = OpusFeeds::default();
+        let feed = feeds.feed(&old);
+        tokio::task::yield_now().await;
+        hub.remove_audio_source("kitchen");
+        tokio::time::timeout(Duration::from_secs(5), feed.ended())
+            .await
+            .expect("the feed ends with its source");
+        let _lease = hub
+            .publish_audio_as("kitchen", None, SourceKind::Remote, format)
+            .unwrap();
+        let new = hub.audio_source("kitchen").unwrap();
+        let fresh = feeds.feed(&new);
+        assert!(!Arc::ptr_eq(&feed, &fresh), "not the old source's feed");
     }
 }

@@ -108,7 +108,11 @@ impl OpusTrack {
         let mut packets = feed.subscribe();
         let mut skipped: u64 = 0;
         loop {
-            let packet = match packets.recv().await {
+            let next = tokio::select! {
+                next = packets.recv() => next,
+                _ = feed.ended() => return, // the source was removed
+            };
+            let packet = match next {
                 Ok(p) => p,
                 Err(RecvError::Lagged(n)) => {
                     skipped += n;

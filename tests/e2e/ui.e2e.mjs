@@ -180,8 +180,9 @@ test("the WebSocket player plays a devkit's tone and the page's analyser hears 4
   await context.close();
 });
 
-test("plain HTTP from another machine on the LAN: the Listen page plays over WebRTC and shows it; with WebSocket chosen it falls back to the live WAV and says why", async () => {
-  const relay = await lanRelay([]);
+/** A LAN relay (with `extra` flags) playing a devkit's 440 Hz tone, and a view-token guest's page on another machine. */
+async function lanToneListener(extra) {
+  const relay = await lanRelay(extra);
   const admin = await lanBrowser().newContext();
   const a = await admin.newPage();
   await a.goto(`${relay.base}/login`);
@@ -192,6 +193,11 @@ test("plain HTTP from another machine on the LAN: the Listen page plays over Web
   children.push(spawn(cmd, args, { stdio: "ignore" }));
   const guest = await lanBrowser().newContext();
   const g = await guest.newPage();
+  return { relay, token, guest, g };
+}
+
+test("plain HTTP from another machine on the LAN: the Listen page plays over WebRTC and shows it; with WebSocket chosen it falls back to the live WAV and says why", async () => {
+  const { guest, g, token, relay } = await lanToneListener([]);
   const errors = [];
   g.on("pageerror", (e) => errors.push(String(e)));
   await g.goto(`${relay.base}/?token=${token}#/listen`);
@@ -222,17 +228,7 @@ test("plain HTTP from another machine on the LAN: the Listen page plays over Web
 });
 
 test("when the relay refuses WebRTC, the Listen page plays anyway over the next transport and says why", async () => {
-  const relay = await lanRelay(["--webrtc-max-peers", "0"]);
-  const admin = await lanBrowser().newContext();
-  const a = await admin.newPage();
-  await a.goto(`${relay.base}/login`);
-  const { token: deviceToken } = (await inPage(a, "POST", "/api/devices", { name: "Tone kit", deviceId: "tone-kit" })).json;
-  const { token } = (await inPage(a, "POST", "/api/tokens", { name: "lan listener", scope: "view" })).json;
-  await admin.close();
-  const [cmd, args] = lan.command(bin, ["devkit-sim", "--server", `127.0.0.1:${relay.devkitPort}`, "--device-id", "tone-kit", "--token", deviceToken, "--tone", "440"]);
-  children.push(spawn(cmd, args, { stdio: "ignore" }));
-  const guest = await lanBrowser().newContext();
-  const g = await guest.newPage();
+  const { guest, g, token, relay } = await lanToneListener(["--webrtc-max-peers", "0"]);
   await g.goto(`${relay.base}/?token=${token}#/listen`);
   const row = g.locator('.source[data-source="tone-kit"]');
   await row.locator(".badge.live").waitFor({ timeout: 20000 });

@@ -177,16 +177,21 @@ async fn encode(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use relaydeck_hub::{AudioFormat, Hub, HubConfig, SourceKind};
+    use relaydeck_hub::{AudioFormat, AudioLease, Hub, HubConfig, SourceKind};
 
-    #[tokio::test]
-    async fn listeners_of_one_source_share_one_encoder_which_stops_with_the_last() {
-        let hub = Hub::new(HubConfig::default());
+    /// A devkit-like source "kitchen" (16 kHz mono) in `hub`: its lease and the source.
+    fn kitchen(hub: &Hub) -> (AudioLease, Arc<AudioSource>) {
         let format = AudioFormat::new(16_000, 1).unwrap();
         let lease = hub
             .publish_audio_as("kitchen", None, SourceKind::Remote, format)
             .unwrap();
-        let source = hub.audio_source("kitchen").unwrap();
+        (lease, hub.audio_source("kitchen").unwrap())
+    }
+
+    #[tokio::test]
+    async fn listeners_of_one_source_share_one_encoder_which_stops_with_the_last() {
+        let hub = Hub::new(HubConfig::default());
+        let (lease, source) = kitchen(&hub);
         let feeds = OpusFeeds::default();
         let a = feeds.feed(&source);
         let b = feeds.feed(&source);
@@ -218,11 +223,7 @@ mod tests {
     #[tokio::test]
     async fn a_removed_source_ends_its_feed_and_a_new_source_under_its_id_gets_a_new_one() {
         let hub = Hub::new(HubConfig::default());
-        let format = AudioFormat::new(16_000, 1).unwrap();
-        let _lease = hub
-            .publish_audio_as("kitchen", None, SourceKind::Remote, format)
-            .unwrap();
-        let old = hub.audio_source("kitchen").unwrap();
+        let (_lease, old) = kitchen(&hub);
         let feeds = OpusFeeds::default();
         let feed = feeds.feed(&old);
         tokio::task::yield_now().await;
@@ -230,10 +231,7 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), feed.ended())
             .await
             .expect("the feed ends with its source");
-        let _lease = hub
-            .publish_audio_as("kitchen", None, SourceKind::Remote, format)
-            .unwrap();
-        let new = hub.audio_source("kitchen").unwrap();
+        let (_lease, new) = kitchen(&hub);
         let fresh = feeds.feed(&new);
         assert!(!Arc::ptr_eq(&feed, &fresh), "not the old source's feed");
     }

@@ -143,7 +143,6 @@ impl OpusTrack {
 }
 
 fn rand_ssrc() -> u32 {
-    let mut b = [0u8; 4];
-    getrandom::fill(&mut b).expect("the OS has randomness");
-    u32::from_le_bytes(b)
+    let b = crate::secrets::random_bytes(4);
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }

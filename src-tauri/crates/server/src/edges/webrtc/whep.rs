@@ -220,9 +220,7 @@ fn ice_links(servers: &[IceServer]) -> Vec<String> {
 
 /// 128 random bits, hex: the session's part of its URL.
 fn session_id() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("the OS has randomness");
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::secrets::random_hex(16)
 }
 
 #[cfg(test)]

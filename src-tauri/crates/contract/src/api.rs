@@ -619,10 +619,15 @@ pub struct WebRtcOffer {
     #[serde(default)]
     #[ts(optional = nullable)]
     pub source: Option<String>,
-    /// An audio file to play (not served over WebRTC yet: refused).
+    /// An audio file of the library to play on a `fileStream` DataChannel
+    /// (instead of `source`).
     #[serde(default)]
     #[ts(optional = nullable)]
     pub file: Option<String>,
+    /// With `file`: its decoded PCM (`pcm`, the default) or its bytes.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub mode: Option<crate::file_channel::FileMode>,
 }
 
 /// The answer to a [`WebRtcOffer`] (non-trickle: it carries every candidate
@@ -639,4 +644,55 @@ pub struct WebRtcAnswer {
 pub struct WebRtcConfig {
     /// The `iceServers` setting, for `new RTCPeerConnection({ iceServers })`.
     pub ice_servers: Vec<crate::settings::IceServer>,
+}
+
+/// Where a file of the audio library came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FileOrigin {
+    /// `PUT /api/files/{name}`: the admin and tokens granted its ID see it.
+    Upload,
+    /// A recording of a live source: whoever may listen to the source sees it.
+    Recording,
+}
+
+/// One file of the audio library (`GET /api/files`, `GET /api/files/{id}`,
+/// the answer to an upload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioFile {
+    /// Its ID in URLs, offers and token grants (`[A-Za-z0-9_-]`, from its name).
+    pub id: String,
+    /// Its name as uploaded, made safe (no paths, no control characters).
+    pub name: String,
+    pub origin: FileOrigin,
+    /// The source a recording is of.
+    #[ts(optional = nullable)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// `wav`, `flac`, `mp3` or `ogg-opus`.
+    pub format: String,
+    /// The container's media type (`audio/wav`, `audio/flac`, `audio/mpeg`, `audio/ogg`).
+    pub mime: String,
+    /// Bytes of the file as stored.
+    #[ts(type = "number")]
+    pub size: u64,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub duration_sec: f64,
+    /// Bytes of its decoded PCM (s16le), what `pcm` mode sends.
+    #[ts(type = "number")]
+    pub pcm_size: u64,
+    #[ts(type = "number")]
+    pub added_ms: u64,
+}
+
+/// `GET /api/files`: the files the caller may see, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileList {
+    pub files: Vec<AudioFile>,
+    /// The largest upload taken (`--max-upload-bytes`).
+    #[ts(type = "number")]
+    pub max_upload_bytes: u64,
 }

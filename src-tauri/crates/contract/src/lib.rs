@@ -7,6 +7,7 @@
 //! | [`camera_ws`] | `GET /ws`: cameras registering and publishing |
 //! | [`viewer_ws`] | `GET /stream/ws`: viewers' subscriptions and camera events |
 //! | [`audio_ws`] | `GET /audio/ws` listeners and `GET /audio/publish` publishers |
+//! | [`file_channel`] | the `fileStream` DataChannel: library files to a browser |
 //! | [`api`] | REST bodies under `/api/` and the error body |
 //! | [`settings`] | `GET/PUT /api/settings` and `settings.json` |
 //! | [`pairing`] | Bluetooth LE pairing: Improv Wi-Fi and the provisioning service, as bytes |
@@ -24,6 +25,7 @@
 pub mod api;
 pub mod audio_ws;
 pub mod camera_ws;
+pub mod file_channel;
 pub mod pairing;
 pub mod settings;
 pub mod socket;
@@ -83,6 +85,10 @@ pub fn typescript() -> String {
         audio_ws::ListenerEvent,
         audio_ws::PublisherMessage,
         audio_ws::PublisherReply,
+        file_channel::FileMode,
+        file_channel::FileEvent,
+        file_channel::PcmFormat,
+        file_channel::FileMessage,
         api::ApiErrorBody,
         api::ApiErrorDetail,
         api::Ok,
@@ -117,6 +123,9 @@ pub fn typescript() -> String {
         api::WebRtcOffer,
         api::WebRtcAnswer,
         api::WebRtcConfig,
+        api::FileOrigin,
+        api::AudioFile,
+        api::FileList,
         api::Scope,
         api::TokenInfo,
         api::TokenList,

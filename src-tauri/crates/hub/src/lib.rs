@@ -48,7 +48,7 @@ pub use audio::{
 pub use error::HubError;
 pub use frame::{MuxHeader, VideoFrame};
 pub use hub::{Hub, HubConfig, HubEvent, SourceKind};
-pub use id::StreamId;
+pub use id::{StreamId, MAX_ID_LEN};
 pub use jpeg::{JpegError, JpegInfo};
 pub use publisher::PublisherLease;
 pub use ring::FrameRing;

@@ -2,7 +2,8 @@
 //!
 //! A body must arrive completely within `--body-timeout` of the request's
 //! start (as headers must within `--header-timeout`), so a client that
-//! trickles a body cannot hold a place under the connection caps. Every
+//! trickles a body cannot hold a place under the connection caps; an audio
+//! upload may take longer, but may not pause for longer than that. Every
 //! JSON endpoint reads its body through [`JsonBody`], whose every refusal
 //! is the documented `ApiError` JSON: 415 for a non-JSON media type, 413 over
 //! `--max-body-bytes`, 408 past the deadline, 400 for JSON that does not parse.
@@ -53,6 +54,9 @@ struct DeadlineBody {
     inner: Body,
     sleep: Pin<Box<Sleep>>,
     limit: Duration,
+    /// Uploads: the deadline is for the next piece, not the whole body (a
+    /// gigabyte takes minutes on a LAN; a stalled one is still cut off).
+    idle: bool,
 }
 
 impl HttpBody for DeadlineBody {
@@ -64,6 +68,10 @@ impl HttpBody for DeadlineBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            if self.idle {
+                let next = tokio::time::Instant::now() + self.limit;
+                self.sleep.as_mut().reset(next);
+            }
             return Poll::Ready(frame);
         }
         match self.sleep.as_mut().poll(cx) {
@@ -81,13 +89,20 @@ impl HttpBody for DeadlineBody {
     }
 }
 
-/// Middleware: every request body gets the deadline.
+/// `PUT /api/files/{name}`: an audio file, streamed to disk.
+pub fn is_upload(req: &Request) -> bool {
+    req.method() == axum::http::Method::PUT && req.uri().path().starts_with("/api/files/")
+}
+
+/// Middleware: every request body gets the deadline (an upload's is for
+/// each piece of it: no `--body-timeout` without a byte arriving).
 pub async fn deadline(
     State(config): State<Arc<ServerConfig>>,
     req: Request,
     next: Next,
 ) -> Response {
     let limit = config.body_timeout;
+    let idle = is_upload(&req);
     let req = req.map(|inner| {
         if inner.is_end_stream() {
             return inner;
@@ -96,6 +111,7 @@ pub async fn deadline(
             inner,
             sleep: Box::pin(tokio::time::sleep(limit)),
             limit,
+            idle,
         })
     });
     next.run(req).await
@@ -133,7 +149,7 @@ pub async fn read(body: Body, max: usize) -> Result<Bytes, ApiError> {
     }
 }
 
-fn classify(e: axum::Error, max: usize) -> ApiError {
+pub(crate) fn classify(e: axum::Error, max: usize) -> ApiError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(err) = source {
         if let Some(d) = err.downcast_ref::<BodyDeadline>() {

@@ -168,6 +168,10 @@ pub struct ServerConfig {
     #[arg(long, env = "RELAYDECK_MAX_BODY_BYTES", default_value = "64K", value_parser = parse_bytes)]
     pub max_body_bytes: usize,
 
+    /// Largest audio file an upload may be (`PUT /api/files/{name}`), in bytes.
+    #[arg(long, env = "RELAYDECK_MAX_UPLOAD_BYTES", default_value = "1G", value_parser = parse_bytes)]
+    pub max_upload_bytes: usize,
+
     /// How long a client may take to send a request's headers.
     #[arg(long, env = "RELAYDECK_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     #[serde(with = "secs")]
@@ -446,5 +450,6 @@ mod tests {
             ),
             (64, 1024, 64, 64 << 20)
         );
+        assert_eq!(c.max_upload_bytes, 1 << 30);
     }
 }

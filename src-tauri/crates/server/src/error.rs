@@ -84,6 +84,16 @@ pub enum ApiError {
         "every UDP port of --webrtc-udp-ports {0} is in use; try again later, or widen the range"
     )]
     WebRtcNoPort(String),
+    #[error("no audio file with the ID '{0}'")]
+    UnknownFile(String),
+    /// An upload that is not audio the library reads (the reason is decoding's).
+    #[error("{0}")]
+    NotAudio(String),
+    /// An upload that would decode to more PCM than the library keeps.
+    #[error("{0}")]
+    TooMuchAudio(String),
+    #[error("the disk is full: {0}")]
+    DiskFull(String),
 }
 
 impl ApiError {
@@ -127,6 +137,10 @@ impl ApiError {
             Self::SdpTooLarge(_) => (StatusCode::BAD_REQUEST, "sdp_too_large"),
             Self::WebRtcFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "webrtc_full"),
             Self::WebRtcNoPort(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_udp_port"),
+            Self::UnknownFile(_) => (StatusCode::NOT_FOUND, "unknown_file"),
+            Self::NotAudio(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_audio"),
+            Self::TooMuchAudio(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_much_audio"),
+            Self::DiskFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "disk_full"),
         }
     }
 }
@@ -140,7 +154,7 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert("retry-after", wait.as_secs().max(1).into());
         }
-        if status == StatusCode::REQUEST_TIMEOUT {
+        if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of a stalled body is not waited for.
             resp.headers_mut()
                 .insert("connection", "close".parse().unwrap());

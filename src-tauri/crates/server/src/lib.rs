@@ -19,7 +19,9 @@
 //! | [`edges::audio_listen`] | `GET /audio/ws`: audio listeners |
 //! | [`edges::audio_publish`] | `GET /audio/publish`: audio publishers (a browser's microphone) |
 //! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
-//! | [`edges::webrtc`] | `POST /api/offer`: live audio to a browser over a WebRTC DataChannel |
+//! | [`edges::webrtc`] | `POST /api/offer`, WHEP: live audio (Opus track, DataChannel) and library files (`fileStream`) over WebRTC |
+//! | [`library`] | the audio library: uploads kept as they came and as PCM, probed and decoded (symphonia, libopus) |
+//! | [`api::files`] | `PUT/GET/DELETE /api/files`: the library over HTTP, uploads streamed to disk |
 //! | [`store`] | state on disk, one writer per file: the device registry, camera names, settings |
 //! | [`ui`] | the embedded web UI |
 //! | [`phone_pairing`] | "Pair with your phone": a temporary HTTPS listener serving only `/pair` to a one-device pairing pass |
@@ -49,6 +51,7 @@ pub mod fuzzing;
 pub mod host;
 pub mod jpeg_http;
 pub mod lan;
+pub mod library;
 pub mod limits;
 pub mod listeners;
 pub mod phone_pairing;

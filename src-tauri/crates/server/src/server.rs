@@ -25,9 +25,10 @@ use crate::{
     auth::AuthError,
     config::ServerConfig,
     edges::devkit::{self, Devkits},
+    library::FileLibrary,
     limits::{refusal, ConnectionLimits},
     router,
-    state::AppState,
+    state::{AppState, Stores},
     store::{
         camera_names::{CameraNames, CameraNamesError},
         devices::{DeviceRegistry, RegistryError},
@@ -51,6 +52,11 @@ pub enum ServerError {
     Auth(#[from] AuthError),
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
+    #[error("cannot open the audio library in {path}: {source}")]
+    Library {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot make the data directory {path} private: {source}")]
     DataDir {
         path: std::path::PathBuf,
@@ -136,15 +142,17 @@ impl Server {
             .map(|t| (t.devkit.clone(), t.fingerprint.clone()));
         let tls = tls.filter(|_| config.tls_enabled());
         let devkits = Devkits::new();
-        let state = AppState::new(
-            hub,
-            config,
+        let library =
+            FileLibrary::open(&dir.join("library")).map_err(|source| ServerError::Library {
+                path: dir.join("library"),
+                source,
+            })?;
+        let stores = Stores {
             devices,
             camera_names,
-            auth,
-            settings,
-            devkits.clone(),
-        );
+            library,
+        };
+        let state = AppState::new(hub, config, stores, auth, settings, devkits.clone());
         devkits.set_addrs(
             devkit_tcp.local_addr().expect("bound"),
             devkit_udp.local_addr().expect("bound"),

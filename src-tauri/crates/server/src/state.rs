@@ -14,6 +14,7 @@ use crate::{
     config::ServerConfig,
     devkit_service::DevkitService,
     host::Host,
+    library::FileLibrary,
     limits::PublishQuota,
     listeners::ListenerIds,
     store::{camera_names::CameraNames, devices::DeviceRegistry, settings::SettingsHandle},
@@ -33,6 +34,8 @@ pub struct AppState {
     pub devices: Arc<DeviceRegistry>,
     /// The admin's camera names (the only writer of `camera-names.json`).
     pub camera_names: Arc<CameraNames>,
+    /// The audio library (the only writer of `library/`).
+    pub library: Arc<FileLibrary>,
     /// Live devkit sessions, as the REST API may use them.
     pub devkits: Arc<dyn DevkitService>,
     /// Audio listeners by `listenerId`.
@@ -57,12 +60,18 @@ pub struct AppState {
     pub webrtc: Arc<crate::edges::webrtc::WebRtcShared>,
 }
 
+/// The stores on disk the state owns, opened by [`crate::Server`].
+pub struct Stores {
+    pub devices: DeviceRegistry,
+    pub camera_names: CameraNames,
+    pub library: FileLibrary,
+}
+
 impl AppState {
     pub fn new(
         hub: Hub,
         config: ServerConfig,
-        devices: DeviceRegistry,
-        camera_names: CameraNames,
+        stores: Stores,
         auth: Auth,
         settings: SettingsHandle,
         devkits: Arc<dyn DevkitService>,
@@ -75,8 +84,9 @@ impl AppState {
             settings,
             auth: Arc::new(auth),
             policy: Arc::new(crate::auth::policy::table()),
-            devices: Arc::new(devices),
-            camera_names: Arc::new(camera_names),
+            devices: Arc::new(stores.devices),
+            camera_names: Arc::new(stores.camera_names),
+            library: Arc::new(stores.library),
             devkits,
             listener_ids: Arc::default(),
             hub,
@@ -283,6 +293,22 @@ impl FromRef<AppState> for GuardState {
             config: s.config.clone(),
             policy: s.policy.clone(),
             revocations: s.revocations.clone(),
+        }
+    }
+}
+
+/// What the audio library's routes use.
+#[derive(Clone)]
+pub struct FilesState {
+    pub library: Arc<FileLibrary>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl FromRef<AppState> for FilesState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            library: s.library.clone(),
+            config: s.config.clone(),
         }
     }
 }

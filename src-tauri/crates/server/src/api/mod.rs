@@ -3,6 +3,7 @@
 pub mod cameras;
 pub mod capture;
 pub mod devices;
+pub mod files;
 pub mod health;
 pub mod pairing;
 pub mod session;
@@ -23,4 +24,5 @@ pub fn router() -> Router<AppState> {
         .merge(session::router())
         .merge(settings::router())
         .merge(capture::router())
+        .merge(files::router())
 }

@@ -255,7 +255,9 @@ fn json_only(req: &Request) -> Result<(), ApiError> {
             (&Method::POST, crate::edges::webrtc::whep::SDP)
                 | (&Method::PATCH, crate::edges::webrtc::whep::TRICKLE)
         );
-    if crate::body::is_json_media_type(&media) || form_login || whep_offer {
+    // An audio upload is whatever the file is; the library reads its bytes.
+    let upload = crate::body::is_upload(req);
+    if crate::body::is_json_media_type(&media) || form_login || whep_offer || upload {
         Ok(())
     } else {
         Err(ApiError::UnsupportedMediaType(media))

@@ -95,6 +95,19 @@ impl Principal {
         }
     }
 
+    /// A token that may view and whose list names `id` (not the admin, not
+    /// an unlimited token): what an upload of the audio library asks for.
+    pub fn granted(&self, id: &str) -> bool {
+        matches!(
+            self,
+            Principal::Token {
+                scope: Scope::Admin | Scope::View,
+                ids: Some(ids),
+                ..
+            } if ids.contains(id)
+        )
+    }
+
     /// May view anything at all (lists are then filtered with `can_view`).
     pub fn can_view_some(&self) -> bool {
         !matches!(

@@ -110,6 +110,11 @@ pub fn table() -> Vec<Rule> {
         DELETE "/api/whep/{id}/{*}"            => View(Path), Api;    // WHEP: end the session
         PATCH  "/api/whep/{id}/{*}"            => View(Path), Api;    // WHEP: refused (no trickle ICE), 405
 
+        GET    "/api/files"                    => View(None), Api;    // the library: filtered to what the caller may see
+        GET    "/api/files/{id}"               => View(Path), Api;    // the handler asks library::visible too
+        PUT    "/api/files/{*}"                => Admin, Api;         // an upload: the tail is its name, sanitised by the handler
+        DELETE "/api/files/{id}"               => Admin, Api;
+
         GET  "/capture"                        => Publish(None), Page;   // the capture page a publish link opens
         GET  "/pair"                           => Pairing(None), Page;   // Bluetooth pairing
         GET  "/ws"                             => Publish(Query("clientId")), WebSocket;

@@ -11,7 +11,8 @@
 //! ([`opus_feed`], [`opus_encode`]); a DataChannel named `audioStream`
 //! gets the source's PCM exactly as `/audio/ws` sends it ([`audio_channel`]).
 //! Both subscribe from the hub like any listener; the edge never talks to
-//! another edge.
+//! another edge. An offer naming a `file` of the audio library instead gets
+//! it on a DataChannel named `fileStream` ([`file_channel`]).
 //!
 //! A peer lives until its connection fails or closes, a newer offer takes
 //! its `clientId`, its credential is revoked, the relay stops — or, if it
@@ -19,6 +20,7 @@
 //! answer. [`peers::PeerTable`] holds the limits (32 per IP, 256 in all).
 
 pub mod audio_channel;
+pub mod file_channel;
 pub mod opus_encode;
 pub mod opus_feed;
 pub mod opus_track;
@@ -39,6 +41,7 @@ use axum::{
 };
 use relaydeck_contract::{
     api::{SessionDescription, WebRtcAnswer, WebRtcConfig, WebRtcOffer},
+    file_channel::FileMode,
     settings::IceServer,
 };
 use relaydeck_hub::{AudioSource, StreamId};
@@ -56,10 +59,12 @@ use crate::{
     auth::Access,
     body::JsonBody,
     error::ApiError,
+    library::FileLibrary,
     state::{AppState, MediaState},
     store::settings::SettingsHandle,
     streams::find_audio_source,
 };
+use file_channel::FilePlay;
 use opus_feed::OpusFeeds;
 use opus_track::OpusTrack;
 use peers::{PeerSlot, PeerTable};
@@ -85,6 +90,8 @@ pub struct WebRtcState {
     pub shared: Arc<WebRtcShared>,
     /// For the `iceServers` setting, read for every new peer.
     pub settings: SettingsHandle,
+    /// The files an offer may name.
+    pub library: Arc<FileLibrary>,
 }
 
 impl FromRef<AppState> for WebRtcState {
@@ -93,6 +100,7 @@ impl FromRef<AppState> for WebRtcState {
             media: MediaState::from_ref(s),
             shared: s.webrtc.clone(),
             settings: s.settings.clone(),
+            library: s.library.clone(),
         }
     }
 }
@@ -129,12 +137,15 @@ async fn offer(
     access: Access,
     JsonBody(req): JsonBody<WebRtcOffer>,
 ) -> Result<Json<WebRtcAnswer>, ApiError> {
-    let (source, client) = what_to_play(&state.media, &access, &req)?;
+    let (plays, client) = what_to_play(&state, &access, &req)?;
     let offer = sdp::check_offer(&req.offer.kind, &req.offer.sdp)?;
+    if let Plays::File(_) = plays {
+        check_file_offer(&offer)?;
+    }
     let opened = open_peer(
         &state,
         PeerRequest {
-            source,
+            plays,
             client: client.to_string(),
             ip: peer.ip(),
             offer,
@@ -147,9 +158,25 @@ async fn offer(
     }))
 }
 
+/// What a peer plays: a live source, or a file of the library.
+#[derive(Clone)]
+enum Plays {
+    Live(Arc<AudioSource>),
+    File(FilePlay),
+}
+
+impl Plays {
+    fn name(&self) -> &str {
+        match self {
+            Plays::Live(source) => source.id().as_str(),
+            Plays::File(play) => &play.file.id,
+        }
+    }
+}
+
 /// A new peer: what it plays, for whom, from where.
 struct PeerRequest {
-    source: Arc<AudioSource>,
+    plays: Plays,
     /// The listener ID its place in the [`PeerTable`] is held under.
     client: String,
     ip: IpAddr,
@@ -185,7 +212,7 @@ async fn open_peer(state: &WebRtcState, req: PeerRequest) -> Result<OpenedPeer, 
         }
     };
     tracing::info!(
-        source = %req.source.id(),
+        plays = %req.plays.name(),
         client = %req.client,
         peer = %req.ip,
         opus = opus.is_some(),
@@ -197,7 +224,7 @@ async fn open_peer(state: &WebRtcState, req: PeerRequest) -> Result<OpenedPeer, 
         signals,
         slot,
         feed: opus.map(|track| (track, state.shared.clone())),
-        source: req.source,
+        plays: req.plays,
         ended: req.ended,
         hangup: hangup.clone(),
         shutdown: state.media.shutdown.clone(),
@@ -214,13 +241,13 @@ async fn negotiate(
     req: &PeerRequest,
     gathered: watch::Receiver<bool>,
 ) -> Result<(SessionDescription, Option<OpusTrack>), ApiError> {
-    let opus = match req.offer.audio {
-        true => Some(
-            OpusTrack::add_to(pc, req.source.id().as_str())
+    let opus = match (&req.plays, req.offer.audio) {
+        (Plays::Live(source), true) => Some(
+            OpusTrack::add_to(pc, source.id().as_str())
                 .await
                 .map_err(|e| ApiError::Internal(format!("WebRTC: no Opus track: {e}")))?,
         ),
-        false => None,
+        _ => None,
     };
     pc.set_remote_description(req.offer.description.clone())
         .await
@@ -228,30 +255,67 @@ async fn negotiate(
     Ok((answer(pc, gathered).await?, opus))
 }
 
-/// The source the offer asks for, checked against the caller, and its `clientId`.
+/// What the offer asks for, checked against the caller, and its `clientId`.
 fn what_to_play(
-    state: &MediaState,
+    state: &WebRtcState,
     access: &Access,
     req: &WebRtcOffer,
-) -> Result<(Arc<AudioSource>, StreamId), ApiError> {
-    if req.file.is_some() {
-        return Err(ApiError::BadRequest(
-            "audio files are not played over WebRTC yet; ask for a live source".into(),
-        ));
-    }
+) -> Result<(Plays, StreamId), ApiError> {
     let client = StreamId::new(&req.client_id).map_err(|e| ApiError::InvalidId {
         what: "clientId".into(),
         id: req.client_id.clone(),
         why: e.to_string(),
     })?;
-    let id = req
-        .source
-        .as_deref()
-        .ok_or_else(|| ApiError::BadRequest("name the live source to play (\"source\")".into()))?;
-    // The body's ID goes through the same policy as a path's.
-    access.view(id)?;
-    let source = find_audio_source(state, id).map_err(|_| ApiError::UnknownSource(id.into()))?;
-    Ok((source, client))
+    let plays = match (req.source.as_deref(), req.file.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "name a live source (\"source\") or a file (\"file\"), not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "name the live source (\"source\") or the file (\"file\") to play".into(),
+            ))
+        }
+        (Some(id), None) => {
+            // The body's ID goes through the same policy as a path's.
+            access.view(id)?;
+            let source = find_audio_source(&state.media, id)
+                .map_err(|_| ApiError::UnknownSource(id.into()))?;
+            Plays::Live(source)
+        }
+        (None, Some(id)) => {
+            access.view(id)?;
+            let file = crate::api::files::find(&state.library, access, id)?;
+            let mode = req.mode.unwrap_or_default();
+            let paths = state.library.paths(&file);
+            let path = match mode {
+                FileMode::Pcm => paths.pcm,
+                FileMode::Bytes => paths.original,
+            };
+            Plays::File(FilePlay { file, mode, path })
+        }
+    };
+    if req.mode.is_some() && req.file.is_none() {
+        return Err(ApiError::BadRequest(
+            "\"mode\" is for files; a live source plays as it is".into(),
+        ));
+    }
+    Ok((plays, client))
+}
+
+/// A file plays on its DataChannel only.
+fn check_file_offer(offer: &sdp::Offer) -> Result<(), ApiError> {
+    match (offer.audio, offer.data) {
+        (_, false) => Err(ApiError::BadSdp(
+            "a file plays on a DataChannel (fileStream); the offer has none".into(),
+        )),
+        (true, _) => Err(ApiError::BadSdp(
+            "a file plays on its DataChannel, not an audio track; offer the DataChannel alone"
+                .into(),
+        )),
+        (false, true) => Ok(()),
+    }
 }
 
 /// The peer: the `iceServers` setting, mDNS candidates off (the relay
@@ -378,7 +442,7 @@ struct PeerLife<P: PeerConnection> {
     slot: PeerSlot,
     /// Its Opus track, and where the source's shared encoder is found.
     feed: Option<(OpusTrack, Arc<WebRtcShared>)>,
-    source: Arc<AudioSource>,
+    plays: Plays,
     ended: CancellationToken,
     hangup: CancellationToken,
     shutdown: CancellationToken,
@@ -389,7 +453,7 @@ struct PeerLife<P: PeerConnection> {
 impl<P: PeerConnection + 'static> PeerLife<P> {
     async fn run(mut self) {
         let why = self.live().await;
-        tracing::debug!(source = %self.source.id(), why, "WebRTC peer ended");
+        tracing::debug!(plays = %self.plays.name(), why, "WebRTC peer ended");
         self.hangup.cancel(); // a WHEP session of it is gone too
         let _ = self.pc.close().await;
         drop(self.slot);
@@ -430,10 +494,10 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
     /// Once connected, the Opus track (if the offer asked for one) plays the
     /// source's shared feed.
     fn play_opus(&mut self, audio: &CancellationToken) {
-        let Some((track, shared)) = self.feed.take() else {
+        let (Some((track, shared)), Plays::Live(source)) = (self.feed.take(), &self.plays) else {
             return;
         };
-        let feed = shared.opus.feed(&self.source);
+        let feed = shared.opus.feed(source);
         let stop = audio.clone();
         tokio::spawn(async move {
             tokio::select! {
@@ -443,21 +507,35 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
         });
     }
 
-    /// `audioStream` plays the source; any other channel is closed.
+    /// `audioStream` plays a live source, `fileStream` a file; any other
+    /// channel (or the other of the two) is closed.
     async fn serve(&self, dc: Arc<dyn DataChannel>, audio: &CancellationToken) {
         let label = dc.label().await.unwrap_or_default();
-        if label != audio_channel::LABEL {
-            tracing::debug!(%label, "a DataChannel this relay does not serve; closed");
-            let _ = dc.close().await;
-            return;
-        }
-        let (source, every, stop) = (self.source.clone(), self.stats_every, audio.clone());
+        let stop = audio.clone();
+        let run = match (&self.plays, label.as_str()) {
+            (Plays::Live(source), audio_channel::LABEL) => {
+                let (source, every) = (source.clone(), self.stats_every);
+                let dc = dc.clone();
+                futures_util::future::Either::Left(async move {
+                    audio_channel::run(dc, source, every).await
+                })
+            }
+            (Plays::File(play), file_channel::LABEL) => {
+                let (play, dc) = (play.clone(), dc.clone());
+                futures_util::future::Either::Right(
+                    async move { file_channel::run(dc, play).await },
+                )
+            }
+            _ => {
+                tracing::debug!(%label, plays = %self.plays.name(), "a DataChannel this peer is not served; closed");
+                let _ = dc.close().await;
+                return;
+            }
+        };
         tokio::spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
-                end = audio_channel::run(dc.clone(), source, every) => {
-                    tracing::debug!(?end, "audioStream ended");
-                }
+                end = run => tracing::debug!(%label, ?end, "DataChannel ended"),
             }
             let _ = dc.close().await;
         });

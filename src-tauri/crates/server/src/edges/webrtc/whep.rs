@@ -108,7 +108,7 @@ async fn start(
     let opened = open_peer(
         &state,
         PeerRequest {
-            source,
+            plays: super::Plays::Live(source),
             client: format!("whep-{session}"),
             ip: peer.ip(),
             offer,

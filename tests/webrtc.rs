@@ -114,10 +114,22 @@ async fn bad_offers_are_refused_with_a_reason_and_nothing_is_kept() {
             "nope",
         ),
         (
-            json!({"offer": {"type": "offer", "sdp": OFFER}, "clientId": "c", "file": "song.wav"}),
+            json!({"offer": {"type": "offer", "sdp": OFFER}, "clientId": "c", "file": "song"}),
+            404,
+            "unknown_file",
+            "song",
+        ),
+        (
+            json!({"offer": {"type": "offer", "sdp": OFFER}, "clientId": "c", "file": "song", "source": "dk-a"}),
             400,
             "bad_request",
-            "files",
+            "not both",
+        ),
+        (
+            json!({"offer": {"type": "offer", "sdp": OFFER}, "clientId": "c", "source": "dk-a", "mode": "pcm"}),
+            400,
+            "bad_request",
+            "for files",
         ),
         (
             json!({"offer": {"type": "offer", "sdp": OFFER}, "clientId": "no spaces", "source": "dk-a"}),

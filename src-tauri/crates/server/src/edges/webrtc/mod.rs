@@ -266,6 +266,11 @@ fn what_to_play(
         id: req.client_id.clone(),
         why: e.to_string(),
     })?;
+    if req.mode.is_some() && req.file.is_none() {
+        return Err(ApiError::BadRequest(
+            "\"mode\" is for files; a live source plays as it is".into(),
+        ));
+    }
     let plays = match (req.source.as_deref(), req.file.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(
@@ -296,11 +301,6 @@ fn what_to_play(
             Plays::File(FilePlay { file, mode, path })
         }
     };
-    if req.mode.is_some() && req.file.is_none() {
-        return Err(ApiError::BadRequest(
-            "\"mode\" is for files; a live source plays as it is".into(),
-        ));
-    }
     Ok((plays, client))
 }
 

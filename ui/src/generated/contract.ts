@@ -33,6 +33,35 @@ export type PublisherMessage = { "type": "format", sampleRate: number, channels:
 
 export type PublisherReply = { "type": "registered", source: string, sampleRate: number, channels: number, encoding: string, };
 
+export type FileMode = "pcm" | "bytes";
+
+export type FileEvent = { "type": "metadata", file: string, name: string, mode: FileMode, 
+/**
+ * Bytes in all chunks together (the PCM's size in `pcm` mode).
+ */
+totalSize: number, totalChunks: number, 
+/**
+ * Always [`CHUNK_SIZE`].
+ */
+chunkSize: number, 
+/**
+ * `audio/wav`, `audio/flac`, `audio/mpeg`, `audio/ogg` in `bytes`
+ * mode; `audio/pcm` in `pcm` mode.
+ */
+mime: string, durationSec: number, 
+/**
+ * `pcm` mode: the PCM's layout (always `s16le`, interleaved).
+ */
+format?: PcmFormat, } | { "type": "seeked", chunk: number, 
+/**
+ * Where `chunk` starts in the file's time (`pcm` mode; `null` in `bytes` mode).
+ */
+seconds: number | null, } | { "type": "complete" } | { "type": "error", message: string, };
+
+export type PcmFormat = { sampleRate: number, channels: number, encoding: string, };
+
+export type FileMessage = { "type": "resume", fromChunk: number, } | { "type": "seek", seconds: number, } | { "type": "ping" } & Ping;
+
 export type ApiErrorBody = { error: ApiErrorDetail, };
 
 export type ApiErrorDetail = { code: string, message: string, };
@@ -214,9 +243,14 @@ clientId: string,
  */
 source?: string | null, 
 /**
- * An audio file to play (not served over WebRTC yet: refused).
+ * An audio file of the library to play on a `fileStream` DataChannel
+ * (instead of `source`).
  */
-file?: string | null, };
+file?: string | null, 
+/**
+ * With `file`: its decoded PCM (`pcm`, the default) or its bytes.
+ */
+mode?: FileMode | null, };
 
 export type WebRtcAnswer = { answer: SessionDescription, };
 
@@ -225,6 +259,44 @@ export type WebRtcConfig = {
  * The `iceServers` setting, for `new RTCPeerConnection({ iceServers })`.
  */
 iceServers: Array<IceServer>, };
+
+export type FileOrigin = "upload" | "recording";
+
+export type AudioFile = { 
+/**
+ * Its ID in URLs, offers and token grants (`[A-Za-z0-9_-]`, from its name).
+ */
+id: string, 
+/**
+ * Its name as uploaded, made safe (no paths, no control characters).
+ */
+name: string, origin: FileOrigin, 
+/**
+ * The source a recording is of.
+ */
+source?: string | null, 
+/**
+ * `wav`, `flac`, `mp3` or `ogg-opus`.
+ */
+format: string, 
+/**
+ * The container's media type (`audio/wav`, `audio/flac`, `audio/mpeg`, `audio/ogg`).
+ */
+mime: string, 
+/**
+ * Bytes of the file as stored.
+ */
+size: number, sampleRate: number, channels: number, durationSec: number, 
+/**
+ * Bytes of its decoded PCM (s16le), what `pcm` mode sends.
+ */
+pcmSize: number, addedMs: number, };
+
+export type FileList = { files: Array<AudioFile>, 
+/**
+ * The largest upload taken (`--max-upload-bytes`).
+ */
+maxUploadBytes: number, };
 
 export type Scope = "view" | "publish" | "admin";
 

@@ -9,6 +9,7 @@ import { webRtcAvailable } from "../audio/webrtc";
 import { api } from "../lib/api";
 import type { AudioSourceInfo, SourceList } from "../generated/contract";
 import { h, notice, setText } from "../lib/dom";
+import { mountFiles } from "./files";
 
 const BUFFER_KEY = "relaydeck.listen.bufferMs";
 const VOLUME_KEY = "relaydeck.listen.volume";
@@ -78,6 +79,9 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
     list,
     empty,
   );
+  const filesRoot = h("div", { class: "library", id: "library" });
+  root.append(filesRoot);
+  const unmountFiles = mountFiles(filesRoot, admin);
   const players = new Map<string, Entry>();
   (window as unknown as { relaydeckPlayers: Map<string, Entry> }).relaydeckPlayers = players;
 
@@ -281,6 +285,7 @@ export function mountListen(root: HTMLElement, defaultBufferMs: number, admin: b
     if (!document.hidden) void refresh();
   }, 2000);
   return () => {
+    unmountFiles();
     clearInterval(timer);
     if (raf !== null) cancelAnimationFrame(raf);
     for (const e of players.values()) e.player.stop();

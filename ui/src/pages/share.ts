@@ -6,7 +6,7 @@
 // 127.0.0.1 would open the phone's own loopback, so the page says why there
 // is none and how to turn LAN access on instead.
 import { api } from "../lib/api";
-import type { CameraList, CreatedToken, SettingsView, SourceList, TokenInfo, TokenList } from "../generated/contract";
+import type { CameraList, CreatedToken, FileList, SettingsView, SourceList, TokenInfo, TokenList } from "../generated/contract";
 import { copyButton, h, notice } from "../lib/dom";
 import { ID_PATTERN } from "../lib/ids";
 import { qrElement } from "../lib/qr";
@@ -65,7 +65,7 @@ export function mountShare(root: HTMLElement): () => void {
   viewForm.onsubmit = (ev) => {
     ev.preventDefault();
     const ids = [...choices.querySelectorAll<HTMLInputElement>("input:checked")].map((c) => c.value);
-    if (!ids.length) return out.replaceChildren(notice("Choose at least one camera or audio source.", "error"));
+    if (!ids.length) return out.replaceChildren(notice("Choose at least one camera, audio source or file.", "error"));
     void create({ name: label.value, scope: "view", ids: [...new Set(ids)], expiresInSec: Number(hours.value) * 3600 }, `View link for ${label.value}`);
   };
   pubForm.onsubmit = (ev) => {
@@ -104,12 +104,12 @@ export function mountShare(root: HTMLElement): () => void {
     }
   }
 
-  function choice(id: string, text: string): HTMLElement {
-    return h("label", { class: "check" }, h("input", { type: "checkbox", value: id, checked: true }), ` ${text}`);
+  function choice(id: string, text: string, checked = true): HTMLElement {
+    return h("label", { class: "check" }, h("input", { type: "checkbox", value: id, checked }), ` ${text}`);
   }
 
   async function load() {
-    const [{ clients }, { sources }, s] = await Promise.all([api<CameraList>("/api/clients"), api<SourceList>("/api/sources"), api<SettingsView>("/api/settings")]);
+    const [{ clients }, { sources }, { files }, s] = await Promise.all([api<CameraList>("/api/clients"), api<SourceList>("/api/sources"), api<FileList>("/api/files"), api<SettingsView>("/api/settings")]);
     const cams = clients.filter((c) => c.availability.state !== "unavailable" || c.frames > 0);
     choices.replaceChildren(
       h("legend", {}, "What the link may watch and hear"),
@@ -117,6 +117,8 @@ export function mountShare(root: HTMLElement): () => void {
       ...(cams.length ? cams.map((c) => choice(c.id, c.name ?? c.id)) : [h("p", { class: "empty" }, "No cameras yet.")]),
       h("p", { class: "hint" }, "Audio sources"),
       ...(sources.length ? sources.map((a) => choice(a.id, `${a.name ?? a.id}${a.kind === "local" ? " (this computer)" : ""}`)) : [h("p", { class: "empty" }, "No audio sources yet.")]),
+      // Uploads are private until a link names them: none is chosen unless asked for.
+      ...(files.length ? [h("p", { class: "hint" }, "Audio files (private unless chosen)"), ...files.map((f) => choice(f.id, f.name, false))] : []),
     );
     const urls = s.urls.length ? s.urls : [location.origin];
     base = urls.find(reachableFromPhone) ?? location.origin;

@@ -696,3 +696,68 @@ pub struct FileList {
     #[ts(type = "number")]
     pub max_upload_bytes: u64,
 }
+
+/// `POST /api/recorders`: start recording a camera or an audio source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewRecorder {
+    pub source: String,
+    /// `camera` or `audio`.
+    pub kind: String,
+}
+
+/// One recorder at work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecorderInfo {
+    pub source: String,
+    pub kind: String,
+    /// `waiting` (no such stream yet), `recording`, `disk_full`, `failed`.
+    pub state: String,
+    #[ts(optional = nullable)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// `GET /api/recorders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecorderList {
+    pub recorders: Vec<RecorderInfo>,
+}
+
+/// One recorded segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingInfo {
+    /// `source.kind.startms`.
+    pub id: String,
+    pub source: String,
+    /// `camera` (Matroska, `V_MJPEG`) or `audio` (WAV).
+    pub kind: String,
+    /// Unix ms of its first frame or sample, and of its last.
+    #[ts(type = "number")]
+    pub start_ms: u64,
+    #[ts(type = "number")]
+    pub end_ms: u64,
+    #[ts(type = "number")]
+    pub duration_ms: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number | null")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u64>,
+    /// Still being written.
+    pub live: bool,
+    pub mime: String,
+}
+
+/// `GET /api/recordings`: a page of segments, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingList {
+    pub recordings: Vec<RecordingInfo>,
+    /// Segments matching, over all pages.
+    #[ts(type = "number")]
+    pub total: u64,
+}

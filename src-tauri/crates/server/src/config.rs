@@ -168,6 +168,22 @@ pub struct ServerConfig {
     #[arg(long, env = "RELAYDECK_MAX_BODY_BYTES", default_value = "64K", value_parser = parse_bytes)]
     pub max_body_bytes: usize,
 
+    /// Where recordings are kept (default: `recordings/` in the data directory).
+    #[arg(long, env = "RELAYDECK_RECORD_DIR")]
+    pub record_dir: Option<PathBuf>,
+
+    /// A recording segment is closed and a new one begun after this long.
+    #[arg(long, env = "RELAYDECK_RECORD_SEGMENT", default_value = "10m", value_parser = parse_duration)]
+    pub record_segment: Duration,
+
+    /// … or once it is this large.
+    #[arg(long, env = "RELAYDECK_RECORD_SEGMENT_BYTES", default_value = "512M", value_parser = parse_bytes)]
+    pub record_segment_bytes: usize,
+
+    /// Recording stops while the disk has less free space than this.
+    #[arg(long, env = "RELAYDECK_RECORD_RESERVE", default_value = "1G", value_parser = parse_bytes)]
+    pub record_reserve: usize,
+
     /// Largest audio file an upload may be (`PUT /api/files/{name}`), in bytes.
     #[arg(long, env = "RELAYDECK_MAX_UPLOAD_BYTES", default_value = "1G", value_parser = parse_bytes)]
     pub max_upload_bytes: usize,
@@ -341,6 +357,22 @@ impl ServerConfig {
 
     /// The data directory: `--data-dir`, or the platform's data directory
     /// under the app's identifier (where the desktop app's store lives too).
+    /// Where recordings are kept.
+    pub fn record_dir(&self) -> PathBuf {
+        self.record_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("recordings"))
+    }
+
+    /// Rotation and the disk reserve, for the recorders.
+    pub fn record_limits(&self) -> crate::edges::record::RecordLimits {
+        crate::edges::record::RecordLimits {
+            segment: self.record_segment,
+            segment_bytes: self.record_segment_bytes as u64,
+            reserve_bytes: self.record_reserve as u64,
+        }
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         if let Some(dir) = &self.data_dir {
             return dir.clone();

@@ -52,7 +52,7 @@ pub enum ServerError {
     Auth(#[from] AuthError),
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
-    #[error("cannot open the audio library in {path}: {source}")]
+    #[error("cannot open the audio library or the recordings in {path}: {source}")]
     Library {
         path: std::path::PathBuf,
         source: std::io::Error,
@@ -147,10 +147,17 @@ impl Server {
                 path: dir.join("library"),
                 source,
             })?;
+        let record_dir = config.record_dir();
+        let recorders = crate::edges::record::Recorders::open(&record_dir, config.record_limits())
+            .map_err(|source| ServerError::Library {
+                path: record_dir.clone(),
+                source,
+            })?;
         let stores = Stores {
             devices,
             camera_names,
             library,
+            recorders,
         };
         let state = AppState::new(hub, config, stores, auth, settings, devkits.clone());
         devkits.set_addrs(
@@ -286,6 +293,8 @@ impl Server {
         }
         tracing::info!("shutting down");
         state.shutdown.cancel();
+        // Recordings are closed whole (synced, headers true) before the process ends.
+        state.recorders.stop_all().await;
         state.tasks.close();
         if tokio::time::timeout(Duration::from_secs(10), state.tasks.wait())
             .await

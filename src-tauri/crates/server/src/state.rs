@@ -36,6 +36,8 @@ pub struct AppState {
     pub camera_names: Arc<CameraNames>,
     /// The audio library (the only writer of `library/`).
     pub library: Arc<FileLibrary>,
+    /// Recorders and the recordings (the only writer of the record directory).
+    pub recorders: Arc<crate::edges::record::Recorders>,
     /// Live devkit sessions, as the REST API may use them.
     pub devkits: Arc<dyn DevkitService>,
     /// Audio listeners by `listenerId`.
@@ -65,6 +67,7 @@ pub struct Stores {
     pub devices: DeviceRegistry,
     pub camera_names: CameraNames,
     pub library: FileLibrary,
+    pub recorders: crate::edges::record::Recorders,
 }
 
 impl AppState {
@@ -87,6 +90,7 @@ impl AppState {
             devices: Arc::new(stores.devices),
             camera_names: Arc::new(stores.camera_names),
             library: Arc::new(stores.library),
+            recorders: Arc::new(stores.recorders),
             devkits,
             listener_ids: Arc::default(),
             hub,
@@ -309,6 +313,22 @@ impl FromRef<AppState> for FilesState {
         Self {
             library: s.library.clone(),
             config: s.config.clone(),
+        }
+    }
+}
+
+/// What the recording routes use.
+#[derive(Clone)]
+pub struct RecordState {
+    pub hub: Hub,
+    pub recorders: Arc<crate::edges::record::Recorders>,
+}
+
+impl FromRef<AppState> for RecordState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            hub: s.hub.clone(),
+            recorders: s.recorders.clone(),
         }
     }
 }

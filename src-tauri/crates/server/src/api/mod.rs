@@ -6,6 +6,7 @@ pub mod devices;
 pub mod files;
 pub mod health;
 pub mod pairing;
+pub mod recordings;
 pub mod session;
 pub mod settings;
 pub mod sources;
@@ -25,4 +26,5 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(capture::router())
         .merge(files::router())
+        .merge(recordings::router())
 }

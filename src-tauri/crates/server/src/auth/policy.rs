@@ -115,6 +115,13 @@ pub fn table() -> Vec<Rule> {
         PUT    "/api/files/{*}"                => Admin, Api;         // an upload: the tail is its name, sanitised by the handler
         DELETE "/api/files/{id}"               => Admin, Api;
 
+        GET    "/api/recorders"                => View(None), Api;    // filtered to the caller's sources
+        POST   "/api/recorders"                => Admin, Api;
+        DELETE "/api/recorders/{id}"           => Admin, Api;
+        GET    "/api/recordings"               => View(Query("source")), Api;  // filtered to the caller's sources
+        GET    "/api/recordings/{*}"           => View(None), Api;    // the tail names a segment; the handler asks for its source
+        DELETE "/api/recordings/{*}"           => Admin, Api;
+
         GET  "/capture"                        => Publish(None), Page;   // the capture page a publish link opens
         GET  "/pair"                           => Pairing(None), Page;   // Bluetooth pairing
         GET  "/ws"                             => Publish(Query("clientId")), WebSocket;

@@ -8,6 +8,7 @@ pub mod devkit;
 pub mod ingest;
 pub mod mjpeg;
 pub mod pairing;
+pub mod record;
 pub mod viewer;
 pub mod wav;
 pub mod webrtc;

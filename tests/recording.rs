@@ -1,0 +1,354 @@
+//! Recording as one more edge: what the hub carried, on disk, read back by
+//! ffprobe and ffmpeg, byte for byte; and what a crash leaves behind.
+
+use std::{path::Path, process::Command, time::Duration};
+
+use relaydeck_server::{auth::Scope, RunningServer};
+use relaydeck_tests::*;
+use serde_json::{json, Value};
+
+async fn start(srv: &RunningServer, source: &str, kind: &str) -> u16 {
+    post_json(
+        srv.addr,
+        "/api/recorders",
+        json!({"source": source, "kind": kind}),
+    )
+    .await
+    .0
+}
+
+async fn stop(srv: &RunningServer, source: &str) -> u16 {
+    reqwest::Client::new()
+        .delete(http(srv.addr, &format!("/api/recorders/{source}")))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn recordings(srv: &RunningServer, query: &str) -> Vec<Value> {
+    let (status, body) = get_json(srv.addr, &format!("/api/recordings{query}")).await;
+    assert_eq!(status, 200, "{body}");
+    body["recordings"].as_array().unwrap().clone()
+}
+
+async fn download(srv: &RunningServer, id: &str, to: &Path) -> Vec<u8> {
+    let resp = reqwest::get(http(srv.addr, &format!("/api/recordings/{id}")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    std::fs::write(to, &bytes).unwrap();
+    bytes
+}
+
+fn ffprobe(path: &Path, entries: &str) -> Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-of", "json", "-show_entries", entries])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs (installed by .ci/setup)");
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The JPEGs of a Matroska file, as ffmpeg demuxes them (no decoding).
+fn frames_of(mkv: &Path) -> Vec<Vec<u8>> {
+    let dir = mkv.with_extension("frames");
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(mkv)
+        .args(["-c", "copy", "-f", "image2"])
+        .arg(dir.join("%05d.jpg"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    names.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_camera_is_recorded_frame_for_frame_with_its_timestamps() {
+    let srv = start_server(|_| {}).await;
+    assert_eq!(start(&srv, "porch", "camera").await, 201);
+    assert_eq!(
+        start(&srv, "porch", "camera").await,
+        200,
+        "already recording"
+    );
+    let mut cam = camera(srv.addr, "porch").await;
+    let sent: Vec<Vec<u8>> = (0..45).map(|i| noise_jpeg(i, 64, 48)).collect();
+    for f in &sent {
+        send_frame(&mut cam, f).await;
+        tokio::time::sleep(Duration::from_millis(33)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stop(&srv, "porch").await, 200);
+    let list = recordings(&srv, "?source=porch").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let seg = &list[0];
+    assert_eq!(
+        (&seg["kind"], &seg["live"], &seg["frames"]),
+        (&json!("camera"), &json!(false), &json!(45))
+    );
+    let dir = temp_data_dir();
+    let file = dir.join("porch.mkv");
+    download(&srv, seg["id"].as_str().unwrap(), &file).await;
+    let probe = ffprobe(
+        &file,
+        "stream=codec_name,width,height:format=format_name,duration",
+    );
+    assert_eq!(probe["streams"][0]["codec_name"], "mjpeg");
+    assert_eq!(
+        (
+            &probe["streams"][0]["width"],
+            &probe["streams"][0]["height"]
+        ),
+        (&json!(64), &json!(48))
+    );
+    assert!(probe["format"]["format_name"]
+        .as_str()
+        .unwrap()
+        .contains("matroska"));
+    // Every frame byte-identical to what the camera sent, in order.
+    assert_eq!(frames_of(&file), sent);
+    // Their timestamps: increasing, ~33 ms apart, the last at the segment's end.
+    let packets = ffprobe(&file, "packet=pts_time");
+    let times: Vec<f64> = packets["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pts_time"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(times.len(), 45);
+    assert!(
+        times.windows(2).all(|w| w[1] > w[0] && w[1] - w[0] < 0.2),
+        "{times:?}"
+    );
+    let span_ms = (times[44] - times[0]) * 1000.0;
+    assert!(
+        (span_ms - seg["durationMs"].as_f64().unwrap()).abs() <= 1.0,
+        "{span_ms} vs {seg}"
+    );
+    // The frame index serves a frame by time without reading the file.
+    let resp = reqwest::get(http(
+        srv.addr,
+        &format!(
+            "/api/recordings/{}/frame?t={}",
+            seg["id"].as_str().unwrap(),
+            (times[10] - times[0]) * 1000.0 + 1.0
+        ),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), sent[10]);
+}
+
+#[tokio::test]
+async fn an_audio_source_is_recorded_as_its_own_pcm() {
+    let srv = start_server(|_| {}).await;
+    assert_eq!(start(&srv, "kitchen", "audio").await, 201);
+    let dk = devkit(&srv, "kitchen").await;
+    let mut sent = Vec::new();
+    for seq in 1..=100u32 {
+        let chunk = pcm(seq);
+        dk.send_audio(seq, seq * 320, &chunk).await.unwrap();
+        sent.extend_from_slice(&chunk);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stop(&srv, "kitchen").await, 200);
+    let list = recordings(&srv, "").await;
+    let seg = list.iter().find(|s| s["source"] == "kitchen").unwrap();
+    let file = temp_data_dir().join("kitchen.wav");
+    let bytes = download(&srv, seg["id"].as_str().unwrap(), &file).await;
+    assert_eq!(bytes.len() - 44, sent.len(), "every chunk");
+    assert!(bytes[44..] == sent[..], "byte-identical PCM");
+    let probe = ffprobe(
+        &file,
+        "stream=codec_name,sample_rate,channels:format=duration",
+    );
+    assert_eq!(probe["streams"][0]["codec_name"], "pcm_s16le");
+    assert_eq!(probe["streams"][0]["sample_rate"], "16000");
+    let secs: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((secs - 2.0).abs() < 0.02, "{secs} s");
+    assert_eq!(seg["durationMs"], 2000);
+}
+
+#[tokio::test]
+async fn what_a_crash_leaves_is_playable_and_found_again() {
+    let srv = start_server(|_| {}).await;
+    start(&srv, "yard", "camera").await;
+    start(&srv, "yard", "audio").await;
+    let mut cam = camera(srv.addr, "yard").await;
+    let dk = devkit(&srv, "yard").await;
+    for i in 0..60u32 {
+        send_frame(&mut cam, &noise_jpeg(i, 32, 32)).await;
+        dk.send_audio(i + 1, (i + 1) * 320, &pcm(i + 1))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // What `kill -9` leaves: the files exactly as they are on disk now, mid-segment.
+    let record_dir = srv.state.config.record_dir().join("yard");
+    let crashed = temp_data_dir().join("recordings");
+    std::fs::create_dir_all(crashed.join("yard")).unwrap();
+    for f in std::fs::read_dir(&record_dir).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, crashed.join("yard").join(f.file_name().unwrap())).unwrap();
+    }
+    // The relay that starts on them lists both segments and repairs the WAV's header.
+    let again = start_server(|c| c.record_dir = Some(crashed.clone())).await;
+    let list = recordings(&again, "").await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    for seg in &list {
+        let file = temp_data_dir().join(format!(
+            "seg.{}",
+            if seg["kind"] == "camera" {
+                "mkv"
+            } else {
+                "wav"
+            }
+        ));
+        download(&again, seg["id"].as_str().unwrap(), &file).await;
+        let probe = ffprobe(&file, "format=duration");
+        let secs: f64 = probe["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // 60 × 25 ms were sent; at most the last second may be missing.
+        assert!(secs > 0.4, "{}: {secs} s", seg["kind"]);
+        assert!(seg["durationMs"].as_u64().unwrap() + 1100 >= 1500, "{seg}");
+    }
+    stop(&srv, "yard").await;
+}
+
+#[tokio::test]
+async fn recordings_are_seen_as_their_sources_are_and_segments_rotate() {
+    let srv = start_server(|c| c.record_segment = Duration::from_millis(700)).await;
+    start(&srv, "front", "camera").await;
+    let mut cam = camera(srv.addr, "front").await;
+    for i in 0..50 {
+        send_frame(&mut cam, &noise_jpeg(i, 32, 32)).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    stop(&srv, "front").await;
+    let list = recordings(&srv, "?source=front").await;
+    assert!(list.len() >= 2, "rotated after 0.7 s: {}", list.len());
+    let frames: u64 = list.iter().map(|s| s["frames"].as_u64().unwrap()).sum();
+    assert_eq!(frames, 50, "no frame lost at a rotation");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+
+    let tok = |ids: &[&str]| {
+        srv.state
+            .auth
+            .create_token(
+                "t",
+                Scope::View,
+                Some(ids.iter().map(|s| s.to_string()).collect()),
+                None,
+            )
+            .unwrap()
+            .1
+    };
+    let as_token = |t: String, path: String| async move {
+        let resp = reqwest::Client::new()
+            .get(format!("http://{}{path}", srv.addr))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let (status, body) = as_token(tok(&["back"]), "/api/recordings".into()).await;
+    assert_eq!(
+        (status, body["total"].as_u64()),
+        (200, Some(0)),
+        "another camera's token sees none"
+    );
+    assert_eq!(
+        as_token(tok(&["back"]), format!("/api/recordings/{id}"))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        as_token(tok(&["back"]), "/api/recordings?source=front".into())
+            .await
+            .0,
+        403
+    );
+    let (status, body) = as_token(tok(&["front"]), "/api/recordings".into()).await;
+    assert_eq!(
+        (status, body["total"].as_u64()),
+        (200, Some(list.len() as u64))
+    );
+    // Paging, and a time range that misses everything.
+    let (_, page) = get_json(srv.addr, "/api/recordings?limit=1&offset=1").await;
+    assert_eq!(page["recordings"].as_array().unwrap().len(), 1);
+    assert_eq!(page["recordings"][0]["id"], list[1]["id"]);
+    let (_, none) = get_json(srv.addr, "/api/recordings?from=1&to=2").await;
+    assert_eq!(none["total"], 0);
+    assert_eq!(
+        get_json(srv.addr, "/api/recordings?limit=many").await.0,
+        400
+    );
+    // Only the admin deletes; then it is gone.
+    let del = reqwest::Client::new()
+        .delete(http(srv.addr, &format!("/api/recordings/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 200);
+    assert_eq!(
+        get_json(srv.addr, &format!("/api/recordings/{id}")).await.0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn under_the_disk_reserve_recording_waits_and_live_streaming_goes_on() {
+    // A reserve larger than any disk: recording can never start.
+    let srv = start_server(|c| c.record_reserve = usize::MAX / 2).await;
+    start(&srv, "cam", "camera").await;
+    let mut cam = camera(srv.addr, "cam").await;
+    let mut viewer = connect(srv.addr, "/stream/ws?clientId=cam").await;
+    for i in 0..5 {
+        send_frame(&mut cam, &jpeg(i, 16, 16)).await;
+    }
+    let _ = next_binary(&mut viewer).await; // live frames still flow
+    let (_, rec) = get_json(srv.addr, "/api/recorders").await;
+    assert_eq!(rec["recorders"][0]["state"], "disk_full", "{rec}");
+    assert!(rec["recorders"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("reserve"));
+    assert!(recordings(&srv, "").await.is_empty());
+    assert_eq!(
+        post_json(
+            srv.addr,
+            "/api/recorders",
+            json!({"source": "cam", "kind": "video"})
+        )
+        .await
+        .0,
+        400
+    );
+}

@@ -303,6 +303,41 @@ fn routes() -> Vec<Route> {
             View,
             Api,
         ),
+        // Recording: the lists are filtered; a segment's source is asked for by the handler.
+        r(Method::GET, "/api/recorders", "/api/recorders", Nothing, View, Api),
+        r(Method::POST, "/api/recorders", "/api/recorders", Nothing, Admin, Api),
+        r(
+            Method::DELETE,
+            "/api/recorders/{id}",
+            "/api/recorders/{id}",
+            Path,
+            Admin,
+            Api,
+        ),
+        r(
+            Method::GET,
+            "/api/recordings",
+            "/api/recordings",
+            Key("source"),
+            View,
+            Api,
+        ),
+        r(
+            Method::GET,
+            "/api/recordings/a.camera.1",
+            "/api/recordings/{*}",
+            Nothing,
+            View,
+            Api,
+        ),
+        r(
+            Method::DELETE,
+            "/api/recordings/a.camera.1",
+            "/api/recordings/{*}",
+            Nothing,
+            Admin,
+            Api,
+        ),
         // The library: the list is filtered, one file is asked for again by the handler.
         r(Method::GET, "/api/files", "/api/files", Nothing, View, Api),
         r(
@@ -654,6 +689,7 @@ async fn status_of(addr: SocketAddr, route: &Route, path: &str, cred: &Cred) -> 
             "/api/settings" => json!({}),
             "/api/bootstrap" => json!({ "code": "not a code" }),
             "/api/pairing/phone/progress" => json!({ "steps": [] }),
+            "/api/recorders" => json!({ "source": "walk", "kind": "camera" }),
             "/api/offer" => {
                 json!({ "offer": { "type": "offer", "sdp": DATACHANNEL_OFFER }, "clientId": "walk", "source": "dk-a" })
             }

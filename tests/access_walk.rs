@@ -304,8 +304,22 @@ fn routes() -> Vec<Route> {
             Api,
         ),
         // Recording: the lists are filtered; a segment's source is asked for by the handler.
-        r(Method::GET, "/api/recorders", "/api/recorders", Nothing, View, Api),
-        r(Method::POST, "/api/recorders", "/api/recorders", Nothing, Admin, Api),
+        r(
+            Method::GET,
+            "/api/recorders",
+            "/api/recorders",
+            Nothing,
+            View,
+            Api,
+        ),
+        r(
+            Method::POST,
+            "/api/recorders",
+            "/api/recorders",
+            Nothing,
+            Admin,
+            Api,
+        ),
         r(
             Method::DELETE,
             "/api/recorders/{id}",

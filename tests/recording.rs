@@ -188,6 +188,39 @@ async fn an_audio_source_is_recorded_as_its_own_pcm() {
         .unwrap();
     assert!((secs - 2.0).abs() < 0.02, "{secs} s");
     assert_eq!(seg["durationMs"], 2000);
+    let id = seg["id"].as_str().unwrap();
+    // A media element seeks with Range; a clip by time is a WAV of its own.
+    let part = reqwest::Client::new()
+        .get(http(srv.addr, &format!("/api/recordings/{id}")))
+        .header("range", "bytes=44-1043")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 44-1043/{}", bytes.len()).as_str()
+    );
+    assert!(part.bytes().await.unwrap()[..] == sent[..1000]);
+    let clip = reqwest::get(http(
+        srv.addr,
+        &format!("/api/recordings/{id}?from=500&to=1500"),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(clip.status(), 200);
+    let clip = clip.bytes().await.unwrap().to_vec();
+    assert!(clip[44..] == sent[16_000..48_000], "the second from 0.5 s");
+    let file = temp_data_dir().join("clip.wav");
+    std::fs::write(&file, &clip).unwrap();
+    let probe = ffprobe(&file, "format=duration");
+    assert_eq!(probe["format"]["duration"], "1.000000");
+    assert_eq!(
+        get_json(srv.addr, &format!("/api/recordings/{id}?from=9&to=3"))
+            .await
+            .0,
+        400
+    );
 }
 
 #[tokio::test]
@@ -351,4 +384,82 @@ async fn under_the_disk_reserve_recording_waits_and_live_streaming_goes_on() {
         .0,
         400
     );
+}
+
+#[tokio::test]
+async fn a_rule_records_until_it_is_taken_away_and_bad_rules_are_refused() {
+    let srv = start_server(|_| {}).await;
+    let put = |body: Value| async move {
+        let resp = reqwest::Client::new()
+            .put(http(srv.addr, "/api/settings"))
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let (status, reply) =
+        put(json!({"recordRules": [{"source": "gate", "kind": "camera", "mode": "always"}]})).await;
+    assert_eq!(status, 200, "{reply}");
+    let active = || async {
+        let (_, rec) = get_json(srv.addr, "/api/recorders").await;
+        rec["recorders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["source"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let t0 = std::time::Instant::now();
+    while active().await != ["gate"] {
+        assert!(t0.elapsed() < WAIT, "the rule starts a recorder");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A recorder started through the API is not the rules' to stop.
+    start(&srv, "porch", "audio").await;
+    assert_eq!(put(json!({"recordRules": []})).await.0, 200);
+    let t0 = std::time::Instant::now();
+    while active().await != ["porch"] {
+        assert!(
+            t0.elapsed() < WAIT,
+            "the rule's recorder stops, the API's stays"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (bad, words) in [
+        (
+            json!([{"source": "a b", "kind": "camera", "mode": "always"}]),
+            "source",
+        ),
+        (
+            json!([{"source": "a", "kind": "video", "mode": "always"}]),
+            "kind",
+        ),
+        (
+            json!([{"source": "a", "kind": "camera", "mode": "schedule"}]),
+            "at least one span",
+        ),
+        (
+            json!([{"source": "a", "kind": "camera", "mode": "schedule", "schedule": [{"days": [8], "start": "08:00", "end": "09:00"}]}]),
+            "days",
+        ),
+        (
+            json!([{"source": "a", "kind": "camera", "mode": "schedule", "schedule": [{"days": [1], "start": "8am", "end": "09:00"}]}]),
+            "not a time",
+        ),
+        (
+            json!([{"source": "a", "kind": "camera", "mode": "always"}, {"source": "a", "kind": "camera", "mode": "always"}]),
+            "two rules",
+        ),
+    ] {
+        let (status, reply) = put(json!({"recordRules": bad})).await;
+        assert_eq!(status, 400, "{bad}: {reply}");
+        assert!(
+            reply.to_string().contains(words),
+            "{reply} should say {words}"
+        );
+    }
+    assert_eq!(put(json!({"recordMaxDiskPercent": 0})).await.0, 400);
 }

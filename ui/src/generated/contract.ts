@@ -298,6 +298,58 @@ export type FileList = { files: Array<AudioFile>,
  */
 maxUploadBytes: number, };
 
+export type NewRecorder = { source: string, 
+/**
+ * `camera` or `audio`.
+ */
+kind: string, };
+
+export type RecorderInfo = { source: string, kind: string, 
+/**
+ * `waiting` (no such stream yet), `recording`, `disk_full`, `failed`.
+ */
+state: string, message?: string | null, };
+
+export type RecorderList = { recorders: Array<RecorderInfo>, 
+/**
+ * Bytes of recordings per source the caller may see.
+ */
+bySource: Array<SourceUse>, 
+/**
+ * Free bytes on the recordings' disk (`null` when unknown).
+ */
+freeBytes: number | null, 
+/**
+ * Recording stops below this much free space (`--record-reserve`).
+ */
+reserveBytes: number, };
+
+export type SourceUse = { source: string, bytes: number, segments: number, };
+
+export type RecordingInfo = { 
+/**
+ * `source.kind.startms`.
+ */
+id: string, source: string, 
+/**
+ * `camera` (Matroska, `V_MJPEG`) or `audio` (WAV).
+ */
+kind: string, 
+/**
+ * Unix ms of its first frame or sample, and of its last.
+ */
+startMs: number, endMs: number, durationMs: number, bytes: number, frames?: number | null, 
+/**
+ * Still being written.
+ */
+live: boolean, mime: string, };
+
+export type RecordingList = { recordings: Array<RecordingInfo>, 
+/**
+ * Segments matching, over all pages.
+ */
+total: number, };
+
 export type Scope = "view" | "publish" | "admin";
 
 export type TokenInfo = { id: string, name: string, scope: Scope, ids: Array<string> | null, createdMs: number, expiresMs: number | null, expired: boolean, };
@@ -351,6 +403,20 @@ username?: string,
  * Required for TURN.
  */
 credential?: string, };
+
+export type RecordRule = { source: string, 
+/**
+ * `camera` or `audio`.
+ */
+kind: string, mode: RecordMode, 
+/**
+ * `schedule` mode: when, in the relay's local time.
+ */
+schedule: Array<WeeklySpan>, };
+
+export type RecordMode = "always" | "schedule";
+
+export type WeeklySpan = { days: Array<number>, start: string, end: string, };
 
 export type Settings = { 
 /**
@@ -423,7 +489,20 @@ micAlwaysOn: boolean,
  * STUN/TURN servers for WebRTC, used by the relay's peers and handed to
  * pages (`GET /api/webrtc`). Live, for peers made afterwards.
  */
-iceServers: Array<IceServer>, };
+iceServers: Array<IceServer>, 
+/**
+ * Sources recorded without being asked each time: always, or on a
+ * weekly schedule (on-demand recording is `POST /api/recorders`). Live.
+ */
+recordRules: Array<RecordRule>, 
+/**
+ * Recordings older than this many days are deleted (0: only space limits them). Live.
+ */
+recordKeepDays: number, 
+/**
+ * Recordings may fill at most this share of their disk, in percent; the oldest go first. Live.
+ */
+recordMaxDiskPercent: number, };
 
 export type SettingsView = { settings: Settings, 
 /**

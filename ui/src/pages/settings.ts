@@ -1,7 +1,8 @@
 // Settings: the relay's settings (applied live where possible) and the admin password.
 import { api, ApiError, Settings, SettingsView } from "../lib/api";
-import type { CameraList, CaptureDevices, IceServer } from "../generated/contract";
+import type { CameraList, CaptureDevices, IceServer, RecordRule, RecorderList } from "../generated/contract";
 import { formatIceServers, parseIceServers } from "../lib/ice";
+import { formatRecordRules, parseRecordRules } from "../lib/record-rules";
 import { h, notice } from "../lib/dom";
 import { applyTheme } from "../lib/theme";
 import { micMeter } from "./mic-meter";
@@ -27,6 +28,9 @@ const LABELS: Record<keyof Settings, string> = {
   micFormat: "Microphone format",
   micAlwaysOn: "Keep the microphone on without listeners (e.g. for recording)",
   iceServers: "ICE servers for WebRTC (one per line: a STUN URL, or a TURN URL, its username and credential)",
+  recordRules: "Record without being asked (one rule per line)",
+  recordKeepDays: "Keep recordings for (days; 0: until space runs out)",
+  recordMaxDiskPercent: "Recordings may fill at most (% of their disk)",
 };
 
 const GROUPS: [string, (keyof Settings)[]][] = [
@@ -34,6 +38,7 @@ const GROUPS: [string, (keyof Settings)[]][] = [
   ["Camera", ["cameraEnabled", "camera", "cameraWidth", "cameraHeight", "cameraFps", "cameraQuality", "cameraAlwaysOn"]],
   ["Microphone", ["micEnabled", "mic", "micFormat", "micAlwaysOn"]],
   ["WebRTC", ["iceServers"]],
+  ["Recording", ["recordRules", "recordKeepDays", "recordMaxDiskPercent"]],
 ];
 
 const RANGES: Partial<Record<keyof Settings, [number, number]>> = {
@@ -44,6 +49,8 @@ const RANGES: Partial<Record<keyof Settings, [number, number]>> = {
   cameraHeight: [16, 4320],
   cameraFps: [1, 120],
   cameraQuality: [1, 100],
+  recordKeepDays: [0, 3650],
+  recordMaxDiskPercent: [1, 95],
 };
 
 type Devices = CaptureDevices;
@@ -78,6 +85,9 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     } else if (key === "iceServers") {
       input = h("textarea", { id, name: key, rows: 3, spellcheck: "false", class: "mono", placeholder: "stun:stun.example.net:3478\nturn:turn.example.net:3478 USERNAME CREDENTIAL" }, formatIceServers(value as IceServer[]));
       hint = "Empty: peers use their host addresses only, which is enough on one network.";
+    } else if (key === "recordRules") {
+      input = h("textarea", { id, name: key, rows: 3, spellcheck: "false", class: "mono", placeholder: "camera front-door always\naudio shop schedule 1-5 08:00-18:00; 6,7 10:00-16:00" }, formatRecordRules(value as RecordRule[]));
+      hint = "camera|audio SOURCE always, or … schedule DAYS HH:MM-HH:MM (1 = Monday … 7 = Sunday, this computer's time). Recording on demand: Library page.";
     } else {
       const [min, max] = RANGES[key] ?? [0, 100000];
       input = h("input", { id, name: key, type: "number", min, max, value: String(value), required: true });
@@ -152,7 +162,7 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     const patch: Record<string, unknown> = {};
     try {
       for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>("[name]")) {
-        patch[el.name] = el.name === "iceServers" ? parseIceServers(el.value) : el instanceof HTMLInputElement && el.type === "checkbox" ? el.checked : el instanceof HTMLInputElement && el.type === "number" ? Number(el.value) : el.value;
+        patch[el.name] = el.name === "iceServers" ? parseIceServers(el.value) : el.name === "recordRules" ? parseRecordRules(el.value) : el instanceof HTMLInputElement && el.type === "checkbox" ? el.checked : el instanceof HTMLInputElement && el.type === "number" ? Number(el.value) : el.value;
       }
     } catch (e) {
       saveState.textContent = "Not saved";

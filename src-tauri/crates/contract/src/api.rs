@@ -719,11 +719,30 @@ pub struct RecorderInfo {
     pub message: Option<String>,
 }
 
-/// `GET /api/recorders`.
+/// `GET /api/recorders`: what records, and the disk the recordings are on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecorderList {
     pub recorders: Vec<RecorderInfo>,
+    /// Bytes of recordings per source the caller may see.
+    pub by_source: Vec<SourceUse>,
+    /// Free bytes on the recordings' disk (`null` when unknown).
+    #[ts(type = "number | null")]
+    pub free_bytes: Option<u64>,
+    /// Recording stops below this much free space (`--record-reserve`).
+    #[ts(type = "number")]
+    pub reserve_bytes: u64,
+}
+
+/// Disk use of one source's recordings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceUse {
+    pub source: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number")]
+    pub segments: u64,
 }
 
 /// One recorded segment.

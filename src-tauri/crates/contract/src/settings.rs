@@ -78,6 +78,78 @@ pub struct Settings {
     /// STUN/TURN servers for WebRTC, used by the relay's peers and handed to
     /// pages (`GET /api/webrtc`). Live, for peers made afterwards.
     pub ice_servers: Vec<IceServer>,
+    /// Sources recorded without being asked each time: always, or on a
+    /// weekly schedule (on-demand recording is `POST /api/recorders`). Live.
+    pub record_rules: Vec<RecordRule>,
+    /// Recordings older than this many days are deleted (0: only space limits them). Live.
+    pub record_keep_days: u32,
+    /// Recordings may fill at most this share of their disk, in percent; the oldest go first. Live.
+    pub record_max_disk_percent: u8,
+}
+
+/// A camera or an audio source recorded by rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordRule {
+    pub source: String,
+    /// `camera` or `audio`.
+    pub kind: String,
+    pub mode: RecordMode,
+    /// `schedule` mode: when, in the relay's local time.
+    #[serde(default)]
+    pub schedule: Vec<WeeklySpan>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordMode {
+    Always,
+    Schedule,
+}
+
+/// Days of the week (1 = Monday … 7 = Sunday, ISO 8601) and a time span,
+/// `"HH:MM"` to `"HH:MM"`; a span ending before it starts runs past midnight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WeeklySpan {
+    pub days: Vec<u8>,
+    pub start: String,
+    pub end: String,
+}
+
+/// "HH:MM" → minutes of the day.
+pub fn minute_of_day(hhmm: &str) -> Option<u16> {
+    let (h, m) = hhmm.split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && hhmm.len() == 5).then_some(h * 60 + m)
+}
+
+impl WeeklySpan {
+    /// Is `(day, minute)` (ISO day 1–7, minute of the day) inside this span?
+    pub fn contains(&self, day: u8, minute: u16) -> bool {
+        let (Some(start), Some(end)) = (minute_of_day(&self.start), minute_of_day(&self.end))
+        else {
+            return false;
+        };
+        let yesterday = if day == 1 { 7 } else { day - 1 };
+        if start < end {
+            self.days.contains(&day) && (start..end).contains(&minute)
+        } else {
+            // Past midnight: from `start` on its days, until `end` the day after.
+            (self.days.contains(&day) && minute >= start)
+                || (self.days.contains(&yesterday) && minute < end)
+        }
+    }
+}
+
+impl RecordRule {
+    /// Should this rule record at `(day, minute)` local time?
+    pub fn active(&self, day: u8, minute: u16) -> bool {
+        match self.mode {
+            RecordMode::Always => true,
+            RecordMode::Schedule => self.schedule.iter().any(|s| s.contains(day, minute)),
+        }
+    }
 }
 
 /// One STUN or TURN server, as `RTCIceServer` takes it.
@@ -119,6 +191,9 @@ impl Default for Settings {
             mic_format: MicFormat::Voice,
             mic_always_on: false,
             ice_servers: Vec::new(),
+            record_rules: Vec::new(),
+            record_keep_days: 7,
+            record_max_disk_percent: 20,
         }
     }
 }
@@ -147,4 +222,50 @@ pub struct SettingsView {
 pub struct PasswordChange {
     pub current: String,
     pub new: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(days: &[u8], start: &str, end: &str) -> WeeklySpan {
+        WeeklySpan {
+            days: days.to_vec(),
+            start: start.into(),
+            end: end.into(),
+        }
+    }
+
+    #[test]
+    fn a_weekly_span_holds_its_days_and_hours_and_runs_past_midnight() {
+        let office = span(&[1, 2, 3, 4, 5], "08:30", "18:00");
+        assert!(office.contains(1, 8 * 60 + 30));
+        assert!(!office.contains(1, 8 * 60 + 29));
+        assert!(!office.contains(1, 18 * 60), "the end is not in it");
+        assert!(!office.contains(6, 12 * 60), "not on Saturday");
+        let night = span(&[7], "22:00", "06:00");
+        assert!(night.contains(7, 23 * 60));
+        assert!(
+            night.contains(1, 5 * 60 + 59),
+            "Sunday night runs into Monday"
+        );
+        assert!(!night.contains(1, 6 * 60));
+        assert!(
+            !night.contains(7, 5 * 60),
+            "Sunday early morning is Saturday night's, not this span's"
+        );
+        assert!(
+            !span(&[1], "24:00", "01:00").contains(1, 0),
+            "an invalid time never matches"
+        );
+        assert_eq!(minute_of_day("07:05"), Some(425));
+        assert_eq!(minute_of_day("7:05"), None);
+        let rule = RecordRule {
+            source: "a".into(),
+            kind: "camera".into(),
+            mode: RecordMode::Schedule,
+            schedule: vec![office],
+        };
+        assert!(rule.active(3, 600) && !rule.active(3, 1200));
+    }
 }

@@ -221,6 +221,12 @@ impl Server {
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
         let follower = tokio::spawn(follow_settings(state.clone()));
+        let record_rules = tokio::spawn(crate::edges::record::rules::run(
+            state.recorders.clone(),
+            state.hub.clone(),
+            state.settings.clone(),
+            state.shutdown.clone(),
+        ));
         let tls = tls.map(|t| t.acceptor);
         let udp = tokio::spawn(devkit::udp::run(devkit_udp, devkits.clone()));
         let limits = ConnectionLimits::new(
@@ -304,6 +310,7 @@ impl Server {
         }
         sweeper.abort();
         follower.abort();
+        record_rules.abort();
         udp.abort();
         devkit_accept.abort();
     }

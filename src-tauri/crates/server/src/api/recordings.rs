@@ -21,7 +21,7 @@ use axum::{
     Json, Router,
 };
 use relaydeck_contract::api::{
-    NewRecorder, RecorderInfo, RecorderList, RecordingInfo, RecordingList,
+    NewRecorder, RecorderInfo, RecorderList, RecordingInfo, RecordingList, SourceUse,
 };
 use relaydeck_hub::StreamId;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -88,7 +88,27 @@ async fn recorders(State(s): State<RecordState>, access: Access) -> Json<Recorde
             },
         })
         .collect();
-    Json(RecorderList { recorders })
+    let mut by_source: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for seg in s.recorders.catalog.all() {
+        if access.principal.can_view(seg.source.as_str()) {
+            let e = by_source.entry(seg.source.to_string()).or_default();
+            e.0 += seg.bytes;
+            e.1 += 1;
+        }
+    }
+    Json(RecorderList {
+        recorders,
+        by_source: by_source
+            .into_iter()
+            .map(|(source, (bytes, segments))| SourceUse {
+                source,
+                bytes,
+                segments,
+            })
+            .collect(),
+        free_bytes: crate::edges::record::free_bytes(&s.recorders.dir),
+        reserve_bytes: s.recorders.limits.reserve_bytes,
+    })
 }
 
 async fn start(
@@ -178,10 +198,19 @@ fn segment(s: &RecordState, access: &Access) -> Result<(Segment, Option<String>)
     Ok((seg, tail))
 }
 
-async fn get_segment(State(s): State<RecordState>, access: Access) -> Result<Response, ApiError> {
+async fn get_segment(
+    State(s): State<RecordState>,
+    access: Access,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
     let (seg, tail) = segment(&s, &access)?;
     match tail.as_deref() {
-        None => download(&seg).await,
+        None if access.param("from").is_some() || access.param("to").is_some() => {
+            let from = number(&access, "from", 0)?;
+            let to = number(&access, "to", u64::MAX)?;
+            clip(&seg, from, to).await
+        }
+        None => download(&seg, range(&headers)).await,
         Some("frame") if seg.kind == Kind::Camera => frame(&seg, number(&access, "t", 0)?).await,
         Some(other) => Err(ApiError::NotFound(format!(
             "no '{other}' of recording '{}'",
@@ -190,24 +219,102 @@ async fn get_segment(State(s): State<RecordState>, access: Access) -> Result<Res
     }
 }
 
-async fn download(seg: &Segment) -> Result<Response, ApiError> {
-    let file = tokio::fs::File::open(&seg.path)
+/// `Range: bytes=A-B` / `bytes=A-` (one range; media elements seek with it).
+fn range(headers: &axum::http::HeaderMap) -> Option<(u64, Option<u64>)> {
+    let raw = headers
+        .get(header::RANGE)?
+        .to_str()
+        .ok()?
+        .strip_prefix("bytes=")?;
+    let (a, b) = raw.split_once('-')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()))
+}
+
+async fn download(seg: &Segment, range: Option<(u64, Option<u64>)>) -> Result<Response, ApiError> {
+    let mut file = tokio::fs::File::open(&seg.path)
         .await
         .map_err(|e| ApiError::Internal(format!("the recording cannot be read: {e}")))?;
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let part = match range {
+        Some((a, b)) if a < len && !seg.live => Some((a, b.unwrap_or(len - 1).min(len - 1))),
+        Some(_) if !seg.live => {
+            let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_RANGE,
+                format!("bytes */{len}").parse().unwrap(),
+            );
+            return Ok(resp);
+        }
+        _ => None,
+    };
+    let body = match part {
+        Some((a, b)) if b >= a => {
+            file.seek(std::io::SeekFrom::Start(a))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Body::from_stream(tokio_util::io::ReaderStream::new(file.take(b - a + 1)))
+        }
+        _ => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+    };
     let name = format!("{}-{}.{}", seg.source, seg.start_ms, seg.kind.extension());
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, info(seg).mime.parse().unwrap());
     if !seg.live {
-        h.insert(header::CONTENT_LENGTH, len.into());
+        h.insert(header::ACCEPT_RANGES, "bytes".parse().unwrap());
     }
+    match part {
+        Some((a, b)) => {
+            h.insert(header::CONTENT_LENGTH, (b - a + 1).into());
+            h.insert(
+                header::CONTENT_RANGE,
+                format!("bytes {a}-{b}/{len}").parse().unwrap(),
+            );
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+        }
+        None if !seg.live => {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, len.into());
+        }
+        None => {}
+    }
+    let h = resp.headers_mut();
     h.insert(
         header::CONTENT_DISPOSITION,
         format!("attachment; filename=\"{name}\"").parse().unwrap(),
     );
     Ok(resp)
+}
+
+/// `?from=MS&to=MS` (from the segment's start) of an audio segment: a WAV of just that stretch.
+async fn clip(seg: &Segment, from: u64, to: u64) -> Result<Response, ApiError> {
+    if seg.kind != Kind::Audio {
+        return Err(ApiError::BadRequest(
+            "a clip by time is cut from audio recordings; download a camera segment whole".into(),
+        ));
+    }
+    if to <= from {
+        return Err(ApiError::BadRequest(format!(
+            "'to' ({to}) must be after 'from' ({from})"
+        )));
+    }
+    let path = seg.path.clone();
+    let wav = tokio::task::spawn_blocking(move || crate::edges::record::wav::cut(&path, from, to))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("the recording cannot be read: {e}")))?;
+    let name = format!("{}-{}-{from}-{to}.wav", seg.source, seg.start_ms);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "audio/wav".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        wav,
+    )
+        .into_response())
 }
 
 async fn frame(seg: &Segment, t: u64) -> Result<Response, ApiError> {

@@ -20,6 +20,7 @@
 
 pub mod catalog;
 pub mod mkv;
+pub mod rules;
 pub mod wav;
 
 use std::{
@@ -64,6 +65,8 @@ pub enum RecorderState {
 
 #[derive(Debug)]
 struct Running {
+    /// Started by `recordRules` (which may stop it), not by the API.
+    by_rule: bool,
     state: Arc<Mutex<RecorderState>>,
     stop: CancellationToken,
     done: tokio::sync::watch::Receiver<bool>,
@@ -91,7 +94,11 @@ impl Recorders {
     }
 
     /// Starts recording `kind` of `id` (false: it already was).
-    pub fn start(self: &Arc<Self>, hub: &Hub, id: StreamId, kind: Kind) -> bool {
+    pub fn start(&self, hub: &Hub, id: StreamId, kind: Kind) -> bool {
+        self.start_as(hub, id, kind, false)
+    }
+
+    fn start_as(&self, hub: &Hub, id: StreamId, kind: Kind, by_rule: bool) -> bool {
         let mut running = self.running.lock();
         if running.contains_key(&(id.clone(), kind)) {
             return false;
@@ -115,18 +122,30 @@ impl Recorders {
             }
             let _ = done_tx.send(true);
         });
-        running.insert((id, kind), Running { state, stop, done });
+        running.insert(
+            (id, kind),
+            Running {
+                by_rule,
+                state,
+                stop,
+                done,
+            },
+        );
         true
     }
 
     /// Stops `id`'s recorders and waits until their files are closed; the kinds stopped.
     pub async fn stop(&self, id: &str) -> Vec<Kind> {
+        self.stop_where(|(s, _), _| s.as_str() == id).await
+    }
+
+    async fn stop_where(&self, which: impl Fn(&(StreamId, Kind), &Running) -> bool) -> Vec<Kind> {
         let stopped: Vec<(Kind, Running)> = {
             let mut running = self.running.lock();
             let keys: Vec<_> = running
-                .keys()
-                .filter(|(s, _)| s.as_str() == id)
-                .cloned()
+                .iter()
+                .filter(|(k, r)| which(k, r))
+                .map(|(k, _)| k.clone())
                 .collect();
             keys.into_iter()
                 .filter_map(|k| running.remove(&k).map(|r| (k.1, r)))
@@ -139,6 +158,22 @@ impl Recorders {
             kinds.push(kind);
         }
         kinds
+    }
+
+    /// Starts what the rules want and stops what they started and no longer want
+    /// (a recorder started through the API is the API's to stop).
+    pub async fn follow_rules(
+        &self,
+        hub: &Hub,
+        wanted: std::collections::BTreeSet<(StreamId, Kind)>,
+    ) {
+        self.stop_where(|k, r| r.by_rule && !wanted.contains(k))
+            .await;
+        for (id, kind) in wanted {
+            if self.start_as(hub, id.clone(), kind, true) {
+                tracing::info!(source = %id, kind = kind.name(), "recording by rule");
+            }
+        }
     }
 
     /// Stops every recorder (the relay is stopping).

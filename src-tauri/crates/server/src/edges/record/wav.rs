@@ -72,6 +72,27 @@ impl<W: Write + Seek> WavWriter<W> {
     }
 }
 
+/// The stretch `[from_ms, to_ms)` of a recording's WAV file, as a WAV file
+/// of its own (the same format; cut on sample frames).
+pub fn cut(path: &std::path::Path, from_ms: u64, to_ms: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut head = [0u8; HEADER];
+    f.read_exact(&mut head)?;
+    let rate = u32::from_le_bytes(head[24..28].try_into().unwrap());
+    let channels = u16::from_le_bytes(head[22..24].try_into().unwrap());
+    let bits = u16::from_le_bytes(head[34..36].try_into().unwrap());
+    let float = u16::from_le_bytes(head[20..22].try_into().unwrap()) == 3;
+    let block = u64::from(channels) * u64::from(bits) / 8;
+    let data = f.metadata()?.len().saturating_sub(HEADER as u64) / block * block;
+    let at = |ms: u64| (ms.saturating_mul(u64::from(rate)) / 1000 * block).min(data);
+    let (a, b) = (at(from_ms), at(to_ms));
+    f.seek(SeekFrom::Start(HEADER as u64 + a))?;
+    let mut out = header(rate, channels, bits, float, (b - a) as u32).to_vec();
+    f.take(b - a).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { formatRecordRules, parseRecordRules } from "../src/lib/record-rules";
+
+describe("recording rules as text", () => {
+  it("reads and writes rules, with day ranges and several spans", () => {
+    const text = "camera front-door always\naudio shop schedule 6,7 10:00-16:00; 1-5 08:00-18:00";
+    const rules = parseRecordRules(`${text}\n\n`);
+    expect(rules).toEqual([
+      { source: "front-door", kind: "camera", mode: "always", schedule: [] },
+      {
+        source: "shop",
+        kind: "audio",
+        mode: "schedule",
+        schedule: [
+          { days: [6, 7], start: "10:00", end: "16:00" },
+          { days: [1, 2, 3, 4, 5], start: "08:00", end: "18:00" },
+        ],
+      },
+    ]);
+    expect(formatRecordRules(rules)).toBe(text);
+  });
+
+  it("names the line and what is wrong", () => {
+    expect(() => parseRecordRules("video a always")).toThrow(/line 1/);
+    expect(() => parseRecordRules("camera a always\naudio b schedule 8 10:00-11:00")).toThrow(/line 2: "8" is not a day/);
+    expect(() => parseRecordRules("audio b schedule 1 10-11")).toThrow(/not "DAYS HH:MM-HH:MM"/);
+    expect(() => parseRecordRules("audio b always 1")).toThrow(/takes nothing/);
+    expect(() => parseRecordRules("audio b schedule 5-1 10:00-11:00")).toThrow(/backwards/);
+  });
+});

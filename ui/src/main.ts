@@ -1,4 +1,4 @@
-// The Relay Deck UI: one page, one route per feature (#/cameras, #/listen,
+// The Relay Deck UI: one page, one route per feature (#/cameras, #/listen, #/library,
 // #/devices, #/capture, #/share, #/settings). The same code runs in the
 // desktop window and in LAN browsers; pages a caller may not use are hidden
 // (the server refuses them anyway).
@@ -9,6 +9,7 @@ import { applyTheme, initialTheme } from "./lib/theme";
 import { mountCameras } from "./pages/cameras";
 import { mountCapture } from "./pages/capture";
 import { mountDevices } from "./pages/devices";
+import { mountLibrary } from "./pages/library";
 import { mountListen } from "./pages/listen";
 import { mountSettings } from "./pages/settings";
 import { mountShare } from "./pages/share";
@@ -27,6 +28,7 @@ const setStatus = (text: string, kind = "") => {
 const PAGES: Record<string, Page> = {
   cameras: { title: "Cameras", allowed: (s) => s.canView, mount: (r) => mountCameras(r, setStatus, admin) },
   listen: { title: "Listen", allowed: (s) => s.canView, mount: (r) => mountListen(r, settings?.audioBufferMs ?? 150, admin) },
+  library: { title: "Library", allowed: (s) => s.canView, mount: (r) => mountLibrary(r, admin) },
   devices: { title: "Devices", allowed: (s) => s.admin, mount: mountDevices },
   capture: { title: "Capture", allowed: (s) => s.canPublish, mount: mountCapture },
   share: { title: "Share", allowed: (s) => s.admin, mount: mountShare },

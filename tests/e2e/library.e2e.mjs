@@ -1,0 +1,110 @@
+// The Library page against a real `relaydeck serve` on loopback: the
+// test-pattern camera and a devkit simulator's tone are recorded for a few
+// seconds; the page plays the camera recording at 2× (frames fetched by
+// time from the index: the position runs at twice real time and the picture
+// changes), plays the audio recording from its middle, and downloads a clip
+// that ffprobe reads at the length asked for. Screenshot: tests/artifacts/library.png.
+// Run: node --test tests/e2e/library.e2e.mjs (after `cargo build -p relaydeck` with ui/dist built).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startRelay, until } from "./support.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
+const bin = process.env.RELAYDECK_BIN ?? path.join(root, "target/debug/relaydeck");
+const artifacts = path.join(root, "tests/artifacts");
+const PASSWORD = "library e2e password";
+const auth = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` };
+
+let browser, relay, dataDir;
+const children = [];
+
+before(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-library-"));
+  mkdirSync(artifacts, { recursive: true });
+  relay = await startRelay(bin, ["serve", "--bind", "127.0.0.1:0", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], children);
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"] });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const c of children) c.kill("SIGTERM");
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function call(method, p, body) {
+  const r = await fetch(`${relay.base}${p}`, { method, headers: { ...auth, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+test("the Library page plays a camera recording at 2× and an audio recording from the middle, and downloads a clip ffprobe reads", async () => {
+  // Something to record: the test pattern and a devkit's tone.
+  assert.equal((await fetch(`${relay.base}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/merge-patch+json" }, body: JSON.stringify({ testPattern: true }) })).status, 200);
+  const { json: device } = await call("POST", "/api/devices", { name: "Tone kit", deviceId: "tone-kit" });
+  children.push(spawn(bin, ["devkit-sim", "--server", `127.0.0.1:${relay.devkitPort}`, "--device-id", "tone-kit", "--token", device.token, "--tone", "440"], { stdio: "ignore" }));
+  await until("the tone is on the air", async () => (await call("GET", "/api/sources")).json.sources.some((s) => s.id === "tone-kit" && s.online));
+  assert.equal((await call("POST", "/api/recorders", { source: "test-pattern", kind: "camera" })).status, 201);
+  assert.equal((await call("POST", "/api/recorders", { source: "tone-kit", kind: "audio" })).status, 201);
+  await new Promise((r) => setTimeout(r, 5000));
+  assert.equal((await call("DELETE", "/api/recorders/test-pattern")).status, 200);
+  assert.equal((await call("DELETE", "/api/recorders/tone-kit")).status, 200);
+
+  const page = await (await browser.newContext()).newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${relay.base}/login`);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(/\/(#.*)?$/);
+  await page.goto(`${relay.base}/#/library`);
+  const cameraRow = page.locator('li[data-recording^="test-pattern.camera."]');
+  await cameraRow.waitFor({ timeout: 10000 });
+  await page.locator('.recording-source[data-source="tone-kit"] .timeline .span').first().waitFor();
+
+  // The camera at 2×: one second of wall time is about two of the recording.
+  await cameraRow.locator("button.play").click();
+  await page.selectOption("#recording-speed", "2");
+  await page.click("#recording-play");
+  const t0 = Date.now();
+  const p0 = await page.evaluate(() => window.relaydeckRecording.position);
+  await new Promise((r) => setTimeout(r, 1500));
+  const got = await page.evaluate(() => ({ position: window.relaydeckRecording.position, frames: window.relaydeckRecording.frames, frameMs: document.querySelector(".recording-frame").dataset.frameMs }));
+  const wall = Date.now() - t0;
+  const rate = (got.position - p0) / wall;
+  assert.ok(rate > 1.6 && rate < 2.4, `played at ${rate.toFixed(2)}× (2× asked)`);
+  assert.ok(got.frames >= 5, `${got.frames} frames shown`);
+  assert.ok(Number(got.frameMs) > 0, "a later frame is on screen");
+  await page.screenshot({ path: path.join(artifacts, "library.png"), fullPage: true });
+
+  // The audio from its middle.
+  await page.locator('li[data-recording^="tone-kit.audio."] button.play').click();
+  const audio = await page.evaluate(async () => {
+    const a = document.getElementById("recording-audio");
+    await new Promise((r) => (a.readyState >= 1 ? r() : a.addEventListener("loadedmetadata", r, { once: true })));
+    const mid = a.duration / 2;
+    a.currentTime = mid;
+    await a.play();
+    await new Promise((r) => setTimeout(r, 1200));
+    return { duration: a.duration, mid, now: a.currentTime, paused: a.paused };
+  });
+  assert.ok(audio.duration > 3, `${audio.duration} s recorded`);
+  assert.ok(!audio.paused && audio.now > audio.mid + 0.5 && audio.now < audio.duration, `playing from the middle: ${JSON.stringify(audio)}`);
+
+  // A clip of 1.5 s from 1 s on, as the page links it.
+  await page.fill("#clip-from", "1");
+  await page.fill("#clip-to", "2.5");
+  const href = await page.getAttribute("#clip-download", "href");
+  const clip = await page.evaluate(async (u) => Array.from(new Uint8Array(await (await fetch(u)).arrayBuffer())), href);
+  const file = path.join(dataDir, "clip.wav");
+  writeFileSync(file, Buffer.from(clip));
+  const probe = spawnSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file], { encoding: "utf8" });
+  assert.equal(probe.status, 0, probe.stderr);
+  assert.ok(Math.abs(Number(probe.stdout) - 1.5) < 0.01, `the clip is ${probe.stdout.trim()} s`);
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,212 @@
+// Library: recordings per source on a timeline; a camera recording plays in
+// the page from its frame index (frames fetched by time, a scrubber, 1×, 2×,
+// 4×), an audio recording in an <audio> element (it seeks with Range), a
+// clip of it downloads as a WAV; the admin starts and stops recorders here.
+import type { RecorderList, RecordingInfo, RecordingList } from "../generated/contract";
+import { api, withToken } from "../lib/api";
+import { fmtBytes, h, notice, setText } from "../lib/dom";
+import { fmtTime } from "./files";
+
+const when = (ms: number) => new Date(ms).toLocaleString();
+
+/** Plays a camera segment by fetching its frames by time (one request in flight: latest wins). */
+export class FramePlayer {
+  speed = 1;
+  position = 0; // ms from the segment's start
+  playing = false;
+  frames = 0;
+  private last = 0;
+  private busy = false;
+  private raf = 0;
+  private shownUrl = "";
+
+  constructor(
+    private readonly seg: RecordingInfo,
+    private readonly img: HTMLImageElement,
+    private readonly onTick: () => void,
+  ) {}
+
+  play(): void {
+    if (this.position >= this.seg.durationMs) this.position = 0;
+    this.playing = true;
+    this.last = performance.now();
+    this.loop();
+  }
+
+  pause(): void {
+    this.playing = false;
+    cancelAnimationFrame(this.raf);
+  }
+
+  seek(ms: number): void {
+    this.position = Math.max(0, Math.min(this.seg.durationMs, ms));
+    void this.show();
+  }
+
+  close(): void {
+    this.pause();
+    if (this.shownUrl) URL.revokeObjectURL(this.shownUrl);
+  }
+
+  private loop = () => {
+    if (!this.playing) return;
+    const now = performance.now();
+    this.position = Math.min(this.seg.durationMs, this.position + (now - this.last) * this.speed);
+    this.last = now;
+    void this.show();
+    this.onTick();
+    if (this.position >= this.seg.durationMs) {
+      this.playing = false;
+      this.onTick();
+      return;
+    }
+    this.raf = requestAnimationFrame(this.loop);
+  };
+
+  private async show(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const r = await fetch(withToken(`/api/recordings/${encodeURIComponent(this.seg.id)}/frame?t=${Math.floor(this.position)}`));
+      if (r.ok) {
+        const url = URL.createObjectURL(await r.blob());
+        this.img.src = url;
+        await this.img.decode().catch(() => undefined);
+        if (this.shownUrl) URL.revokeObjectURL(this.shownUrl);
+        this.shownUrl = url;
+        this.frames++;
+        this.img.dataset.frameMs = r.headers.get("x-frame-ms") ?? "";
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
+  const status = h("div", { "aria-live": "polite" });
+  const disk = h("p", { class: "hint", id: "record-disk" });
+  const active = h("ul", { class: "recorders", id: "recorders" });
+  const sourceInput = h("input", { id: "record-source", placeholder: "camera or source ID", list: "record-ids", required: true }) as HTMLInputElement;
+  const ids = h("datalist", { id: "record-ids" });
+  const kind = h("select", { id: "record-kind" }, h("option", { value: "camera" }, "camera"), h("option", { value: "audio" }, "audio")) as HTMLSelectElement;
+  const startForm = h("form", { class: "toolbar", id: "record-form" }, h("label", { for: "record-source" }, "Record "), sourceInput, ids, kind, h("button", { type: "submit" }, "Start"));
+  const list = h("div", { id: "recordings" });
+  const player = h("section", { class: "card player", id: "recording-player", hidden: true });
+  root.append(status, admin ? startForm : "", active, disk, player, list);
+
+  let current: { close(): void } | null = null;
+
+  startForm.onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("/api/recorders", { method: "POST", body: JSON.stringify({ source: sourceInput.value.trim(), kind: kind.value }) });
+      status.replaceChildren();
+      await refresh();
+    } catch (e) {
+      status.replaceChildren(notice(`Cannot record: ${(e as Error).message}`, "error"));
+    }
+  };
+
+  function openCamera(seg: RecordingInfo) {
+    current?.close();
+    const img = h("img", { class: "recording-frame", alt: `Recording of ${seg.source}` }) as HTMLImageElement;
+    const scrub = h("input", { type: "range", min: 0, max: seg.durationMs, step: 1, value: 0, class: "scrub", id: "recording-scrub", "aria-label": "Position" }) as HTMLInputElement;
+    const time = h("span", { class: "time", id: "recording-time" });
+    const speed = h("select", { id: "recording-speed", "aria-label": "Speed" }, ...[1, 2, 4].map((s) => h("option", { value: s }, `${s}×`))) as HTMLSelectElement;
+    const play = h("button", { type: "button", id: "recording-play" }, "Play") as HTMLButtonElement;
+    const p = new FramePlayer(seg, img, () => tick());
+    const tick = () => {
+      if (document.activeElement !== scrub) scrub.value = String(Math.floor(p.position));
+      setText(time, `${fmtTime(p.position / 1000)} / ${fmtTime(seg.durationMs / 1000)}`);
+      setText(play, p.playing ? "Pause" : "Play");
+      player.dataset.position = String(Math.floor(p.position));
+    };
+    play.onclick = () => (p.playing ? p.pause() : p.play(), tick());
+    speed.onchange = () => (p.speed = Number(speed.value));
+    scrub.oninput = () => (p.seek(Number(scrub.value)), tick());
+    player.replaceChildren(h("h2", {}, `${seg.source} · ${when(seg.startMs)}`), img, h("div", { class: "file-controls" }, play, scrub, time), h("div", { class: "toolbar" }, h("label", { for: "recording-speed" }, "Speed "), speed, h("a", { class: "button", href: withToken(`/api/recordings/${encodeURIComponent(seg.id)}`), download: "" }, "Download")));
+    player.hidden = false;
+    (window as unknown as { relaydeckRecording: FramePlayer }).relaydeckRecording = p;
+    p.seek(0);
+    tick();
+    current = p;
+  }
+
+  function openAudio(seg: RecordingInfo) {
+    current?.close();
+    const url = withToken(`/api/recordings/${encodeURIComponent(seg.id)}`);
+    const audio = h("audio", { controls: true, src: url, id: "recording-audio", preload: "metadata" }) as HTMLAudioElement;
+    const speed = h("select", { id: "recording-speed", "aria-label": "Speed" }, ...[1, 2, 4].map((s) => h("option", { value: s }, `${s}×`))) as HTMLSelectElement;
+    speed.onchange = () => (audio.playbackRate = Number(speed.value));
+    const from = h("input", { type: "number", min: 0, step: 0.1, value: 0, id: "clip-from", "aria-label": "Clip from (s)" }) as HTMLInputElement;
+    const to = h("input", { type: "number", min: 0, step: 0.1, value: Math.min(10, seg.durationMs / 1000), id: "clip-to", "aria-label": "Clip to (s)" }) as HTMLInputElement;
+    const clip = h("a", { class: "button", id: "clip-download", download: "" }, "Download clip") as HTMLAnchorElement;
+    const setClip = () => (clip.href = withToken(`/api/recordings/${encodeURIComponent(seg.id)}?from=${Math.round(Number(from.value) * 1000)}&to=${Math.round(Number(to.value) * 1000)}`));
+    from.oninput = to.oninput = setClip;
+    setClip();
+    player.replaceChildren(h("h2", {}, `${seg.source} · ${when(seg.startMs)}`), audio, h("div", { class: "toolbar" }, h("label", { for: "recording-speed" }, "Speed "), speed, h("label", { for: "clip-from" }, "Clip from "), from, h("label", { for: "clip-to" }, " to "), to, " s ", clip, h("a", { class: "button", href: url, download: "" }, "Download")));
+    player.hidden = false;
+    current = { close: () => audio.pause() };
+  }
+
+  function timeline(segs: RecordingInfo[]): HTMLElement {
+    const start = Math.min(...segs.map((s) => s.startMs));
+    const end = Math.max(...segs.map((s) => s.endMs), start + 1);
+    const bar = h("div", { class: "timeline", title: `${when(start)} – ${when(end)}` });
+    for (const s of segs) {
+      const mark = h("button", { type: "button", class: `span ${s.kind}`, style: `left:${((s.startMs - start) / (end - start)) * 100}%;width:${Math.max(0.5, ((s.endMs - s.startMs) / (end - start)) * 100)}%`, title: `${s.kind} ${when(s.startMs)}, ${fmtTime(s.durationMs / 1000)}`, "aria-label": `Play ${s.kind} from ${when(s.startMs)}` });
+      mark.onclick = () => (s.kind === "camera" ? openCamera(s) : openAudio(s));
+      bar.append(mark);
+    }
+    return bar;
+  }
+
+  function row(s: RecordingInfo): HTMLElement {
+    const play = h("button", { type: "button", class: "play" }, "Play") as HTMLButtonElement;
+    play.onclick = () => (s.kind === "camera" ? openCamera(s) : openAudio(s));
+    const del = admin && !s.live ? (h("button", { type: "button", class: "danger" }, "Delete") as HTMLButtonElement) : null;
+    if (del)
+      del.onclick = async () => {
+        if (!confirm(`Delete the recording of ${s.source} from ${when(s.startMs)}?`)) return;
+        await api(`/api/recordings/${encodeURIComponent(s.id)}`, { method: "DELETE" }).catch((e) => status.replaceChildren(notice((e as Error).message, "error")));
+        await refresh();
+      };
+    const facts = `${s.kind} · ${when(s.startMs)} · ${fmtTime(s.durationMs / 1000)} · ${fmtBytes(s.bytes)}${s.frames ? ` · ${s.frames} frames` : ""}${s.live ? " · recording" : ""}`;
+    return h("li", { "data-recording": s.id }, h("span", { class: "facts" }, facts), " ", play, " ", h("a", { class: "button", href: withToken(`/api/recordings/${encodeURIComponent(s.id)}`), download: "" }, "Download"), " ", del ?? "");
+  }
+
+  async function refresh() {
+    try {
+      const [{ recordings }, rec] = await Promise.all([api<RecordingList>("/api/recordings?limit=1000"), api<RecorderList>("/api/recorders")]);
+      active.replaceChildren(
+        ...rec.recorders.map((r) => {
+          const stop = admin ? (h("button", { type: "button" }, "Stop") as HTMLButtonElement) : null;
+          if (stop) stop.onclick = async () => (await api(`/api/recorders/${encodeURIComponent(r.source)}`, { method: "DELETE" }).catch(() => null), await refresh());
+          return h("li", { "data-recorder": `${r.source}:${r.kind}`, "data-state": r.state }, h("strong", {}, `${r.source} (${r.kind})`), ` ${r.state === "disk_full" ? "stopped: the disk is full" : r.state}${r.message ? ` — ${r.message}` : ""} `, stop ?? "");
+        }),
+      );
+      const used = rec.bySource.reduce((n, s) => n + s.bytes, 0);
+      setText(disk, `Recordings use ${fmtBytes(used)}${rec.bySource.length ? ` (${rec.bySource.map((s) => `${s.source} ${fmtBytes(s.bytes)}`).join(", ")})` : ""}${rec.freeBytes === null ? "" : ` · ${fmtBytes(rec.freeBytes)} free; recording stops below ${fmtBytes(rec.reserveBytes)}`}.`);
+      const bySource = new Map<string, RecordingInfo[]>();
+      for (const r of recordings) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
+      list.replaceChildren(
+        ...(bySource.size
+          ? [...bySource].map(([source, segs]) => h("section", { class: "card recording-source", "data-source": source }, h("h2", {}, source), timeline(segs), h("ul", { class: "segments" }, ...segs.map(row))))
+          : [h("p", { class: "empty" }, admin ? "No recordings yet. Start one above, or add rules under Settings › Recording." : "No recordings of what this link may see.")]),
+      );
+      if (admin) {
+        const [{ clients }, { sources }] = await Promise.all([api("/api/clients"), api("/api/sources")]);
+        ids.replaceChildren(...[...clients.map((c: { id: string }) => c.id), ...sources.map((s: { id: string }) => s.id)].map((id) => h("option", { value: id })));
+      }
+    } catch (e) {
+      status.replaceChildren(notice(`Cannot list recordings: ${(e as Error).message}`, "error"));
+    }
+  }
+  void refresh();
+  const timer = setInterval(() => !document.hidden && void refresh(), 5000);
+  return () => {
+    clearInterval(timer);
+    current?.close();
+  };
+}

@@ -463,3 +463,96 @@ async fn a_rule_records_until_it_is_taken_away_and_bad_rules_are_refused() {
     }
     assert_eq!(put(json!({"recordMaxDiskPercent": 0})).await.0, 400);
 }
+
+/// A tmpfs of `mb` MiB mounted for one test (the tests run as root: `.ci/run`), unmounted after.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(mb: u32) -> Self {
+        let dir = temp_data_dir().join("small-disk");
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mb}m"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "mounting a tmpfs needs root, as the CI runs"
+        );
+        SmallDisk(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_stops_recording_with_an_alert_and_recording_resumes_when_space_returns() {
+    let disk = SmallDisk::mount(6);
+    let srv = start_server(|c| {
+        c.record_dir = Some(disk.0.join("rec"));
+        c.record_reserve = 2 << 20;
+        c.record_segment_bytes = 1 << 20;
+    })
+    .await;
+    // Retention stays out of it: recordings may fill 95 % of this disk.
+    let put = reqwest::Client::new()
+        .put(http(srv.addr, "/api/settings"))
+        .header("content-type", "application/json")
+        .body(json!({"recordMaxDiskPercent": 95}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    start(&srv, "big", "camera").await;
+    let mut cam = camera(srv.addr, "big").await;
+    let mut viewer = connect(srv.addr, "/stream/ws?clientId=big").await;
+    let state = || async {
+        let (_, rec) = get_json(srv.addr, "/api/recorders").await;
+        rec["recorders"][0]["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut n = 0;
+    let t0 = std::time::Instant::now();
+    while state().await != "disk_full" {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the disk fills");
+        send_frame(&mut cam, &noise_jpeg(n, 320, 240)).await;
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Live streaming and the settings go on.
+    send_frame(&mut cam, &noise_jpeg(n, 320, 240)).await;
+    let _ = next_binary(&mut viewer).await;
+    let (status, _) = get_json(srv.addr, "/api/settings").await;
+    assert_eq!(status, 200);
+    let (_, rec) = get_json(srv.addr, "/api/recorders").await;
+    assert!(rec["freeBytes"].as_u64().unwrap() < 2 << 20, "{rec}");
+    // Space returns: every finished recording deleted; the recorder starts a new segment.
+    for seg in recordings(&srv, "").await {
+        if seg["live"] == false {
+            let id = seg["id"].as_str().unwrap();
+            let del = reqwest::Client::new()
+                .delete(http(srv.addr, &format!("/api/recordings/{id}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(del.status(), 200);
+        }
+    }
+    let t0 = std::time::Instant::now();
+    while state().await != "recording" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "recording resumes");
+        n += 1;
+        send_frame(&mut cam, &noise_jpeg(n, 320, 240)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop(&srv, "big").await;
+    let after = recordings(&srv, "").await;
+    assert!(!after.is_empty() && after.iter().all(|s| s["live"] == false));
+}

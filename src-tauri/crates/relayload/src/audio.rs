@@ -27,7 +27,7 @@ pub struct AudioReport {
     received: u64,
     corrupt: u64,
     latencies: Vec<u32>,
-    seconds: f64,
+    pub seconds: f64,
     cpu_us: u64,
     peak_rss_kib: u64,
     packets_sent: u64,
@@ -123,6 +123,8 @@ pub async fn run(args: &Args, addr: SocketAddr, pid: u32) -> anyhow::Result<Audi
         cfg.ping_every = Some(Duration::from_secs(5));
         devkits.push(Arc::new(Devkit::connect(cfg).await?));
     }
+    let ids: Vec<String> = (0..args.devkits).map(|d| format!("dk-{d}")).collect();
+    crate::record_all(args, addr, &ids, "audio").await?;
     // The window of measured sequence numbers: [lo, hi), set when measuring starts and ends.
     let window = Arc::new((AtomicU32::new(u32::MAX), AtomicU32::new(u32::MAX)));
     let stop = Arc::new(AtomicBool::new(false));

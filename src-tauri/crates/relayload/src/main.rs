@@ -68,6 +68,9 @@ pub(crate) struct Args {
     /// WebRTC receiver mode: this many WebRTC listeners (webrtc-rs peers on the Opus track) of one devkit.
     #[arg(long, default_value_t = 0)]
     webrtc_listeners: usize,
+    /// Record every camera (or devkit) while measuring (`POST /api/recorders`).
+    #[arg(long)]
+    record: bool,
 }
 
 const TAG: &[u8; 4] = b"RLD1";
@@ -89,15 +92,64 @@ async fn main() -> anyhow::Result<()> {
         let (mut child, addr) = start_server(&args).await?;
         let result = audio::run(&args, addr, child.id()).await;
         stop_server(&mut child);
-        result?.print(&args);
+        let result = result?;
+        result.print(&args);
+        print_recorded(&args, result.seconds);
         return Ok(());
     }
     let base = base_jpeg(args.width, args.height)?;
     let (mut child, addr) = start_server(&args).await?;
     let result = run(&args, addr, &base, child.id()).await;
     stop_server(&mut child);
-    result?.print(&args, base.len());
+    let result = result?;
+    result.print(&args, base.len());
+    print_recorded(&args, result.seconds);
     Ok(())
+}
+
+/// The server's data directory (its recordings are under it).
+fn data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("relayload-{}", std::process::id()))
+}
+
+/// `--record`: starts a recorder of `kind` for each of `ids`.
+pub(crate) async fn record_all(args: &Args, addr: SocketAddr, ids: &[String], kind: &str) -> anyhow::Result<()> {
+    if !args.record {
+        return Ok(());
+    }
+    for id in ids {
+        let body = format!(r#"{{"source":"{id}","kind":"{kind}"}}"#);
+        http_request(addr, "POST", &with_token("/api/recorders"), "", &body).await?;
+    }
+    Ok(())
+}
+
+/// Bytes under `dir`, recursively.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    })
+}
+
+/// `--record`: what the recorders wrote (warm-up included), and its rate over the measured time.
+fn print_recorded(args: &Args, seconds: f64) {
+    if !args.record {
+        return;
+    }
+    let bytes = dir_bytes(&data_dir().join("recordings"));
+    println!(
+        "  recorded           {:.1} MiB ({:.2} MB/s over the measured {seconds:.1} s, warm-up included)",
+        bytes as f64 / (1 << 20) as f64,
+        bytes as f64 / 1e6 / seconds.max(0.001)
+    );
+    let _ = std::fs::remove_dir_all(data_dir());
 }
 
 /// SIGTERM, as a user stops it, then waits for it to exit.
@@ -139,7 +191,7 @@ async fn start_server(args: &Args) -> anyhow::Result<(Child, SocketAddr)> {
         .local_addr()?
         .port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let data_dir = std::env::temp_dir().join(format!("relayload-{}", std::process::id()));
+    let data_dir = data_dir();
     let child = Command::new(&bin)
         .args([
             "serve",
@@ -465,6 +517,8 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
         }
         cameras.push(ws.into_inner());
     }
+    let ids: Vec<String> = (0..args.cameras).map(|c| format!("cam{c}")).collect();
+    record_all(args, addr, &ids, "camera").await?;
     // Warm-up: one second of frames not counted.
     let period = Duration::from_secs_f64(1.0 / args.fps as f64);
     let total = args.duration * args.fps as u64;

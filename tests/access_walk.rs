@@ -354,11 +354,12 @@ fn routes() -> Vec<Route> {
         ),
         // The library: the list is filtered, one file is asked for again by the handler.
         r(Method::GET, "/api/files", "/api/files", Nothing, View, Api),
+        // library::visible decides: a recording's file ID is not its source's.
         r(
             Method::GET,
+            "/api/files/a",
             "/api/files/{id}",
-            "/api/files/{id}",
-            Path,
+            Nothing,
             View,
             Api,
         ),

@@ -282,7 +282,11 @@ async fn uploads_are_seen_by_the_admin_and_tokens_granted_them() {
     let (_, list) = get_as(&srv, "/api/files", &granted).await;
     assert_eq!(list["files"][0]["id"], "song-wav");
     assert_eq!(get_as(&srv, "/api/files/song-wav", &granted).await.0, 200);
-    assert_eq!(get_as(&srv, "/api/files/song-wav", &other).await.0, 403);
+    assert_eq!(
+        get_as(&srv, "/api/files/song-wav", &other).await.0,
+        404,
+        "not there, for it"
+    );
     // Only the admin deletes.
     let del = reqwest::Client::new()
         .delete(format!("http://{}/api/files/song-wav", srv.addr))
@@ -571,4 +575,67 @@ async fn file_offers_are_checked_like_every_other_request() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("DataChannel"));
+}
+
+#[tokio::test]
+async fn audio_recordings_are_files_of_the_library_for_whoever_may_hear_their_source() {
+    let srv = start_server(|c| c.webrtc_bind = [127, 0, 0, 1].into()).await;
+    post_json(
+        srv.addr,
+        "/api/recorders",
+        json!({"source": "hall", "kind": "audio"}),
+    )
+    .await;
+    let dk = devkit(&srv, "hall").await;
+    let mut sent = Vec::new();
+    for seq in 1..=60u32 {
+        let chunk = pcm(seq);
+        dk.send_audio(seq, seq * 320, &chunk).await.unwrap();
+        sent.extend_from_slice(&chunk);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let stop = reqwest::Client::new()
+        .delete(http(srv.addr, "/api/recorders/hall"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stop.status(), 200);
+
+    let hall = token(&srv, Scope::View, Some(&["hall"]));
+    let other = token(&srv, Scope::View, Some(&["garage"]));
+    let (_, list) = get_as(&srv, "/api/files", &hall).await;
+    let rec = &list["files"][0];
+    assert_eq!(
+        (&rec["origin"], &rec["source"], &rec["format"]),
+        (&json!("recording"), &json!("hall"), &json!("wav"))
+    );
+    assert_eq!(rec["pcmSize"], sent.len());
+    let id = rec["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get_as(&srv, &format!("/api/files/{id}"), &hall).await.0,
+        200
+    );
+    let (_, none) = get_as(&srv, "/api/files", &other).await;
+    assert_eq!(none["files"], json!([]));
+    assert_eq!(
+        get_as(&srv, &format!("/api/files/{id}"), &other).await.0,
+        404
+    );
+
+    // Played over the fileStream channel: its PCM is the recording's samples.
+    let peer = FilePeer::open(&srv, play(&id, "pcm", "rec1"), &hall)
+        .await
+        .unwrap();
+    let meta = peer.text().await;
+    assert_eq!(
+        meta["format"],
+        json!({"sampleRate": 16_000, "channels": 1, "encoding": "s16le"})
+    );
+    assert!(peer.rest().await == sent, "the recorded samples");
+    let (status, _) = FilePeer::open(&srv, play(&id, "pcm", "rec2"), &other)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(status, 404);
 }

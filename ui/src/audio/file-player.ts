@@ -52,10 +52,15 @@ export class FilePlayer {
     return this.meta?.durationSec ?? 0;
   }
 
+  /** Bytes per sample of the PCM (s16le: 2; a recording in s32le or f32le: 4). */
+  private get sampleBytes(): number {
+    return this.meta?.format?.encoding === "s16le" ? 2 : 4;
+  }
+
   /** Seconds per full chunk. */
   private get chunkSeconds(): number {
     const f = this.meta!.format!;
-    return this.meta!.chunkSize / (f.sampleRate * f.channels * 2);
+    return this.meta!.chunkSize / (f.sampleRate * f.channels * this.sampleBytes);
   }
 
   /** Where playback is, in seconds of the file. */
@@ -187,12 +192,14 @@ export class FilePlayer {
   private schedule(ctx: AudioContext, chunk: number, offset: number, when: number): void {
     const f = this.meta!.format!;
     const data = this.stream.chunks!.get(chunk)!;
-    const samples = new Int16Array(data);
+    // s16le and s32le are scaled to [-1, 1); f32le is already there.
+    const samples = f.encoding === "f32le" ? new Float32Array(data) : f.encoding === "s32le" ? new Int32Array(data) : new Int16Array(data);
+    const scale = f.encoding === "f32le" ? 1 : f.encoding === "s32le" ? 2147483648 : 32768;
     const frames = samples.length / f.channels;
     const buffer = ctx.createBuffer(f.channels, frames, f.sampleRate);
     for (let c = 0; c < f.channels; c++) {
       const plane = buffer.getChannelData(c);
-      for (let i = 0; i < frames; i++) plane[i] = samples[i * f.channels + c] / 32768;
+      for (let i = 0; i < frames; i++) plane[i] = samples[i * f.channels + c] / scale;
     }
     const src = ctx.createBufferSource();
     src.buffer = buffer;

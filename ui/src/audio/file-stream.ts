@@ -51,7 +51,7 @@ export class FileStream {
   chunkAt(seconds: number): number {
     const f = this.meta?.format;
     if (!f || !this.meta) return 0;
-    const bytes = seconds * f.sampleRate * f.channels * 2;
+    const bytes = seconds * f.sampleRate * f.channels * (f.encoding === "s16le" ? 2 : 4);
     return Math.min(this.meta.totalChunks, Math.max(0, Math.floor(bytes / this.meta.chunkSize)));
   }
 

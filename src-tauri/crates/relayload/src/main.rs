@@ -113,7 +113,12 @@ fn data_dir() -> std::path::PathBuf {
 }
 
 /// `--record`: starts a recorder of `kind` for each of `ids`.
-pub(crate) async fn record_all(args: &Args, addr: SocketAddr, ids: &[String], kind: &str) -> anyhow::Result<()> {
+pub(crate) async fn record_all(
+    args: &Args,
+    addr: SocketAddr,
+    ids: &[String],
+    kind: &str,
+) -> anyhow::Result<()> {
     if !args.record {
         return Ok(());
     }

@@ -305,6 +305,8 @@ impl FromRef<AppState> for GuardState {
 #[derive(Clone)]
 pub struct FilesState {
     pub library: Arc<FileLibrary>,
+    /// Audio recordings are files of the library too.
+    pub recordings: Arc<crate::edges::record::catalog::Catalog>,
     pub config: Arc<ServerConfig>,
 }
 
@@ -312,6 +314,7 @@ impl FromRef<AppState> for FilesState {
     fn from_ref(s: &AppState) -> Self {
         Self {
             library: s.library.clone(),
+            recordings: s.recorders.catalog.clone(),
             config: s.config.clone(),
         }
     }

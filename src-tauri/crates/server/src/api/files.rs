@@ -6,7 +6,8 @@
 //!   decoded before it is kept: `201` (`Location: /api/files/{id}`) with its
 //!   entry, `200` when it replaced the file with that ID; `415 not_audio`
 //!   with the decoder's reason, `413` when too large. Admin only.
-//! * `GET /api/files`: what the caller may see ([`library::visible`]).
+//! * `GET /api/files`: what the caller may see ([`library::visible`]): uploads,
+//!   and finished audio recordings ([`library::recorded`]).
 //! * `GET /api/files/{id}`, `DELETE /api/files/{id}` (admin).
 //!
 //! Playing a file is WebRTC's (`POST /api/offer` with `"file"`).
@@ -26,7 +27,7 @@ use tokio::io::AsyncWriteExt;
 use crate::{
     auth::Access,
     error::ApiError,
-    library::{self, decode::DecodeError, name, FileLibrary, Staged},
+    library::{self, decode::DecodeError, name, Staged},
     state::{AppState, FilesState},
 };
 
@@ -37,9 +38,14 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(State(s): State<FilesState>, access: Access) -> Json<FileList> {
-    let files = s
-        .library
-        .list()
+    let mut files: Vec<AudioFile> = s.library.list();
+    files.extend(
+        library::recorded::all(&s.recordings)
+            .into_iter()
+            .map(|(f, _)| f),
+    );
+    files.sort_by(|a, b| b.added_ms.cmp(&a.added_ms).then(a.id.cmp(&b.id)));
+    let files = files
         .into_iter()
         .filter(|f| library::visible(&access.principal, f))
         .collect();
@@ -49,17 +55,45 @@ async fn list(State(s): State<FilesState>, access: Access) -> Json<FileList> {
     })
 }
 
-/// The file `id` names, if the caller may see it (one it may not is not
-/// there, for it: the same `404`).
-pub fn find(library: &FileLibrary, access: &Access, id: &str) -> Result<AudioFile, ApiError> {
-    library
-        .get(id)
-        .filter(|f| library::visible(&access.principal, f))
+/// A file and where its bytes are: the original, and its PCM (from `pcm_offset` on).
+pub struct Located {
+    pub file: AudioFile,
+    pub original: std::path::PathBuf,
+    pub pcm: std::path::PathBuf,
+    pub pcm_offset: u64,
+    /// The PCM's encoding (uploads are decoded to s16le; recordings keep their own).
+    pub encoding: &'static str,
+}
+
+/// The file `id` names — an upload or an audio recording — if the caller
+/// may see it (one it may not is not there, for it: the same `404`).
+pub fn find(s: &FilesState, access: &Access, id: &str) -> Result<Located, ApiError> {
+    let found = match s.library.get(id) {
+        Some(file) => {
+            let paths = s.library.paths(&file);
+            Some(Located {
+                file,
+                original: paths.original,
+                pcm: paths.pcm,
+                pcm_offset: 0,
+                encoding: "s16le",
+            })
+        }
+        None => library::recorded::find(&s.recordings, id).map(|(file, seg)| Located {
+            file,
+            encoding: library::recorded::encoding(&seg.path),
+            original: seg.path.clone(),
+            pcm: seg.path,
+            pcm_offset: crate::edges::record::wav::HEADER as u64,
+        }),
+    };
+    found
+        .filter(|l| library::visible(&access.principal, &l.file))
         .ok_or_else(|| ApiError::UnknownFile(id.into()))
 }
 
 async fn one(State(s): State<FilesState>, access: Access) -> Result<Json<AudioFile>, ApiError> {
-    find(&s.library, &access, access.id()?.as_str()).map(Json)
+    find(&s, &access, access.id()?.as_str()).map(|l| Json(l.file))
 }
 
 async fn remove(State(s): State<FilesState>, access: Access) -> Result<Json<AudioFile>, ApiError> {

@@ -111,7 +111,7 @@ pub fn table() -> Vec<Rule> {
         PATCH  "/api/whep/{id}/{*}"            => View(Path), Api;    // WHEP: refused (no trickle ICE), 405
 
         GET    "/api/files"                    => View(None), Api;    // the library: filtered to what the caller may see
-        GET    "/api/files/{id}"               => View(Path), Api;    // the handler asks library::visible too
+        GET    "/api/files/{id}"               => View(None), Api;    // library::visible decides (a recording's ID is not its source's)
         PUT    "/api/files/{*}"                => Admin, Api;         // an upload: the tail is its name, sanitised by the handler
         DELETE "/api/files/{id}"               => Admin, Api;
 

@@ -3,6 +3,7 @@
 //!
 //! * [`decode`]: what a file is, and its PCM (symphonia; Ogg/Opus by libopus).
 //! * [`name`]: the safe name and the ID a file gets from what it was uploaded as.
+//! * [`recorded`]: finished audio recordings, listed and played as files of the library.
 //!
 //! On disk, in `<data>/library/` (0700, files 0600): `<id>.<ext>` (the
 //! file byte for byte), `<id>.pcm` (s16le) and `<id>.json` (its
@@ -14,6 +15,7 @@
 
 pub mod decode;
 pub mod name;
+pub mod recorded;
 
 use std::{
     collections::BTreeMap,

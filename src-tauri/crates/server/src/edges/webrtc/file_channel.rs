@@ -38,6 +38,10 @@ pub struct FilePlay {
     pub mode: FileMode,
     /// The PCM in `pcm` mode, the original in `bytes` mode.
     pub path: PathBuf,
+    /// Where the bytes sent start in `path` (a recording's PCM: after its WAV header).
+    pub offset: u64,
+    /// `pcm` mode: the PCM's encoding (`s16le` for uploads; a recording's own).
+    pub encoding: &'static str,
 }
 
 impl FilePlay {
@@ -54,7 +58,8 @@ impl FilePlay {
 
     /// PCM bytes per second (`pcm` mode).
     fn byte_rate(&self) -> f64 {
-        f64::from(self.file.sample_rate) * f64::from(self.file.channels) * 2.0
+        let sample = if self.encoding == "s16le" { 2.0 } else { 4.0 };
+        f64::from(self.file.sample_rate) * f64::from(self.file.channels) * sample
     }
 
     fn metadata(&self) -> FileEvent {
@@ -74,7 +79,7 @@ impl FilePlay {
             format: pcm.then(|| PcmFormat {
                 sample_rate: self.file.sample_rate,
                 channels: self.file.channels,
-                encoding: "s16le".into(),
+                encoding: self.encoding.into(),
             }),
         }
     }
@@ -162,7 +167,7 @@ async fn serve(dc: &Arc<dyn DataChannel>, play: &FilePlay) -> Result<ChannelEnd,
             writable = dc.writable(), if sending => {
                 writable?;
                 let n = next.expect("sending");
-                let len = read_chunk(&mut file, n, play.total_size(), &mut buf).await?;
+                let len = read_chunk(&mut file, play.offset, n, play.total_size(), &mut buf).await?;
                 dc.send(BytesMut::from(&buf[..len])).await?;
                 next = Some(n + 1);
             },
@@ -177,6 +182,7 @@ async fn serve(dc: &Arc<dyn DataChannel>, play: &FilePlay) -> Result<ChannelEnd,
 /// Chunk `n` into `buf`; its length.
 async fn read_chunk(
     file: &mut tokio::fs::File,
+    offset: u64,
     n: u64,
     total: u64,
     buf: &mut [u8],
@@ -184,7 +190,7 @@ async fn read_chunk(
     let start = n * CHUNK_SIZE as u64;
     let len = (total - start).min(CHUNK_SIZE as u64) as usize;
     let read = async {
-        file.seek(SeekFrom::Start(start)).await?;
+        file.seek(SeekFrom::Start(offset + start)).await?;
         file.read_exact(&mut buf[..len]).await
     };
     read.await
@@ -243,6 +249,8 @@ mod tests {
             },
             mode,
             path: PathBuf::new(),
+            offset: 0,
+            encoding: "s16le",
         }
     }
 

@@ -59,7 +59,6 @@ use crate::{
     auth::Access,
     body::JsonBody,
     error::ApiError,
-    library::FileLibrary,
     state::{AppState, MediaState},
     store::settings::SettingsHandle,
     streams::find_audio_source,
@@ -91,7 +90,7 @@ pub struct WebRtcState {
     /// For the `iceServers` setting, read for every new peer.
     pub settings: SettingsHandle,
     /// The files an offer may name.
-    pub library: Arc<FileLibrary>,
+    pub files: crate::state::FilesState,
 }
 
 impl FromRef<AppState> for WebRtcState {
@@ -100,7 +99,7 @@ impl FromRef<AppState> for WebRtcState {
             media: MediaState::from_ref(s),
             shared: s.webrtc.clone(),
             settings: s.settings.clone(),
-            library: s.library.clone(),
+            files: crate::state::FilesState::from_ref(s),
         }
     }
 }
@@ -290,15 +289,21 @@ fn what_to_play(
             Plays::Live(source)
         }
         (None, Some(id)) => {
-            access.view(id)?;
-            let file = crate::api::files::find(&state.library, access, id)?;
+            // library::visible is the policy for files (uploads need a grant of
+            // their ID, recordings a right to their source).
+            let found = crate::api::files::find(&state.files, access, id)?;
             let mode = req.mode.unwrap_or_default();
-            let paths = state.library.paths(&file);
-            let path = match mode {
-                FileMode::Pcm => paths.pcm,
-                FileMode::Bytes => paths.original,
+            let (path, offset) = match mode {
+                FileMode::Pcm => (found.pcm, found.pcm_offset),
+                FileMode::Bytes => (found.original, 0),
             };
-            Plays::File(FilePlay { file, mode, path })
+            Plays::File(FilePlay {
+                file: found.file,
+                mode,
+                path,
+                offset,
+                encoding: found.encoding,
+            })
         }
     };
     Ok((plays, client))

@@ -556,3 +556,69 @@ async fn a_full_disk_stops_recording_with_an_alert_and_recording_resumes_when_sp
     let after = recordings(&srv, "").await;
     assert!(!after.is_empty() && after.iter().all(|s| s["live"] == false));
 }
+
+#[tokio::test]
+async fn a_camera_and_its_audio_source_are_one_file_with_both_tracks_in_sync() {
+    let srv = start_server(|_| {}).await;
+    let mut cam = camera(srv.addr, "phone").await;
+    let dk = devkit(&srv, "phone").await;
+    // The audio is on the air before the segment opens, so it is linked.
+    dk.send_audio(1, 320, &pcm(1)).await.unwrap();
+    eventually(|| srv.hub().audio_source("phone").and_then(|s| s.format())).await;
+    start(&srv, "phone", "camera").await;
+    let mut seq = 2u32;
+    for i in 0..40u32 {
+        // Each 40 ms: a frame and the 40 ms of audio that go with it, at once.
+        send_frame(&mut cam, &noise_jpeg(i, 32, 32)).await;
+        for _ in 0..2 {
+            dk.send_audio(seq, seq * 320, &pcm(seq)).await.unwrap();
+            seq += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop(&srv, "phone").await;
+    let seg = &recordings(&srv, "?source=phone").await[0];
+    let file = temp_data_dir().join("phone.mkv");
+    download(&srv, seg["id"].as_str().unwrap(), &file).await;
+    let probe = ffprobe(&file, "stream=codec_type,codec_name,sample_rate");
+    let streams: Vec<(String, String)> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap().into(),
+                s["codec_name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        streams,
+        [
+            ("video".into(), "mjpeg".into()),
+            ("audio".into(), "pcm_s16le".into())
+        ]
+    );
+    // In sync: each frame's audio is within 40 ms of it.
+    let packets = ffprobe(&file, "packet=stream_index,pts_time");
+    let times = |index: u64| -> Vec<f64> {
+        packets["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["stream_index"] == index)
+            .map(|p| p["pts_time"].as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let (video, audio) = (times(0), times(1));
+    assert_eq!(video.len(), 40);
+    assert!(audio.len() >= 78, "{} audio blocks", audio.len());
+    for (k, v) in video.iter().enumerate() {
+        let a = audio[2 * k];
+        assert!(
+            (a - v).abs() < 0.040,
+            "frame {k} at {v} s, its audio at {a} s"
+        );
+    }
+}

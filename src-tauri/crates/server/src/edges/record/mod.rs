@@ -248,6 +248,26 @@ struct Task {
     stop: CancellationToken,
 }
 
+/// A camera segment being written, and the linked audio source's subscription.
+struct CameraSegment {
+    open: Open<mkv::MkvWriter<BufWriter<fs::File>>>,
+    /// The first frame's capture time (µs, whole ms): time 0 of the file.
+    base_us: u64,
+    size: (u32, u32),
+    /// The last block's time: blocks never go back in time.
+    last_ms: u64,
+    audio: Option<relaydeck_hub::AudioSubscription>,
+    audio_format: Option<AudioFormat>,
+}
+
+fn bits_of(e: SampleEncoding) -> (u16, bool) {
+    match e {
+        SampleEncoding::S16le => (16, false),
+        SampleEncoding::S32le => (32, false),
+        SampleEncoding::F32le => (32, true),
+    }
+}
+
 /// An open segment file with its catalog entry.
 struct Open<W> {
     seg: Segment,
@@ -291,7 +311,8 @@ impl Task {
         open.started.elapsed() >= self.limits.segment || open.seg.bytes >= self.limits.segment_bytes
     }
 
-    /// Camera frames into Matroska segments.
+    /// Camera frames into Matroska segments; with an audio source of the same
+    /// ID (a phone publishing both), its PCM as a second track of the same file.
     async fn camera(self) {
         let queue = ViewerQueue::new();
         let mut events = self.hub.events();
@@ -299,110 +320,182 @@ impl Task {
             .hub
             .stream(self.id.as_str())
             .map(|s| s.subscribe(&queue));
-        let mut open: Option<Open<mkv::MkvWriter<BufWriter<fs::File>>>> = None;
-        let mut base_us = 0u64;
-        let mut size = (0u32, 0u32);
+        let mut seg: Option<CameraSegment> = None;
         let mut sync = tokio::time::interval(SYNC_EVERY);
         loop {
             if let Some(frame) = sub.as_ref().and_then(|s| s.slot().take()) {
-                let frame_size = (frame.info.width.into(), frame.info.height.into());
-                let reopen = open
-                    .as_ref()
-                    .is_none_or(|o| self.rotate_due(o) || frame_size != size);
-                if reopen {
-                    self.close_camera(open.take());
-                    let start_ms = frame.captured_us / 1000;
-                    match self.create(Kind::Camera, start_ms).and_then(|(seg, file)| {
-                        let track = mkv::Track::Video {
-                            width: frame_size.0,
-                            height: frame_size.1,
-                        };
-                        let writer =
-                            mkv::MkvWriter::new(BufWriter::with_capacity(1 << 20, file), &[track])
-                                .map_err(|e| RecorderState::Failed(e.to_string()))?;
-                        let index = crate::store::private_file(&seg.index_path())
-                            .map(BufWriter::new)
-                            .map_err(|e| RecorderState::Failed(e.to_string()))?;
-                        Ok(Open {
-                            seg,
-                            writer,
-                            index: Some(index),
-                            started: tokio::time::Instant::now(),
-                        })
-                    }) {
-                        Ok(o) => {
-                            base_us = frame.captured_us - frame.captured_us % 1000;
-                            size = frame_size;
-                            self.catalog.put(o.seg.clone());
-                            open = Some(o);
-                            self.set(RecorderState::Recording);
-                        }
-                        Err(state) => self.set(state),
-                    }
-                }
-                if let Some(o) = open.as_mut() {
-                    let ms = frame.captured_us.saturating_sub(base_us) / 1000;
-                    match o.writer.block(1, ms, frame.jpeg_bytes()) {
-                        Ok(()) => {
-                            // The index points at the JPEG itself, the block's last bytes.
-                            let at = o.writer.len() - frame.len() as u64;
-                            if let Some(idx) = o.index.as_mut() {
-                                let _ = writeln!(idx, "{ms} {at} {}", frame.len());
-                            }
-                            o.seg.bytes = o.writer.len();
-                            o.seg.frames += 1;
-                            o.seg.end_ms = o.seg.start_ms + ms;
-                        }
-                        Err(e) => {
-                            self.set(RecorderState::Failed(e.to_string()));
-                            self.close_camera(open.take());
-                        }
-                    }
-                }
+                self.write_frame(&mut seg, &frame);
                 if let Some(s) = sub.as_ref() {
                     s.slot().finish(Some(frame.seq));
                 }
                 continue;
             }
+            let audio = seg
+                .as_ref()
+                .and_then(|c| c.audio.as_ref().map(|a| a.queue().clone()));
             tokio::select! {
                 _ = self.stop.cancelled() => break,
                 _ = queue.ready() => {}
-                _ = sync.tick() => {
-                    if let Some(o) = open.as_mut() {
-                        let ms = o.seg.end_ms - o.seg.start_ms;
-                        let synced = o.writer.set_duration(ms)
-                            .and_then(|()| o.writer.get_mut().flush())
-                            .and_then(|()| o.writer.get_mut().get_ref().sync_data())
-                            .and_then(|()| o.index.as_mut().map_or(Ok(()), |i| i.flush()));
-                        if let Err(e) = synced {
-                            self.set(RecorderState::Failed(e.to_string()));
-                            self.close_camera(open.take());
-                        } else {
-                            self.catalog.put(o.seg.clone());
-                        }
-                    }
-                    if open.is_some() && free_bytes(&self.dir).is_some_and(|f| f < self.limits.reserve_bytes) {
-                        {
-                            self.close_camera(open.take());
-                            self.set(RecorderState::DiskFull);
-                            tracing::warn!(source = %self.id, "recording stopped: free space is under the reserve");
-                        }
-                    }
+                batch = async { audio.as_ref().expect("linked").next_batch().await }, if audio.is_some() => {
+                    self.write_audio(&mut seg, batch);
                 }
+                _ = sync.tick() => self.sync_camera(&mut seg),
                 ev = events.recv() => match ev {
                     Ok(HubEvent::Joined { id }) if id == self.id => {
                         sub = self.hub.stream(self.id.as_str()).map(|s| s.subscribe(&queue));
                     }
                     Ok(HubEvent::Left { id }) if id == self.id => {
                         sub = None;
-                        self.close_camera(open.take());
+                        self.close_camera(seg.take().map(|c| c.open));
                         self.set(RecorderState::Waiting);
                     }
                     _ => {}
                 },
             }
         }
-        self.close_camera(open.take());
+        self.close_camera(seg.take().map(|c| c.open));
+    }
+
+    /// A frame into the open segment, opening one first when none is, when
+    /// rotation is due or when the picture size changed.
+    fn write_frame(&self, seg: &mut Option<CameraSegment>, frame: &relaydeck_hub::VideoFrame) {
+        let size = (u32::from(frame.info.width), u32::from(frame.info.height));
+        if seg
+            .as_ref()
+            .is_none_or(|c| self.rotate_due(&c.open) || c.size != size)
+        {
+            self.close_camera(seg.take().map(|c| c.open));
+            match self.open_camera(frame, size) {
+                Ok(c) => {
+                    self.catalog.put(c.open.seg.clone());
+                    *seg = Some(c);
+                    self.set(RecorderState::Recording);
+                }
+                Err(state) => self.set(state),
+            }
+        }
+        let Some(c) = seg.as_mut() else { return };
+        let ms = (frame.captured_us.saturating_sub(c.base_us) / 1000).max(c.last_ms);
+        let o = &mut c.open;
+        match o.writer.block(1, ms, frame.jpeg_bytes()) {
+            Ok(()) => {
+                // The index points at the JPEG itself, the block's last bytes.
+                let at = o.writer.len() - frame.len() as u64;
+                if let Some(idx) = o.index.as_mut() {
+                    let _ = writeln!(idx, "{ms} {at} {}", frame.len());
+                }
+                o.seg.bytes = o.writer.len();
+                o.seg.frames += 1;
+                o.seg.end_ms = o.seg.start_ms + ms;
+                c.last_ms = ms;
+            }
+            Err(e) => {
+                self.set(RecorderState::Failed(e.to_string()));
+                self.close_camera(seg.take().map(|c| c.open));
+            }
+        }
+    }
+
+    fn open_camera(
+        &self,
+        frame: &relaydeck_hub::VideoFrame,
+        size: (u32, u32),
+    ) -> Result<CameraSegment, RecorderState> {
+        let failed = |e: io::Error| RecorderState::Failed(e.to_string());
+        let (seg, file) = self.create(Kind::Camera, frame.captured_us / 1000)?;
+        let mut tracks = vec![mkv::Track::Video {
+            width: size.0,
+            height: size.1,
+        }];
+        // A linked audio source: the same ID, already streaming.
+        let linked = self
+            .hub
+            .audio_source(self.id.as_str())
+            .and_then(|s| s.format().map(|f| (s, f)));
+        if let Some((_, f)) = &linked {
+            let (bits, float) = bits_of(f.encoding);
+            tracks.push(mkv::Track::Audio {
+                rate: f.sample_rate,
+                channels: f.channels,
+                bits,
+                float,
+            });
+        }
+        let writer = mkv::MkvWriter::new(BufWriter::with_capacity(1 << 20, file), &tracks)
+            .map_err(failed)?;
+        let index = crate::store::private_file(&seg.index_path())
+            .map(BufWriter::new)
+            .map_err(failed)?;
+        // From the ring back to the first frame: audio the hub got while the segment opened is not lost.
+        let audio = linked
+            .as_ref()
+            .map(|(s, _)| s.listen(Duration::from_secs(1)));
+        Ok(CameraSegment {
+            open: Open {
+                seg,
+                writer,
+                index: Some(index),
+                started: tokio::time::Instant::now(),
+            },
+            base_us: frame.captured_us - frame.captured_us % 1000,
+            size,
+            last_ms: 0,
+            audio,
+            audio_format: linked.map(|(_, f)| f),
+        })
+    }
+
+    /// The linked source's chunks as blocks of track 2, at the time the hub
+    /// received them (the clock the frames are on too).
+    fn write_audio(&self, seg: &mut Option<CameraSegment>, batch: Option<Vec<ListenerItem>>) {
+        let Some(c) = seg.as_mut() else { return };
+        let Some(batch) = batch else {
+            c.audio = None; // the source went; the picture goes on
+            return;
+        };
+        for item in batch {
+            match item {
+                ListenerItem::Format(f) if Some(f) != c.audio_format => {
+                    // Another format does not fit this track: the rest of the segment is picture only.
+                    c.audio = None;
+                    return;
+                }
+                ListenerItem::Format(_) => {}
+                ListenerItem::Chunk(chunk) => {
+                    let received_us = chunk.received_ms * 1000;
+                    if received_us < c.base_us {
+                        continue; // before the segment's first frame
+                    }
+                    let ms = (received_us.saturating_sub(c.base_us) / 1000).max(c.last_ms);
+                    if c.open.writer.block(2, ms, &chunk.pcm).is_ok() {
+                        c.open.seg.bytes = c.open.writer.len();
+                        c.last_ms = ms;
+                    }
+                }
+            }
+        }
+    }
+
+    fn sync_camera(&self, seg: &mut Option<CameraSegment>) {
+        let Some(c) = seg.as_mut() else { return };
+        let o = &mut c.open;
+        let synced = o
+            .writer
+            .set_duration(o.seg.end_ms - o.seg.start_ms)
+            .and_then(|()| o.writer.get_mut().flush())
+            .and_then(|()| o.writer.get_mut().get_ref().sync_data())
+            .and_then(|()| o.index.as_mut().map_or(Ok(()), |i| i.flush()));
+        if let Err(e) = synced {
+            self.set(RecorderState::Failed(e.to_string()));
+            self.close_camera(seg.take().map(|c| c.open));
+            return;
+        }
+        self.catalog.put(o.seg.clone());
+        if free_bytes(&self.dir).is_some_and(|f| f < self.limits.reserve_bytes) {
+            self.close_camera(seg.take().map(|c| c.open));
+            self.set(RecorderState::DiskFull);
+            tracing::warn!(source = %self.id, "recording stopped: free space is under the reserve");
+        }
     }
 
     fn close_camera(&self, open: Option<Open<mkv::MkvWriter<BufWriter<fs::File>>>>) {
@@ -487,11 +580,7 @@ impl Task {
         f: AudioFormat,
         start_ms: u64,
     ) -> Option<Open<wav::WavWriter<BufWriter<fs::File>>>> {
-        let (bits, float) = match f.encoding {
-            SampleEncoding::S16le => (16, false),
-            SampleEncoding::S32le => (32, false),
-            SampleEncoding::F32le => (32, true),
-        };
+        let (bits, float) = bits_of(f.encoding);
         let made = self.create(Kind::Audio, start_ms).and_then(|(seg, file)| {
             let writer = wav::WavWriter::new(
                 BufWriter::with_capacity(256 * 1024, file),

@@ -870,9 +870,8 @@ async fn state_files_are_private_from_their_first_byte_temporary_files_included(
         }
         let octal: Vec<String> = modes.iter().map(|m| format!("{m:o}")).collect();
         assert!(
-            modes.iter().all(
-                |m| *m == 0o600 || (["tls", "library"].contains(&name.as_str()) && *m == 0o700)
-            ),
+            modes.iter().all(|m| *m == 0o600
+                || (["tls", "library", "recordings"].contains(&name.as_str()) && *m == 0o700)),
             "{name}: modes seen {octal:?}"
         );
     }

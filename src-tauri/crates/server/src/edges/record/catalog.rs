@@ -1,6 +1,6 @@
-//! The recordings on disk, as the API lists them: one entry per segment,
-//! kept in memory and rebuilt from the files at start (the files are the
-//! truth; nothing else needs to survive a crash).
+//! The recordings on disk, as the API lists them: one entry per segment in
+//! an SQLite index, reconciled with the files at start (the files are the
+//! truth; the index is rebuilt from them when it is lost).
 //!
 //! Layout: `<record dir>/<source>/<kind>-<start ms>.mkv|.wav`, a camera
 //! segment with its frame index `….idx` beside it (one line per frame:
@@ -13,7 +13,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use parking_lot::RwLock;
+use parking_lot::Mutex;
 use relaydeck_hub::StreamId;
 
 /// What a segment records.
@@ -82,73 +82,211 @@ pub fn parse_id(id: &str) -> Option<(StreamId, Kind, u64)> {
     Some((source, kind, start))
 }
 
-#[derive(Debug, Default)]
+/// The index of every segment: SQLite (`index.sqlite3` in the record
+/// directory, WAL), one row per segment, indexed by source and time, so
+/// a time-range query stays fast with years of segments. The files are the
+/// truth: at open the index is reconciled with them (rows without a file
+/// go, files without a row are read and added, rows a crash left `live`
+/// are read again), and an index that cannot be opened is rebuilt from them.
+#[derive(Debug)]
 pub struct Catalog {
-    segments: RwLock<BTreeMap<(StreamId, Kind, u64), Segment>>,
+    db: Mutex<rusqlite::Connection>,
 }
 
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS segments (
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        frames INTEGER NOT NULL,
+        live INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        PRIMARY KEY (source, kind, start_ms)
+    );
+    CREATE INDEX IF NOT EXISTS segments_by_time ON segments (start_ms, end_ms);
+";
+
+fn open_db(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let db = rusqlite::Connection::open(path)?;
+    db.pragma_update(None, "journal_mode", "WAL")?;
+    db.pragma_update(None, "synchronous", "NORMAL")?;
+    db.execute_batch(SCHEMA)?;
+    // A file that is not this index (or is damaged) fails here, not later.
+    db.query_row("SELECT count(*) FROM segments", [], |r| r.get::<_, i64>(0))?;
+    Ok(db)
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Segment>> {
+    let source: String = r.get(0)?;
+    let kind: String = r.get(1)?;
+    let path: String = r.get(7)?;
+    let (Ok(source), Some(kind)) = (StreamId::new(&source), Kind::parse(&kind)) else {
+        return Ok(None);
+    };
+    Ok(Some(Segment {
+        source,
+        kind,
+        start_ms: r.get::<_, i64>(2)? as u64,
+        end_ms: r.get::<_, i64>(3)? as u64,
+        bytes: r.get::<_, i64>(4)? as u64,
+        frames: r.get::<_, i64>(5)? as u64,
+        live: r.get::<_, i64>(6)? != 0,
+        path: PathBuf::from(path),
+    }))
+}
+
+const COLUMNS: &str = "source, kind, start_ms, end_ms, bytes, frames, live, path";
+
 impl Catalog {
-    /// Every segment under `dir`, as its files say.
-    pub fn scan(dir: &Path) -> Self {
-        let catalog = Catalog::default();
-        let Ok(sources) = fs::read_dir(dir) else {
-            return catalog;
+    /// The index in `dir`, reconciled with the files (or rebuilt from them).
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        let path = dir.join("index.sqlite3");
+        let db = match open_db(&path) {
+            Ok(db) => db,
+            Err(e) => {
+                tracing::warn!(index = %path.display(), error = %e, "the recordings index is rebuilt from the files");
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = fs::remove_file(dir.join(format!("index.sqlite3{suffix}")));
+                }
+                open_db(&path).map_err(io::Error::other)?
+            }
         };
-        for source_dir in sources.flatten() {
-            let Some(source) = source_dir
-                .file_name()
-                .to_str()
-                .and_then(|s| StreamId::new(s).ok())
-            else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = fs::set_permissions(&path, fs::Permissions::from_mode(0o600));
+        }
+        let catalog = Catalog { db: Mutex::new(db) };
+        catalog.reconcile(dir);
+        Ok(catalog)
+    }
+
+    /// Rows without a file go; files without a row, and rows left `live`, are read.
+    fn reconcile(&self, dir: &Path) {
+        let known: BTreeMap<PathBuf, Segment> = self
+            .all()
+            .into_iter()
+            .map(|s| (s.path.clone(), s))
+            .collect();
+        let mut on_disk = std::collections::BTreeSet::new();
+        for (source, path) in files(dir) {
+            on_disk.insert(path.clone());
+            if known.get(&path).is_some_and(|s| !s.live) {
                 continue;
-            };
-            let Ok(files) = fs::read_dir(source_dir.path()) else {
-                continue;
-            };
-            for file in files.flatten() {
-                match read_segment(&source, &file.path()) {
-                    Ok(Some(seg)) => catalog.put(seg),
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(file = %file.path().display(), error = %e, "a recording is skipped")
-                    }
+            }
+            match read_segment(&source, &path) {
+                Ok(Some(seg)) => self.put(seg),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "a recording is skipped")
                 }
             }
         }
-        catalog
+        for (path, seg) in known {
+            if !on_disk.contains(&path) {
+                self.remove(&seg);
+            }
+        }
     }
 
     pub fn put(&self, seg: Segment) {
-        self.segments
-            .write()
-            .insert((seg.source.clone(), seg.kind, seg.start_ms), seg);
+        let db = self.db.lock();
+        let done = db.execute(
+            &format!("INSERT OR REPLACE INTO segments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            rusqlite::params![
+                seg.source.as_str(),
+                seg.kind.name(),
+                seg.start_ms as i64,
+                seg.end_ms as i64,
+                seg.bytes as i64,
+                seg.frames as i64,
+                seg.live as i64,
+                seg.path.to_string_lossy(),
+            ],
+        );
+        if let Err(e) = done {
+            tracing::warn!(recording = %seg.id(), error = %e, "the recordings index was not updated");
+        }
+    }
+
+    fn select(&self, filter: &str, params: &[&dyn rusqlite::ToSql]) -> Vec<Segment> {
+        let db = self.db.lock();
+        let sql =
+            format!("SELECT {COLUMNS} FROM segments {filter} ORDER BY start_ms, source, kind");
+        let rows = db.prepare_cached(&sql).and_then(|mut st| {
+            st.query_map(params, row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        });
+        match rows {
+            Ok(rows) => rows.into_iter().flatten().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the recordings index could not be read");
+                Vec::new()
+            }
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<Segment> {
-        let key = parse_id(id)?;
-        self.segments.read().get(&key).cloned()
+        let (source, kind, start) = parse_id(id)?;
+        self.select(
+            "WHERE source = ?1 AND kind = ?2 AND start_ms = ?3",
+            &[&source.as_str(), &kind.name(), &(start as i64)],
+        )
+        .pop()
     }
 
     pub fn remove(&self, seg: &Segment) {
-        self.segments
-            .write()
-            .remove(&(seg.source.clone(), seg.kind, seg.start_ms));
+        let db = self.db.lock();
+        let _ = db.execute(
+            "DELETE FROM segments WHERE source = ?1 AND kind = ?2 AND start_ms = ?3",
+            rusqlite::params![seg.source.as_str(), seg.kind.name(), seg.start_ms as i64],
+        );
     }
 
     /// Segments of `source` (all when `None`) overlapping `[from, to]`, oldest first.
     pub fn query(&self, source: Option<&str>, from: u64, to: u64) -> Vec<Segment> {
-        self.segments
-            .read()
-            .values()
-            .filter(|s| source.is_none_or(|id| s.source.as_str() == id))
-            .filter(|s| s.end_ms >= from && s.start_ms <= to)
-            .cloned()
-            .collect()
+        let (from, to) = (
+            from.min(i64::MAX as u64) as i64,
+            to.min(i64::MAX as u64) as i64,
+        );
+        match source {
+            Some(id) => self.select(
+                "WHERE source = ?1 AND end_ms >= ?2 AND start_ms <= ?3",
+                &[&id, &from, &to],
+            ),
+            None => self.select("WHERE end_ms >= ?1 AND start_ms <= ?2", &[&from, &to]),
+        }
     }
 
     pub fn all(&self) -> Vec<Segment> {
-        self.segments.read().values().cloned().collect()
+        self.select("", &[])
     }
+}
+
+/// Every segment file under `dir`: `(source, path)`.
+fn files(dir: &Path) -> Vec<(StreamId, PathBuf)> {
+    let mut out = Vec::new();
+    let Ok(sources) = fs::read_dir(dir) else {
+        return out;
+    };
+    for source_dir in sources.flatten() {
+        let Some(source) = source_dir
+            .file_name()
+            .to_str()
+            .and_then(|s| StreamId::new(s).ok())
+        else {
+            continue;
+        };
+        let Ok(entries) = fs::read_dir(source_dir.path()) else {
+            continue;
+        };
+        for file in entries.flatten() {
+            out.push((source.clone(), file.path()));
+        }
+    }
+    out
 }
 
 /// A segment from its file: `kind-startms.ext`.
@@ -231,5 +369,67 @@ mod tests {
         assert!(parse_id("a.b.c").is_none());
         assert!(parse_id("../x.audio.1").is_none());
         assert!(parse_id("x.audio").is_none());
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("relaydeck-catalog-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("cam")).unwrap();
+        dir
+    }
+
+    /// A WAV of `ms` of 8 kHz mono s16 at `start`, as a recorder leaves it.
+    fn wav(dir: &Path, start: u64, ms: u64) -> PathBuf {
+        let data = (ms * 16) as u32;
+        let path = dir.join("cam").join(format!("audio-{start}.wav"));
+        let mut bytes = crate::edges::record::wav::header(8000, 1, 16, false, data).to_vec();
+        bytes.resize(bytes.len() + data as usize, 0);
+        fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_index_answers_time_ranges_and_is_rebuilt_from_the_files() {
+        let dir = scratch("index");
+        for start in [1_000, 700_000, 1_400_000] {
+            wav(&dir, start, 600_000);
+        }
+        let c = Catalog::open(&dir).unwrap();
+        assert_eq!(c.all().len(), 3);
+        let hits = |from, to| {
+            c.query(Some("cam"), from, to)
+                .iter()
+                .map(|s| s.start_ms)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            hits(650_000, 750_000),
+            [700_000],
+            "the first ended at 601 000"
+        );
+        assert_eq!(hits(1_250_000, 1_450_000), [700_000, 1_400_000]);
+        assert_eq!(hits(0, u64::MAX).len(), 3);
+        assert!(hits(2_100_000, 3_000_000).is_empty());
+        drop(c);
+        // A lost index: rebuilt from the files; a damaged one too.
+        fs::write(dir.join("index.sqlite3"), b"not a database").unwrap();
+        let _ = fs::remove_file(dir.join("index.sqlite3-wal"));
+        let c = Catalog::open(&dir).unwrap();
+        assert_eq!(c.all().len(), 3);
+        // A file removed behind its back leaves the index at the next open.
+        fs::remove_file(dir.join("cam/audio-700000.wav")).unwrap();
+        drop(c);
+        let c = Catalog::open(&dir).unwrap();
+        assert_eq!(
+            c.all().iter().map(|s| s.start_ms).collect::<Vec<_>>(),
+            [1_000, 1_400_000]
+        );
+        assert!(c.get("cam.audio.1400000").is_some() && c.get("cam.audio.700000").is_none());
     }
 }

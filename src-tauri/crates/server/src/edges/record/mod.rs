@@ -87,7 +87,7 @@ impl Recorders {
         crate::store::private_dir(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
-            catalog: Arc::new(Catalog::scan(dir)),
+            catalog: Arc::new(Catalog::open(dir)?),
             limits,
             running: Mutex::default(),
         })

@@ -8,6 +8,7 @@ import type { FileEvent, FileMode, WebRtcAnswer, WebRtcConfig } from "../generat
 import { api } from "../lib/api";
 import { Backoff } from "../lib/backoff";
 import { FileChunks } from "./file-chunks";
+import { gathered } from "./webrtc";
 
 export type FileMeta = Extract<FileEvent, { type: "metadata" }>;
 export type StreamState = "connecting" | "streaming" | "complete" | "reconnecting" | "error" | "closed";
@@ -200,18 +201,6 @@ export class FileStream {
     }
     this.setState(this.chunks.complete ? "complete" : "streaming", "");
   }
-}
-
-function gathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(done, 3000);
-    pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && done());
-  });
 }
 
 function opened(dc: RTCDataChannel): Promise<void> {

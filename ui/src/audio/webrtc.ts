@@ -117,7 +117,8 @@ export class WebRtcAudio {
   }
 }
 
-function gathered(pc: RTCPeerConnection): Promise<void> {
+/** Resolves once ICE gathering is complete, or after 3 s (non-trickle: the offer goes with what it has). */
+export function gathered(pc: RTCPeerConnection): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
     // The relay answers with what it has after 3 s; so does this side.

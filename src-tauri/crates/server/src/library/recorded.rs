@@ -22,22 +22,18 @@ pub fn file_id(seg: &Segment) -> String {
     format!("rec-{}-{}", seg.start_ms, crate::secrets::hex(&hash[..4]))
 }
 
-/// The WAV format of a recording: rate, channels, bits, float.
-fn format(path: &Path) -> Option<(u32, u16, u16, bool)> {
+/// The WAV format of a recording.
+fn format(path: &Path) -> Option<wav::Format> {
     let mut head = [0u8; wav::HEADER];
     std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
-    let rate = u32::from_le_bytes(head[24..28].try_into().ok()?);
-    let channels = u16::from_le_bytes(head[22..24].try_into().ok()?);
-    let bits = u16::from_le_bytes(head[34..36].try_into().ok()?);
-    let float = u16::from_le_bytes(head[20..22].try_into().ok()?) == 3;
-    Some((rate, channels, bits, float))
+    Some(wav::Format::read(&head))
 }
 
 /// The PCM encoding name of a recording (`s16le`, `s32le`, `f32le`).
 pub fn encoding(path: &Path) -> &'static str {
     match format(path) {
-        Some((_, _, 32, true)) => "f32le",
-        Some((_, _, 32, false)) => "s32le",
+        Some(f) if f.bits == 32 && f.float => "f32le",
+        Some(f) if f.bits == 32 => "s32le",
         _ => "s16le",
     }
 }
@@ -47,7 +43,7 @@ pub fn entry(seg: &Segment) -> Option<AudioFile> {
     if seg.kind != Kind::Audio || seg.live {
         return None;
     }
-    let (rate, channels, _, _) = format(&seg.path)?;
+    let wav::Format { rate, channels, .. } = format(&seg.path)?;
     Some(AudioFile {
         id: file_id(seg),
         name: format!("{} {}", seg.source, seg.start_ms),

@@ -214,11 +214,8 @@ pub fn recover_wav(path: &Path) -> io::Result<u64> {
     let mut head = [0u8; wav::HEADER];
     use std::io::Read;
     f.read_exact(&mut head)?;
-    let rate = u32::from_le_bytes(head[24..28].try_into().unwrap());
-    let channels = u16::from_le_bytes(head[22..24].try_into().unwrap());
-    let bits = u16::from_le_bytes(head[34..36].try_into().unwrap());
-    let float = u16::from_le_bytes(head[20..22].try_into().unwrap()) == 3;
-    let block = u64::from(channels) * u64::from(bits) / 8;
+    let format = wav::Format::read(&head);
+    let (rate, block) = (format.rate, format.block());
     if rate == 0 || block == 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -231,7 +228,7 @@ pub fn recover_wav(path: &Path) -> io::Result<u64> {
     if recorded != data {
         f.set_len(wav::HEADER as u64 + data)?;
         f.seek(SeekFrom::Start(0))?;
-        f.write_all(&wav::header(rate, channels, bits, float, data as u32))?;
+        f.write_all(&format.header(data as u32))?;
         f.sync_all()?;
     }
     Ok(data * 1000 / (u64::from(rate) * block))

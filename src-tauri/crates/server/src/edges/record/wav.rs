@@ -27,6 +27,38 @@ pub fn header(rate: u32, channels: u16, bits: u16, float: bool, data: u32) -> [u
     h
 }
 
+/// What a canonical header says: rate, channels, bits per sample, float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    pub rate: u32,
+    pub channels: u16,
+    pub bits: u16,
+    pub float: bool,
+}
+
+impl Format {
+    /// From the first 44 bytes of a WAV file.
+    pub fn read(head: &[u8; HEADER]) -> Self {
+        let u16_at = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
+        Format {
+            rate: u32::from_le_bytes([head[24], head[25], head[26], head[27]]),
+            channels: u16_at(22),
+            bits: u16_at(34),
+            float: u16_at(20) == 3,
+        }
+    }
+
+    /// Bytes per sample frame.
+    pub fn block(&self) -> u64 {
+        u64::from(self.channels) * u64::from(self.bits) / 8
+    }
+
+    /// The header for `data` bytes in this format.
+    pub fn header(&self, data: u32) -> [u8; HEADER] {
+        header(self.rate, self.channels, self.bits, self.float, data)
+    }
+}
+
 /// Appends PCM to a WAV file and keeps its header true at each sync.
 pub struct WavWriter<W: Write + Seek> {
     out: W,
@@ -79,16 +111,14 @@ pub fn cut(path: &std::path::Path, from_ms: u64, to_ms: u64) -> io::Result<Vec<u
     let mut f = std::fs::File::open(path)?;
     let mut head = [0u8; HEADER];
     f.read_exact(&mut head)?;
-    let rate = u32::from_le_bytes(head[24..28].try_into().unwrap());
-    let channels = u16::from_le_bytes(head[22..24].try_into().unwrap());
-    let bits = u16::from_le_bytes(head[34..36].try_into().unwrap());
-    let float = u16::from_le_bytes(head[20..22].try_into().unwrap()) == 3;
-    let block = u64::from(channels) * u64::from(bits) / 8;
+    let format = Format::read(&head);
+    let block = format.block().max(1);
+    let rate = format.rate;
     let data = f.metadata()?.len().saturating_sub(HEADER as u64) / block * block;
     let at = |ms: u64| (ms.saturating_mul(u64::from(rate)) / 1000 * block).min(data);
     let (a, b) = (at(from_ms), at(to_ms));
     f.seek(SeekFrom::Start(HEADER as u64 + a))?;
-    let mut out = header(rate, channels, bits, float, (b - a) as u32).to_vec();
+    let mut out = format.header((b - a) as u32).to_vec();
     f.take(b - a).read_to_end(&mut out)?;
     Ok(out)
 }

@@ -6,8 +6,10 @@
 //!   Matroska ([`mkv`], `V_MJPEG`), with a frame index beside it;
 //! * an audio source: its PCM in its own format as WAV ([`wav`]).
 //!
-//! Every second a recorder flushes and syncs its file (and a WAV's header),
-//! so a crash or `kill -9` loses at most the last second; the files are the
+//! Every second a recorder flushes and syncs its file (and a WAV's header)
+//! — in `block_in_place`, so the worker's other tasks (the live path) move
+//! on while the disk answers — so a crash or `kill -9` loses at most the
+//! last second; the files are the
 //! truth and [`catalog::Catalog`] is rebuilt from them at start. Segments
 //! rotate after `--record-segment` (10 min) or `--record-segment-bytes`
 //! (512 MiB), and when the format or the picture size changes. Below
@@ -197,6 +199,16 @@ impl Recorders {
     }
 }
 
+/// Runs blocking file work (an fsync) so that, on a multi-threaded runtime,
+/// the worker's other tasks move to another thread meanwhile
+/// (`block_in_place`); on a current-thread runtime (tests) it simply runs.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// Free bytes on the file system holding `dir`.
 pub fn free_bytes(dir: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
@@ -336,7 +348,8 @@ impl Task {
                 batch = async { audio.as_ref().expect("linked").next_batch().await }, if audio.is_some() => {
                     self.write_audio(&mut seg, batch);
                 }
-                _ = sync.tick() => self.sync_camera(&mut seg),
+                // fsync blocks: the worker hands its other tasks on first, so the live path does not wait.
+                _ = sync.tick() => blocking(|| self.sync_camera(&mut seg)),
                 ev = events.recv() => match ev {
                     Ok(HubEvent::Joined { id }) if id == self.id => {
                         sub = self.hub.stream(self.id.as_str()).map(|s| s.subscribe(&queue));
@@ -565,7 +578,7 @@ impl Task {
                             }
                         }
                     }
-                    _ = sync.tick() => self.sync_audio(&mut open),
+                    _ = sync.tick() => blocking(|| self.sync_audio(&mut open)),
                 }
             }
         }

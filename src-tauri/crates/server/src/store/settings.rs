@@ -332,6 +332,54 @@ impl SettingsHandle {
     }
 }
 
+/// Each rule names a valid source and kind once; a schedule has valid days and times.
+fn check_record_rules(rules: &[relaydeck_contract::settings::RecordRule]) -> Result<(), String> {
+    use relaydeck_contract::settings::{minute_of_day, RecordMode};
+    if rules.len() > 256 {
+        return Err("at most 256 rules".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for r in rules {
+        relaydeck_hub::StreamId::new(&r.source)
+            .map_err(|e| format!("source '{}': {e}", r.source))?;
+        if !["camera", "audio"].contains(&r.kind.as_str()) {
+            return Err(format!("kind '{}' is not camera or audio", r.kind));
+        }
+        if !seen.insert((r.source.clone(), r.kind.clone())) {
+            return Err(format!("{} {} has two rules; keep one", r.kind, r.source));
+        }
+        match (r.mode, r.schedule.is_empty()) {
+            (RecordMode::Schedule, true) => {
+                return Err(format!(
+                    "{} {}: a schedule needs at least one span",
+                    r.kind, r.source
+                ))
+            }
+            (RecordMode::Always, false) => {
+                return Err(format!(
+                    "{} {}: 'always' takes no schedule",
+                    r.kind, r.source
+                ))
+            }
+            _ => {}
+        }
+        for span in &r.schedule {
+            if span.days.is_empty() || span.days.iter().any(|d| !(1..=7).contains(d)) {
+                return Err("days are 1 (Monday) to 7 (Sunday), at least one".into());
+            }
+            for t in [&span.start, &span.end] {
+                if minute_of_day(t).is_none() {
+                    return Err(format!("'{t}' is not a time (HH:MM, 00:00 to 23:59)"));
+                }
+            }
+            if span.start == span.end {
+                return Err(format!("{} to {} is no time at all", span.start, span.end));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,52 +479,4 @@ mod tests {
         assert_eq!(h.pending_restart(), vec!["port"]);
         assert_eq!(h.subscribe().borrow().theme, Theme::Dark);
     }
-}
-
-/// Each rule names a valid source and kind once; a schedule has valid days and times.
-fn check_record_rules(rules: &[relaydeck_contract::settings::RecordRule]) -> Result<(), String> {
-    use relaydeck_contract::settings::{minute_of_day, RecordMode};
-    if rules.len() > 256 {
-        return Err("at most 256 rules".into());
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for r in rules {
-        relaydeck_hub::StreamId::new(&r.source)
-            .map_err(|e| format!("source '{}': {e}", r.source))?;
-        if !["camera", "audio"].contains(&r.kind.as_str()) {
-            return Err(format!("kind '{}' is not camera or audio", r.kind));
-        }
-        if !seen.insert((r.source.clone(), r.kind.clone())) {
-            return Err(format!("{} {} has two rules; keep one", r.kind, r.source));
-        }
-        match (r.mode, r.schedule.is_empty()) {
-            (RecordMode::Schedule, true) => {
-                return Err(format!(
-                    "{} {}: a schedule needs at least one span",
-                    r.kind, r.source
-                ))
-            }
-            (RecordMode::Always, false) => {
-                return Err(format!(
-                    "{} {}: 'always' takes no schedule",
-                    r.kind, r.source
-                ))
-            }
-            _ => {}
-        }
-        for span in &r.schedule {
-            if span.days.is_empty() || span.days.iter().any(|d| !(1..=7).contains(d)) {
-                return Err("days are 1 (Monday) to 7 (Sunday), at least one".into());
-            }
-            for t in [&span.start, &span.end] {
-                if minute_of_day(t).is_none() {
-                    return Err(format!("'{t}' is not a time (HH:MM, 00:00 to 23:59)"));
-                }
-            }
-            if span.start == span.end {
-                return Err(format!("{} to {} is no time at all", span.start, span.end));
-            }
-        }
-    }
-    Ok(())
 }

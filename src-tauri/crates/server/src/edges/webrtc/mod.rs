@@ -161,7 +161,7 @@ async fn offer(
 #[derive(Clone)]
 enum Plays {
     Live(Arc<AudioSource>),
-    File(FilePlay),
+    File(Box<FilePlay>),
 }
 
 impl Plays {
@@ -297,13 +297,13 @@ fn what_to_play(
                 FileMode::Pcm => (found.pcm, found.pcm_offset),
                 FileMode::Bytes => (found.original, 0),
             };
-            Plays::File(FilePlay {
+            Plays::File(Box::new(FilePlay {
                 file: found.file,
                 mode,
                 path,
                 offset,
                 encoding: found.encoding,
-            })
+            }))
         }
     };
     Ok((plays, client))
@@ -526,7 +526,7 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
                 })
             }
             (Plays::File(play), file_channel::LABEL) => {
-                let (play, dc) = (play.clone(), dc.clone());
+                let (play, dc) = ((**play).clone(), dc.clone());
                 futures_util::future::Either::Right(
                     async move { file_channel::run(dc, play).await },
                 )

@@ -331,9 +331,14 @@ impl Task {
             .map(|s| s.subscribe(&queue));
         let mut seg: Option<CameraSegment> = None;
         let mut sync = tokio::time::interval(SYNC_EVERY);
+        // A subscription hands over the camera's latest frame, which may be
+        // older than the recording (a camera that opens on demand): skipped.
+        let since_us = crate::secrets::now_ms() * 1000;
         loop {
             if let Some(frame) = sub.as_ref().and_then(|s| s.slot().take()) {
-                self.write_frame(&mut seg, &frame);
+                if frame.captured_us >= since_us {
+                    self.write_frame(&mut seg, &frame);
+                }
                 if let Some(s) = sub.as_ref() {
                     s.slot().finish(Some(frame.seq));
                 }

@@ -20,8 +20,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLan } from "./lan.mjs";
-import { startRelay, until } from "./support.mjs";
+import { relayWithPhone } from "./lan.mjs";
+import { until } from "./support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
@@ -56,14 +56,10 @@ function fnv(bytes) {
 const FNV_IN_PAGE = "(bytes) => { let h = 0x811c9dc5; for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0; return h; }";
 
 before(async () => {
-  lan = createLan({ phone: true });
   work = mkdtempSync(path.join(tmpdir(), "relaydeck-files-"));
   dataDir = path.join(work, "data");
   mkdirSync(artifacts, { recursive: true });
-  const [cmd, args] = lan.command(bin, ["serve", "--bind", "0.0.0.0:0", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"]);
-  relay = await startRelay(cmd, args, children);
-  base = `http://${lan.relayIp}:${relay.port}`;
-  browser = await chromium.launch({ executablePath: lan.phoneChromium, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"] });
+  ({ lan, relay, base, browser } = await relayWithPhone({ chromium, bin, password: PASSWORD, dataDir, children }));
 });
 
 after(async () => {

@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { startRelay } from "./support.mjs";
 
 /**
  * With `phone: true`, the browser end of the veth pair (10.77.N.2) lives in a
@@ -60,4 +61,20 @@ export function createLan({ phone = false } = {}) {
       }
     },
   };
+}
+
+/** Chromium's flags for the tests: no sandbox (root), no GPU, nothing calling home, audio without a gesture. */
+export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"];
+
+/**
+ * `relaydeck serve` in a LAN namespace of the test's own (all interfaces,
+ * its admin `password`, `dataDir`) and Chromium on the "phone" beside it:
+ * `{ lan, relay, base, browser }`, `base` the relay's LAN URL.
+ */
+export async function relayWithPhone({ chromium, bin, password, dataDir, children }) {
+  const lan = createLan({ phone: true });
+  const [cmd, args] = lan.command(bin, ["serve", "--bind", "0.0.0.0:0", "--admin-password", password, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"]);
+  const relay = await startRelay(cmd, args, children);
+  const browser = await chromium.launch({ executablePath: lan.phoneChromium, args: CHROMIUM_ARGS });
+  return { lan, relay, base: `http://${lan.relayIp}:${relay.port}`, browser };
 }

@@ -15,8 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLan } from "./lan.mjs";
-import { startRelay } from "./support.mjs";
+import { relayWithPhone } from "./lan.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { chromium } = createRequire(path.join(root, "ui/package.json"))("playwright-core");
@@ -27,12 +26,8 @@ let lan, browser, relay, dataDir, base;
 const children = [];
 
 before(async () => {
-  lan = createLan({ phone: true });
   dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-webrtc-"));
-  const [cmd, args] = lan.command(bin, ["serve", "--bind", "0.0.0.0:0", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"]);
-  relay = await startRelay(cmd, args, children);
-  base = `http://${lan.relayIp}:${relay.port}`;
-  browser = await chromium.launch({ executablePath: lan.phoneChromium, args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"] });
+  ({ lan, relay, base, browser } = await relayWithPhone({ chromium, bin, password: PASSWORD, dataDir, children }));
 });
 
 after(async () => {

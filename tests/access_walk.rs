@@ -352,6 +352,22 @@ fn routes() -> Vec<Route> {
             Admin,
             Api,
         ),
+        r(
+            Method::GET,
+            "/api/motion",
+            "/api/motion",
+            Key("source"),
+            View,
+            Api,
+        ),
+        r(
+            Method::GET,
+            "/api/motion/a.1",
+            "/api/motion/{*}",
+            Nothing,
+            View,
+            Api,
+        ),
         // The library: the list is filtered, one file is asked for again by the handler.
         r(Method::GET, "/api/files", "/api/files", Nothing, View, Api),
         // library::visible decides: a recording's file ID is not its source's.

@@ -662,3 +662,162 @@ async fn a_camera_and_its_audio_source_are_one_file_with_both_tracks_in_sync() {
     }
     assert!(checked >= 78, "{checked} audio blocks checked");
 }
+
+/// A 320×240 grey yard; from frame 30 to 49 a white 64 px square moves
+/// through it (32 px a frame, back and forth), never in its left 30 %.
+fn yard(i: usize) -> Vec<u8> {
+    let (w, h) = (320, 240);
+    let mut rgb = vec![90u8; w * h * 3];
+    let at = if (30..50).contains(&i) {
+        128 + ((i - 30) % 4) * 32
+    } else if i >= 50 {
+        128 + (19 % 4) * 32 // where the square stopped
+    } else {
+        128
+    };
+    for y in 88..152 {
+        for x in at..at + 64 {
+            rgb[(y * w + x) * 3..][..3].copy_from_slice(&[240, 240, 240]);
+        }
+    }
+    let image = turbojpeg::Image {
+        pixels: &rgb[..],
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    turbojpeg::compress(image, 85, turbojpeg::Subsamp::Sub2x2)
+        .unwrap()
+        .to_vec()
+}
+
+async fn recorder_state(srv: &RunningServer, source: &str) -> Value {
+    let (_, body) = get_json(srv.addr, "/api/recorders").await;
+    body["recorders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["source"] == source)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn on_motion_only_the_moving_interval_is_kept_with_its_pre_and_post_roll() {
+    let srv = start_server(|_| {}).await;
+    let motion = json!({"sensitivity": 50, "preRollSec": 1, "postRollSec": 1});
+    for (source, zones) in [
+        ("yard", json!([])),
+        ("yard-left", json!([{"x": 0, "y": 0, "w": 30, "h": 100}])),
+    ] {
+        let mut m = motion.clone();
+        m["zones"] = zones;
+        let (status, body) = post_json(
+            srv.addr,
+            "/api/recorders",
+            json!({"source": source, "kind": "camera", "motion": m}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // The same source in another mode is a conflict, not a silent restart.
+    let (status, body) = post_json(
+        srv.addr,
+        "/api/recorders",
+        json!({"source": "yard", "kind": "camera"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, _) = post_json(
+        srv.addr,
+        "/api/recorders",
+        json!({"source": "mic", "kind": "audio", "motion": motion}),
+    )
+    .await;
+    assert_eq!(status, 400, "motion on audio");
+    let mut cams = [
+        camera(srv.addr, "yard").await,
+        camera(srv.addr, "yard-left").await,
+    ];
+    let sent: Vec<Vec<u8>> = (0..80).map(yard).collect();
+    for (i, f) in sent.iter().enumerate() {
+        for cam in cams.iter_mut() {
+            send_frame(cam, f).await;
+        }
+        if i == 20 {
+            let r = recorder_state(&srv, "yard").await;
+            assert_eq!(
+                (&r["state"], &r["mode"]),
+                (&json!("watching"), &json!("motion")),
+                "{r}"
+            );
+            assert!(
+                recordings(&srv, "?source=yard").await.is_empty(),
+                "nothing moved yet"
+            );
+        }
+        if i == 40 {
+            assert_eq!(recorder_state(&srv, "yard").await["state"], "recording");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The post-roll ran out at frame ~60: the segment is closed, the event over.
+    let list = recordings(&srv, "?source=yard").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["live"], false, "{list:?}");
+    assert_eq!(recorder_state(&srv, "yard").await["state"], "watching");
+    let seg = &list[0];
+    assert_eq!(seg["motion"], true);
+    let dir = temp_data_dir();
+    let file = dir.join("yard.mkv");
+    download(&srv, seg["id"].as_str().unwrap(), &file).await;
+    let frames = frames_of(&file);
+    // One stretch of what the camera sent, byte for byte: 1 s before the
+    // motion (frame 30) to 1 s after its last (frame 49), a frame of slack
+    // at each end for the sender's timing.
+    // (The still frames are alike, so the moving ones place the stretch.)
+    let first = (0..sent.len())
+        .find(|i| sent[*i..].starts_with(&frames))
+        .expect("the frames as sent, in order");
+    assert!(
+        (18..=21).contains(&first),
+        "the recording starts at frame {first}"
+    );
+    let last = first + frames.len() - 1;
+    assert!(
+        (58..=61).contains(&last),
+        "the recording ends at frame {last}"
+    );
+    // One motion event, from the first moving frame to the last, with a thumbnail.
+    let (_, events) = get_json(srv.addr, "/api/motion?source=yard").await;
+    let events = events["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let ev = &events[0];
+    let lasted = ev["endMs"].as_u64().unwrap() - ev["startMs"].as_u64().unwrap();
+    assert!(
+        (1_700..=2_100).contains(&lasted),
+        "the square moved for 1.9 s: {ev}"
+    );
+    assert!(
+        ev["peak"].as_f64().unwrap() > 0.03 && ev["live"] == false,
+        "{ev}"
+    );
+    let thumb = reqwest::get(http(srv.addr, ev["thumbnail"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(thumb.headers()["content-type"], "image/jpeg");
+    let head = turbojpeg::read_header(&thumb.bytes().await.unwrap()).unwrap();
+    assert_eq!((head.width, head.height), (320, 240));
+    assert!(recordings(&srv, "?source=yard&motion=false")
+        .await
+        .is_empty());
+    // The camera watched only where nothing moved: nothing kept.
+    let (_, left) = get_json(srv.addr, "/api/motion?source=yard-left").await;
+    assert_eq!(left["total"], 0, "{left}");
+    assert!(recordings(&srv, "?source=yard-left").await.is_empty());
+    assert_eq!(
+        get_json(srv.addr, "/api/recordings?motion=maybe").await.0,
+        400
+    );
+}

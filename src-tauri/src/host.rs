@@ -6,16 +6,17 @@ use std::sync::Arc;
 use relaydeck_capture::{
     camera::{nokhwa_backend::NokhwaBackend, CameraBackend, CameraInfo},
     mic::{list_inputs, MicInfo},
-    pattern,
+    pattern, scale,
 };
 use relaydeck_contract::api::{CameraDevice, CameraMode, CaptureDevices, DeviceChoice, MicDevice};
-use relaydeck_server::host::{DeviceLister, Host, NoticePainter};
+use relaydeck_server::host::{DeviceLister, FrameScaler, GrayPicture, Host, NoticePainter};
 
 /// The capture crate's devices and pictures, for `Server::with_host`.
 pub fn capture_host() -> Host {
     Host {
         devices: Arc::new(CaptureDevicesLister),
         notice: Arc::new(PatternNotice),
+        frames: Arc::new(TurboScaler),
     }
 }
 
@@ -88,5 +89,23 @@ struct PatternNotice;
 impl NoticePainter for PatternNotice {
     fn paint(&self, width: usize, height: usize, lines: &[&str]) -> Result<Vec<u8>, String> {
         pattern::notice_jpeg(width, height, lines).map_err(|e| e.to_string())
+    }
+}
+
+/// turbojpeg's scaled decodes, for motion detection.
+pub struct TurboScaler;
+
+impl FrameScaler for TurboScaler {
+    fn gray_eighth(&self, jpeg: &[u8]) -> Result<GrayPicture, String> {
+        let (width, height, pixels) = scale::gray_eighth(jpeg).map_err(|e| e.to_string())?;
+        Ok(GrayPicture {
+            width,
+            height,
+            pixels,
+        })
+    }
+
+    fn thumbnail(&self, jpeg: &[u8], max_width: usize) -> Result<Vec<u8>, String> {
+        scale::thumbnail(jpeg, max_width).map_err(|e| e.to_string())
     }
 }

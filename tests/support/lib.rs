@@ -62,8 +62,24 @@ pub fn capture_host() -> relaydeck_server::host::Host {
             relaydeck_capture::pattern::notice_jpeg(w, h, lines).map_err(|e| e.to_string())
         }
     }
+    struct TurboScaler;
+    impl relaydeck_server::host::FrameScaler for TurboScaler {
+        fn gray_eighth(&self, jpeg: &[u8]) -> Result<relaydeck_server::host::GrayPicture, String> {
+            let (width, height, pixels) =
+                relaydeck_capture::scale::gray_eighth(jpeg).map_err(|e| e.to_string())?;
+            Ok(relaydeck_server::host::GrayPicture {
+                width,
+                height,
+                pixels,
+            })
+        }
+        fn thumbnail(&self, jpeg: &[u8], max_width: usize) -> Result<Vec<u8>, String> {
+            relaydeck_capture::scale::thumbnail(jpeg, max_width).map_err(|e| e.to_string())
+        }
+    }
     relaydeck_server::host::Host {
         notice: std::sync::Arc::new(PatternNotice),
+        frames: std::sync::Arc::new(TurboScaler),
         ..Default::default()
     }
 }

@@ -302,13 +302,22 @@ export type NewRecorder = { source: string,
 /**
  * `camera` or `audio`.
  */
-kind: string, };
+kind: string, 
+/**
+ * A camera: record only while something moves, detected so.
+ */
+motion?: MotionSettings, };
 
 export type RecorderInfo = { source: string, kind: string, 
 /**
- * `waiting` (no such stream yet), `recording`, `disk_full`, `failed`.
+ * `waiting` (no such stream yet), `recording`, `disk_full`, `failed`;
+ * on motion also `watching` (nothing moves: nothing is written).
  */
-state: string, message?: string | null, };
+state: string, 
+/**
+ * `continuous` or `motion`.
+ */
+mode: string, message?: string | null, };
 
 export type RecorderList = { recorders: Array<RecorderInfo>, 
 /**
@@ -342,11 +351,43 @@ startMs: number, endMs: number, durationMs: number, bytes: number, frames?: numb
 /**
  * Still being written.
  */
-live: boolean, mime: string, };
+live: boolean, mime: string, 
+/**
+ * Motion events of its source overlap it.
+ */
+motion: boolean, };
 
 export type RecordingList = { recordings: Array<RecordingInfo>, 
 /**
  * Segments matching, over all pages.
+ */
+total: number, };
+
+export type MotionEvent = { 
+/**
+ * `source.startms`.
+ */
+id: string, source: string, 
+/**
+ * Unix ms of the first and the last picture that moved.
+ */
+startMs: number, endMs: number, 
+/**
+ * The largest share of the watched picture that changed, 0 to 1.
+ */
+peak: number, 
+/**
+ * Still going on.
+ */
+live: boolean, 
+/**
+ * Its thumbnail (a JPEG of the first picture that moved).
+ */
+thumbnail: string, };
+
+export type MotionEventList = { events: Array<MotionEvent>, 
+/**
+ * Events matching, over all pages.
  */
 total: number, };
 
@@ -410,11 +451,36 @@ export type RecordRule = { source: string,
  */
 kind: string, mode: RecordMode, 
 /**
- * `schedule` mode: when, in the relay's local time.
+ * `schedule` mode: when, in the relay's local time; `motion` mode:
+ * when to watch (none: always).
  */
-schedule: Array<WeeklySpan>, };
+schedule: Array<WeeklySpan>, 
+/**
+ * `motion` mode: how to detect motion (defaults when absent).
+ */
+motion?: MotionSettings, };
 
-export type RecordMode = "always" | "schedule";
+export type RecordMode = "always" | "schedule" | "motion";
+
+export type MotionSettings = { 
+/**
+ * 1 (only large changes) to 100 (the smallest).
+ */
+sensitivity: number, 
+/**
+ * Where to look, in percent of the picture; none: everywhere.
+ */
+zones: Array<MotionZone>, 
+/**
+ * Seconds kept from before the motion began (0 to 30).
+ */
+preRollSec: number, 
+/**
+ * Seconds recorded after the last motion (1 to 600).
+ */
+postRollSec: number, };
+
+export type MotionZone = { x: number, y: number, w: number, h: number, };
 
 export type WeeklySpan = { days: Array<number>, start: string, end: string, };
 

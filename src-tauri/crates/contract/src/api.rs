@@ -704,6 +704,10 @@ pub struct NewRecorder {
     pub source: String,
     /// `camera` or `audio`.
     pub kind: String,
+    /// A camera: record only while something moves, detected so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub motion: Option<crate::settings::MotionSettings>,
 }
 
 /// One recorder at work.
@@ -712,8 +716,11 @@ pub struct NewRecorder {
 pub struct RecorderInfo {
     pub source: String,
     pub kind: String,
-    /// `waiting` (no such stream yet), `recording`, `disk_full`, `failed`.
+    /// `waiting` (no such stream yet), `recording`, `disk_full`, `failed`;
+    /// on motion also `watching` (nothing moves: nothing is written).
     pub state: String,
+    /// `continuous` or `motion`.
+    pub mode: String,
     #[ts(optional = nullable)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -769,6 +776,38 @@ pub struct RecordingInfo {
     /// Still being written.
     pub live: bool,
     pub mime: String,
+    /// Motion events of its source overlap it.
+    pub motion: bool,
+}
+
+/// Something moved in front of a camera recorded on motion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MotionEvent {
+    /// `source.startms`.
+    pub id: String,
+    pub source: String,
+    /// Unix ms of the first and the last picture that moved.
+    #[ts(type = "number")]
+    pub start_ms: u64,
+    #[ts(type = "number")]
+    pub end_ms: u64,
+    /// The largest share of the watched picture that changed, 0 to 1.
+    pub peak: f64,
+    /// Still going on.
+    pub live: bool,
+    /// Its thumbnail (a JPEG of the first picture that moved).
+    pub thumbnail: String,
+}
+
+/// `GET /api/motion`: motion events, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MotionEventList {
+    pub events: Vec<MotionEvent>,
+    /// Events matching, over all pages.
+    #[ts(type = "number")]
+    pub total: u64,
 }
 
 /// `GET /api/recordings`: a page of segments, oldest first.

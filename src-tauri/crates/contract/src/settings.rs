@@ -95,9 +95,14 @@ pub struct RecordRule {
     /// `camera` or `audio`.
     pub kind: String,
     pub mode: RecordMode,
-    /// `schedule` mode: when, in the relay's local time.
+    /// `schedule` mode: when, in the relay's local time; `motion` mode:
+    /// when to watch (none: always).
     #[serde(default)]
     pub schedule: Vec<WeeklySpan>,
+    /// `motion` mode: how to detect motion (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub motion: Option<MotionSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
@@ -105,6 +110,75 @@ pub struct RecordRule {
 pub enum RecordMode {
     Always,
     Schedule,
+    /// Watch the camera and keep only what moves (with pre- and post-roll).
+    Motion,
+}
+
+/// How a camera recorded on motion decides that something moved
+/// (docs/PROTOCOL.md, "Motion").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct MotionSettings {
+    /// 1 (only large changes) to 100 (the smallest).
+    pub sensitivity: u8,
+    /// Where to look, in percent of the picture; none: everywhere.
+    pub zones: Vec<MotionZone>,
+    /// Seconds kept from before the motion began (0 to 30).
+    pub pre_roll_sec: u32,
+    /// Seconds recorded after the last motion (1 to 600).
+    pub post_roll_sec: u32,
+}
+
+impl Default for MotionSettings {
+    fn default() -> Self {
+        Self {
+            sensitivity: 50,
+            zones: Vec::new(),
+            pre_roll_sec: 3,
+            post_roll_sec: 10,
+        }
+    }
+}
+
+/// A rectangle of the picture, in percent of its width and height from the top left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MotionZone {
+    pub x: u8,
+    pub y: u8,
+    pub w: u8,
+    pub h: u8,
+}
+
+impl MotionSettings {
+    /// Why these settings cannot be used, if they cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=100).contains(&self.sensitivity) {
+            return Err("motion sensitivity must be between 1 and 100".into());
+        }
+        if self.pre_roll_sec > 30 {
+            return Err("motion pre-roll must be at most 30 seconds".into());
+        }
+        if !(1..=600).contains(&self.post_roll_sec) {
+            return Err("motion post-roll must be between 1 and 600 seconds".into());
+        }
+        if self.zones.len() > 16 {
+            return Err("at most 16 motion zones".into());
+        }
+        for z in &self.zones {
+            if z.w == 0
+                || z.h == 0
+                || u16::from(z.x) + u16::from(z.w) > 100
+                || u16::from(z.y) + u16::from(z.h) > 100
+            {
+                return Err(format!(
+                    "motion zone {{x:{}, y:{}, w:{}, h:{}}} must be a non-empty rectangle inside the picture (percent, 0 to 100)",
+                    z.x, z.y, z.w, z.h
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Days of the week (1 = Monday … 7 = Sunday, ISO 8601) and a time span,
@@ -148,6 +222,9 @@ impl RecordRule {
         match self.mode {
             RecordMode::Always => true,
             RecordMode::Schedule => self.schedule.iter().any(|s| s.contains(day, minute)),
+            RecordMode::Motion => {
+                self.schedule.is_empty() || self.schedule.iter().any(|s| s.contains(day, minute))
+            }
         }
     }
 }
@@ -264,8 +341,46 @@ mod tests {
             source: "a".into(),
             kind: "camera".into(),
             mode: RecordMode::Schedule,
-            schedule: vec![office],
+            schedule: vec![office.clone()],
+            motion: None,
         };
         assert!(rule.active(3, 600) && !rule.active(3, 1200));
+        let watch = |schedule| RecordRule {
+            mode: RecordMode::Motion,
+            schedule,
+            ..rule.clone()
+        };
+        assert!(
+            watch(vec![]).active(6, 1200),
+            "motion without a schedule watches always"
+        );
+        assert!(watch(vec![office.clone()]).active(3, 600) && !watch(vec![office]).active(3, 1200));
+    }
+
+    #[test]
+    fn motion_settings_default_and_refuse_what_cannot_work() {
+        let m: MotionSettings = serde_json::from_str(r#"{"sensitivity": 80}"#).unwrap();
+        assert_eq!(
+            (m.sensitivity, m.pre_roll_sec, m.post_roll_sec),
+            (80, 3, 10)
+        );
+        assert!(m.check().is_ok());
+        let zone = |x, y, w, h| MotionSettings {
+            zones: vec![MotionZone { x, y, w, h }],
+            ..Default::default()
+        };
+        assert!(zone(0, 0, 100, 100).check().is_ok());
+        assert!(zone(50, 0, 51, 10).check().is_err(), "past the right edge");
+        assert!(zone(0, 0, 10, 0).check().is_err(), "empty");
+        let bad = |f: fn(&mut MotionSettings)| {
+            let mut m = MotionSettings::default();
+            f(&mut m);
+            m.check().is_err()
+        };
+        assert!(bad(|m| m.sensitivity = 0));
+        assert!(bad(|m| m.sensitivity = 101));
+        assert!(bad(|m| m.pre_roll_sec = 31));
+        assert!(bad(|m| m.post_roll_sec = 0));
+        assert!(serde_json::from_str::<MotionSettings>(r#"{"sensitivty": 80}"#).is_err());
     }
 }

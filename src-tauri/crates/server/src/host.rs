@@ -17,11 +17,29 @@ pub trait NoticePainter: Send + Sync {
     fn paint(&self, width: usize, height: usize, lines: &[&str]) -> Result<Vec<u8>, String>;
 }
 
+/// A picture in shades of grey, one byte per pixel, row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrayPicture {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+/// Small pictures of JPEG frames, for motion detection and its thumbnails.
+pub trait FrameScaler: Send + Sync {
+    /// The frame in grey at 1/8 of its size (a JPEG decoder can do this
+    /// from each 8×8 block's DC term alone, a fraction of a full decode).
+    fn gray_eighth(&self, jpeg: &[u8]) -> Result<GrayPicture, String>;
+    /// The frame as a JPEG at most `max_width` pixels wide.
+    fn thumbnail(&self, jpeg: &[u8], max_width: usize) -> Result<Vec<u8>, String>;
+}
+
 /// The host's devices as the binary wired them.
 #[derive(Clone)]
 pub struct Host {
     pub devices: Arc<dyn DeviceLister>,
     pub notice: Arc<dyn NoticePainter>,
+    pub frames: Arc<dyn FrameScaler>,
 }
 
 impl Default for Host {
@@ -30,6 +48,7 @@ impl Default for Host {
         Self {
             devices: Arc::new(NoDevices),
             notice: Arc::new(NoDevices),
+            frames: Arc::new(NoDevices),
         }
     }
 }
@@ -43,6 +62,7 @@ impl std::fmt::Debug for Host {
 struct NoDevices;
 
 const NOT_BUILT: &str = "this relay was built without camera and microphone support";
+const NO_DECODER: &str = "this relay was built without a JPEG decoder (motion detection needs one)";
 
 impl DeviceLister for NoDevices {
     fn list(&self) -> CaptureDevices {
@@ -62,5 +82,15 @@ impl DeviceLister for NoDevices {
 impl NoticePainter for NoDevices {
     fn paint(&self, _: usize, _: usize, _: &[&str]) -> Result<Vec<u8>, String> {
         Err(NOT_BUILT.into())
+    }
+}
+
+impl FrameScaler for NoDevices {
+    fn gray_eighth(&self, _: &[u8]) -> Result<GrayPicture, String> {
+        Err(NO_DECODER.into())
+    }
+
+    fn thumbnail(&self, _: &[u8], _: usize) -> Result<Vec<u8>, String> {
+        Err(NO_DECODER.into())
     }
 }

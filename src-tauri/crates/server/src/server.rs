@@ -180,6 +180,7 @@ impl Server {
 
     /// Wires this computer's devices (the binary's capture crate) into the relay.
     pub fn with_host(mut self, host: crate::host::Host) -> Self {
+        self.state.recorders.set_scaler(host.frames.clone());
         self.state.host = host;
         self
     }

@@ -2,15 +2,19 @@
 //!
 //! * `GET /api/recorders`: what records now, and its state. Any view right;
 //!   filtered by the caller's sources.
-//! * `POST /api/recorders` `{"source","kind":"camera"|"audio"}`: start (admin).
+//! * `POST /api/recorders` `{"source","kind":"camera"|"audio","motion"?}`:
+//!   start (admin); a camera with `motion` records only around motion.
 //! * `DELETE /api/recorders/{id}`: stop every recorder of `id` (admin); the
 //!   segments are closed whole before the answer.
-//! * `GET /api/recordings?source=&from=&to=&offset=&limit=`: segments, oldest
-//!   first, only of sources the caller may see (the same rule as live media).
+//! * `GET /api/recordings?source=&from=&to=&motion=&offset=&limit=`: segments,
+//!   oldest first, only of sources the caller may see (the same rule as live
+//!   media); `motion=true` keeps those a motion event overlaps.
 //! * `GET /api/recordings/{segment}`: the segment's file (Matroska or WAV).
 //! * `GET /api/recordings/{segment}/frame?t=MS`: a camera segment's JPEG at
 //!   `MS` from its start (from the frame index, without reading the file).
 //! * `DELETE /api/recordings/{segment}` (admin).
+//! * `GET /api/motion?source=&from=&to=&offset=&limit=`: motion events, oldest first.
+//! * `GET /api/motion/{event}` and `GET /api/motion/{event}/thumbnail` (JPEG).
 
 use axum::{
     body::Body,
@@ -21,7 +25,8 @@ use axum::{
     Json, Router,
 };
 use relaydeck_contract::api::{
-    NewRecorder, RecorderInfo, RecorderList, RecordingInfo, RecordingList, SourceUse,
+    MotionEvent, MotionEventList, NewRecorder, RecorderInfo, RecorderList, RecordingInfo,
+    RecordingList, SourceUse,
 };
 use relaydeck_hub::StreamId;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -30,7 +35,7 @@ use crate::{
     auth::Access,
     body::JsonBody,
     edges::record::{
-        catalog::{self, Kind, Segment},
+        catalog::{self, Kind, MotionRecord, Segment},
         RecorderState,
     },
     error::ApiError,
@@ -43,9 +48,11 @@ pub fn router() -> Router<AppState> {
         .route("/recorders/{id}", axum::routing::delete(stop))
         .route("/recordings", get(list))
         .route("/recordings/{*rest}", get(get_segment).delete(remove))
+        .route("/motion", get(motion_list))
+        .route("/motion/{*rest}", get(motion_get))
 }
 
-fn info(seg: &Segment) -> RecordingInfo {
+fn info(seg: &Segment, motion: bool) -> RecordingInfo {
     RecordingInfo {
         id: seg.id(),
         source: seg.source.to_string(),
@@ -60,6 +67,19 @@ fn info(seg: &Segment) -> RecordingInfo {
             Kind::Camera => "video/x-matroska".into(),
             Kind::Audio => "audio/wav".into(),
         },
+        motion,
+    }
+}
+
+fn event_info(ev: &MotionRecord) -> MotionEvent {
+    MotionEvent {
+        id: ev.id(),
+        source: ev.source.to_string(),
+        start_ms: ev.start_ms,
+        end_ms: ev.end_ms,
+        peak: ev.peak,
+        live: ev.live,
+        thumbnail: format!("/api/motion/{}/thumbnail", ev.id()),
     }
 }
 
@@ -68,12 +88,14 @@ async fn recorders(State(s): State<RecordState>, access: Access) -> Json<Recorde
         .recorders
         .active()
         .into_iter()
-        .filter(|(id, _, _)| access.principal.can_view(id.as_str()))
-        .map(|(id, kind, state)| RecorderInfo {
+        .filter(|(id, _, _, _)| access.principal.can_view(id.as_str()))
+        .map(|(id, kind, state, on_motion)| RecorderInfo {
             source: id.to_string(),
             kind: kind.name().into(),
+            mode: if on_motion { "motion" } else { "continuous" }.into(),
             state: match &state {
                 RecorderState::Waiting => "waiting".into(),
+                RecorderState::Watching => "watching".into(),
                 RecorderState::Recording => "recording".into(),
                 RecorderState::DiskFull => "disk_full".into(),
                 RecorderState::Failed(_) => "failed".into(),
@@ -123,7 +145,28 @@ async fn start(
     let kind = Kind::parse(&req.kind).ok_or_else(|| {
         ApiError::BadRequest(format!("kind '{}' is not camera or audio", req.kind))
     })?;
-    let started = s.recorders.start(&s.hub, id, kind);
+    if let Some(m) = &req.motion {
+        if kind != Kind::Camera {
+            return Err(ApiError::BadRequest(
+                "motion is detected in camera pictures only".into(),
+            ));
+        }
+        m.check().map_err(ApiError::BadRequest)?;
+    }
+    if let Some(mode) = s.recorders.mode_of(&id, kind) {
+        if mode != req.motion {
+            return Err(ApiError::Conflict(format!(
+                "{} {id} is already recorded {}; stop that recorder first",
+                kind.name(),
+                if mode.is_some() {
+                    "on motion (with other settings)"
+                } else {
+                    "continuously"
+                }
+            )));
+        }
+    }
+    let started = s.recorders.start(&s.hub, id, kind, req.motion);
     let status = if started {
         StatusCode::CREATED
     } else {
@@ -164,17 +207,103 @@ async fn list(
     let to = number(&access, "to", u64::MAX)?;
     let offset = number(&access, "offset", 0)? as usize;
     let limit = number(&access, "limit", 100)?.clamp(1, 1000) as usize;
-    let all: Vec<Segment> = s
-        .recorders
-        .catalog
+    let want_motion = match access.param("motion") {
+        None => None,
+        Some("true" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        Some(v) => {
+            return Err(ApiError::BadRequest(format!(
+                "'motion' must be true or false, not '{v}'"
+            )))
+        }
+    };
+    let catalog = &s.recorders.catalog;
+    let all: Vec<(Segment, bool)> = catalog
         .query(source, from, to)
         .into_iter()
         .filter(|seg| access.principal.can_view(seg.source.as_str()))
+        .map(|seg| {
+            let moved = catalog.has_motion(&seg);
+            (seg, moved)
+        })
+        .filter(|(_, moved)| want_motion.is_none_or(|w| w == *moved))
         .collect();
     Ok(Json(RecordingList {
         total: all.len() as u64,
-        recordings: all.iter().skip(offset).take(limit).map(info).collect(),
+        recordings: all
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(seg, moved)| info(seg, *moved))
+            .collect(),
     }))
+}
+
+async fn motion_list(
+    State(s): State<RecordState>,
+    access: Access,
+) -> Result<Json<MotionEventList>, ApiError> {
+    let source = access.param("source");
+    if let Some(id) = source {
+        access.view(id)?;
+    }
+    let from = number(&access, "from", 0)?;
+    let to = number(&access, "to", u64::MAX)?;
+    let offset = number(&access, "offset", 0)? as usize;
+    let limit = number(&access, "limit", 100)?.clamp(1, 1000) as usize;
+    let all: Vec<MotionRecord> = s
+        .recorders
+        .catalog
+        .motion(source, from, to)
+        .into_iter()
+        .filter(|ev| access.principal.can_view(ev.source.as_str()))
+        .collect();
+    Ok(Json(MotionEventList {
+        total: all.len() as u64,
+        events: all
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(event_info)
+            .collect(),
+    }))
+}
+
+/// `GET /api/motion/{source.startms}` and `…/thumbnail`.
+async fn motion_get(State(s): State<RecordState>, access: Access) -> Result<Response, ApiError> {
+    let rest = access.target.rest.clone().unwrap_or_default();
+    let (id, tail) = match rest.split_once('/') {
+        Some((id, tail)) => (id.to_owned(), Some(tail.to_owned())),
+        None => (rest, None),
+    };
+    let source = id
+        .rsplit_once('.')
+        .and_then(|(source, start)| start.parse::<u64>().ok().map(|_| source))
+        .and_then(|source| StreamId::new(source).ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "'{id}' is not a motion event's ID (source.startms)"
+            ))
+        })?;
+    access.view(source.as_str())?;
+    let ev = s
+        .recorders
+        .catalog
+        .motion_event(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no motion event '{id}'")))?;
+    match tail.as_deref() {
+        None => Ok(Json(event_info(&ev)).into_response()),
+        Some("thumbnail") => {
+            let path = ev.thumbnail_path(&s.recorders.dir);
+            let jpeg = tokio::fs::read(&path)
+                .await
+                .map_err(|_| ApiError::NotFound(format!("motion event '{id}' has no thumbnail")))?;
+            Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg).into_response())
+        }
+        Some(other) => Err(ApiError::NotFound(format!(
+            "no '{other}' of motion event '{id}'"
+        ))),
+    }
 }
 
 /// The segment the path's tail names, if the caller may see its source; and what follows its ID.
@@ -259,7 +388,7 @@ async fn download(seg: &Segment, range: Option<(u64, Option<u64>)>) -> Result<Re
     let name = format!("{}-{}.{}", seg.source, seg.start_ms, seg.kind.extension());
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, info(seg).mime.parse().unwrap());
+    h.insert(header::CONTENT_TYPE, info(seg, false).mime.parse().unwrap());
     if !seg.live {
         h.insert(header::ACCEPT_RANGES, "bytes".parse().unwrap());
     }
@@ -374,5 +503,5 @@ async fn remove(
         .map_err(|e| ApiError::Internal(format!("cannot delete: {e}")))?;
     let _ = std::fs::remove_file(seg.index_path());
     s.recorders.catalog.remove(&seg);
-    Ok(Json(info(&seg)))
+    Ok(Json(info(&seg, false)))
 }

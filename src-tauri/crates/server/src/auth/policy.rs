@@ -121,6 +121,8 @@ pub fn table() -> Vec<Rule> {
         GET    "/api/recordings"               => View(Query("source")), Api;  // filtered to the caller's sources
         GET    "/api/recordings/{*}"           => View(None), Api;    // the tail names a segment; the handler asks for its source
         DELETE "/api/recordings/{*}"           => Admin, Api;
+        GET    "/api/motion"                   => View(Query("source")), Api;  // filtered to the caller's sources
+        GET    "/api/motion/{*}"               => View(None), Api;    // the tail names an event; the handler asks for its source
 
         GET  "/capture"                        => Publish(None), Page;   // the capture page a publish link opens
         GET  "/pair"                           => Pairing(None), Page;   // Bluetooth pairing

@@ -363,6 +363,24 @@ fn check_record_rules(rules: &[relaydeck_contract::settings::RecordRule]) -> Res
             }
             _ => {}
         }
+        match (r.mode, &r.motion) {
+            (RecordMode::Motion, _) if r.kind != "camera" => {
+                return Err(format!(
+                    "audio {}: motion is detected in camera pictures only",
+                    r.source
+                ))
+            }
+            (RecordMode::Motion, Some(m)) => m
+                .check()
+                .map_err(|why| format!("camera {}: {why}", r.source))?,
+            (RecordMode::Always | RecordMode::Schedule, Some(_)) => {
+                return Err(format!(
+                    "{} {}: 'motion' settings go with the motion mode",
+                    r.kind, r.source
+                ))
+            }
+            _ => {}
+        }
         for span in &r.schedule {
             if span.days.is_empty() || span.days.iter().any(|d| !(1..=7).contains(d)) {
                 return Err("days are 1 (Monday) to 7 (Sunday), at least one".into());

@@ -4,7 +4,9 @@
 //!
 //! Layout: `<record dir>/<source>/<kind>-<start ms>.mkv|.wav`, a camera
 //! segment with its frame index `….idx` beside it (one line per frame:
-//! `ms offset length`, appended as frames are written).
+//! `ms offset length`, appended as frames are written); a motion event as
+//! `motion-<start ms>.json` (`{"startMs","endMs","peak"}`, rewritten
+//! atomically as it goes on) with its thumbnail `motion-<start ms>.jpg`.
 
 use std::{
     collections::BTreeMap,
@@ -90,7 +92,44 @@ pub fn parse_id(id: &str) -> Option<(StreamId, Kind, u64)> {
 /// are read again), and an index that cannot be opened is rebuilt from them.
 #[derive(Debug)]
 pub struct Catalog {
+    dir: PathBuf,
     db: Mutex<rusqlite::Connection>,
+}
+
+/// Something moved in front of a camera recorded on motion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MotionRecord {
+    pub source: StreamId,
+    /// Capture times (Unix ms) of the first and the last picture that moved.
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// The largest share of the watched picture that changed.
+    pub peak: f64,
+    pub live: bool,
+}
+
+impl MotionRecord {
+    /// Its ID in URLs: `source.startms`.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.source, self.start_ms)
+    }
+
+    fn file(&self, dir: &Path, ext: &str) -> PathBuf {
+        dir.join(self.source.as_str())
+            .join(format!("motion-{}.{ext}", self.start_ms))
+    }
+
+    pub fn thumbnail_path(&self, dir: &Path) -> PathBuf {
+        self.file(dir, "jpg")
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MotionFile {
+    start_ms: u64,
+    end_ms: u64,
+    peak: f64,
 }
 
 const SCHEMA: &str = "
@@ -106,6 +145,15 @@ const SCHEMA: &str = "
         PRIMARY KEY (source, kind, start_ms)
     );
     CREATE INDEX IF NOT EXISTS segments_by_time ON segments (start_ms, end_ms);
+    CREATE TABLE IF NOT EXISTS motion (
+        source TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        peak REAL NOT NULL,
+        live INTEGER NOT NULL,
+        PRIMARY KEY (source, start_ms)
+    );
+    CREATE INDEX IF NOT EXISTS motion_by_time ON motion (start_ms, end_ms);
 ";
 
 fn open_db(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
@@ -158,8 +206,12 @@ impl Catalog {
             use std::os::unix::fs::PermissionsExt;
             let _ = fs::set_permissions(&path, fs::Permissions::from_mode(0o600));
         }
-        let catalog = Catalog { db: Mutex::new(db) };
+        let catalog = Catalog {
+            dir: dir.to_owned(),
+            db: Mutex::new(db),
+        };
         catalog.reconcile(dir);
+        catalog.reload_motion();
         Ok(catalog)
     }
 
@@ -262,6 +314,134 @@ impl Catalog {
 
     pub fn all(&self) -> Vec<Segment> {
         self.select("", &[])
+    }
+
+    /// The motion events from their files (there are few; an event a crash
+    /// left going ends where its file last said).
+    fn reload_motion(&self) {
+        let mut events = Vec::new();
+        for (source, path) in files(&self.dir) {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let is_event = stem.starts_with("motion-")
+                && path.extension().and_then(|e| e.to_str()) == Some("json");
+            if !is_event {
+                continue;
+            }
+            let read = fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<MotionFile>(&b).ok());
+            match read {
+                Some(f) => events.push(MotionRecord {
+                    source,
+                    start_ms: f.start_ms,
+                    end_ms: f.end_ms,
+                    peak: f.peak,
+                    live: false,
+                }),
+                None => {
+                    tracing::warn!(file = %path.display(), "a motion event is skipped: not readable")
+                }
+            }
+        }
+        let _ = self.db.lock().execute("DELETE FROM motion", []);
+        for ev in events {
+            self.index_motion(&ev);
+        }
+    }
+
+    fn index_motion(&self, ev: &MotionRecord) {
+        let done = self.db.lock().execute(
+            "INSERT OR REPLACE INTO motion (source, start_ms, end_ms, peak, live) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![
+                ev.source.as_str(),
+                ev.start_ms as i64,
+                ev.end_ms as i64,
+                ev.peak,
+                ev.live as i64
+            ],
+        );
+        if let Err(e) = done {
+            tracing::warn!(event = %ev.id(), error = %e, "the recordings index was not updated");
+        }
+    }
+
+    /// A motion event begun or gone on: its file (atomically) and its row.
+    pub fn put_motion(&self, ev: &MotionRecord) -> io::Result<()> {
+        crate::store::private_dir(&self.dir.join(ev.source.as_str()))?;
+        let body = serde_json::to_vec(&MotionFile {
+            start_ms: ev.start_ms,
+            end_ms: ev.end_ms,
+            peak: ev.peak,
+        })
+        .map_err(io::Error::other)?;
+        crate::store::write_atomic(&ev.file(&self.dir, "json"), &body)?;
+        self.index_motion(ev);
+        Ok(())
+    }
+
+    /// The event's thumbnail, written beside it.
+    pub fn put_thumbnail(&self, ev: &MotionRecord, jpeg: &[u8]) -> io::Result<()> {
+        crate::store::write_atomic(&ev.thumbnail_path(&self.dir), jpeg)
+    }
+
+    pub fn remove_motion(&self, ev: &MotionRecord) {
+        let _ = fs::remove_file(ev.file(&self.dir, "json"));
+        let _ = fs::remove_file(ev.thumbnail_path(&self.dir));
+        let _ = self.db.lock().execute(
+            "DELETE FROM motion WHERE source = ?1 AND start_ms = ?2",
+            rusqlite::params![ev.source.as_str(), ev.start_ms as i64],
+        );
+    }
+
+    /// Motion events of `source` (all when `None`) overlapping `[from, to]`, oldest first.
+    pub fn motion(&self, source: Option<&str>, from: u64, to: u64) -> Vec<MotionRecord> {
+        let (from, to) = (
+            from.min(i64::MAX as u64) as i64,
+            to.min(i64::MAX as u64) as i64,
+        );
+        let db = self.db.lock();
+        let sql = "SELECT source, start_ms, end_ms, peak, live FROM motion \
+                   WHERE (?1 IS NULL OR source = ?1) AND end_ms >= ?2 AND start_ms <= ?3 \
+                   ORDER BY start_ms, source";
+        let rows = db.prepare_cached(sql).and_then(|mut st| {
+            st.query_map(rusqlite::params![source, from, to], |r| {
+                let source: String = r.get(0)?;
+                let (start, end, peak, live): (i64, i64, f64, i64) =
+                    (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                Ok(StreamId::new(&source).ok().map(|source| MotionRecord {
+                    source,
+                    start_ms: start as u64,
+                    end_ms: end as u64,
+                    peak,
+                    live: live != 0,
+                }))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        });
+        match rows {
+            Ok(rows) => rows.into_iter().flatten().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the recordings index could not be read");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The event `source.startms`.
+    pub fn motion_event(&self, id: &str) -> Option<MotionRecord> {
+        let (source, start) = id.rsplit_once('.')?;
+        let start: u64 = start.parse().ok()?;
+        StreamId::new(source).ok()?;
+        self.motion(Some(source), start, start)
+            .into_iter()
+            .find(|e| e.start_ms == start)
+    }
+
+    /// Does a motion event of the segment's source overlap it?
+    pub fn has_motion(&self, seg: &Segment) -> bool {
+        !self
+            .motion(Some(seg.source.as_str()), seg.start_ms, seg.end_ms)
+            .is_empty()
     }
 }
 
@@ -431,5 +611,50 @@ mod index_tests {
             [1_000, 1_400_000]
         );
         assert!(c.get("cam.audio.1400000").is_some() && c.get("cam.audio.700000").is_none());
+    }
+
+    #[test]
+    fn motion_events_are_kept_in_files_and_found_again_when_the_index_is_lost() {
+        let dir = scratch("motion");
+        wav(&dir, 10_000, 60_000);
+        let c = Catalog::open(&dir).unwrap();
+        let ev = MotionRecord {
+            source: StreamId::new("cam").unwrap(),
+            start_ms: 20_000,
+            end_ms: 20_000,
+            peak: 0.05,
+            live: true,
+        };
+        c.put_motion(&ev).unwrap();
+        let going_on = MotionRecord {
+            end_ms: 24_000,
+            peak: 0.2,
+            ..ev.clone()
+        };
+        c.put_motion(&going_on).unwrap();
+        assert_eq!(c.motion(Some("cam"), 23_000, 23_500).len(), 1);
+        assert_eq!(c.motion(Some("cam"), 23_000, 23_500)[0], going_on);
+        assert!(c.motion(Some("cam"), 25_000, 30_000).is_empty());
+        assert!(c.motion(Some("other"), 0, u64::MAX).is_empty());
+        let seg = c.all().pop().unwrap();
+        assert!(c.has_motion(&seg));
+        assert_eq!(c.motion_event("cam.20000"), Some(going_on.clone()));
+        assert_eq!(c.motion_event("cam.20001"), None);
+        drop(c);
+        // The index is lost while the event goes on: found again, ended where its file said.
+        fs::write(dir.join("index.sqlite3"), b"gone").unwrap();
+        let _ = fs::remove_file(dir.join("index.sqlite3-wal"));
+        let c = Catalog::open(&dir).unwrap();
+        let found = c.motion(None, 0, u64::MAX);
+        assert_eq!(
+            found,
+            [MotionRecord {
+                live: false,
+                ..going_on
+            }]
+        );
+        c.remove_motion(&found[0]);
+        assert!(c.motion(None, 0, u64::MAX).is_empty());
+        assert!(!dir.join("cam/motion-20000.json").exists());
     }
 }

@@ -16,12 +16,29 @@
 //! `--record-reserve` (1 GiB) of free space a recorder closes its segment
 //! and waits (state `disk_full`), and starts a new one when space returns.
 //!
+//! A camera may be recorded on motion instead ([`motion`]): frames are held
+//! for the pre-roll while nothing moves, and written from the pre-roll's
+//! first until the post-roll after the last motion; each motion event is
+//! listed with a thumbnail.
+//!
 //! Recorders are started and stopped by the admin (`POST/DELETE
-//! /api/recorders`); the segments are listed, downloaded and deleted at
-//! `/api/recordings` (`api::recordings`).
+//! /api/recorders`) or by `recordRules` ([`rules`]); the segments are
+//! listed, downloaded and deleted at `/api/recordings` (`api::recordings`).
+//!
+//! | module | what |
+//! |--------|------|
+//! | [`camera`] | a camera's recorder (continuous or on motion) |
+//! | [`audio`] | an audio source's recorder |
+//! | [`motion`] | motion detection and the pre-/post-roll gate (pure) |
+//! | [`mkv`], [`wav`] | the segment files, written live |
+//! | [`catalog`] | the SQLite index of segments and motion events |
+//! | [`rules`] | `recordRules` and retention |
 
+mod audio;
+mod camera;
 pub mod catalog;
 pub mod mkv;
+pub mod motion;
 pub mod rules;
 pub mod wav;
 
@@ -35,10 +52,11 @@ use std::{
 };
 
 use parking_lot::Mutex;
-use relaydeck_hub::{
-    AudioFormat, Hub, HubEvent, ListenerItem, SampleEncoding, StreamId, ViewerQueue,
-};
+use relaydeck_contract::settings::MotionSettings;
+use relaydeck_hub::{Hub, SampleEncoding, StreamId};
 use tokio_util::sync::CancellationToken;
+
+use crate::host::FrameScaler;
 
 use catalog::{Catalog, Kind, Segment};
 
@@ -58,6 +76,8 @@ pub struct RecordLimits {
 pub enum RecorderState {
     /// The source is not there (yet): nothing to write.
     Waiting,
+    /// On motion: the camera is watched and nothing moves.
+    Watching,
     Recording,
     /// Free space is under the reserve: the segment was closed.
     DiskFull,
@@ -69,19 +89,33 @@ pub enum RecorderState {
 struct Running {
     /// Started by `recordRules` (which may stop it), not by the API.
     by_rule: bool,
+    motion: Option<MotionSettings>,
     state: Arc<Mutex<RecorderState>>,
     stop: CancellationToken,
     done: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Every recorder, and the recordings.
-#[derive(Debug)]
 pub struct Recorders {
     pub dir: PathBuf,
     pub catalog: Arc<Catalog>,
     pub limits: RecordLimits,
     running: Mutex<HashMap<(StreamId, Kind), Running>>,
+    /// The host's decoder, for motion detection.
+    scaler: Mutex<Arc<dyn FrameScaler>>,
 }
+
+impl std::fmt::Debug for Recorders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorders")
+            .field("dir", &self.dir)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the rules want recorded: each recorder, on motion or not.
+pub type Wanted = std::collections::BTreeMap<(StreamId, Kind), Option<MotionSettings>>;
 
 impl Recorders {
     /// The recordings under `dir` (created 0700), none recording.
@@ -92,15 +126,43 @@ impl Recorders {
             catalog: Arc::new(Catalog::open(dir)?),
             limits,
             running: Mutex::default(),
+            scaler: Mutex::new(crate::host::Host::default().frames),
         })
     }
 
-    /// Starts recording `kind` of `id` (false: it already was).
-    pub fn start(&self, hub: &Hub, id: StreamId, kind: Kind) -> bool {
-        self.start_as(hub, id, kind, false)
+    /// The decoder motion detection uses (the host's; until set, none).
+    pub fn set_scaler(&self, scaler: Arc<dyn FrameScaler>) {
+        *self.scaler.lock() = scaler;
     }
 
-    fn start_as(&self, hub: &Hub, id: StreamId, kind: Kind, by_rule: bool) -> bool {
+    /// Starts recording `kind` of `id`, on motion when `motion` says how
+    /// (false: it already was, in that mode).
+    pub fn start(
+        &self,
+        hub: &Hub,
+        id: StreamId,
+        kind: Kind,
+        motion: Option<MotionSettings>,
+    ) -> bool {
+        self.start_as(hub, id, kind, motion, false)
+    }
+
+    /// Is `id`'s `kind` recorded, and how?
+    pub fn mode_of(&self, id: &StreamId, kind: Kind) -> Option<Option<MotionSettings>> {
+        self.running
+            .lock()
+            .get(&(id.clone(), kind))
+            .map(|r| r.motion.clone())
+    }
+
+    fn start_as(
+        &self,
+        hub: &Hub,
+        id: StreamId,
+        kind: Kind,
+        motion: Option<MotionSettings>,
+        by_rule: bool,
+    ) -> bool {
         let mut running = self.running.lock();
         if running.contains_key(&(id.clone(), kind)) {
             return false;
@@ -116,6 +178,8 @@ impl Recorders {
             limits: self.limits.clone(),
             state: state.clone(),
             stop: stop.clone(),
+            motion: motion.clone(),
+            scaler: self.scaler.lock().clone(),
         };
         tokio::spawn(async move {
             match kind {
@@ -128,6 +192,7 @@ impl Recorders {
             (id, kind),
             Running {
                 by_rule,
+                motion,
                 state,
                 stop,
                 done,
@@ -164,15 +229,12 @@ impl Recorders {
 
     /// Starts what the rules want and stops what they started and no longer want
     /// (a recorder started through the API is the API's to stop).
-    pub async fn follow_rules(
-        &self,
-        hub: &Hub,
-        wanted: std::collections::BTreeSet<(StreamId, Kind)>,
-    ) {
-        self.stop_where(|k, r| r.by_rule && !wanted.contains(k))
+    /// A rule's recorder whose mode changed is started again in the new one.
+    pub async fn follow_rules(&self, hub: &Hub, wanted: Wanted) {
+        self.stop_where(|k, r| r.by_rule && wanted.get(k) != Some(&r.motion))
             .await;
-        for (id, kind) in wanted {
-            if self.start_as(hub, id.clone(), kind, true) {
+        for ((id, kind), motion) in wanted {
+            if self.start_as(hub, id.clone(), kind, motion, true) {
                 tracing::info!(source = %id, kind = kind.name(), "recording by rule");
             }
         }
@@ -186,13 +248,20 @@ impl Recorders {
         }
     }
 
-    /// What records now: `(source, kind, state)`.
-    pub fn active(&self) -> Vec<(StreamId, Kind, RecorderState)> {
+    /// What records now: `(source, kind, state, on motion)`.
+    pub fn active(&self) -> Vec<(StreamId, Kind, RecorderState, bool)> {
         let mut out: Vec<_> = self
             .running
             .lock()
             .iter()
-            .map(|((id, kind), r)| (id.clone(), *kind, r.state.lock().clone()))
+            .map(|((id, kind), r)| {
+                (
+                    id.clone(),
+                    *kind,
+                    r.state.lock().clone(),
+                    r.motion.is_some(),
+                )
+            })
             .collect();
         out.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
         out
@@ -255,18 +324,9 @@ struct Task {
     limits: RecordLimits,
     state: Arc<Mutex<RecorderState>>,
     stop: CancellationToken,
-}
-
-/// A camera segment being written, and the linked audio source's subscription.
-struct CameraSegment {
-    open: Open<mkv::MkvWriter<BufWriter<fs::File>>>,
-    /// The first frame's capture time (µs, whole ms): time 0 of the file.
-    base_us: u64,
-    size: (u32, u32),
-    /// The last block's time: blocks never go back in time.
-    last_ms: u64,
-    audio: Option<relaydeck_hub::AudioSubscription>,
-    audio_format: Option<AudioFormat>,
+    /// A camera recorded on motion: how.
+    motion: Option<MotionSettings>,
+    scaler: Arc<dyn FrameScaler>,
 }
 
 fn bits_of(e: SampleEncoding) -> (u16, bool) {
@@ -318,346 +378,5 @@ impl Task {
 
     fn rotate_due<W>(&self, open: &Open<W>) -> bool {
         open.started.elapsed() >= self.limits.segment || open.seg.bytes >= self.limits.segment_bytes
-    }
-
-    /// Camera frames into Matroska segments; with an audio source of the same
-    /// ID (a phone publishing both), its PCM as a second track of the same file.
-    async fn camera(self) {
-        let queue = ViewerQueue::new();
-        let mut events = self.hub.events();
-        let mut sub = self
-            .hub
-            .stream(self.id.as_str())
-            .map(|s| s.subscribe(&queue));
-        let mut seg: Option<CameraSegment> = None;
-        let mut sync = tokio::time::interval(SYNC_EVERY);
-        // A subscription hands over the camera's latest frame, which may be
-        // older than the recording (a camera that opens on demand): skipped.
-        let since_us = crate::secrets::now_ms() * 1000;
-        loop {
-            if let Some(frame) = sub.as_ref().and_then(|s| s.slot().take()) {
-                if frame.captured_us >= since_us {
-                    self.write_frame(&mut seg, &frame);
-                }
-                if let Some(s) = sub.as_ref() {
-                    s.slot().finish(Some(frame.seq));
-                }
-                continue;
-            }
-            let audio = seg
-                .as_ref()
-                .and_then(|c| c.audio.as_ref().map(|a| a.queue().clone()));
-            tokio::select! {
-                _ = self.stop.cancelled() => break,
-                _ = queue.ready() => {}
-                batch = async { audio.as_ref().expect("linked").next_batch().await }, if audio.is_some() => {
-                    self.write_audio(&mut seg, batch);
-                }
-                // fsync blocks: the worker hands its other tasks on first, so the live path does not wait.
-                _ = sync.tick() => blocking(|| self.sync_camera(&mut seg)),
-                ev = events.recv() => match ev {
-                    Ok(HubEvent::Joined { id }) if id == self.id => {
-                        sub = self.hub.stream(self.id.as_str()).map(|s| s.subscribe(&queue));
-                    }
-                    Ok(HubEvent::Left { id }) if id == self.id => {
-                        sub = None;
-                        self.close_camera(seg.take().map(|c| c.open));
-                        self.set(RecorderState::Waiting);
-                    }
-                    _ => {}
-                },
-            }
-        }
-        self.close_camera(seg.take().map(|c| c.open));
-    }
-
-    /// A frame into the open segment, opening one first when none is, when
-    /// rotation is due or when the picture size changed.
-    fn write_frame(&self, seg: &mut Option<CameraSegment>, frame: &relaydeck_hub::VideoFrame) {
-        let size = (u32::from(frame.info.width), u32::from(frame.info.height));
-        if seg
-            .as_ref()
-            .is_none_or(|c| self.rotate_due(&c.open) || c.size != size)
-        {
-            self.close_camera(seg.take().map(|c| c.open));
-            match self.open_camera(frame, size) {
-                Ok(c) => {
-                    self.catalog.put(c.open.seg.clone());
-                    *seg = Some(c);
-                    self.set(RecorderState::Recording);
-                }
-                Err(state) => self.set(state),
-            }
-        }
-        let Some(c) = seg.as_mut() else { return };
-        let ms = (frame.captured_us.saturating_sub(c.base_us) / 1000).max(c.last_ms);
-        let o = &mut c.open;
-        match o.writer.block(1, ms, frame.jpeg_bytes()) {
-            Ok(()) => {
-                // The index points at the JPEG itself, the block's last bytes.
-                let at = o.writer.len() - frame.len() as u64;
-                if let Some(idx) = o.index.as_mut() {
-                    let _ = writeln!(idx, "{ms} {at} {}", frame.len());
-                }
-                o.seg.bytes = o.writer.len();
-                o.seg.frames += 1;
-                o.seg.end_ms = o.seg.start_ms + ms;
-                c.last_ms = ms;
-            }
-            Err(e) => {
-                self.set(RecorderState::Failed(e.to_string()));
-                self.close_camera(seg.take().map(|c| c.open));
-            }
-        }
-    }
-
-    fn open_camera(
-        &self,
-        frame: &relaydeck_hub::VideoFrame,
-        size: (u32, u32),
-    ) -> Result<CameraSegment, RecorderState> {
-        let failed = |e: io::Error| RecorderState::Failed(e.to_string());
-        let (seg, file) = self.create(Kind::Camera, frame.captured_us / 1000)?;
-        let mut tracks = vec![mkv::Track::Video {
-            width: size.0,
-            height: size.1,
-        }];
-        // A linked audio source: the same ID, already streaming.
-        let linked = self
-            .hub
-            .audio_source(self.id.as_str())
-            .and_then(|s| s.format().map(|f| (s, f)));
-        if let Some((_, f)) = &linked {
-            let (bits, float) = bits_of(f.encoding);
-            tracks.push(mkv::Track::Audio {
-                rate: f.sample_rate,
-                channels: f.channels,
-                bits,
-                float,
-            });
-        }
-        let writer = mkv::MkvWriter::new(BufWriter::with_capacity(1 << 20, file), &tracks)
-            .map_err(failed)?;
-        let index = crate::store::private_file(&seg.index_path())
-            .map(BufWriter::new)
-            .map_err(failed)?;
-        // From the ring back to the first frame: audio the hub got while the segment opened is not lost.
-        let audio = linked
-            .as_ref()
-            .map(|(s, _)| s.listen(Duration::from_secs(1)));
-        Ok(CameraSegment {
-            open: Open {
-                seg,
-                writer,
-                index: Some(index),
-                started: tokio::time::Instant::now(),
-            },
-            base_us: frame.captured_us - frame.captured_us % 1000,
-            size,
-            last_ms: 0,
-            audio,
-            audio_format: linked.map(|(_, f)| f),
-        })
-    }
-
-    /// The linked source's chunks as blocks of track 2, at the time the hub
-    /// received them (the clock the frames are on too).
-    fn write_audio(&self, seg: &mut Option<CameraSegment>, batch: Option<Vec<ListenerItem>>) {
-        let Some(c) = seg.as_mut() else { return };
-        let Some(batch) = batch else {
-            c.audio = None; // the source went; the picture goes on
-            return;
-        };
-        for item in batch {
-            match item {
-                ListenerItem::Format(f) if Some(f) != c.audio_format => {
-                    // Another format does not fit this track: the rest of the segment is picture only.
-                    c.audio = None;
-                    return;
-                }
-                ListenerItem::Format(_) => {}
-                ListenerItem::Chunk(chunk) => {
-                    let received_us = chunk.received_ms * 1000;
-                    if received_us < c.base_us {
-                        continue; // before the segment's first frame
-                    }
-                    let ms = (received_us.saturating_sub(c.base_us) / 1000).max(c.last_ms);
-                    if c.open.writer.block(2, ms, &chunk.pcm).is_ok() {
-                        c.open.seg.bytes = c.open.writer.len();
-                        c.last_ms = ms;
-                    }
-                }
-            }
-        }
-    }
-
-    fn sync_camera(&self, seg: &mut Option<CameraSegment>) {
-        let Some(c) = seg.as_mut() else { return };
-        let o = &mut c.open;
-        let synced = o
-            .writer
-            .set_duration(o.seg.end_ms - o.seg.start_ms)
-            .and_then(|()| o.writer.get_mut().flush())
-            .and_then(|()| o.writer.get_mut().get_ref().sync_data())
-            .and_then(|()| o.index.as_mut().map_or(Ok(()), |i| i.flush()));
-        if let Err(e) = synced {
-            self.set(RecorderState::Failed(e.to_string()));
-            self.close_camera(seg.take().map(|c| c.open));
-            return;
-        }
-        self.catalog.put(o.seg.clone());
-        if free_bytes(&self.dir).is_some_and(|f| f < self.limits.reserve_bytes) {
-            self.close_camera(seg.take().map(|c| c.open));
-            self.set(RecorderState::DiskFull);
-            tracing::warn!(source = %self.id, "recording stopped: free space is under the reserve");
-        }
-    }
-
-    fn close_camera(&self, open: Option<Open<mkv::MkvWriter<BufWriter<fs::File>>>>) {
-        let Some(mut o) = open else { return };
-        let _ = o.writer.set_duration(o.seg.end_ms - o.seg.start_ms);
-        let _ = o.writer.get_mut().flush();
-        let _ = o.writer.get_mut().get_ref().sync_all();
-        if let Some(mut idx) = o.index.take() {
-            let _ = idx.flush();
-            let _ = idx.get_ref().sync_all();
-        }
-        o.seg.live = false;
-        self.catalog.put(o.seg);
-    }
-
-    /// Audio chunks into WAV segments.
-    async fn audio(self) {
-        let mut sync = tokio::time::interval(SYNC_EVERY);
-        let mut open: Option<Open<wav::WavWriter<BufWriter<fs::File>>>> = None;
-        let mut format: Option<AudioFormat> = None;
-        // Audio from this moment on: a source found later is read from its
-        // ring back to here (the hub keeps 5 s), so nothing between the
-        // start and the subscription is lost.
-        let mut since_ms = crate::secrets::now_ms();
-        'source: loop {
-            let Some(source) = self.hub.audio_source(self.id.as_str()) else {
-                self.set(RecorderState::Waiting);
-                tokio::select! {
-                    _ = self.stop.cancelled() => break 'source,
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => continue 'source,
-                }
-            };
-            let sub = source.listen(Duration::from_secs(5));
-            loop {
-                tokio::select! {
-                    _ = self.stop.cancelled() => break 'source,
-                    batch = sub.queue().next_batch() => {
-                        let Some(batch) = batch else {
-                            self.close_audio(open.take());
-                            since_ms = crate::secrets::now_ms();
-                            continue 'source;
-                        };
-                        for item in batch {
-                            match item {
-                                ListenerItem::Format(f) => {
-                                    if format != Some(f) {
-                                        self.close_audio(open.take());
-                                    }
-                                    format = Some(f);
-                                }
-                                ListenerItem::Chunk(c) => {
-                                    let Some(f) = format else { continue };
-                                    if c.received_ms < since_ms {
-                                        continue;
-                                    }
-                                    if open.as_ref().is_none_or(|o| self.rotate_due(o)) {
-                                        self.close_audio(open.take());
-                                        open = self.open_audio(f, c.received_ms);
-                                    }
-                                    if let Some(o) = open.as_mut() {
-                                        if let Err(e) = o.writer.write(&c.pcm) {
-                                            self.set(RecorderState::Failed(e.to_string()));
-                                            self.close_audio(open.take());
-                                            continue;
-                                        }
-                                        o.seg.bytes = wav::HEADER as u64 + o.writer.data_len();
-                                        o.seg.end_ms = o.seg.start_ms + f.duration_of(o.writer.data_len() as usize).as_millis() as u64;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    _ = sync.tick() => blocking(|| self.sync_audio(&mut open)),
-                }
-            }
-        }
-        self.close_audio(open.take());
-    }
-
-    fn open_audio(
-        &self,
-        f: AudioFormat,
-        start_ms: u64,
-    ) -> Option<Open<wav::WavWriter<BufWriter<fs::File>>>> {
-        let (bits, float) = bits_of(f.encoding);
-        let made = self.create(Kind::Audio, start_ms).and_then(|(seg, file)| {
-            let writer = wav::WavWriter::new(
-                BufWriter::with_capacity(256 * 1024, file),
-                f.sample_rate,
-                f.channels,
-                bits,
-                float,
-            )
-            .map_err(|e| RecorderState::Failed(e.to_string()))?;
-            Ok(Open {
-                seg,
-                writer,
-                index: None,
-                started: tokio::time::Instant::now(),
-            })
-        });
-        match made {
-            Ok(o) => {
-                self.catalog.put(o.seg.clone());
-                self.set(RecorderState::Recording);
-                Some(o)
-            }
-            Err(state) => {
-                if state == RecorderState::DiskFull {
-                    tracing::warn!(source = %self.id, "recording waits: free space is under the reserve");
-                }
-                self.set(state);
-                None
-            }
-        }
-    }
-
-    fn sync_audio(&self, open: &mut Option<Open<wav::WavWriter<BufWriter<fs::File>>>>) {
-        let Some(o) = open.as_mut() else { return };
-        let synced = o
-            .writer
-            .get_mut()
-            .flush()
-            .and_then(|()| o.writer.update_header())
-            .and_then(|()| o.writer.get_mut().flush())
-            .and_then(|()| o.writer.get_mut().get_ref().sync_data());
-        match synced {
-            Err(e) => {
-                self.set(RecorderState::Failed(e.to_string()));
-                self.close_audio(open.take());
-            }
-            Ok(()) if free_bytes(&self.dir).is_some_and(|f| f < self.limits.reserve_bytes) => {
-                tracing::warn!(source = %self.id, "recording stopped: free space is under the reserve");
-                self.close_audio(open.take());
-                self.set(RecorderState::DiskFull);
-            }
-            Ok(()) => self.catalog.put(o.seg.clone()),
-        }
-    }
-
-    fn close_audio(&self, open: Option<Open<wav::WavWriter<BufWriter<fs::File>>>>) {
-        let Some(mut o) = open else { return };
-        let _ = o.writer.get_mut().flush();
-        let _ = o.writer.update_header();
-        let _ = o.writer.get_mut().flush();
-        let _ = o.writer.get_mut().get_ref().sync_all();
-        o.seg.live = false;
-        self.catalog.put(o.seg);
     }
 }

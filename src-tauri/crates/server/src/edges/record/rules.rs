@@ -4,24 +4,32 @@
 //! every minute. Both decide with pure functions of the clock
 //! ([`wanted`], [`to_delete`]) so tests give them any time they like.
 
-use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use relaydeck_contract::settings::{RecordRule, Settings};
+use relaydeck_contract::settings::{RecordMode, RecordRule, Settings};
 use relaydeck_hub::{Hub, StreamId};
 use tokio_util::sync::CancellationToken;
 
 use super::{
     catalog::{Kind, Segment},
-    Recorders,
+    Recorders, Wanted,
 };
 use crate::store::settings::SettingsHandle;
 
-/// The recorders the rules want at `(day, minute)` (ISO day 1–7, minute of the day).
-pub fn wanted(rules: &[RecordRule], day: u8, minute: u16) -> BTreeSet<(StreamId, Kind)> {
+/// The recorders the rules want at `(day, minute)` (ISO day 1–7, minute of
+/// the day), each on motion (and how) or not.
+pub fn wanted(rules: &[RecordRule], day: u8, minute: u16) -> Wanted {
     rules
         .iter()
         .filter(|r| r.active(day, minute))
-        .filter_map(|r| Some((StreamId::new(&r.source).ok()?, Kind::parse(&r.kind)?)))
+        .filter_map(|r| {
+            let motion =
+                (r.mode == RecordMode::Motion).then(|| r.motion.clone().unwrap_or_default());
+            Some((
+                (StreamId::new(&r.source).ok()?, Kind::parse(&r.kind)?),
+                motion,
+            ))
+        })
         .collect()
 }
 
@@ -102,11 +110,21 @@ fn retain(recorders: &Recorders, s: &Settings) {
         let _ = std::fs::remove_file(seg.index_path());
         recorders.catalog.remove(&seg);
     }
+    // Motion events go with the recordings they were in.
+    let segments = recorders.catalog.all();
+    for ev in recorders.catalog.motion(None, 0, u64::MAX) {
+        let recorded = segments
+            .iter()
+            .any(|g| g.source == ev.source && g.start_ms <= ev.end_ms && g.end_ms >= ev.start_ms);
+        if !ev.live && !recorded {
+            recorders.catalog.remove_motion(&ev);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use relaydeck_contract::settings::{RecordMode, WeeklySpan};
+    use relaydeck_contract::settings::{MotionSettings, WeeklySpan};
 
     use super::*;
 
@@ -167,6 +185,7 @@ mod tests {
                 kind: "camera".into(),
                 mode: RecordMode::Always,
                 schedule: vec![],
+                motion: None,
             },
             RecordRule {
                 source: "shop".into(),
@@ -177,17 +196,40 @@ mod tests {
                     start: "10:00".into(),
                     end: "16:00".into(),
                 }],
+                motion: None,
+            },
+            RecordRule {
+                source: "yard".into(),
+                kind: "camera".into(),
+                mode: RecordMode::Motion,
+                schedule: vec![],
+                motion: None,
             },
         ];
         let at = |day, minute| {
             wanted(&rules, day, minute)
                 .into_iter()
-                .map(|(id, k)| format!("{}:{}", id, k.name()))
+                .map(|((id, k), m)| {
+                    format!(
+                        "{}:{}{}",
+                        id,
+                        k.name(),
+                        if m.is_some() { ":motion" } else { "" }
+                    )
+                })
                 .collect::<Vec<_>>()
         };
-        assert_eq!(at(6, 12 * 60), ["door:camera", "shop:audio"]);
-        assert_eq!(at(6, 16 * 60), ["door:camera"]);
-        assert_eq!(at(3, 12 * 60), ["door:camera"]);
+        assert_eq!(
+            at(6, 12 * 60),
+            ["door:camera", "shop:audio", "yard:camera:motion"]
+        );
+        assert_eq!(at(6, 16 * 60), ["door:camera", "yard:camera:motion"]);
+        assert_eq!(at(3, 12 * 60), ["door:camera", "yard:camera:motion"]);
+        assert_eq!(
+            wanted(&rules, 3, 0)[&(StreamId::new("yard").unwrap(), Kind::Camera)],
+            Some(MotionSettings::default()),
+            "a motion rule without settings takes the defaults"
+        );
         let (day, minute) = local_now();
         assert!((1..=7).contains(&day) && minute < 1440);
     }

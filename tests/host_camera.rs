@@ -80,6 +80,50 @@ async fn a_viewer_opens_the_camera_and_leaving_closes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn recording_counts_as_needing_the_camera_and_watching_for_motion_too() {
+    let srv = start_server(|_| {}).await;
+    let backend = SyntheticBackend::new(RawFormat::Nv12);
+    let control = backend.control.clone();
+    let capture = CameraCapture::start(srv.hub(), Arc::new(backend), config()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(control.open_now.load(Ordering::SeqCst), 0);
+    for motion in [
+        serde_json::Value::Null,
+        serde_json::json!({"postRollSec": 1}),
+    ] {
+        let mut body = serde_json::json!({"source": "host-camera", "kind": "camera"});
+        if !motion.is_null() {
+            body["motion"] = motion;
+        }
+        let (status, reply) = post_json(srv.addr, "/api/recorders", body).await;
+        assert_eq!(status, 201, "{reply}");
+        let c = control.clone();
+        wait_until("recording to open the camera", move || {
+            c.open_now.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            control.open_now.load(Ordering::SeqCst),
+            1,
+            "open for as long as it records, past the linger"
+        );
+        let stopped = reqwest::Client::new()
+            .delete(http(srv.addr, "/api/recorders/host-camera"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stopped.status(), 200);
+        let c = control.clone();
+        wait_until("the camera to close when recording stops", move || {
+            c.open_now.load(Ordering::SeqCst) == 0
+        })
+        .await;
+    }
+    drop(capture);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unplugged_camera_shows_a_notice_picture_over_mjpeg() {
     let srv = start_server(|_| {}).await;
     let backend = SyntheticBackend::new(RawFormat::Yuyv);

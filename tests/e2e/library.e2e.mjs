@@ -3,7 +3,11 @@
 // seconds; the page plays the camera recording at 2× (frames fetched by
 // time from the index: the position runs at twice real time and the picture
 // changes), plays the audio recording from its middle, and downloads a clip
-// that ffprobe reads at the length asked for. Screenshot: tests/artifacts/library.png.
+// that ffprobe reads at the length asked for; a camera a page publishes
+// (a canvas: still, then a square moving for 1.5 s, then still) is recorded
+// on motion, and the page lists the event with its thumbnail and opens the
+// recording where it began. Screenshots: tests/artifacts/library.png,
+// library-motion.png.
 // Run: node --test tests/e2e/library.e2e.mjs (after `cargo build -p relaydeck` with ui/dist built).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -106,6 +110,58 @@ test("the Library page plays a camera recording at 2× and an audio recording fr
   const probe = spawnSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file], { encoding: "utf8" });
   assert.equal(probe.status, 0, probe.stderr);
   assert.ok(Math.abs(Number(probe.stdout) - 1.5) < 0.01, `the clip is ${probe.stdout.trim()} s`);
+  assert.deepEqual(errors, []);
+});
+
+test("a camera recorded on motion: the event is listed with its thumbnail, marked on the timeline, and opens its recording where it began", async () => {
+  const made = await call("POST", "/api/recorders", { source: "yard", kind: "camera", motion: { sensitivity: 50, preRollSec: 1, postRollSec: 1, zones: [] } });
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${relay.base}/login`);
+  await page.fill("#password", PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(/\/(#.*)?$/);
+  await page.goto(`${relay.base}/#/library`);
+  await page.waitForSelector('li[data-recorder="yard:camera"][data-mode="motion"]');
+  // The page publishes 6 s at 10 fps: still, a square moving from frame 20 to 34, still again.
+  await page.evaluate(async () => {
+    const canvas = Object.assign(document.createElement("canvas"), { width: 320, height: 240 });
+    const g = canvas.getContext("2d");
+    const ws = new WebSocket(`ws://${location.host}/ws?clientId=yard`);
+    await new Promise((r) => (ws.onopen = r));
+    for (let i = 0; i < 60; i++) {
+      g.fillStyle = "#3a5f3a";
+      g.fillRect(0, 0, 320, 240);
+      const x = i < 20 ? 40 : i < 35 ? 40 + ((i - 20) % 5) * 40 : 200;
+      g.fillStyle = "#f5f5f5";
+      g.fillRect(x, 80, 64, 64);
+      const blob = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.85));
+      ws.send(await blob.arrayBuffer());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    ws.close();
+  });
+  const section = page.locator('.recording-source[data-source="yard"]');
+  const event = section.locator(".motion-events li").first();
+  await event.waitFor({ timeout: 15000 });
+  assert.equal(await section.locator(".motion-events li").count(), 1, "one event");
+  await until("the thumbnail shows", async () => (await event.locator("img").evaluate((img) => img.complete && img.naturalWidth)) > 0);
+  assert.ok((await section.locator(".timeline .motion-mark").count()) >= 1, "marked on the timeline");
+  const { json } = await call("GET", "/api/motion?source=yard");
+  const ev = json.events[0];
+  assert.ok(ev.endMs - ev.startMs >= 1000 && ev.endMs - ev.startMs <= 1800, `the square moved 1.4 s: ${JSON.stringify(ev)}`);
+  const { json: recs } = await call("GET", "/api/recordings?source=yard");
+  assert.equal(recs.recordings.length, 1);
+  const seg = recs.recordings[0];
+  assert.ok(seg.motion && ev.startMs - seg.startMs >= 800 && ev.startMs - seg.startMs <= 1300, `1 s of pre-roll: ${JSON.stringify(seg)}`);
+  // Opening the event plays its recording from where the motion began.
+  await event.locator("button").click();
+  await until("the player is at the event", async () => Number(await page.getAttribute("#recording-player", "data-position")) === ev.startMs - seg.startMs);
+  await page.waitForFunction(() => Number(document.querySelector(".recording-frame")?.dataset.frameMs) > 0);
+  await page.screenshot({ path: path.join(artifacts, "library-motion.png"), fullPage: true });
+  assert.equal((await call("DELETE", "/api/recorders/yard")).status, 200);
   assert.deepEqual(errors, []);
 });
 

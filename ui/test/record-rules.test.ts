@@ -20,6 +20,28 @@ describe("recording rules as text", () => {
     expect(formatRecordRules(rules)).toBe(text);
   });
 
+  it("reads and writes motion rules with their options and when to watch", () => {
+    const text = "camera yard motion sensitivity=70 post=30 zone=0,40,100,60 1-5 18:00-07:00\ncamera door motion";
+    const rules = parseRecordRules(text);
+    expect(rules).toEqual([
+      {
+        source: "yard",
+        kind: "camera",
+        mode: "motion",
+        schedule: [{ days: [1, 2, 3, 4, 5], start: "18:00", end: "07:00" }],
+        motion: { sensitivity: 70, preRollSec: 3, postRollSec: 30, zones: [{ x: 0, y: 40, w: 100, h: 60 }] },
+      },
+      { source: "door", kind: "camera", mode: "motion", schedule: [], motion: { sensitivity: 50, preRollSec: 3, postRollSec: 10, zones: [] } },
+    ]);
+    expect(formatRecordRules(rules)).toBe(text);
+    expect(() => parseRecordRules("audio mic motion")).toThrow(/camera pictures only/);
+    expect(() => parseRecordRules("camera a motion sensitivity=0")).toThrow(/from 1 to 100/);
+    expect(() => parseRecordRules("camera a motion zone=60,0,50,10")).toThrow(/inside the picture/);
+    expect(() => parseRecordRules("camera a motion zone=1,2,3")).toThrow(/x,y,w,h/);
+    expect(() => parseRecordRules("camera a motion speed=2")).toThrow(/not a motion option/);
+    expect(() => parseRecordRules("camera a schedule")).toThrow(/at least one/);
+  });
+
   it("names the line and what is wrong", () => {
     expect(() => parseRecordRules("video a always")).toThrow(/line 1/);
     expect(() => parseRecordRules("camera a always\naudio b schedule 8 10:00-11:00")).toThrow(/line 2: "8" is not a day/);

@@ -331,7 +331,11 @@ freeBytes: number | null,
 /**
  * Recording stops below this much free space (`--record-reserve`).
  */
-reserveBytes: number, };
+reserveBytes: number, 
+/**
+ * Where the recordings are (the admin only).
+ */
+dir?: string | null, };
 
 export type SourceUse = { source: string, bytes: number, segments: number, };
 
@@ -568,7 +572,12 @@ recordKeepDays: number,
 /**
  * Recordings may fill at most this share of their disk, in percent; the oldest go first. Live.
  */
-recordMaxDiskPercent: number, };
+recordMaxDiskPercent: number, 
+/**
+ * Where recordings are kept: an absolute path, or empty for
+ * `recordings` in the data directory. At the next start (`--record-dir` wins).
+ */
+recordDir: string, };
 
 export type SettingsView = { settings: Settings, 
 /**

@@ -26,7 +26,9 @@ export function fmtAge(ms: number): string {
 export function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n < 2 ** 40) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  return `${(n / 2 ** 40).toFixed(1)} TiB`;
 }
 
 /** A status line that screen readers announce. */

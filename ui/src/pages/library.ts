@@ -1,8 +1,10 @@
-// Library: recordings per source on a timeline; a camera recording plays in
-// the page from its frame index (frames fetched by time, a scrubber, 1×, 2×,
-// 4×), an audio recording in an <audio> element (it seeks with Range), a
-// clip of it downloads as a WAV; the admin starts and stops recorders here.
-import type { RecorderList, RecordingInfo, RecordingList } from "../generated/contract";
+// Library: recordings per source on a timeline with motion marks; a camera
+// recording plays in the page from its frame index (frames fetched by time,
+// a scrubber, 1×, 2×, 4×), an audio recording in an <audio> element (it seeks
+// with Range), a clip of it downloads as a WAV; motion events are listed with
+// their thumbnails and open the recording where they began; the admin starts
+// and stops recorders (continuous or on motion) here.
+import type { MotionEvent, MotionEventList, RecorderInfo, RecorderList, RecordingInfo, RecordingList } from "../generated/contract";
 import { api, withToken } from "../lib/api";
 import { fmtBytes, h, notice, setText } from "../lib/dom";
 import { fmtTime } from "./files";
@@ -83,6 +85,19 @@ export class FramePlayer {
   }
 }
 
+function stateText(r: RecorderInfo): string {
+  if (r.state === "disk_full") return "stopped: the disk is full";
+  if (r.state === "watching") return "watching for motion";
+  return r.state;
+}
+
+/** This computer's camera and microphone open while something needs them: recording does. */
+function hostNote(r: RecorderInfo): string {
+  if (r.source === "host-camera") return " · keeps this computer's camera open while it records";
+  if (r.source === "mic") return " · keeps this computer's microphone open while it records";
+  return "";
+}
+
 export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
   const status = h("div", { "aria-live": "polite" });
   const disk = h("p", { class: "hint", id: "record-disk" });
@@ -90,17 +105,25 @@ export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
   const sourceInput = h("input", { id: "record-source", placeholder: "camera or source ID", list: "record-ids", required: true }) as HTMLInputElement;
   const ids = h("datalist", { id: "record-ids" });
   const kind = h("select", { id: "record-kind" }, h("option", { value: "camera" }, "camera"), h("option", { value: "audio" }, "audio")) as HTMLSelectElement;
-  const startForm = h("form", { class: "toolbar", id: "record-form" }, h("label", { for: "record-source" }, "Record "), sourceInput, ids, kind, h("button", { type: "submit" }, "Start"));
+  const onMotion = h("input", { type: "checkbox", id: "record-motion" }) as HTMLInputElement;
+  const sensitivity = h("input", { type: "number", id: "record-sensitivity", min: 1, max: 100, value: 50, "aria-label": "Motion sensitivity (1–100)" }) as HTMLInputElement;
+  const motionBits = h("span", { class: "motion-options" }, h("label", {}, onMotion, " only on motion, sensitivity "), sensitivity);
+  kind.onchange = () => (motionBits.hidden = kind.value !== "camera");
+  const startForm = h("form", { class: "toolbar", id: "record-form" }, h("label", { for: "record-source" }, "Record "), sourceInput, ids, kind, motionBits, h("button", { type: "submit" }, "Start"));
+  const onlyMotion = h("input", { type: "checkbox", id: "only-motion" }) as HTMLInputElement;
+  const filters = h("div", { class: "toolbar" }, h("label", {}, onlyMotion, " Only recordings with motion"));
+  onlyMotion.onchange = () => void refresh();
   const list = h("div", { id: "recordings" });
   const player = h("section", { class: "card player", id: "recording-player", hidden: true });
-  root.append(status, admin ? startForm : "", active, disk, player, list);
+  root.append(status, admin ? startForm : "", active, disk, filters, player, list);
 
   let current: { close(): void } | null = null;
 
   startForm.onsubmit = async (ev) => {
     ev.preventDefault();
     try {
-      await api("/api/recorders", { method: "POST", body: JSON.stringify({ source: sourceInput.value.trim(), kind: kind.value }) });
+      const motion = kind.value === "camera" && onMotion.checked ? { sensitivity: Number(sensitivity.value), zones: [], preRollSec: 3, postRollSec: 10 } : undefined;
+      await api("/api/recorders", { method: "POST", body: JSON.stringify({ source: sourceInput.value.trim(), kind: kind.value, motion }) });
       status.replaceChildren();
       await refresh();
     } catch (e) {
@@ -108,7 +131,7 @@ export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
     }
   };
 
-  function openCamera(seg: RecordingInfo) {
+  function openCamera(seg: RecordingInfo, atMs?: number) {
     current?.close();
     const img = h("img", { class: "recording-frame", alt: `Recording of ${seg.source}` }) as HTMLImageElement;
     const scrub = h("input", { type: "range", min: 0, max: seg.durationMs, step: 1, value: 0, class: "scrub", id: "recording-scrub", "aria-label": "Position" }) as HTMLInputElement;
@@ -128,7 +151,7 @@ export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
     player.replaceChildren(h("h2", {}, `${seg.source} · ${when(seg.startMs)}`), img, h("div", { class: "file-controls" }, play, scrub, time), h("div", { class: "toolbar" }, h("label", { for: "recording-speed" }, "Speed "), speed, h("a", { class: "button", href: withToken(`/api/recordings/${encodeURIComponent(seg.id)}`), download: "" }, "Download")));
     player.hidden = false;
     (window as unknown as { relaydeckRecording: FramePlayer }).relaydeckRecording = p;
-    p.seek(0);
+    p.seek(atMs === undefined ? 0 : atMs - seg.startMs);
     tick();
     current = p;
   }
@@ -150,10 +173,32 @@ export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
     current = { close: () => audio.pause() };
   }
 
-  function timeline(segs: RecordingInfo[]): HTMLElement {
+  /** The camera segment holding `ms`, to open a motion event in. */
+  function segmentAt(segs: RecordingInfo[], ms: number): RecordingInfo | undefined {
+    return segs.find((s) => s.kind === "camera" && s.startMs <= ms && ms <= s.endMs);
+  }
+
+  function motionStrip(segs: RecordingInfo[], events: MotionEvent[]): HTMLElement {
+    return h(
+      "ul",
+      { class: "motion-events" },
+      ...events.map((ev) => {
+        const seg = segmentAt(segs, ev.startMs);
+        const open = h("button", { type: "button", class: "motion-event", disabled: !seg, title: seg ? "Play from here" : "Its recording is gone" }, h("img", { src: withToken(ev.thumbnail), alt: `Motion at ${when(ev.startMs)}`, loading: "lazy" }), h("span", {}, `${new Date(ev.startMs).toLocaleTimeString()} · ${fmtTime((ev.endMs - ev.startMs) / 1000)}${ev.live ? " · now" : ""}`)) as HTMLButtonElement;
+        if (seg) open.onclick = () => openCamera(seg, ev.startMs);
+        return h("li", { "data-motion": ev.id }, open);
+      }),
+    );
+  }
+
+  function timeline(segs: RecordingInfo[], events: MotionEvent[]): HTMLElement {
     const start = Math.min(...segs.map((s) => s.startMs));
     const end = Math.max(...segs.map((s) => s.endMs), start + 1);
     const bar = h("div", { class: "timeline", title: `${when(start)} – ${when(end)}` });
+    for (const ev of events) {
+      if (ev.endMs < start || ev.startMs > end) continue;
+      bar.append(h("span", { class: "motion-mark", "aria-hidden": "true", style: `left:${((ev.startMs - start) / (end - start)) * 100}%;width:${Math.max(0.3, ((ev.endMs - ev.startMs) / (end - start)) * 100)}%`, title: `motion ${when(ev.startMs)}` }));
+    }
     for (const s of segs) {
       const mark = h("button", { type: "button", class: `span ${s.kind}`, style: `left:${((s.startMs - start) / (end - start)) * 100}%;width:${Math.max(0.5, ((s.endMs - s.startMs) / (end - start)) * 100)}%`, title: `${s.kind} ${when(s.startMs)}, ${fmtTime(s.durationMs / 1000)}`, "aria-label": `Play ${s.kind} from ${when(s.startMs)}` });
       mark.onclick = () => (s.kind === "camera" ? openCamera(s) : openAudio(s));
@@ -172,18 +217,22 @@ export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
         await api(`/api/recordings/${encodeURIComponent(s.id)}`, { method: "DELETE" }).catch((e) => status.replaceChildren(notice((e as Error).message, "error")));
         await refresh();
       };
-    const facts = `${s.kind} · ${when(s.startMs)} · ${fmtTime(s.durationMs / 1000)} · ${fmtBytes(s.bytes)}${s.frames ? ` · ${s.frames} frames` : ""}${s.live ? " · recording" : ""}`;
+    const facts = `${s.kind} · ${when(s.startMs)} · ${fmtTime(s.durationMs / 1000)} · ${fmtBytes(s.bytes)}${s.frames ? ` · ${s.frames} frames` : ""}${s.motion ? " · motion" : ""}${s.live ? " · recording" : ""}`;
     return h("li", { "data-recording": s.id }, h("span", { class: "facts" }, facts), " ", play, " ", h("a", { class: "button", href: withToken(`/api/recordings/${encodeURIComponent(s.id)}`), download: "" }, "Download"), " ", del ?? "");
   }
 
   async function refresh() {
     try {
-      const [{ recordings }, rec] = await Promise.all([api<RecordingList>("/api/recordings?limit=1000"), api<RecorderList>("/api/recorders")]);
+      const [{ recordings }, rec, { events }] = await Promise.all([
+        api<RecordingList>(`/api/recordings?limit=1000${onlyMotion.checked ? "&motion=true" : ""}`),
+        api<RecorderList>("/api/recorders"),
+        api<MotionEventList>("/api/motion?limit=1000"),
+      ]);
       active.replaceChildren(
         ...rec.recorders.map((r) => {
           const stop = admin ? (h("button", { type: "button" }, "Stop") as HTMLButtonElement) : null;
           if (stop) stop.onclick = async () => (await api(`/api/recorders/${encodeURIComponent(r.source)}`, { method: "DELETE" }).catch(() => null), await refresh());
-          return h("li", { "data-recorder": `${r.source}:${r.kind}`, "data-state": r.state }, h("strong", {}, `${r.source} (${r.kind})`), ` ${r.state === "disk_full" ? "stopped: the disk is full" : r.state}${r.message ? ` — ${r.message}` : ""} `, stop ?? "");
+          return h("li", { "data-recorder": `${r.source}:${r.kind}`, "data-state": r.state, "data-mode": r.mode }, h("strong", {}, `${r.source} (${r.kind}${r.mode === "motion" ? ", on motion" : ""})`), ` ${stateText(r)}${r.message ? ` — ${r.message}` : ""}${hostNote(r)} `, stop ?? "");
         }),
       );
       const used = rec.bySource.reduce((n, s) => n + s.bytes, 0);
@@ -192,7 +241,10 @@ export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
       for (const r of recordings) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
       list.replaceChildren(
         ...(bySource.size
-          ? [...bySource].map(([source, segs]) => h("section", { class: "card recording-source", "data-source": source }, h("h2", {}, source), timeline(segs), h("ul", { class: "segments" }, ...segs.map(row))))
+          ? [...bySource].map(([source, segs]) => {
+              const mine = events.filter((e) => e.source === source);
+              return h("section", { class: "card recording-source", "data-source": source }, h("h2", {}, source), timeline(segs, mine), mine.length ? motionStrip(segs, mine) : "", h("ul", { class: "segments" }, ...segs.map(row)));
+            })
           : [h("p", { class: "empty" }, admin ? "No recordings yet. Start one above, or add rules under Settings › Recording." : "No recordings of what this link may see.")]),
       );
       if (admin) {

@@ -3,7 +3,7 @@ import { api, ApiError, Settings, SettingsView } from "../lib/api";
 import type { CameraList, CaptureDevices, IceServer, RecordRule, RecorderList } from "../generated/contract";
 import { formatIceServers, parseIceServers } from "../lib/ice";
 import { formatRecordRules, parseRecordRules } from "../lib/record-rules";
-import { h, notice } from "../lib/dom";
+import { fmtBytes, h, notice } from "../lib/dom";
 import { applyTheme } from "../lib/theme";
 import { micMeter } from "./mic-meter";
 
@@ -31,6 +31,7 @@ const LABELS: Record<keyof Settings, string> = {
   recordRules: "Record without being asked (one rule per line)",
   recordKeepDays: "Keep recordings for (days; 0: until space runs out)",
   recordMaxDiskPercent: "Recordings may fill at most (% of their disk)",
+  recordDir: "Recordings folder (empty: in Relay Deck's data folder)",
 };
 
 const GROUPS: [string, (keyof Settings)[]][] = [
@@ -38,7 +39,7 @@ const GROUPS: [string, (keyof Settings)[]][] = [
   ["Camera", ["cameraEnabled", "camera", "cameraWidth", "cameraHeight", "cameraFps", "cameraQuality", "cameraAlwaysOn"]],
   ["Microphone", ["micEnabled", "mic", "micFormat", "micAlwaysOn"]],
   ["WebRTC", ["iceServers"]],
-  ["Recording", ["recordRules", "recordKeepDays", "recordMaxDiskPercent"]],
+  ["Recording", ["recordRules", "recordKeepDays", "recordMaxDiskPercent", "recordDir"]],
 ];
 
 const RANGES: Partial<Record<keyof Settings, [number, number]>> = {
@@ -87,7 +88,11 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
       hint = "Empty: peers use their host addresses only, which is enough on one network.";
     } else if (key === "recordRules") {
       input = h("textarea", { id, name: key, rows: 3, spellcheck: "false", class: "mono", placeholder: "camera front-door always\naudio shop schedule 1-5 08:00-18:00; 6,7 10:00-16:00" }, formatRecordRules(value as RecordRule[]));
-      hint = "camera|audio SOURCE always, or … schedule DAYS HH:MM-HH:MM (1 = Monday … 7 = Sunday, this computer's time). Recording on demand: Library page.";
+      hint =
+        "camera|audio SOURCE always, or … schedule DAYS HH:MM-HH:MM (1 = Monday … 7 = Sunday, this computer's time), or camera SOURCE motion [sensitivity=1–100] [pre=SECONDS] [post=SECONDS] [zone=X,Y,W,H in % …] [DAYS HH:MM-HH:MM]. Recording this computer's camera (host-camera) or microphone (mic) keeps it open while it records, motion watching included. Recording on demand: Library page.";
+    } else if (key === "recordDir") {
+      input = h("input", { id, name: key, type: "text", value: String(value), spellcheck: "false", class: "mono", placeholder: "/srv/relaydeck/recordings" });
+      hint = "Applies when Relay Deck starts again; recordings already made stay where they are.";
     } else {
       const [min, max] = RANGES[key] ?? [0, 100000];
       input = h("input", { id, name: key, type: "number", min, max, value: String(value), required: true });
@@ -109,6 +114,7 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     );
     runningHints(v);
     void cameraNow();
+    void recordingDisk();
     const r = v.restartRequired;
     restartNote.textContent = r.length ? `Waiting for the next start of Relay Deck: ${r.map((k) => LABELS[k as keyof Settings]?.split(" (")[0] ?? k).join(", ")}.` : "";
   }
@@ -134,6 +140,29 @@ export function mountSettings(root: HTMLElement, onSaved: (s: Settings) => void)
     }
     slot.querySelector('[data-hint="camera-now"]')?.remove();
     slot.append(h("p", { class: "hint", "data-hint": "camera-now", id: "camera-now" }, text));
+  }
+
+  /** Under the Recording group: disk use per source, free space, and where the recordings are. */
+  async function recordingDisk() {
+    const slot = form.querySelector("#set-recordDir")?.parentElement;
+    if (!slot) return;
+    let rec: RecorderList;
+    try {
+      rec = await api<RecorderList>("/api/recorders");
+    } catch {
+      return;
+    }
+    const used = rec.bySource.reduce((n, s) => n + s.bytes, 0);
+    const rows = rec.bySource.map((s) => h("tr", {}, h("td", {}, s.source), h("td", {}, fmtBytes(s.bytes)), h("td", {}, `${s.segments} segment${s.segments === 1 ? "" : "s"}`)));
+    slot.querySelector("#record-disk-settings")?.remove();
+    slot.append(
+      h(
+        "div",
+        { id: "record-disk-settings", class: "hint" },
+        h("p", {}, `This run records into ${rec.dir ?? "the data folder"}: ${fmtBytes(used)} used${rec.freeBytes === null ? "" : `, ${fmtBytes(rec.freeBytes)} free; recording stops below ${fmtBytes(rec.reserveBytes)} free`}.`),
+        rows.length ? h("table", { class: "disk-use" }, h("thead", {}, h("tr", {}, h("th", {}, "Source"), h("th", {}, "Size"), h("th", {}, "Recordings"))), h("tbody", {}, ...rows)) : h("p", {}, "No recordings yet."),
+      ),
+    );
   }
 
   /** Under each field that applies at the next start: what this run uses. */

@@ -739,6 +739,10 @@ pub struct RecorderList {
     /// Recording stops below this much free space (`--record-reserve`).
     #[ts(type = "number")]
     pub reserve_bytes: u64,
+    /// Where the recordings are (the admin only).
+    #[ts(optional = nullable)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
 }
 
 /// Disk use of one source's recordings.

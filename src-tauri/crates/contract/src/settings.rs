@@ -85,6 +85,9 @@ pub struct Settings {
     pub record_keep_days: u32,
     /// Recordings may fill at most this share of their disk, in percent; the oldest go first. Live.
     pub record_max_disk_percent: u8,
+    /// Where recordings are kept: an absolute path, or empty for
+    /// `recordings` in the data directory. At the next start (`--record-dir` wins).
+    pub record_dir: String,
 }
 
 /// A camera or an audio source recorded by rule.
@@ -271,12 +274,13 @@ impl Default for Settings {
             record_rules: Vec::new(),
             record_keep_days: 7,
             record_max_disk_percent: 20,
+            record_dir: String::new(),
         }
     }
 }
 
 /// The settings that only take effect when the relay starts again.
-pub const RESTART_FIELDS: &[&str] = &["port", "lanAccess", "tls", "devkitLan"];
+pub const RESTART_FIELDS: &[&str] = &["port", "lanAccess", "tls", "devkitLan", "recordDir"];
 
 /// `GET /api/settings`, and the answer to every `PUT`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]

@@ -295,7 +295,7 @@ impl ServerConfig {
         }
     }
 
-    /// Takes the port, LAN access, TLS and ring size from the user's
+    /// Takes the port, LAN access, TLS, ring size and recording directory from the user's
     /// settings, except those `explicit` says were given as flags or
     /// environment variables (those win, for this run only).
     pub fn apply_settings(
@@ -320,6 +320,9 @@ impl ServerConfig {
         if !explicit("ring_frames") {
             self.ring_frames = s.ring_frames as u32;
         }
+        if !explicit("record_dir") && !s.record_dir.is_empty() {
+            self.record_dir = Some(PathBuf::from(&s.record_dir));
+        }
     }
 
     /// `base` with the fields this configuration decides (what the run uses).
@@ -336,6 +339,10 @@ impl ServerConfig {
                 .devkit_bind
                 .map_or(base.devkit_lan, |ip| !ip.is_loopback()),
             ring_frames: self.ring_frames as usize,
+            record_dir: self
+                .record_dir
+                .as_ref()
+                .map_or(String::new(), |d| d.display().to_string()),
             ..base
         }
     }

@@ -130,6 +130,10 @@ async fn recorders(State(s): State<RecordState>, access: Access) -> Json<Recorde
             .collect(),
         free_bytes: crate::edges::record::free_bytes(&s.recorders.dir),
         reserve_bytes: s.recorders.limits.reserve_bytes,
+        dir: access
+            .principal
+            .is_admin()
+            .then(|| s.recorders.dir.display().to_string()),
     })
 }
 

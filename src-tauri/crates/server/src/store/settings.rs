@@ -131,6 +131,15 @@ impl SettingsExt for Settings {
         if let Err(why) = check_record_rules(&self.record_rules) {
             return invalid("recordRules", &why);
         }
+        if !self.record_dir.is_empty()
+            && (!std::path::Path::new(&self.record_dir).is_absolute()
+                || self.record_dir.chars().any(char::is_control))
+        {
+            return invalid(
+                "recordDir",
+                "must be an absolute path (or empty for the data directory's recordings)",
+            );
+        }
         if !(1..=95).contains(&self.record_max_disk_percent) {
             return invalid("recordMaxDiskPercent", "must be between 1 and 95 percent");
         }
@@ -327,6 +336,9 @@ impl SettingsHandle {
         }
         if now.devkit_lan != run.devkit_lan {
             fields.push("devkitLan");
+        }
+        if now.record_dir != run.record_dir {
+            fields.push("recordDir");
         }
         fields
     }

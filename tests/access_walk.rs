@@ -338,6 +338,14 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Method::GET,
+            "/api/recordings/clip?kind=camera&from=1&to=2",
+            "/api/recordings/clip",
+            Key("source"),
+            View,
+            Api,
+        ),
+        r(
+            Method::GET,
             "/api/recordings/a.camera.1",
             "/api/recordings/{*}",
             Nothing,

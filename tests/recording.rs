@@ -288,6 +288,75 @@ async fn recordings_are_seen_as_their_sources_are_and_segments_rotate() {
     assert_eq!(frames, 50, "no frame lost at a rotation");
     let id = list[0]["id"].as_str().unwrap().to_owned();
 
+    // A range across the first rotation, as one file: the frames of both
+    // segments in it, each once, in order, as the camera sent them.
+    let join = list[1]["startMs"].as_u64().unwrap();
+    let (from, to) = (join - 300, join + 300);
+    let resp = reqwest::get(http(
+        srv.addr,
+        &format!("/api/recordings/clip?source=front&kind=camera&from={from}&to={to}"),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "video/x-matroska");
+    let clip_start: u64 = resp.headers()["x-clip-start-ms"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        clip_start >= from && clip_start < from + 100,
+        "{clip_start}"
+    );
+    let file = temp_data_dir().join("front-clip.mkv");
+    std::fs::write(&file, resp.bytes().await.unwrap()).unwrap();
+    let clip = frames_of(&file);
+    let sent: Vec<Vec<u8>> = (0..50).map(|i| noise_jpeg(i, 32, 32)).collect();
+    let first = sent
+        .iter()
+        .position(|f| *f == clip[0])
+        .expect("a frame the camera sent");
+    assert_eq!(
+        clip,
+        sent[first..first + clip.len()],
+        "both sides of the join, in order"
+    );
+    assert!(
+        (12..=16).contains(&clip.len()),
+        "600 ms at 25 fps: {}",
+        clip.len()
+    );
+    let probe = ffprobe(&file, "format=duration");
+    let secs: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.45..=0.65).contains(&secs), "{secs} s");
+    for bad in [
+        "kind=camera&from=5&to=1".to_owned(),
+        "kind=video&from=1&to=5".to_owned(),
+        "kind=camera&from=1".to_owned(),
+        format!("kind=camera&from=0&to={}", 25 * 3600 * 1000),
+    ] {
+        let status = get_json(
+            srv.addr,
+            &format!("/api/recordings/clip?source=front&{bad}"),
+        )
+        .await
+        .0;
+        assert_eq!(status, 400, "{bad}");
+    }
+    let nothing = "/api/recordings/clip?source=front&kind=camera&from=1&to=2";
+    assert_eq!(get_json(srv.addr, nothing).await.0, 404);
+    assert_eq!(
+        get_json(srv.addr, "/api/recordings/clip?kind=camera&from=1&to=2")
+            .await
+            .0,
+        400
+    );
+
     let tok = |ids: &[&str]| {
         srv.state
             .auth
@@ -661,6 +730,57 @@ async fn a_camera_and_its_audio_source_are_one_file_with_both_tracks_in_sync() {
         checked += 1;
     }
     assert!(checked >= 78, "{checked} audio blocks checked");
+    // A clip of the middle second keeps both tracks.
+    let start = seg["startMs"].as_u64().unwrap();
+    let resp = reqwest::get(http(
+        srv.addr,
+        &format!(
+            "/api/recordings/clip?source=phone&kind=camera&from={}&to={}",
+            start + 400,
+            start + 1200
+        ),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let clip = temp_data_dir().join("phone-clip.mkv");
+    std::fs::write(&clip, resp.bytes().await.unwrap()).unwrap();
+    let probe = ffprobe(&clip, "stream=codec_type:format=duration");
+    let kinds: Vec<&str> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["codec_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["video", "audio"]);
+    let secs: f64 = probe["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.7..=0.85).contains(&secs), "{secs} s");
+    // A view token for another source cuts nothing of this one.
+    let (_, other) = srv
+        .state
+        .auth
+        .create_token(
+            "t",
+            relaydeck_server::auth::Scope::View,
+            Some(["door".to_string()].into()),
+            None,
+        )
+        .unwrap();
+    let refused = reqwest::Client::new()
+        .get(format!(
+            "http://{}/api/recordings/clip?source=phone&kind=camera&from={start}&to={}",
+            srv.addr,
+            start + 1000
+        ))
+        .bearer_auth(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
 }
 
 /// A 320×240 grey yard; from frame 30 to 49 a white 64 px square moves

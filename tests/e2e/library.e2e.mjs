@@ -161,6 +161,19 @@ test("a camera recorded on motion: the event is listed with its thumbnail, marke
   await until("the player is at the event", async () => Number(await page.getAttribute("#recording-player", "data-position")) === ev.startMs - seg.startMs);
   await page.waitForFunction(() => Number(document.querySelector(".recording-frame")?.dataset.frameMs) > 0);
   await page.screenshot({ path: path.join(artifacts, "library-motion.png"), fullPage: true });
+  // A clip of the motion (from its first to its last moving frame) through the page's clip form, as ffprobe reads it.
+  const local = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  await section.locator(".clip-range-from").fill(local(Math.floor(ev.startMs / 1000) * 1000));
+  await section.locator(".clip-range-to").fill(local(Math.ceil(ev.endMs / 1000) * 1000));
+  const clipHref = await section.locator("a.clip-range").getAttribute("href");
+  const clipBytes = await page.evaluate(async (u) => Array.from(new Uint8Array(await (await fetch(u)).arrayBuffer())), clipHref);
+  const clipFile = path.join(dataDir, "motion-clip.mkv");
+  writeFileSync(clipFile, Buffer.from(clipBytes));
+  const clipProbe = spawnSync("ffprobe", ["-v", "error", "-count_packets", "-show_entries", "stream=codec_name,nb_read_packets:format=duration", "-of", "json", clipFile], { encoding: "utf8" });
+  assert.equal(clipProbe.status, 0, clipProbe.stderr);
+  const clipInfo = JSON.parse(clipProbe.stdout);
+  assert.equal(clipInfo.streams[0].codec_name, "mjpeg");
+  assert.ok(Number(clipInfo.streams[0].nb_read_packets) >= 10, `${clipInfo.streams[0].nb_read_packets} frames in the clip`);
   assert.equal((await call("DELETE", "/api/recorders/yard")).status, 200);
   assert.deepEqual(errors, []);
 });

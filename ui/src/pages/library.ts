@@ -191,6 +191,34 @@ export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
     );
   }
 
+  /** What was typed into each source's clip form: kept when the list refreshes. */
+  const clipTyped = new Map<string, { kind: string; from: string; to: string }>();
+
+  /** A clip of any stretch of the source, across its segments, as one file. */
+  function clipForm(source: string, segs: RecordingInfo[]): HTMLElement {
+    const kinds = [...new Set(segs.map((s) => s.kind))];
+    const last = Math.max(...segs.map((s) => s.endMs));
+    const local = (ms: number) => {
+      const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+      return d.toISOString().slice(0, 19);
+    };
+    const kind = h("select", { class: "clip-kind", "aria-label": "What to cut" }, ...kinds.map((k) => h("option", { value: k }, k))) as HTMLSelectElement;
+    const from = h("input", { type: "datetime-local", step: 1, class: "clip-range-from", value: local(Math.max(Math.min(...segs.map((s) => s.startMs)), last - 60000)), "aria-label": "Clip from" }) as HTMLInputElement;
+    const to = h("input", { type: "datetime-local", step: 1, class: "clip-range-to", value: local(last + 1000), "aria-label": "Clip to" }) as HTMLInputElement;
+    const link = h("a", { class: "button clip-range", download: "" }, "Download clip") as HTMLAnchorElement;
+    const typed = clipTyped.get(source);
+    if (typed) [kind.value, from.value, to.value] = [typed.kind, typed.from, typed.to];
+    const update = (ev?: Event) => {
+      if (ev) clipTyped.set(source, { kind: kind.value, from: from.value, to: to.value });
+      const [a, b] = [new Date(from.value).getTime(), new Date(to.value).getTime()];
+      link.href = withToken(`/api/recordings/clip?source=${encodeURIComponent(source)}&kind=${kind.value}&from=${a}&to=${b}`);
+      link.toggleAttribute("aria-disabled", !(b > a));
+    };
+    from.oninput = to.oninput = kind.onchange = update;
+    update();
+    return h("div", { class: "toolbar clip-form" }, "Clip ", kinds.length > 1 ? kind : "", " from ", from, " to ", to, " ", link);
+  }
+
   function timeline(segs: RecordingInfo[], events: MotionEvent[]): HTMLElement {
     const start = Math.min(...segs.map((s) => s.startMs));
     const end = Math.max(...segs.map((s) => s.endMs), start + 1);
@@ -243,7 +271,7 @@ export function mountLibrary(root: HTMLElement, admin: boolean): () => void {
         ...(bySource.size
           ? [...bySource].map(([source, segs]) => {
               const mine = events.filter((e) => e.source === source);
-              return h("section", { class: "card recording-source", "data-source": source }, h("h2", {}, source), timeline(segs, mine), mine.length ? motionStrip(segs, mine) : "", h("ul", { class: "segments" }, ...segs.map(row)));
+              return h("section", { class: "card recording-source", "data-source": source }, h("h2", {}, source), timeline(segs, mine), mine.length ? motionStrip(segs, mine) : "", clipForm(source, segs), h("ul", { class: "segments" }, ...segs.map(row)));
             })
           : [h("p", { class: "empty" }, admin ? "No recordings yet. Start one above, or add rules under Settings › Recording." : "No recordings of what this link may see.")]),
       );

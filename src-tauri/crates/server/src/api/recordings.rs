@@ -12,6 +12,8 @@
 //! * `GET /api/recordings/{segment}`: the segment's file (Matroska or WAV).
 //! * `GET /api/recordings/{segment}/frame?t=MS`: a camera segment's JPEG at
 //!   `MS` from its start (from the frame index, without reading the file).
+//! * `GET /api/recordings/clip?source=&kind=&from=&to=`: any time range of
+//!   one source (Unix ms, at most a day) as one file, cut across segments.
 //! * `DELETE /api/recordings/{segment}` (admin).
 //! * `GET /api/motion?source=&from=&to=&offset=&limit=`: motion events, oldest first.
 //! * `GET /api/motion/{event}` and `GET /api/motion/{event}/thumbnail` (JPEG).
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/recorders", get(recorders).post(start))
         .route("/recorders/{id}", axum::routing::delete(stop))
         .route("/recordings", get(list))
+        .route("/recordings/clip", get(clip_range))
         .route("/recordings/{*rest}", get(get_segment).delete(remove))
         .route("/motion", get(motion_list))
         .route("/motion/{*rest}", get(motion_get))
@@ -241,6 +244,110 @@ async fn list(
             .map(|(seg, moved)| info(seg, *moved))
             .collect(),
     }))
+}
+
+/// The longest range one clip may span.
+const CLIP_MAX_MS: u64 = 24 * 3600 * 1000;
+
+async fn clip_range(State(s): State<RecordState>, access: Access) -> Result<Response, ApiError> {
+    let source = access.param("source").ok_or_else(|| {
+        ApiError::BadRequest("'source' names the camera or audio source of the clip".into())
+    })?;
+    access.view(source)?;
+    let kind = access
+        .param("kind")
+        .and_then(Kind::parse)
+        .ok_or_else(|| ApiError::BadRequest("'kind' must be camera or audio".into()))?;
+    let (Some(_), Some(_)) = (access.param("from"), access.param("to")) else {
+        return Err(ApiError::BadRequest(
+            "'from' and 'to' (Unix ms) say which stretch to cut".into(),
+        ));
+    };
+    let (from, to) = (number(&access, "from", 0)?, number(&access, "to", 0)?);
+    if to <= from || to - from > CLIP_MAX_MS {
+        return Err(ApiError::BadRequest(format!(
+            "'to' must be after 'from', by at most a day ({CLIP_MAX_MS} ms)"
+        )));
+    }
+    let dir = s.recorders.dir.clone();
+    if crate::edges::record::free_bytes(&dir).is_some_and(|f| f < s.recorders.limits.reserve_bytes)
+    {
+        return Err(ApiError::DiskFull(
+            "free space is under --record-reserve: no room to cut a clip".into(),
+        ));
+    }
+    let segments = s.recorders.catalog.query(Some(source), from, to);
+    let cut = tokio::task::spawn_blocking(move || cut_clip(&dir, kind, &segments, from, to))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (file, clip) = match cut {
+        Ok(Some(done)) => done,
+        Ok(None) => {
+            return Err(ApiError::NotFound(format!(
+                "nothing of {} '{source}' was recorded from {from} to {to}",
+                kind.name()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(ApiError::TooMuchAudio(e.to_string()))
+        }
+        Err(e) => return Err(ApiError::Internal(format!("the clip cannot be cut: {e}"))),
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(file),
+    ));
+    let name = format!(
+        "{source}-{}-{}.{}",
+        clip.start_ms,
+        clip.end_ms,
+        kind.extension()
+    );
+    let mime = match kind {
+        Kind::Camera => "video/x-matroska",
+        Kind::Audio => "audio/wav",
+    };
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, mime.parse().unwrap());
+    h.insert(header::CONTENT_LENGTH, len.into());
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        format!("attachment; filename=\"{name}\"").parse().unwrap(),
+    );
+    h.insert("x-clip-start-ms", clip.start_ms.into());
+    h.insert("x-clip-end-ms", clip.end_ms.into());
+    if clip.cut_short {
+        h.insert("x-clip-cut-short", "true".parse().unwrap());
+    }
+    Ok(resp)
+}
+
+/// The clip in a private file of the record directory, unlinked before it
+/// is sent (the open file is all that is left of it: nothing stays behind).
+fn cut_clip(
+    dir: &std::path::Path,
+    kind: Kind,
+    segments: &[Segment],
+    from: u64,
+    to: u64,
+) -> std::io::Result<Option<(std::fs::File, crate::edges::record::clip::Clip)>> {
+    use std::io::Seek;
+    let path = dir.join(format!(".clip-{}.part", crate::secrets::random_hex(8)));
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?
+    };
+    let made = crate::edges::record::clip::write(kind, segments, from, to, &mut file);
+    let _ = std::fs::remove_file(&path);
+    let Some(clip) = made? else { return Ok(None) };
+    file.rewind()?;
+    Ok(Some((file, clip)))
 }
 
 async fn motion_list(

@@ -119,6 +119,7 @@ pub fn table() -> Vec<Rule> {
         POST   "/api/recorders"                => Admin, Api;
         DELETE "/api/recorders/{id}"           => Admin, Api;
         GET    "/api/recordings"               => View(Query("source")), Api;  // filtered to the caller's sources
+        GET    "/api/recordings/clip"          => View(Query("source")), Api;  // a time range of one source, across segments
         GET    "/api/recordings/{*}"           => View(None), Api;    // the tail names a segment; the handler asks for its source
         DELETE "/api/recordings/{*}"           => Admin, Api;
         GET    "/api/motion"                   => View(Query("source")), Api;  // filtered to the caller's sources

@@ -32,11 +32,13 @@
 //! | [`motion`] | motion detection and the pre-/post-roll gate (pure) |
 //! | [`mkv`], [`wav`] | the segment files, written live |
 //! | [`catalog`] | the SQLite index of segments and motion events |
+//! | [`clip`] | a time range across segments as one file |
 //! | [`rules`] | `recordRules` and retention |
 
 mod audio;
 mod camera;
 pub mod catalog;
+pub mod clip;
 pub mod mkv;
 pub mod motion;
 pub mod rules;
@@ -121,6 +123,12 @@ impl Recorders {
     /// The recordings under `dir` (created 0700), none recording.
     pub fn open(dir: &Path, limits: RecordLimits) -> io::Result<Self> {
         crate::store::private_dir(dir)?;
+        // A clip being cut when the relay stopped.
+        for entry in fs::read_dir(dir)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".clip-") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
         Ok(Self {
             dir: dir.to_owned(),
             catalog: Arc::new(Catalog::open(dir)?),

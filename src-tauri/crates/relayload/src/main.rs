@@ -71,6 +71,9 @@ pub(crate) struct Args {
     /// Record every camera (or devkit) while measuring (`POST /api/recorders`).
     #[arg(long)]
     record: bool,
+    /// With --record: record the cameras on motion (default motion settings).
+    #[arg(long, requires = "record")]
+    record_motion: bool,
 }
 
 const TAG: &[u8; 4] = b"RLD1";
@@ -122,8 +125,13 @@ pub(crate) async fn record_all(
     if !args.record {
         return Ok(());
     }
+    let motion = if args.record_motion && kind == "camera" {
+        r#","motion":{}"#
+    } else {
+        ""
+    };
     for id in ids {
-        let body = format!(r#"{{"source":"{id}","kind":"{kind}"}}"#);
+        let body = format!(r#"{{"source":"{id}","kind":"{kind}"{motion}}}"#);
         http_request(addr, "POST", &with_token("/api/recorders"), "", &body).await?;
     }
     Ok(())

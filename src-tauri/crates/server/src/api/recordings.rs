@@ -202,18 +202,42 @@ fn number(access: &Access, key: &str, default: u64) -> Result<u64, ApiError> {
     }
 }
 
+/// `?source=&from=&to=&offset=&limit=` of a list (the source asked for checked by the policy).
+struct Page<'a> {
+    source: Option<&'a str>,
+    from: u64,
+    to: u64,
+    offset: usize,
+    limit: usize,
+}
+
+impl<'a> Page<'a> {
+    fn of(access: &'a Access) -> Result<Self, ApiError> {
+        let source = access.param("source");
+        if let Some(id) = source {
+            access.view(id)?;
+        }
+        Ok(Self {
+            source,
+            from: number(access, "from", 0)?,
+            to: number(access, "to", u64::MAX)?,
+            offset: number(access, "offset", 0)? as usize,
+            limit: number(access, "limit", 100)?.clamp(1, 1000) as usize,
+        })
+    }
+}
+
 async fn list(
     State(s): State<RecordState>,
     access: Access,
 ) -> Result<Json<RecordingList>, ApiError> {
-    let source = access.param("source");
-    if let Some(id) = source {
-        access.view(id)?;
-    }
-    let from = number(&access, "from", 0)?;
-    let to = number(&access, "to", u64::MAX)?;
-    let offset = number(&access, "offset", 0)? as usize;
-    let limit = number(&access, "limit", 100)?.clamp(1, 1000) as usize;
+    let Page {
+        source,
+        from,
+        to,
+        offset,
+        limit,
+    } = Page::of(&access)?;
     let want_motion = match access.param("motion") {
         None => None,
         Some("true" | "1") => Some(true),
@@ -354,14 +378,13 @@ async fn motion_list(
     State(s): State<RecordState>,
     access: Access,
 ) -> Result<Json<MotionEventList>, ApiError> {
-    let source = access.param("source");
-    if let Some(id) = source {
-        access.view(id)?;
-    }
-    let from = number(&access, "from", 0)?;
-    let to = number(&access, "to", u64::MAX)?;
-    let offset = number(&access, "offset", 0)? as usize;
-    let limit = number(&access, "limit", 100)?.clamp(1, 1000) as usize;
+    let Page {
+        source,
+        from,
+        to,
+        offset,
+        limit,
+    } = Page::of(&access)?;
     let all: Vec<MotionRecord> = s
         .recorders
         .catalog
@@ -382,11 +405,7 @@ async fn motion_list(
 
 /// `GET /api/motion/{source.startms}` and `…/thumbnail`.
 async fn motion_get(State(s): State<RecordState>, access: Access) -> Result<Response, ApiError> {
-    let rest = access.target.rest.clone().unwrap_or_default();
-    let (id, tail) = match rest.split_once('/') {
-        Some((id, tail)) => (id.to_owned(), Some(tail.to_owned())),
-        None => (rest, None),
-    };
+    let (id, tail) = id_and_tail(&access);
     let source = id
         .rsplit_once('.')
         .and_then(|(source, start)| start.parse::<u64>().ok().map(|_| source))
@@ -417,13 +436,18 @@ async fn motion_get(State(s): State<RecordState>, access: Access) -> Result<Resp
     }
 }
 
-/// The segment the path's tail names, if the caller may see its source; and what follows its ID.
-fn segment(s: &RecordState, access: &Access) -> Result<(Segment, Option<String>), ApiError> {
+/// The path's tail: an ID, and what follows it.
+fn id_and_tail(access: &Access) -> (String, Option<String>) {
     let rest = access.target.rest.clone().unwrap_or_default();
-    let (id, tail) = match rest.split_once('/') {
+    match rest.split_once('/') {
         Some((id, tail)) => (id.to_owned(), Some(tail.to_owned())),
         None => (rest, None),
-    };
+    }
+}
+
+/// The segment the path's tail names, if the caller may see its source; and what follows its ID.
+fn segment(s: &RecordState, access: &Access) -> Result<(Segment, Option<String>), ApiError> {
+    let (id, tail) = id_and_tail(access);
     let (source, _, _) = catalog::parse_id(&id).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "'{id}' is not a recording's ID (source.kind.startms)"

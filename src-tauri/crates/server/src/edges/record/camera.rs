@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use futures_util::FutureExt;
 use relaydeck_contract::settings::MotionSettings;
 use relaydeck_hub::{AudioFormat, HubEvent, ListenerItem, VideoFrame, ViewerQueue};
 
@@ -18,6 +19,7 @@ use super::{
     motion::{Detector, MotionGate, Step, ANALYSE_EVERY},
     Open, RecorderState, Task, SYNC_EVERY,
 };
+use crate::host::GrayPicture;
 
 /// A camera segment being written, and the linked audio source's subscription.
 pub(super) struct CameraSegment {
@@ -41,6 +43,11 @@ struct Watch {
     event: Option<MotionRecord>,
     /// Why the last picture could not be compared.
     error: Option<String>,
+    /// The frame being decoded for comparison, off the async workers.
+    decoding: Option<(
+        VideoFrame,
+        tokio::task::JoinHandle<Result<GrayPicture, String>>,
+    )>,
 }
 
 impl Watch {
@@ -51,6 +58,7 @@ impl Watch {
             analysed_us: None,
             event: None,
             error: None,
+            decoding: None,
             settings,
         }
     }
@@ -145,7 +153,7 @@ impl Task {
             let latest = ring.last().map_or(0, |f| f.seq);
             for f in ring.into_iter().filter(|f| f.seq < latest) {
                 let (at, len) = (f.captured_us / 1000, f.len());
-                w.gate.frame(at, len, f, false);
+                w.gate.frame(at, len, f, None);
             }
         }
         Some(stream.subscribe(queue))
@@ -156,13 +164,18 @@ impl Task {
     fn watch_frame(&self, seg: &mut Option<CameraSegment>, w: &mut Watch, frame: VideoFrame) {
         let at_ms = frame.captured_us / 1000;
         let moved = self.analyse(w, &frame);
-        let step = w
-            .gate
-            .frame(at_ms, frame.len(), frame.clone(), moved.is_some());
+        let step = w.gate.frame(
+            at_ms,
+            frame.len(),
+            frame.clone(),
+            moved.as_ref().map(|(of, _)| of.captured_us / 1000),
+        );
+        let moved = moved.map(|(of, share)| (of.captured_us / 1000, of, share));
         match step {
             Step::Hold => {}
             Step::Start(frames) => {
-                self.begin_event(w, &frame, at_ms, moved.unwrap_or(0.0));
+                let (of_ms, of, share) = moved.clone().expect("motion starts a recording");
+                self.begin_event(w, &of, of_ms, share);
                 for f in &frames {
                     self.write_frame(seg, f);
                 }
@@ -173,8 +186,8 @@ impl Task {
                 self.close_camera(seg.take().map(|c| c.open));
             }
         }
-        if let (Some(ev), Some(share)) = (w.event.as_mut(), moved) {
-            ev.end_ms = ev.end_ms.max(at_ms);
+        if let (Some(ev), Some((of_ms, _, share))) = (w.event.as_mut(), moved) {
+            ev.end_ms = ev.end_ms.max(of_ms);
             ev.peak = ev.peak.max(share);
         }
         if !w.gate.recording() {
@@ -185,31 +198,46 @@ impl Task {
         }
     }
 
-    /// The share of the picture that changed, when that is motion.
-    fn analyse(&self, w: &mut Watch, frame: &VideoFrame) -> Option<f64> {
+    /// A decode that finished since the last frame: the frame it was of,
+    /// and the share of the picture that changed, when that is motion.
+    /// A new decode starts when none runs and [`ANALYSE_EVERY`] has passed;
+    /// it runs on the blocking pool, so the workers carrying the live
+    /// fan-out never wait for it (its answer applies to the next frame;
+    /// the pre-roll holds the frame it was of).
+    fn analyse(&self, w: &mut Watch, frame: &VideoFrame) -> Option<(VideoFrame, f64)> {
+        let mut moved = None;
+        if w.decoding.as_ref().is_some_and(|(_, h)| h.is_finished()) {
+            let (of, handle) = w.decoding.take().expect("checked");
+            let decoded = handle
+                .now_or_never()
+                .expect("finished")
+                .unwrap_or_else(|e| Err(e.to_string()));
+            match decoded {
+                Ok(picture) => {
+                    w.error = None;
+                    if let Some((share, true)) = w.detector.compare(picture) {
+                        moved = Some((of, share));
+                    }
+                }
+                Err(why) => {
+                    if w.error.is_none() {
+                        tracing::warn!(source = %self.id, error = %why, "motion detection cannot read a frame");
+                    }
+                    w.error = Some(format!("motion detection: {why}"));
+                }
+            }
+        }
         let step_us = ANALYSE_EVERY.as_micros() as u64;
-        if w.analysed_us
-            .is_some_and(|t| frame.captured_us < t + step_us)
-        {
-            return None;
+        let due = w
+            .analysed_us
+            .is_none_or(|t| frame.captured_us >= t + step_us);
+        if w.decoding.is_none() && due {
+            w.analysed_us = Some(frame.captured_us);
+            let (scaler, jpeg) = (self.scaler.clone(), frame.jpeg());
+            let handle = tokio::task::spawn_blocking(move || scaler.gray_eighth(&jpeg));
+            w.decoding = Some((frame.clone(), handle));
         }
-        w.analysed_us = Some(frame.captured_us);
-        match self.scaler.gray_eighth(frame.jpeg_bytes()) {
-            Ok(picture) => {
-                w.error = None;
-                match w.detector.compare(picture) {
-                    Some((share, true)) => Some(share),
-                    _ => None,
-                }
-            }
-            Err(why) => {
-                if w.error.is_none() {
-                    tracing::warn!(source = %self.id, error = %why, "motion detection cannot read a frame");
-                }
-                w.error = Some(format!("motion detection: {why}"));
-                None
-            }
-        }
+        moved
     }
 
     fn begin_event(&self, w: &mut Watch, frame: &VideoFrame, at_ms: u64, share: f64) {
@@ -412,5 +440,77 @@ impl Task {
         }
         o.seg.live = false;
         self.catalog.put(o.seg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use relaydeck_hub::{Hub, HubConfig, SourceKind, StreamId};
+
+    use crate::edges::record::{catalog::Kind, RecordLimits, Recorders};
+
+    /// A 16×32 baseline JPEG's markers (what the hub checks), `tag` in its scan.
+    fn jpeg(tag: u8) -> Vec<u8> {
+        let mut j = vec![
+            0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x10, 0x00, 0x20, 0x01, 0x01, 0x11,
+            0x00,
+        ];
+        j.extend([0xFF, 0xDA, 0x00, 0x03, 0x00, tag, 0xFF, 0xD9]);
+        j
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("relaydeck-rotate-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// One frame a minute for 25 minutes of the runtime's (paused) clock:
+    /// segments of 10 minutes hold 10, 10 and 5 frames.
+    #[tokio::test(start_paused = true)]
+    async fn segments_rotate_at_their_length_on_a_fake_clock_and_at_their_size() {
+        for (name, limits, want) in [
+            (
+                "time",
+                RecordLimits {
+                    segment: Duration::from_secs(600),
+                    segment_bytes: u64::MAX,
+                    reserve_bytes: 0,
+                },
+                vec![10, 10, 5],
+            ),
+            (
+                "bytes",
+                // A segment rotates before the first frame that finds it at 300 bytes or
+                // more: its 153 bytes of headers, then 29 per frame (a cluster of one
+                // 23-byte frame, a minute apart), reach 300 at the sixth frame (327).
+                RecordLimits {
+                    segment: Duration::from_secs(24 * 3600),
+                    segment_bytes: 300,
+                    reserve_bytes: 0,
+                },
+                vec![6, 6, 6, 6, 1],
+            ),
+        ] {
+            let dir = scratch(name);
+            let hub = Hub::new(HubConfig::default());
+            let recorders = Recorders::open(&dir, limits).unwrap();
+            let lease = hub.publish_as("cam", None, SourceKind::Remote).unwrap();
+            assert!(recorders.start(&hub, StreamId::new("cam").unwrap(), Kind::Camera, None));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            for i in 0..25u8 {
+                // Wall time moves on too (segment files are named by capture time).
+                std::thread::sleep(Duration::from_millis(3));
+                lease.publish(&jpeg(i)).unwrap();
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            recorders.stop("cam").await;
+            let segments = recorders.catalog.all();
+            let frames: Vec<u64> = segments.iter().map(|s| s.frames).collect();
+            assert_eq!(frames, want, "{name}");
+        }
     }
 }

@@ -264,10 +264,20 @@ impl Catalog {
     }
 
     fn select(&self, filter: &str, params: &[&dyn rusqlite::ToSql]) -> Vec<Segment> {
-        let db = self.db.lock();
         let sql =
             format!("SELECT {COLUMNS} FROM segments {filter} ORDER BY start_ms, source, kind");
-        let rows = db.prepare_cached(&sql).and_then(|mut st| {
+        self.rows(&sql, params, row)
+    }
+
+    /// The rows `sql` finds, those `row` makes something of (an index it cannot read is logged, and empty).
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<Option<T>>,
+    ) -> Vec<T> {
+        let db = self.db.lock();
+        let rows = db.prepare_cached(sql).and_then(|mut st| {
             st.query_map(params, row)?
                 .collect::<rusqlite::Result<Vec<_>>>()
         });
@@ -399,32 +409,21 @@ impl Catalog {
             from.min(i64::MAX as u64) as i64,
             to.min(i64::MAX as u64) as i64,
         );
-        let db = self.db.lock();
         let sql = "SELECT source, start_ms, end_ms, peak, live FROM motion \
                    WHERE (?1 IS NULL OR source = ?1) AND end_ms >= ?2 AND start_ms <= ?3 \
                    ORDER BY start_ms, source";
-        let rows = db.prepare_cached(sql).and_then(|mut st| {
-            st.query_map(rusqlite::params![source, from, to], |r| {
-                let source: String = r.get(0)?;
-                let (start, end, peak, live): (i64, i64, f64, i64) =
-                    (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                Ok(StreamId::new(&source).ok().map(|source| MotionRecord {
-                    source,
-                    start_ms: start as u64,
-                    end_ms: end as u64,
-                    peak,
-                    live: live != 0,
-                }))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        });
-        match rows {
-            Ok(rows) => rows.into_iter().flatten().collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "the recordings index could not be read");
-                Vec::new()
-            }
-        }
+        self.rows(sql, rusqlite::params![source, from, to], |r| {
+            let source: String = r.get(0)?;
+            let (start, end, peak, live): (i64, i64, f64, i64) =
+                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            Ok(StreamId::new(&source).ok().map(|source| MotionRecord {
+                source,
+                start_ms: start as u64,
+                end_ms: end as u64,
+                peak,
+                live: live != 0,
+            }))
+        })
     }
 
     /// The event `source.startms`.

@@ -25,6 +25,10 @@ use crate::host::GrayPicture;
 /// recorded or held like any other frame, but not decoded).
 pub const ANALYSE_EVERY: Duration = Duration::from_millis(100);
 
+/// How late a detection may answer and still start its recording at the
+/// full pre-roll: frames are held this much longer than the pre-roll.
+pub const ANSWER_SLACK: Duration = Duration::from_secs(1);
+
 /// The most the pre-roll may hold, whatever its seconds say.
 pub const PRE_ROLL_MAX_BYTES: usize = 64 << 20;
 
@@ -155,28 +159,37 @@ impl<F> MotionGate<F> {
         self.until_ms.is_some()
     }
 
-    /// A frame captured at `at_ms`, `bytes` long, which moved or not.
-    pub fn frame(&mut self, at_ms: u64, bytes: usize, frame: F, moved: bool) -> Step<F> {
-        match self.until_ms {
-            Some(until) if at_ms > until && !moved => {
+    /// A frame captured at `at_ms`, `bytes` long; `moved_at` is the capture
+    /// time of a frame found moving since the last call. Detection answers
+    /// late (pictures are decoded off the live path), so the pre-roll and
+    /// the post-roll are counted from the moving frame, not from this one.
+    pub fn frame(&mut self, at_ms: u64, bytes: usize, frame: F, moved_at: Option<u64>) -> Step<F> {
+        match (self.until_ms, moved_at) {
+            (Some(until), None) if at_ms > until => {
                 self.until_ms = None;
                 self.hold(at_ms, bytes, frame);
                 Step::Stop
             }
-            Some(until) => {
-                if moved {
-                    self.until_ms = Some(until.max(at_ms + self.post_roll_ms));
+            (Some(until), moved_at) => {
+                if let Some(m) = moved_at {
+                    self.until_ms = Some(until.max(m + self.post_roll_ms));
                 }
                 Step::Write(frame)
             }
-            None if moved => {
-                self.until_ms = Some(at_ms + self.post_roll_ms);
+            (None, Some(m)) => {
+                self.until_ms = Some(m + self.post_roll_ms);
                 self.held_bytes = 0;
-                let mut frames: Vec<F> = self.held.drain(..).map(|(_, _, f)| f).collect();
+                let from = m.saturating_sub(self.pre_roll_ms);
+                let mut frames: Vec<F> = self
+                    .held
+                    .drain(..)
+                    .filter(|(t, _, _)| *t >= from)
+                    .map(|(_, _, f)| f)
+                    .collect();
                 frames.push(frame);
                 Step::Start(frames)
             }
-            None => {
+            (None, None) => {
                 self.hold(at_ms, bytes, frame);
                 Step::Hold
             }
@@ -193,21 +206,18 @@ impl<F> MotionGate<F> {
         false
     }
 
+    /// Held: the pre-roll, and [`ANSWER_SLACK`] more for a late answer.
     fn hold(&mut self, at_ms: u64, bytes: usize, frame: F) {
         self.held.push_back((at_ms, bytes, frame));
         self.held_bytes += bytes;
+        let keep_ms = self.pre_roll_ms + ANSWER_SLACK.as_millis() as u64;
         while let Some((first, b, _)) = self.held.front() {
-            let too_old = *first + self.pre_roll_ms < at_ms;
+            let too_old = *first + keep_ms < at_ms;
             if !(too_old || self.held_bytes > PRE_ROLL_MAX_BYTES) || self.held.len() == 1 {
                 break;
             }
             self.held_bytes -= *b;
             self.held.pop_front();
-        }
-        if self.pre_roll_ms == 0 {
-            // No pre-roll: nothing before the motion is kept.
-            self.held.clear();
-            self.held_bytes = 0;
         }
     }
 }
@@ -319,31 +329,51 @@ mod tests {
         let mut g = gate(2, 3);
         // 10 fps for 5 s of stillness: only the last 2 s are held.
         for t in (0..5_000).step_by(100) {
-            assert_eq!(g.frame(t, 10, t, false), Step::Hold);
+            assert_eq!(g.frame(t, 10, t, None), Step::Hold);
         }
-        let Step::Start(frames) = g.frame(5_000, 10, 5_000, true) else {
+        let Step::Start(frames) = g.frame(5_000, 10, 5_000, Some(5_000)) else {
             panic!("motion starts a recording")
         };
-        assert_eq!(frames.first(), Some(&2_900), "2 s of pre-roll before 4 900");
+        assert_eq!(frames.first(), Some(&3_000), "2 s of pre-roll");
         assert_eq!(frames.last(), Some(&5_000));
-        assert_eq!(frames.len(), 22);
+        assert_eq!(frames.len(), 21);
         // Motion again at 6 s extends the post-roll to 9 s.
-        assert_eq!(g.frame(6_000, 10, 6_000, true), Step::Write(6_000));
-        assert_eq!(g.frame(9_000, 10, 9_000, false), Step::Write(9_000));
-        assert_eq!(g.frame(9_100, 10, 9_100, false), Step::Stop);
+        assert_eq!(g.frame(6_000, 10, 6_000, Some(6_000)), Step::Write(6_000));
+        assert_eq!(g.frame(9_000, 10, 9_000, None), Step::Write(9_000));
+        assert_eq!(g.frame(9_100, 10, 9_100, None), Step::Stop);
         assert!(!g.recording());
-        assert_eq!(g.frame(9_200, 10, 9_200, false), Step::Hold);
+        assert_eq!(g.frame(9_200, 10, 9_200, None), Step::Hold);
         // The held frame after the stop is part of the next pre-roll.
-        let Step::Start(frames) = g.frame(9_300, 10, 9_300, true) else {
+        let Step::Start(frames) = g.frame(9_300, 10, 9_300, Some(9_300)) else {
             panic!()
         };
         assert_eq!(frames, [9_100, 9_200, 9_300]);
     }
 
     #[test]
+    fn a_late_answer_counts_both_rolls_from_the_frame_that_moved() {
+        let mut g = gate(2, 3);
+        for t in (0..5_300).step_by(100) {
+            assert_eq!(g.frame(t, 10, t, None), Step::Hold);
+        }
+        // The picture of 5 000 was found moving while 5 300 arrived.
+        let Step::Start(frames) = g.frame(5_300, 10, 5_300, Some(5_000)) else {
+            panic!("motion starts a recording")
+        };
+        assert_eq!(frames.first(), Some(&3_000), "2 s before the moving frame");
+        assert_eq!(frames.len(), 24);
+        assert_eq!(g.frame(8_000, 10, 8_000, None), Step::Write(8_000));
+        assert_eq!(
+            g.frame(8_100, 10, 8_100, None),
+            Step::Stop,
+            "3 s after 5 000"
+        );
+    }
+
+    #[test]
     fn a_camera_that_stops_sending_ends_the_recording_at_the_post_roll() {
         let mut g = gate(0, 3);
-        let Step::Start(frames) = g.frame(1_000, 10, 1, true) else {
+        let Step::Start(frames) = g.frame(1_000, 10, 1, Some(1_000)) else {
             panic!()
         };
         assert_eq!(frames, [1], "no pre-roll");
@@ -353,9 +383,9 @@ mod tests {
         );
         assert!(g.tick(4_001));
         assert!(!g.tick(9_000), "ended once");
-        assert_eq!(g.frame(9_100, 10, 2, false), Step::Hold);
-        assert_eq!(g.frame(9_200, 10, 3, false), Step::Hold);
-        let Step::Start(frames) = g.frame(9_300, 10, 4, true) else {
+        assert_eq!(g.frame(9_100, 10, 2, None), Step::Hold);
+        assert_eq!(g.frame(9_200, 10, 3, None), Step::Hold);
+        let Step::Start(frames) = g.frame(9_300, 10, 4, Some(9_300)) else {
             panic!()
         };
         assert_eq!(frames, [4], "no pre-roll holds nothing");

@@ -27,6 +27,7 @@ e2e: ui
 	node --test tests/e2e/webrtc.e2e.mjs
 	node --test tests/e2e/files.e2e.mjs
 	node --test tests/e2e/library.e2e.mjs
+	node --test tests/e2e/ops.e2e.mjs
 	node tests/e2e/in-lan.mjs node --test tests/e2e/desktop.e2e.mjs
 
 # rustfmt and clippy stay clean, headless and desktop (clippy builds every

@@ -30,6 +30,8 @@ enum Needs {
     /// The admin, or the phone pairing's pass (which works only on the phone
     /// listener: here, on the main one, it counts for nothing).
     Pairing,
+    /// The admin, or a token of scope `metrics`.
+    Metrics,
 }
 
 /// How a refusal of an unauthenticated caller looks.
@@ -108,6 +110,7 @@ fn routes() -> Vec<Route> {
             SignedIn,
             Api,
         ),
+        r(Method::GET, "/metrics", "/metrics", Nothing, Metrics, Api),
         r(Method::GET, "/", "/", Nothing, View, Page),
         r(
             Method::GET,
@@ -578,11 +581,12 @@ struct May {
     view: Option<Option<&'static str>>,
     publish: Option<Option<&'static str>>,
     admin: bool,
+    metrics: bool,
 }
 
 impl May {
     fn signed_in(&self) -> bool {
-        self.view.is_some() || self.publish.is_some() || self.admin
+        self.view.is_some() || self.publish.is_some() || self.admin || self.metrics
     }
 
     fn allows(scope: Option<Option<&str>>, id: Option<&str>) -> bool {
@@ -601,6 +605,7 @@ impl May {
             Needs::View => Self::allows(self.view, id),
             Needs::Publish => Self::allows(self.publish, id),
             Needs::Admin | Needs::Pairing => self.admin,
+            Needs::Metrics => self.admin || self.metrics,
         }
     }
 }
@@ -775,6 +780,7 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
     let view_a = tok(Scope::View, Some(&["a", "dk-a"]));
     let publish_a = tok(Scope::Publish, Some(&["a", "pub-a"]));
     let admin = tok(Scope::Admin, None);
+    let metrics = tok(Scope::Metrics, None);
     let cookie = admin_cookie(addr).await;
     // Credentials that no longer count: expired, revoked, tampered with.
     let expired = auth
@@ -799,11 +805,13 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
         view: Some(None),
         publish: Some(None),
         admin: true,
+        metrics: true,
     };
     let nothing = May {
         view: None,
         publish: None,
         admin: false,
+        metrics: false,
     };
     let creds: Vec<(&str, Cred, May)> = vec![
         ("no credential", Cred::None, nothing),
@@ -852,6 +860,14 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
             Cred::Basic("x".into(), publish_a),
             May {
                 publish: Some(Some("a")),
+                ..nothing
+            },
+        ),
+        (
+            "metrics token",
+            Cred::Bearer(metrics),
+            May {
+                metrics: true,
                 ..nothing
             },
         ),
@@ -949,6 +965,7 @@ async fn every_route_every_credential_every_spelling_of_an_id() {
                 | (Needs::Publish, policy::Need::Publish(_))
                 | (Needs::Admin, policy::Need::Admin)
                 | (Needs::Pairing, policy::Need::Pairing(_))
+                | (Needs::Metrics, policy::Need::Metrics)
         );
         assert!(
             same,

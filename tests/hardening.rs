@@ -162,8 +162,55 @@ async fn no_log_line_carries_a_token_or_password() {
         text.contains("FORGED INFO"),
         "the forged hello was logged:\n{text}"
     );
+    // Each answered request is one line, in its request's span, its credential redacted.
+    assert!(
+        text.lines().any(|l| l.contains("request{request_id=")
+            && l.contains("path=/api/clients")
+            && l.contains("query=\"token=REDACTED\"")
+            && l.contains("status=401")),
+        "the refused request's line:\n{text}"
+    );
     assert!(
         !text.lines().any(|l| l.starts_with("FORGED")),
         "a network value started a log line of its own:\n{text}"
     );
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_only_a_plain_one_is_taken_from_the_caller() {
+    let srv = start_server(|_| {}).await;
+    let client = reqwest::Client::new();
+    let id_of = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let r = client
+        .get(http(srv.addr, "/api/health"))
+        .send()
+        .await
+        .unwrap();
+    let first = id_of(&r);
+    assert!(
+        first.len() == 16 && first.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{first}"
+    );
+    let r = client
+        .get(http(srv.addr, "/api/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(id_of(&r), first, "a new ID per request");
+    let r = client
+        .get(http(srv.addr, "/api/health"))
+        .header("x-request-id", "edge-7f3a.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id_of(&r), "edge-7f3a.1", "a proxy's ID is kept");
+    let r = client
+        .get(http_anon(srv.addr, "/api/clients"))
+        .header("x-request-id", "not plain; at all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "refusals carry one too");
+    assert_ne!(id_of(&r), "not plain; at all");
+    assert_eq!(id_of(&r).len(), 16);
 }

@@ -15,6 +15,16 @@ use relaydeck_server::ServerConfig;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Log lines as text (for a terminal) or JSON objects, one per line (for
+    /// journald, Loki, Elasticsearch); `RUST_LOG` sets the levels.
+    #[arg(long, global = true, env = "RELAYDECK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 // `ServeArgs` is large, but there is one `Command`, parsed once at start-up.
@@ -73,6 +83,7 @@ impl ServeArgs {
         let matches = Cli::command().get_matches_from(["relaydeck", "serve"]);
         let Ok(Cli {
             command: Some(Command::Serve(mut args)),
+            ..
         }) = Cli::from_arg_matches(&matches)
         else {
             unreachable!("`serve` parses to the serve command")

@@ -27,6 +27,23 @@ use relaydeck_server::store::settings::{JsonFileSettings, Settings};
 
 use cli::{Cli, Command, ServeArgs};
 
+/// Text for a terminal, or one JSON object per line carrying the fields of
+/// its spans (a request's `request_id` among them).
+fn init_logging(format: cli::LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        cli::LogFormat::Text => fmt.init(),
+        cli::LogFormat::Json => fmt
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .flatten_event(true)
+            .init(),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -39,13 +56,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    init_logging(cli.log_format);
     let explicit = matches
         .subcommand_matches("serve")
         .map(relay::explicit_args)

@@ -19,7 +19,7 @@ pub enum TokenAction {
     Add {
         /// What it is for, e.g. "Grandma's tablet".
         name: String,
-        /// view, publish or admin.
+        /// view, publish, admin or metrics (reads /metrics only).
         #[arg(long, default_value = "view")]
         scope: String,
         /// Limit it to these cameras/sources (comma-separated; default: all).

@@ -457,6 +457,29 @@ test("Share: view links include audio sources; a phone gets no QR code for a loo
   await admin.close();
 });
 
+test("Share: a metrics token for Prometheus, with its scrape job; it reads /metrics and nothing else", async () => {
+  const admin = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const page = await signedIn(admin, "#/share");
+  await page.fill("#metrics-token input", "prometheus-lab");
+  await page.click("#metrics-token button[type=submit]");
+  await page.waitForSelector("#new-link #scrape-config");
+  const token = await page.inputValue("#share-token");
+  const job = await page.textContent("#scrape-config");
+  assert.ok(job.includes(`credentials: ${token}`) && job.includes(new URL(base).host), job);
+  assert.equal(await page.locator("#new-link #share-link").count(), 0, "no page to open with it");
+  assert.match(await page.textContent("#tokens"), /prometheus-lab · metrics/);
+  await shot(page, "share-metrics-token");
+  const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
+  assert.match(await metrics.text(), /^relaydeck_build_info\{version="/m);
+  for (const path of ["/api/clients", "/api/settings"]) {
+    const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 403, path);
+  }
+  await admin.close();
+});
+
 test("on a phone the navigation folds into a menu", async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const page = await signedIn(context);

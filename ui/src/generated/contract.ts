@@ -395,7 +395,7 @@ export type MotionEventList = { events: Array<MotionEvent>,
  */
 total: number, };
 
-export type Scope = "view" | "publish" | "admin";
+export type Scope = "view" | "publish" | "admin" | "metrics";
 
 export type TokenInfo = { id: string, name: string, scope: Scope, ids: Array<string> | null, createdMs: number, expiresMs: number | null, expired: boolean, };
 

@@ -34,8 +34,17 @@ export function mountShare(root: HTMLElement): () => void {
   const viewForm = h("form", { class: "card", id: "view-link" }, h("h2", {}, "View link"), h("label", {}, "Name ", label), choices, h("label", {}, "Expires after (hours) ", hours), h("button", { type: "submit" }, "Create view link"));
   const pubId = h("input", { placeholder: "camera ID, e.g. phone", pattern: ID_PATTERN, title: "1–64 letters, digits, _ or -", required: true }) as HTMLInputElement;
   const pubForm = h("form", { class: "card", id: "publish-link" }, h("h2", {}, "Publish link"), h("p", {}, "Opens the capture page on a phone or laptop and publishes its camera (and microphone) under this ID."), h("label", {}, "Camera ID ", pubId), h("button", { type: "submit" }, "Create publish link"));
+  const scraper = h("input", { placeholder: "e.g. prometheus", required: true, maxlength: 64, value: "prometheus" }) as HTMLInputElement;
+  const metricsForm = h(
+    "form",
+    { class: "card", id: "metrics-token" },
+    h("h2", {}, "Metrics token"),
+    h("p", {}, "For Prometheus or another scraper: reads ", h("code", {}, "/metrics"), " (counters of cameras, audio, devkits, viewers and requests) and nothing else: no picture, no sound, no settings."),
+    h("label", {}, "Name ", scraper),
+    h("button", { type: "submit" }, "Create metrics token"),
+  );
   const tokens = h("div", { class: "card", id: "tokens" });
-  root.append(lan, h("div", { class: "two" }, viewForm, pubForm), out, tokens);
+  root.append(lan, h("div", { class: "two" }, viewForm, pubForm), metricsForm, out, tokens);
   let base = location.origin;
 
   async function create(body: object, what: string) {
@@ -53,6 +62,7 @@ export function mountShare(root: HTMLElement): () => void {
           h("p", {}, "Anyone with this link gets exactly these rights until it expires or you revoke it."),
           link ? field("Link", link, "share-link") : "",
           field("Token", t.token, "share-token"),
+          t.scope === "metrics" ? scrapeConfig(t.token) : "",
           h("p", { class: "hint" }, "To try it yourself, open it in a private window or another browser: this one is signed in as the admin, and the relay refuses a request that carries both the admin's session and a link's token."),
           !link ? "" : reachableFromPhone(link) ? qrElement(link, what) : notice(NO_LAN),
         ),
@@ -72,6 +82,26 @@ export function mountShare(root: HTMLElement): () => void {
     ev.preventDefault();
     void create({ name: `publish ${pubId.value}`, scope: "publish", ids: [pubId.value] }, `Publish link for ${pubId.value}`);
   };
+
+  metricsForm.onsubmit = (ev) => {
+    ev.preventDefault();
+    void create({ name: scraper.value, scope: "metrics" }, `Metrics token for ${scraper.value}`);
+  };
+
+  /** A Prometheus scrape job that uses `token` (sent as a Bearer token). */
+  function scrapeConfig(token: string): HTMLElement {
+    const target = new URL(base);
+    const job = [
+      "scrape_configs:",
+      "  - job_name: relaydeck",
+      `    scheme: ${target.protocol.replace(":", "")}`,
+      "    authorization:",
+      `      credentials: ${token}`,
+      "    static_configs:",
+      `      - targets: ["${target.host}"]`,
+    ].join("\n");
+    return h("div", { class: "scrape" }, h("p", { class: "hint" }, "prometheus.yml:"), h("pre", { id: "scrape-config" }, job), copyButton(job, "Copy the scrape job"));
+  }
 
   /** A value as selectable text with a Copy button. */
   function field(name: string, value: string, id: string): HTMLElement {

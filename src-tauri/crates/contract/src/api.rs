@@ -453,6 +453,8 @@ pub enum Scope {
     View,
     Publish,
     Admin,
+    /// Reads `/metrics` and nothing else (for Prometheus).
+    Metrics,
 }
 
 /// One API token in `GET /api/tokens` (never its secret).

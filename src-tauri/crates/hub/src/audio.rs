@@ -287,10 +287,13 @@ impl AudioSubscription {
 
 impl Drop for AudioSubscription {
     fn drop(&mut self) {
+        // Under the list's lock, so a snapshot counts the listener's drops
+        // once, live or retired (the counter never goes back).
+        let mut listeners = self.source.listeners.lock();
+        listeners.retain(|q| !Arc::ptr_eq(q, &self.queue));
         self.source
-            .listeners
-            .lock()
-            .retain(|q| !Arc::ptr_eq(q, &self.queue));
+            .retired_dropped
+            .fetch_add(self.queue.dropped(), std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -310,6 +313,9 @@ pub struct AudioSnapshot {
     pub listeners: usize,
     pub ring_ms: u64,
     pub loss: LossStats,
+    /// Chunks dropped because a listener fell too far behind, over every
+    /// listener the source has had.
+    pub dropped: u64,
     /// Whether the source is delivering (the app's own microphone may be on
     /// standby or unavailable; see [`Availability`](crate::Availability)).
     pub availability: crate::Availability,
@@ -324,6 +330,8 @@ pub struct AudioSource {
     max_listener_lag: Duration,
     state: Mutex<AudioState>,
     listeners: Mutex<Vec<Arc<ListenerQueue>>>,
+    /// Chunks dropped for listeners that have left.
+    retired_dropped: std::sync::atomic::AtomicU64,
     online: watch::Sender<bool>,
 }
 
@@ -373,6 +381,7 @@ impl AudioSource {
                 loss: LossStats::default(),
             }),
             listeners: Mutex::new(Vec::new()),
+            retired_dropped: Default::default(),
             online: watch::channel(false).0,
         }
     }
@@ -449,7 +458,16 @@ impl AudioSource {
     }
 
     pub fn snapshot(&self) -> AudioSnapshot {
-        let listeners = self.listener_count();
+        let (listeners, dropped) = {
+            let l = self.listeners.lock();
+            let retired = self
+                .retired_dropped
+                .load(std::sync::atomic::Ordering::Relaxed);
+            (
+                l.len(),
+                retired + l.iter().map(|q| q.dropped()).sum::<u64>(),
+            )
+        };
         let st = self.state.lock();
         AudioSnapshot {
             id: self.id.clone(),
@@ -465,6 +483,7 @@ impl AudioSource {
             listeners,
             ring_ms: st.ring_us / 1000,
             loss: st.loss,
+            dropped,
             availability: st.availability.clone(),
         }
     }
@@ -752,6 +771,11 @@ mod tests {
         assert_eq!(chunks(&batch), vec![4, 5, 6]);
         assert_eq!(slow.queue().dropped(), 3);
         assert_eq!(fast.queue().dropped(), 0);
+        // The source counts them, and still does once the listener has left.
+        let source = slow.source().clone();
+        assert_eq!(source.snapshot().dropped, 3);
+        drop(slow);
+        assert_eq!(source.snapshot().dropped, 3);
     }
 
     #[tokio::test]

@@ -74,6 +74,9 @@ pub(crate) struct Args {
     /// With --record: record the cameras on motion (default motion settings).
     #[arg(long, requires = "record")]
     record_motion: bool,
+    /// Scrape `GET /metrics` every second while measuring, as Prometheus would.
+    #[arg(long)]
+    scrape_metrics: bool,
 }
 
 const TAG: &[u8; 4] = b"RLD1";
@@ -532,6 +535,9 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
     }
     let ids: Vec<String> = (0..args.cameras).map(|c| format!("cam{c}")).collect();
     record_all(args, addr, &ids, "camera").await?;
+    let scraper = args
+        .scrape_metrics
+        .then(|| tokio::spawn(scrape_metrics(addr, stop.clone())));
     // Warm-up: one second of frames not counted.
     let period = Duration::from_secs_f64(1.0 / args.fps as f64);
     let total = args.duration * args.fps as u64;
@@ -582,8 +588,27 @@ async fn run(args: &Args, addr: SocketAddr, base: &[u8], pid: u32) -> anyhow::Re
         report.latencies.extend(s.latencies_us);
     }
     drop(stalled);
+    if let Some(scraper) = scraper {
+        let scrapes = scraper.await??;
+        println!("  metrics scrapes   {scrapes} (one a second)");
+    }
     report.latencies.sort_unstable();
     Ok(report)
+}
+
+/// `GET /metrics` once a second until `stop`; how many scrapes answered.
+async fn scrape_metrics(addr: SocketAddr, stop: Arc<AtomicBool>) -> anyhow::Result<u64> {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        every.tick().await;
+        let text = http_request(addr, "GET", &with_token("/metrics"), "", "").await?;
+        if !text.contains("relaydeck_frames_received_total") {
+            bail!("/metrics did not answer with the relay's counters: {text}");
+        }
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// utime + stime of `pid`, in µs.

@@ -36,6 +36,8 @@
 //! | [`devkit_service`] | [`devkit_service::DevkitService`]: the one door from REST into the devkit edge (commands, sessions, ports) |
 //! | [`host`] | the host's devices behind traits the binary wires (the server needs no capture library) |
 //! | [`wire`] | hub values → the contract's wire types (`relaydeck-contract`) |
+//! | [`http_log`] | a request ID on every request (`X-Request-Id`, a `request` span) and one log line per answer, credentials redacted |
+//! | [`metrics`] | `GET /metrics`: Prometheus counters of cameras, audio, devkits, transports, HTTP routes and the process |
 //! | [`state`] | [`AppState`] and its sub-states (`FromRef`): a handler names only what it uses |
 
 pub mod aliases;
@@ -49,11 +51,13 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod host;
+pub mod http_log;
 pub mod jpeg_http;
 pub mod lan;
 pub mod library;
 pub mod limits;
 pub mod listeners;
+pub mod metrics;
 pub mod phone_pairing;
 pub mod router;
 pub mod secrets;

@@ -33,6 +33,7 @@
 //! GET,PUT /api/settings, POST /api/password  settings (merge patch), admin password  api::settings
 //! GET  /api/capture/devices                  this computer's cameras, microphones    api::capture → host
 //! GET  /api/health                                                                   api::health
+//! GET  /metrics                              Prometheus text format                  metrics
 //! Compatibility (one router, onto the routes above)
 //! GET  /stream, /snapshot, /?action=stream|snapshot, /api/stream.mjpeg, /api/frame.jpeg   aliases
 //! Pages
@@ -40,10 +41,13 @@
 //! GET  /, /capture, /pair, /assets/{*path}, /{file} the web UI (pair: Bluetooth pairing) ui
 //! ```
 
+use std::sync::Arc;
+
 use axum::{
-    extract::FromRef,
+    extract::{FromRef, MatchedPath, Request, State},
     http::{Method, Uri},
-    response::IntoResponse,
+    middleware::Next,
+    response::{IntoResponse, Response},
     Router,
 };
 
@@ -51,6 +55,7 @@ use crate::{
     aliases, api, auth, body,
     edges::{audio_listen, audio_publish, ingest, viewer, wav, webrtc},
     error::ApiError,
+    metrics::{self, Meters},
     state::{AppState, GuardState},
     ui,
 };
@@ -66,6 +71,7 @@ pub fn build(state: AppState) -> Router {
         .merge(audio_publish::router())
         .merge(viewer::router())
         .merge(aliases::router())
+        .merge(metrics::router())
         .merge(api::session::page_router())
         .merge(ui::router())
         .fallback(not_found)
@@ -82,7 +88,22 @@ pub fn build(state: AppState) -> Router {
             state.config.clone(),
             auth::cors::cors,
         ))
+        // Outermost: every answer is counted and logged, refusals included.
+        .layer(axum::middleware::from_fn_with_state(
+            state.meters.clone(),
+            count_request,
+        ))
+        .layer(axum::middleware::from_fn(crate::http_log::log_request))
         .with_state(state)
+}
+
+/// Counts the request under its route's pattern (never its raw path, so
+/// the label set stays the route table's).
+async fn count_request(State(meters): State<Arc<Meters>>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let resp = next.run(req).await;
+    meters.request(route.as_ref().map(|r| r.as_str()), resp.status().as_u16());
+    resp
 }
 
 async fn not_found(uri: Uri) -> impl IntoResponse {

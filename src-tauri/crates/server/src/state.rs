@@ -17,6 +17,7 @@ use crate::{
     library::FileLibrary,
     limits::PublishQuota,
     listeners::ListenerIds,
+    metrics::Meters,
     store::{camera_names::CameraNames, devices::DeviceRegistry, settings::SettingsHandle},
 };
 
@@ -60,6 +61,8 @@ pub struct AppState {
     pub phone_pairing: Arc<crate::phone_pairing::PhonePairing>,
     /// WebRTC peers (limits, `clientId`s), the shared Opus encoders, WHEP sessions.
     pub webrtc: Arc<crate::edges::webrtc::WebRtcShared>,
+    /// What the edges count for `/metrics` (connections, bytes, requests).
+    pub meters: Arc<Meters>,
 }
 
 /// The stores on disk the state owns, opened by [`crate::Server`].
@@ -99,6 +102,7 @@ impl AppState {
             host: Host::default(),
             phone_pairing: Arc::default(),
             webrtc: Arc::default(),
+            meters: Arc::default(),
             shutdown,
             tasks: TaskTracker::new(),
         }
@@ -202,6 +206,28 @@ impl FromRef<AppState> for DeviceState {
     }
 }
 
+/// What `/metrics` reads.
+#[derive(Clone)]
+pub struct MetricsState {
+    pub hub: Hub,
+    pub devices: Arc<DeviceRegistry>,
+    pub devkits: Arc<dyn DevkitService>,
+    pub meters: Arc<Meters>,
+    pub started: Instant,
+}
+
+impl FromRef<AppState> for MetricsState {
+    fn from_ref(s: &AppState) -> Self {
+        Self {
+            hub: s.hub.clone(),
+            devices: s.devices.clone(),
+            devkits: s.devkits.clone(),
+            meters: s.meters.clone(),
+            started: s.started,
+        }
+    }
+}
+
 /// What `/api/health` and `/api/sources` report on: the hub, the registry
 /// (which sources are devkits') and the start time.
 #[derive(Clone)]
@@ -228,6 +254,7 @@ pub struct CameraState {
     pub hub: Hub,
     pub host: Host,
     pub names: Arc<CameraNames>,
+    pub meters: Arc<Meters>,
 }
 
 impl FromRef<AppState> for CameraState {
@@ -236,6 +263,7 @@ impl FromRef<AppState> for CameraState {
             hub: s.hub.clone(),
             host: s.host.clone(),
             names: s.camera_names.clone(),
+            meters: s.meters.clone(),
         }
     }
 }
@@ -253,6 +281,7 @@ pub struct MediaState {
     pub listener_ids: Arc<ListenerIds>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
+    pub meters: Arc<Meters>,
 }
 
 impl MediaState {
@@ -275,6 +304,7 @@ impl FromRef<AppState> for MediaState {
             listener_ids: s.listener_ids.clone(),
             shutdown: s.shutdown.clone(),
             tasks: s.tasks.clone(),
+            meters: s.meters.clone(),
         }
     }
 }

@@ -316,6 +316,12 @@ async fn create_token(
             "invalid camera/source ID '{bad}'"
         )));
     }
+    if t.scope == Scope::Metrics && t.ids.is_some() {
+        return Err(ApiError::BadRequest(
+            "a metrics token reads /metrics only: it names no cameras or sources (leave ids out)"
+                .into(),
+        ));
+    }
     let most = MAX_TOKEN_LIFETIME.as_secs();
     if t.expires_in_sec.is_some_and(|s| s == 0 || s > most) {
         return Err(ApiError::BadRequest(format!(
@@ -340,7 +346,7 @@ async fn create_token(
     let link = match record.scope {
         Scope::View => Some(format!("{scheme}://{host}/?token={secret}")),
         Scope::Publish => Some(format!("{scheme}://{host}/capture?token={secret}")),
-        Scope::Admin => None,
+        Scope::Admin | Scope::Metrics => None,
     };
     tracing::info!(token = %record.id, scope = ?record.scope, "API token created");
     Ok((

@@ -88,11 +88,23 @@ impl Principal {
                 ..
             } => Self::in_scope(ids, id),
             Principal::Token {
-                scope: Scope::Publish,
+                scope: Scope::Publish | Scope::Metrics,
                 ..
             }
             | Principal::Pairing { .. } => false,
         }
+    }
+
+    /// May read `/metrics`: the admin, or a token of scope `metrics`.
+    pub fn can_read_metrics(&self) -> bool {
+        self.is_admin()
+            || matches!(
+                self,
+                Principal::Token {
+                    scope: Scope::Metrics,
+                    ..
+                }
+            )
     }
 
     /// A token that may view and whose list names `id` (not the admin, not
@@ -113,7 +125,7 @@ impl Principal {
         !matches!(
             self,
             Principal::Token {
-                scope: Scope::Publish,
+                scope: Scope::Publish | Scope::Metrics,
                 ..
             } | Principal::Pairing { .. }
         )
@@ -129,7 +141,8 @@ impl Principal {
                 ..
             } => Self::in_scope(ids, id),
             Principal::Token {
-                scope: Scope::View, ..
+                scope: Scope::View | Scope::Metrics,
+                ..
             }
             | Principal::Pairing { .. } => false,
         }
@@ -139,7 +152,7 @@ impl Principal {
         !matches!(
             self,
             Principal::Token {
-                scope: Scope::View,
+                scope: Scope::View | Scope::Metrics,
                 ..
             } | Principal::Pairing { .. }
         )

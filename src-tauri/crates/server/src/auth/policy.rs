@@ -31,6 +31,8 @@ pub enum Need {
     /// which for a pass must be the one it registered. These routes are all
     /// the phone pairing's listener serves.
     Pairing(Id),
+    /// The admin or a `metrics` token.
+    Metrics,
     Admin,
 }
 
@@ -83,6 +85,7 @@ pub fn table() -> Vec<Rule> {
         POST "/api/bootstrap"                  => Public, Api;
         GET  "/api/health"                     => Public, Api;
         GET  "/api/session"                    => SignedIn, Api;
+        GET  "/metrics"                        => Metrics, Api;   // Prometheus
 
         GET  "/"                               => View(None), Page;
         GET  "/index.html"                     => View(None), Page;
@@ -333,6 +336,7 @@ pub fn permits(p: &Principal, need: Need, target: &Target) -> bool {
         Need::View(_) => p.can_view_some(),
         Need::Publish(Id::Path | Id::Query(_)) if named => each(&|id| p.can_publish(id)),
         Need::Publish(_) => p.can_publish_some(),
+        Need::Metrics => p.can_read_metrics(),
         Need::Admin => p.is_admin(),
         Need::Pairing(_) if p.is_admin() => true,
         Need::Pairing(Id::Path) => match (p.pairing_device(), &target.id) {

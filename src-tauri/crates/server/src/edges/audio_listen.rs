@@ -77,6 +77,9 @@ async fn listen(State(state): State<MediaState>, access: Access, ws: WsUpgrade) 
             (l, n)
         });
         let mut listener = Listener::new(&state, source, backlog);
+        socket
+            .writer()
+            .set_meter(state.meters.open(crate::metrics::Transport::AudioWebSocket));
         let end = session::run(
             &mut socket,
             &mut listener,

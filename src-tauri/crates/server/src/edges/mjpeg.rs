@@ -63,6 +63,7 @@ pub fn mjpeg_response(
         min_interval: fps.map(|f| Duration::from_secs_f64(1.0 / f)),
         next_at: None,
         ended: access.ended.clone(),
+        meter: state.meters.open(crate::metrics::Transport::Mjpeg),
     };
     if unavailable {
         body.show_unavailable();
@@ -95,12 +96,14 @@ struct MjpegBody {
     next_at: Option<Instant>,
     /// The caller's credential was revoked or expired, or the server is stopping.
     ended: CancellationToken,
+    meter: crate::metrics::ConnMeter,
 }
 
 impl MjpegBody {
     async fn next_chunk(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         loop {
             if let Some(chunk) = self.pending.pop_front() {
+                self.meter.sent(chunk.len());
                 return Some((Ok(chunk), self));
             }
             // hyper has taken every chunk of the previous part.

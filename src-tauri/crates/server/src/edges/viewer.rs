@@ -219,6 +219,9 @@ impl SocketEdge for Viewer {
 
 impl Viewer {
     fn new(state: MediaState, socket: &Socket, mode: Mode, wanted: Wanted, access: Access) -> Self {
+        socket
+            .writer()
+            .set_meter(state.meters.open(crate::metrics::Transport::WebSocket));
         // Subscribe to events before listing cameras, so no join is missed.
         let events = state.hub.events();
         let queue = ViewerQueue::with_sink(Arc::new(SocketSink {

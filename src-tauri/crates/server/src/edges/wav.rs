@@ -76,6 +76,7 @@ async fn live_wav(State(state): State<MediaState>, access: Access) -> Result<Res
         header_sent: false,
         format_changed: false,
         ended: access.ended.clone(),
+        meter: state.meters.open(crate::metrics::Transport::Wav),
     };
     let stream = futures_util::stream::unfold(body, WavBody::next_chunk);
     let mut resp = Body::from_stream(stream).into_response();
@@ -93,13 +94,20 @@ struct WavBody {
     format_changed: bool,
     /// The caller's credential was revoked or expired, or the server is stopping.
     ended: CancellationToken,
+    meter: crate::metrics::ConnMeter,
 }
 
 impl WavBody {
-    async fn next_chunk(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
+    async fn next_chunk(self) -> Option<(Result<Bytes, Infallible>, Self)> {
+        let (chunk, body) = self.next_part().await?;
+        body.meter.sent(chunk.len());
+        Some((Ok(chunk), body))
+    }
+
+    async fn next_part(mut self) -> Option<(Bytes, Self)> {
         if !self.header_sent {
             self.header_sent = true;
-            return Some((Ok(Bytes::copy_from_slice(&header(self.format))), self));
+            return Some((Bytes::copy_from_slice(&header(self.format)), self));
         }
         loop {
             if self.format_changed {
@@ -123,8 +131,8 @@ impl WavBody {
             }
             match out.len() {
                 0 => continue,
-                1 => return Some((Ok(out.pop().unwrap()), self)),
-                _ => return Some((Ok(Bytes::from(out.concat())), self)),
+                1 => return Some((out.pop().unwrap(), self)),
+                _ => return Some((Bytes::from(out.concat()), self)),
             }
         }
     }

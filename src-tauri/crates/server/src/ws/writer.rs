@@ -46,6 +46,8 @@ pub struct WsWriter {
     /// path writes to it with one `sendmsg`, skipping the async layers (see
     /// [`WsWriter::try_send_now`]). It stays open while `state.io` lives.
     raw: Option<RawSocket>,
+    /// Where the bytes it sends are counted (`/metrics`), once the edge says.
+    meter: std::sync::OnceLock<crate::metrics::ConnMeter>,
 }
 
 struct WriterState {
@@ -161,7 +163,20 @@ impl WsWriter {
                 closed: false,
             }),
             raw,
+            meter: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Counts this socket in `meter`'s transport (the edge that owns the
+    /// socket knows which); the first meter given stays.
+    pub fn set_meter(&self, meter: crate::metrics::ConnMeter) {
+        let _ = self.meter.set(meter);
+    }
+
+    fn count(&self, bytes: usize) {
+        if let Some(m) = self.meter.get() {
+            m.sent(bytes);
+        }
     }
 
     /// Writes one message after any unfinished one; waits for the socket.
@@ -176,6 +191,7 @@ impl WsWriter {
         let is_close = opcode == Opcode::Close;
         let mut frame = OutFrame::new(opcode, payload);
         frame.done = done;
+        self.count(frame.total());
         let mut next = Some(frame);
         poll_fn(|cx| {
             let mut st = self.state.lock();
@@ -238,9 +254,13 @@ impl WsWriter {
             None => poll_now(&mut st.io, head, body),
         };
         match written {
-            Ok(n) if n == header_len + body.len() => Handoff::Delivered,
+            Ok(n) if n == header_len + body.len() => {
+                self.count(n);
+                Handoff::Delivered
+            }
             Ok(0) => Handoff::Busy,
             Ok(n) => {
+                self.count(header_len + body.len());
                 let mut frame = OutFrame::new(Opcode::Binary, owned());
                 frame.written = n;
                 frame.done = Some((slot.clone(), seq));

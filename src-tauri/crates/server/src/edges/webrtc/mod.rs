@@ -222,6 +222,7 @@ async fn open_peer(state: &WebRtcState, req: PeerRequest) -> Result<OpenedPeer, 
         pc,
         signals,
         slot,
+        meter: state.media.meters.open(crate::metrics::Transport::WebRtc),
         feed: opus.map(|track| (track, state.shared.clone())),
         plays: req.plays,
         ended: req.ended,
@@ -445,6 +446,8 @@ struct PeerLife<P: PeerConnection> {
     pc: P,
     signals: PeerSignals,
     slot: PeerSlot,
+    /// Counts the peer in `relaydeck_webrtc_peers` while it lives.
+    meter: crate::metrics::ConnMeter,
     /// Its Opus track, and where the source's shared encoder is found.
     feed: Option<(OpusTrack, Arc<WebRtcShared>)>,
     plays: Plays,
@@ -462,6 +465,7 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
         self.hangup.cancel(); // a WHEP session of it is gone too
         let _ = self.pc.close().await;
         drop(self.slot);
+        drop(self.meter);
     }
 
     async fn live(&mut self) -> &'static str {

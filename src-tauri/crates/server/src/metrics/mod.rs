@@ -1,0 +1,352 @@
+//! `GET /metrics`: the relay's counters for Prometheus.
+//!
+//! * [`meters`]: what the edges count themselves (connections and bytes per
+//!   transport, HTTP requests by route and status).
+//! * [`process`]: the process's CPU, memory, threads and descriptors.
+//! * [`text`]: the text exposition format.
+//!
+//! Everything else is read at scrape time from what the relay keeps anyway
+//! (the hub's stream and source snapshots, the devkit sessions), so a
+//! scrape costs a walk over the streams and nothing between scrapes.
+//! Label sets are bounded: cameras and sources by `--max-streams` and
+//! `--max-sources`, devices by the registry, transports and routes by the
+//! code. The route is `/metrics`, outside `/api`, where scrapers look; the
+//! admin or a token of scope `metrics` may read it (docs/PROTOCOL.md).
+
+pub mod meters;
+pub mod process;
+pub mod text;
+
+use axum::{
+    extract::State,
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+pub use meters::{ConnMeter, Meters, Transport};
+use text::{Exposition, Type};
+
+use crate::state::{AppState, MetricsState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(scrape))
+}
+
+async fn scrape(State(state): State<MetricsState>) -> Response {
+    let mut e = Exposition::default();
+    build_info(&mut e, &state);
+    cameras(&mut e, &state);
+    audio(&mut e, &state);
+    devkits(&mut e, &state);
+    transports(&mut e, &state.meters);
+    http(&mut e, &state.meters);
+    if let Some(p) = process::ProcessStats::read() {
+        p.write(&mut e);
+    }
+    let mut resp = e.finish().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(text::CONTENT_TYPE),
+    );
+    resp
+}
+
+fn build_info(e: &mut Exposition, s: &MetricsState) {
+    e.family(
+        "relaydeck_build_info",
+        Type::Gauge,
+        "The relay's version (always 1).",
+    )
+    .sample(
+        "relaydeck_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1u32,
+    );
+    e.family(
+        "relaydeck_uptime_seconds",
+        Type::Gauge,
+        "Seconds since the relay started.",
+    )
+    .sample(
+        "relaydeck_uptime_seconds",
+        &[],
+        s.started.elapsed().as_secs_f64(),
+    );
+}
+
+/// Per camera: frames in, frames out, frames a slow viewer skipped, viewers.
+fn cameras(e: &mut Exposition, s: &MetricsState) {
+    let snaps: Vec<_> = s.hub.streams().iter().map(|c| c.snapshot()).collect();
+    let per = |e: &mut Exposition,
+               name: &str,
+               kind,
+               help,
+               value: &dyn Fn(&relaydeck_hub::stream::StreamSnapshot) -> f64| {
+        e.family(name, kind, help);
+        for c in &snaps {
+            e.sample(name, &[("camera", c.id.as_str())], value(c));
+        }
+    };
+    per(
+        e,
+        "relaydeck_frames_received_total",
+        Type::Counter,
+        "JPEG frames the camera's publishers sent.",
+        &|c| c.frames as f64,
+    );
+    per(
+        e,
+        "relaydeck_received_bytes_total",
+        Type::Counter,
+        "Bytes of the camera's frames received.",
+        &|c| c.bytes as f64,
+    );
+    per(
+        e,
+        "relaydeck_frames_delivered_total",
+        Type::Counter,
+        "Frames handed to the camera's viewers (each viewer counts).",
+        &|c| c.delivered as f64,
+    );
+    per(
+        e,
+        "relaydeck_frames_skipped_total",
+        Type::Counter,
+        "Frames a slow viewer skipped because a newer one replaced them.",
+        &|c| c.skipped as f64,
+    );
+    per(
+        e,
+        "relaydeck_camera_viewers",
+        Type::Gauge,
+        "Viewers of the camera now, over every transport (recorders count).",
+        &|c| c.viewers as f64,
+    );
+    per(
+        e,
+        "relaydeck_camera_online",
+        Type::Gauge,
+        "1 while the camera has a publisher.",
+        &|c| f64::from(u8::from(c.online)),
+    );
+    per(
+        e,
+        "relaydeck_camera_fps",
+        Type::Gauge,
+        "The camera's measured frame rate.",
+        &|c| c.fps,
+    );
+}
+
+/// Per audio source: chunks in, listeners, packets lost/late/duplicated,
+/// and chunks listeners dropped for falling behind.
+fn audio(e: &mut Exposition, s: &MetricsState) {
+    let snaps: Vec<_> = s.hub.audio_sources().iter().map(|a| a.snapshot()).collect();
+    let per = |e: &mut Exposition,
+               name: &str,
+               kind,
+               help,
+               value: &dyn Fn(&relaydeck_hub::AudioSnapshot) -> f64| {
+        e.family(name, kind, help);
+        for a in &snaps {
+            e.sample(name, &[("source", a.id.as_str())], value(a));
+        }
+    };
+    per(
+        e,
+        "relaydeck_audio_chunks_received_total",
+        Type::Counter,
+        "PCM chunks the source carried (silence filled in for lost packets included).",
+        &|a| a.chunks as f64,
+    );
+    per(
+        e,
+        "relaydeck_audio_received_bytes_total",
+        Type::Counter,
+        "Bytes of PCM the source carried (silence filled in included).",
+        &|a| a.bytes as f64,
+    );
+    per(
+        e,
+        "relaydeck_audio_listeners",
+        Type::Gauge,
+        "Listeners of the source now, over every transport (recorders count).",
+        &|a| a.listeners as f64,
+    );
+    per(
+        e,
+        "relaydeck_audio_packets_lost_total",
+        Type::Counter,
+        "Packets that never arrived (filled with silence).",
+        &|a| a.loss.lost as f64,
+    );
+    per(
+        e,
+        "relaydeck_audio_packets_late_total",
+        Type::Counter,
+        "Packets that arrived after their place was filled.",
+        &|a| a.loss.late as f64,
+    );
+    per(
+        e,
+        "relaydeck_audio_packets_duplicate_total",
+        Type::Counter,
+        "Packets received twice.",
+        &|a| a.loss.duplicates as f64,
+    );
+    e.family(
+        "relaydeck_audio_listener_dropped_chunks_total",
+        Type::Counter,
+        "Chunks dropped because a listener fell too far behind, all sources.",
+    )
+    .sample(
+        "relaydeck_audio_listener_dropped_chunks_total",
+        &[],
+        snaps.iter().map(|a| a.dropped).sum::<u64>() as f64,
+    );
+}
+
+/// Per connected devkit: its session's packets and their loss; per reason,
+/// the datagrams the UDP port dropped.
+fn devkits(e: &mut Exposition, s: &MetricsState) {
+    let sessions: Vec<_> = s
+        .devices
+        .list()
+        .into_iter()
+        .filter_map(|d| Some((d.device_id.clone(), s.devkits.session_info(&d.device_id)?)))
+        .collect();
+    let per = |e: &mut Exposition,
+               name: &str,
+               kind,
+               help,
+               value: &dyn Fn(&crate::devkit_service::SessionInfo) -> f64| {
+        e.family(name, kind, help);
+        for (id, info) in &sessions {
+            e.sample(name, &[("device", id.as_str())], value(info));
+        }
+    };
+    per(
+        e,
+        "relaydeck_devkit_connected",
+        Type::Gauge,
+        "1 for each devkit with a live session.",
+        &|_| 1.0,
+    );
+    per(
+        e,
+        "relaydeck_devkit_packets_received_total",
+        Type::Counter,
+        "Audio datagrams of the device's session.",
+        &|i| i.packets as f64,
+    );
+    per(
+        e,
+        "relaydeck_devkit_packets_lost_total",
+        Type::Counter,
+        "Datagrams of the device's session that never arrived.",
+        &|i| i.lost as f64,
+    );
+    per(
+        e,
+        "relaydeck_devkit_packets_late_total",
+        Type::Counter,
+        "Datagrams of the device's session that came too late.",
+        &|i| i.late as f64,
+    );
+    per(
+        e,
+        "relaydeck_devkit_jitter_seconds",
+        Type::Gauge,
+        "The session's interarrival jitter (RFC 3550).",
+        &|i| i.jitter_ms / 1000.0,
+    );
+    let drops = s.devkits.drop_counts();
+    e.family(
+        "relaydeck_devkit_datagrams_dropped_total",
+        Type::Counter,
+        "Datagrams the devkit UDP port dropped, by reason.",
+    );
+    for (reason, n) in [
+        ("unknown_session", drops.unknown_session),
+        ("wrong_peer", drops.wrong_peer),
+        ("malformed", drops.malformed),
+    ] {
+        e.sample(
+            "relaydeck_devkit_datagrams_dropped_total",
+            &[("reason", reason)],
+            n as f64,
+        );
+    }
+}
+
+fn transports(e: &mut Exposition, m: &Meters) {
+    let all = m.transports();
+    e.family(
+        "relaydeck_viewers",
+        Type::Gauge,
+        "Viewers connected now, by transport.",
+    );
+    for t in all.iter().filter(|t| t.transport.is_video()) {
+        e.sample(
+            "relaydeck_viewers",
+            &[("transport", t.transport.label())],
+            t.open as f64,
+        );
+    }
+    e.family(
+        "relaydeck_listeners",
+        Type::Gauge,
+        "Audio listeners connected now, by transport.",
+    );
+    for t in all
+        .iter()
+        .filter(|t| !t.transport.is_video() && t.transport != Transport::WebRtc)
+    {
+        e.sample(
+            "relaydeck_listeners",
+            &[("transport", t.transport.label())],
+            t.open as f64,
+        );
+    }
+    e.family(
+        "relaydeck_webrtc_peers",
+        Type::Gauge,
+        "WebRTC peers connected now (video, audio, files).",
+    )
+    .sample(
+        "relaydeck_webrtc_peers",
+        &[],
+        all.iter()
+            .find(|t| t.transport == Transport::WebRtc)
+            .map_or(0, |t| t.open) as f64,
+    );
+    e.family(
+        "relaydeck_sent_bytes_total",
+        Type::Counter,
+        "Media bytes written to clients (framing included), by transport.",
+    );
+    // WebRTC's bytes are the DTLS/SRTP stack's to count: not exported yet.
+    for t in all.iter().filter(|t| t.transport != Transport::WebRtc) {
+        e.sample(
+            "relaydeck_sent_bytes_total",
+            &[("transport", t.transport.label())],
+            t.sent_bytes as f64,
+        );
+    }
+}
+
+fn http(e: &mut Exposition, m: &Meters) {
+    e.family(
+        "relaydeck_http_requests_total",
+        Type::Counter,
+        "HTTP requests answered, by route pattern and status code.",
+    );
+    for ((route, code), n) in m.requests() {
+        e.sample(
+            "relaydeck_http_requests_total",
+            &[("route", route), ("code", &code.to_string())],
+            n as f64,
+        );
+    }
+}

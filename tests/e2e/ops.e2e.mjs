@@ -1,0 +1,56 @@
+// What an operator runs the relay with, against the real binary: `serve
+// --log-format json` writes one JSON object per log line, each request's
+// line in its `request` span with the same ID the answer's `X-Request-Id`
+// carries, credentials redacted; and `/metrics` answers a metrics token.
+// Run: node --test tests/e2e/ops.e2e.mjs (after `cargo build -p relaydeck`).
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startRelay, until } from "./support.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.RELAYDECK_BIN ?? path.join(root, "target/debug/relaydeck");
+const PASSWORD = "ops e2e password";
+const children = [];
+const dirs = [];
+
+after(async () => {
+  for (const c of children) c.kill("SIGKILL");
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+test("--log-format json: every log line is a JSON object; a request's line carries its X-Request-Id, its token redacted", async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-ops-"));
+  dirs.push(dataDir);
+  const env = { ...process.env, RUST_LOG: "info,relaydeck_server::http_log=debug" };
+  const relay = await startRelay(bin, ["serve", "--log-format", "json", "--bind", "127.0.0.1:0", "--admin-password", PASSWORD, "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], children, env);
+  let log = "";
+  relay.child.stderr.on("data", (d) => (log += d));
+  relay.child.stdout.on("data", (d) => (log += d));
+  const secret = "rdk_" + "5".repeat(64);
+  const refused = await fetch(`${relay.base}/api/clients?token=${secret}`);
+  assert.equal(refused.status, 401);
+  const id = refused.headers.get("x-request-id");
+  assert.match(id, /^[0-9a-f]{16}$/);
+  const basic = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` };
+  const mine = await fetch(`${relay.base}/api/health`, { headers: { ...basic, "x-request-id": "lb-42" } });
+  assert.equal(mine.headers.get("x-request-id"), "lb-42");
+  const lines = await until("both request lines", () => {
+    const objects = log.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const of = (rid) => objects.find((o) => o.message === "request" && o.spans?.some((s) => s.name === "request" && s.request_id === rid));
+    return of(id) && of("lb-42") ? { objects, refused: of(id), health: of("lb-42") } : null;
+  }, 10000);
+  assert.deepEqual([lines.refused.path, lines.refused.query, lines.refused.status, lines.refused.level], ["/api/clients", "token=REDACTED", 401, "INFO"]);
+  assert.deepEqual([lines.health.path, lines.health.status, lines.health.level], ["/api/health", 200, "DEBUG"]);
+  assert.ok(!log.includes(secret) && !log.includes(PASSWORD), "no secret in the logs");
+  // Every log line (not the start-up banner on stdout) is JSON with a level and a message.
+  for (const o of lines.objects) assert.ok(o.timestamp && o.level && "message" in o, JSON.stringify(o));
+  // A metrics token, made through the API, reads /metrics.
+  const made = await (await fetch(`${relay.base}/api/tokens`, { method: "POST", headers: { ...basic, "content-type": "application/json" }, body: JSON.stringify({ name: "prom", scope: "metrics" }) })).json();
+  const scrape = await fetch(`${relay.base}/metrics`, { headers: { authorization: `Bearer ${made.token}` } });
+  assert.equal(scrape.status, 200);
+  assert.match(await scrape.text(), /^relaydeck_http_requests_total\{route="\/api\/clients",code="401"\} 1$/m);
+});

@@ -467,7 +467,8 @@ test("Share: a metrics token for Prometheus, with its scrape job; it reads /metr
   const job = await page.textContent("#scrape-config");
   assert.ok(job.includes(`credentials: ${token}`) && job.includes(new URL(base).host), job);
   assert.equal(await page.locator("#new-link #share-link").count(), 0, "no page to open with it");
-  assert.match(await page.textContent("#tokens"), /prometheus-lab · metrics/);
+  assert.match(await page.textContent("#tokens"), /prometheus-lab · metrics · \/metrics only/);
+  assert.doesNotMatch(await page.textContent("#new-link"), /private window/);
   await shot(page, "share-metrics-token");
   const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(metrics.status, 200);

@@ -59,11 +59,11 @@ export function mountShare(root: HTMLElement): () => void {
           "section",
           { class: "card", id: "new-link" },
           h("h2", {}, what),
-          h("p", {}, "Anyone with this link gets exactly these rights until it expires or you revoke it."),
+          h("p", {}, t.scope === "metrics" ? "Whoever has this token can read the relay's counters (and nothing else) until you revoke it. It is shown only now." : "Anyone with this link gets exactly these rights until it expires or you revoke it."),
           link ? field("Link", link, "share-link") : "",
           field("Token", t.token, "share-token"),
           t.scope === "metrics" ? scrapeConfig(t.token) : "",
-          h("p", { class: "hint" }, "To try it yourself, open it in a private window or another browser: this one is signed in as the admin, and the relay refuses a request that carries both the admin's session and a link's token."),
+          t.scope === "metrics" ? "" : h("p", { class: "hint" }, "To try it yourself, open it in a private window or another browser: this one is signed in as the admin, and the relay refuses a request that carries both the admin's session and a link's token."),
           !link ? "" : reachableFromPhone(link) ? qrElement(link, what) : notice(NO_LAN),
         ),
       );
@@ -97,6 +97,7 @@ export function mountShare(root: HTMLElement): () => void {
       `    scheme: ${target.protocol.replace(":", "")}`,
       "    authorization:",
       `      credentials: ${token}`,
+      ...(target.protocol === "https:" ? ["    tls_config:", "      insecure_skip_verify: true  # self-signed: or ca_file: DATA_DIR/tls/cert.pem"] : []),
       "    static_configs:",
       `      - targets: ["${target.host}"]`,
     ].join("\n");
@@ -122,7 +123,7 @@ export function mountShare(root: HTMLElement): () => void {
       }
     };
     const until = t.expired ? " · expired" : t.expiresMs ? ` · until ${new Date(t.expiresMs).toLocaleString()}` : "";
-    return h("li", { "data-token": t.id }, h("strong", {}, t.name), ` · ${t.scope}${t.ids ? ` · ${t.ids.join(", ")}` : " · all"}${until} `, b);
+    return h("li", { "data-token": t.id }, h("strong", {}, t.name), ` · ${t.scope}${t.scope === "metrics" ? " · /metrics only" : t.ids ? ` · ${t.ids.join(", ")}` : " · all"}${until} `, b);
   }
 
   async function loadTokens() {

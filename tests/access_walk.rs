@@ -111,6 +111,14 @@ fn routes() -> Vec<Route> {
             Api,
         ),
         r(Method::GET, "/metrics", "/metrics", Nothing, Metrics, Api),
+        r(
+            Method::GET,
+            "/api/status/history",
+            "/api/status/history",
+            Nothing,
+            Metrics,
+            Api,
+        ),
         r(Method::GET, "/", "/", Nothing, View, Page),
         r(
             Method::GET,

@@ -304,3 +304,70 @@ async fn eventually_text(addr: SocketAddr, token: &str, ok: impl Fn(&str) -> boo
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn the_status_history_keeps_samples_of_the_same_counters() {
+    let srv = start_server(|c| c.status_interval = Duration::from_millis(100)).await;
+    let mut cam = camera(srv.addr, "yard").await;
+    for i in 0..7u32 {
+        send_frame(&mut cam, &jpeg(i, 64, 48)).await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let samples = loop {
+        let (status, h) = get_json(srv.addr, "/api/status/history").await;
+        assert_eq!(status, 200, "{h}");
+        assert_eq!(
+            (h["intervalMs"].as_u64(), h["spanMs"].as_u64()),
+            (Some(100), Some(900_000))
+        );
+        let samples = h["samples"].as_array().unwrap().clone();
+        if samples
+            .last()
+            .is_some_and(|s| s["cameras"]["yard"]["framesIn"] == 7)
+        {
+            break samples;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never 7 frames: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let last = samples.last().unwrap();
+    assert_eq!(
+        last["framesIn"], 7,
+        "the totals are the cameras' sums: {last}"
+    );
+    assert!(
+        last["rssBytes"].as_u64().unwrap() > 1 << 20 && last["cpuSeconds"].as_f64().unwrap() > 0.0
+    );
+    let times: Vec<u64> = samples
+        .iter()
+        .map(|s| s["atMs"].as_u64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "in order: {times:?}");
+    // Only what is newer than what the page has.
+    let since = times[times.len() - 1];
+    let (_, newer) = get_json(srv.addr, &format!("/api/status/history?since={since}")).await;
+    assert!(newer["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["atMs"].as_u64().unwrap() > since));
+    assert_eq!(
+        get_json(srv.addr, "/api/status/history?since=soon").await.0,
+        400
+    );
+    let (_, view) = token(srv.addr, json!({"name": "v", "scope": "view"})).await;
+    let resp = get_with(
+        srv.addr,
+        "/api/status/history",
+        view["token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        403,
+        "viewers do not see the relay's counters"
+    );
+}

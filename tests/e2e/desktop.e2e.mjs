@@ -136,7 +136,7 @@ test("WebDriver clicks through every page inside the real webview", async () => 
     const shot = await wd.call("GET", `/session/${sid}/screenshot`);
     writeFileSync(path.join(artifacts, "desktop-webview-cameras.png"), Buffer.from(shot, "base64"));
     const pages = await wd.script(sid, `return [...document.querySelectorAll("#nav a")].map(a => a.dataset.page);`);
-    assert.deepEqual(pages, ["cameras", "listen", "library", "devices", "capture", "share", "settings"]);
+    assert.deepEqual(pages, ["cameras", "listen", "library", "devices", "capture", "share", "status", "settings"]);
     for (const page of pages) {
       await wd.click(sid, `#nav a[data-page="${page}"]`);
       const title = await until(`the ${page} page`, () => wd.script(sid, 'return location.hash === "#/" + arguments[0] && document.querySelector(".page-title")?.textContent;', [page]));

@@ -30,7 +30,7 @@ async function startServer(args) {
 }
 
 before(async () => {
-  ({ base, devkitPort } = await startServer(["--test-pattern"]));
+  ({ base, devkitPort } = await startServer(["--test-pattern", "--status-interval", "1s"]));
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
@@ -481,6 +481,52 @@ test("Share: a metrics token for Prometheus, with its scrape job; it reads /metr
   await admin.close();
 });
 
+test("Status: charts of the server's own history, per camera too; a page opened late shows what came before it", async () => {
+  // Somebody watches the test pattern (so it sends), and the server samples before any page asks.
+  const watching = new AbortController();
+  const mjpeg = await fetch(`${base}/api/clients/test-pattern/mjpeg`, { headers: basic, signal: watching.signal });
+  const reader = mjpeg.body.getReader();
+  void (async () => {
+    try {
+      while (!(await reader.read()).done);
+    } catch {}
+  })();
+  await until("samples of frames going in and out", async () => {
+    const s = (await api("GET", "/api/status/history")).json.samples;
+    return s.length >= 3 && s[s.length - 1].framesOut > s[s.length - 3].framesOut;
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await signedIn(context, "#/status");
+  await page.waitForSelector("#status-charts figure");
+  const drawn = async (title, series) =>
+    page.evaluate(
+      ([title, series]) => {
+        const fig = [...document.querySelectorAll("#status-charts figure")].find((f) => f.querySelector("figcaption")?.textContent === title);
+        return fig?.querySelector(`path[data-series="${series}"]`)?.getAttribute("d") ?? null;
+      },
+      [title, series],
+    );
+  // At once: the frames the test pattern sent before the page opened are a line of several points.
+  const d = await drawn("Frames per second, all cameras", "in");
+  assert.ok(d && (d.match(/L/g) ?? []).length >= 1, `the frames-in line: ${d}`);
+  assert.ok(await drawn("Camera test-pattern", "in"), "a chart per camera");
+  const legend = await page.textContent("#status-charts figure .legend");
+  assert.match(legend, /in [1-9][\d.]*\/s\s*out [1-9][\d.]*\/s/, legend);
+  assert.match(await page.textContent("#status-charts"), /viewers 1/, "the MJPEG viewer");
+  // New samples arrive without reloading: the line grows.
+  const before = (d.match(/[ML]/g) ?? []).length;
+  await page.waitForFunction(
+    (n) => ((document.querySelector('#status-charts figure path[data-series="in"]')?.getAttribute("d") ?? "").match(/[ML]/g) ?? []).length > n,
+    before,
+    { timeout: 10000 },
+  );
+  assert.match(await page.textContent("#status-head"), /a sample every 1 s/);
+  await shot(page, "status");
+  assert.deepEqual(page.errors, []);
+  watching.abort();
+  await context.close();
+});
+
 test("on a phone the navigation folds into a menu", async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const page = await signedIn(context);
@@ -497,7 +543,7 @@ test("on a phone the navigation folds into a menu", async () => {
 
 test("every page, desktop and phone, light and dark: no console errors, ID fields really check, a screenshot of each", async () => {
   assert.equal((await api("PUT", "/api/settings", { theme: "system" })).status, 200);
-  const pages = ["cameras", "listen", "library", "devices", "capture", "share", "settings"];
+  const pages = ["cameras", "listen", "library", "devices", "capture", "share", "status", "settings"];
   for (const [size, viewport] of [["desktop", { width: 1280, height: 900 }], ["phone", { width: 390, height: 844 }]]) {
     for (const scheme of ["light", "dark"]) {
       const context = await browser.newContext({ viewport, colorScheme: scheme, ...(size === "phone" ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });

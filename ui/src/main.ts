@@ -1,5 +1,5 @@
 // The Relay Deck UI: one page, one route per feature (#/cameras, #/listen, #/library,
-// #/devices, #/capture, #/share, #/settings). The same code runs in the
+// #/devices, #/capture, #/share, #/status, #/settings). The same code runs in the
 // desktop window and in LAN browsers; pages a caller may not use are hidden
 // (the server refuses them anyway).
 import "./style.css";
@@ -13,6 +13,7 @@ import { mountLibrary } from "./pages/library";
 import { mountListen } from "./pages/listen";
 import { mountSettings } from "./pages/settings";
 import { mountShare } from "./pages/share";
+import { mountStatus } from "./pages/status";
 
 type Page = { title: string; allowed: (s: Session) => boolean; mount: (root: HTMLElement) => () => void };
 
@@ -32,6 +33,7 @@ const PAGES: Record<string, Page> = {
   devices: { title: "Devices", allowed: (s) => s.admin, mount: mountDevices },
   capture: { title: "Capture", allowed: (s) => s.canPublish, mount: mountCapture },
   share: { title: "Share", allowed: (s) => s.admin, mount: mountShare },
+  status: { title: "Status", allowed: (s) => s.admin, mount: mountStatus },
   settings: { title: "Settings", allowed: (s) => s.admin, mount: (r) => mountSettings(r, (s) => (settings = s)) },
 };
 

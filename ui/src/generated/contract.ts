@@ -70,6 +70,46 @@ export type Ok = { ok: boolean, };
 
 export type Health = { status: string, version: string, uptimeSecs: number, cameras: number, camerasOnline: number, viewers: number, };
 
+export type StatusHistory = { intervalMs: number, spanMs: number, samples: Array<StatusSample>, };
+
+export type StatusSample = { atMs: number, 
+/**
+ * Frames received, every camera.
+ */
+framesIn: number, 
+/**
+ * Frames handed to viewers, every camera.
+ */
+framesOut: number, 
+/**
+ * Frames slow viewers skipped.
+ */
+skipped: number, 
+/**
+ * Bytes written to clients (WebSocket, MJPEG, WAV).
+ */
+sentBytes: number, 
+/**
+ * Video connections now (WebSocket, MJPEG).
+ */
+viewers: number, 
+/**
+ * Audio connections now (WebSocket, WAV).
+ */
+listeners: number, 
+/**
+ * Datagrams the devkits' live sessions lost.
+ */
+devkitLost: number, 
+/**
+ * The relay's CPU time since start.
+ */
+cpuSeconds: number, rssBytes: number, cameras: { [key in string]: CameraSample }, sources: { [key in string]: SourceSample }, };
+
+export type CameraSample = { framesIn: number, framesOut: number, skipped: number, viewers: number, };
+
+export type SourceSample = { chunks: number, bytes: number, listeners: number, lost: number, };
+
 export type Camera = { id: string, clientId: string, name: string | null, kind: SourceKind, online: boolean, connectedSince: number | null, lastFrameTime: number | null, frames: number, bytes: number, fps: number, width: number | null, height: number | null, viewers: number, delivered: number, skipped: number, availability: Availability, };
 
 export type CameraList = { clients: Array<Camera>, };

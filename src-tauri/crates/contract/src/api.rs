@@ -1,7 +1,7 @@
 //! REST bodies under `/api/`: what each route answers and accepts.
 //! Errors are always [`ApiErrorBody`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -57,6 +57,75 @@ pub struct Health {
     pub cameras_online: usize,
     #[ts(type = "number")]
     pub viewers: usize,
+}
+
+/// `GET /api/status/history`: the last 15 minutes of the relay's counters,
+/// one sample per `intervalMs` (totals since start: the page takes differences).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusHistory {
+    #[ts(type = "number")]
+    pub interval_ms: u64,
+    #[ts(type = "number")]
+    pub span_ms: u64,
+    pub samples: Vec<StatusSample>,
+}
+
+/// The relay's counters at one moment (the same as `/metrics` reports).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusSample {
+    #[ts(type = "number")]
+    pub at_ms: u64,
+    /// Frames received, every camera.
+    #[ts(type = "number")]
+    pub frames_in: u64,
+    /// Frames handed to viewers, every camera.
+    #[ts(type = "number")]
+    pub frames_out: u64,
+    /// Frames slow viewers skipped.
+    #[ts(type = "number")]
+    pub skipped: u64,
+    /// Bytes written to clients (WebSocket, MJPEG, WAV).
+    #[ts(type = "number")]
+    pub sent_bytes: u64,
+    /// Video connections now (WebSocket, MJPEG).
+    pub viewers: u32,
+    /// Audio connections now (WebSocket, WAV).
+    pub listeners: u32,
+    /// Datagrams the devkits' live sessions lost.
+    #[ts(type = "number")]
+    pub devkit_lost: u64,
+    /// The relay's CPU time since start.
+    pub cpu_seconds: f64,
+    #[ts(type = "number")]
+    pub rss_bytes: u64,
+    pub cameras: BTreeMap<String, CameraSample>,
+    pub sources: BTreeMap<String, SourceSample>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CameraSample {
+    #[ts(type = "number")]
+    pub frames_in: u64,
+    #[ts(type = "number")]
+    pub frames_out: u64,
+    #[ts(type = "number")]
+    pub skipped: u64,
+    pub viewers: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceSample {
+    #[ts(type = "number")]
+    pub chunks: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub listeners: u32,
+    #[ts(type = "number")]
+    pub lost: u64,
 }
 
 /// One camera in `/api/clients`, `/api/clients/{id}` and `/api/streams`.

@@ -42,6 +42,11 @@ pub struct ServerConfig {
     #[serde(with = "secs")]
     pub ws_timeout: Duration,
 
+    /// How often the Status page's history takes a sample of the counters (15 minutes are kept).
+    #[arg(long, env = "RELAYDECK_STATUS_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    #[serde(with = "secs")]
+    pub status_interval: Duration,
+
     /// How often each viewer socket gets a `stats` message.
     #[arg(long, env = "RELAYDECK_STATS_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     #[serde(with = "secs")]

@@ -34,6 +34,7 @@
 //! GET  /api/capture/devices                  this computer's cameras, microphones    api::capture → host
 //! GET  /api/health                                                                   api::health
 //! GET  /metrics                              Prometheus text format                  metrics
+//! GET  /api/status/history                   the last 15 min of the counters (Status) metrics::history
 //! Compatibility (one router, onto the routes above)
 //! GET  /stream, /snapshot, /?action=stream|snapshot, /api/stream.mjpeg, /api/frame.jpeg   aliases
 //! Pages
@@ -64,7 +65,10 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .nest(
             "/api",
-            api::router().merge(wav::router()).merge(webrtc::router()),
+            api::router()
+                .merge(wav::router())
+                .merge(webrtc::router())
+                .merge(metrics::api_router()),
         )
         .merge(ingest::router())
         .merge(audio_listen::router())

@@ -7,7 +7,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, FromRef};
 use hyper::{body::Incoming, server::conn::http1, Request};
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
@@ -222,6 +222,12 @@ impl Server {
         let app = router::build(state.clone());
         let sweeper = tokio::spawn(sweep_loop(state.clone()));
         let follower = tokio::spawn(follow_settings(state.clone()));
+        let metrics_state = crate::state::MetricsState::from_ref(&state);
+        let sampler = tokio::spawn(crate::metrics::history::run(
+            state.status_history.clone(),
+            move || crate::metrics::status_sample(&metrics_state),
+            state.shutdown.clone(),
+        ));
         let record_rules = tokio::spawn(crate::edges::record::rules::run(
             state.recorders.clone(),
             state.hub.clone(),
@@ -311,6 +317,7 @@ impl Server {
         }
         sweeper.abort();
         follower.abort();
+        sampler.abort();
         record_rules.abort();
         udp.abort();
         devkit_accept.abort();

@@ -63,6 +63,8 @@ pub struct AppState {
     pub webrtc: Arc<crate::edges::webrtc::WebRtcShared>,
     /// What the edges count for `/metrics` (connections, bytes, requests).
     pub meters: Arc<Meters>,
+    /// The last 15 minutes of the counters (the Status page).
+    pub status_history: Arc<crate::metrics::history::StatusHistoryRing>,
 }
 
 /// The stores on disk the state owns, opened by [`crate::Server`].
@@ -83,6 +85,9 @@ impl AppState {
         devkits: Arc<dyn DevkitService>,
     ) -> Self {
         let shutdown = CancellationToken::new();
+        let status_history = Arc::new(crate::metrics::history::StatusHistoryRing::new(
+            config.status_interval,
+        ));
         Self {
             revocations: Arc::new(Revocations::new(shutdown.clone())),
             devkit_limiter: Arc::default(),
@@ -103,6 +108,7 @@ impl AppState {
             phone_pairing: Arc::default(),
             webrtc: Arc::default(),
             meters: Arc::default(),
+            status_history,
             shutdown,
             tasks: TaskTracker::new(),
         }
@@ -214,6 +220,7 @@ pub struct MetricsState {
     pub devkits: Arc<dyn DevkitService>,
     pub meters: Arc<Meters>,
     pub started: Instant,
+    pub history: Arc<crate::metrics::history::StatusHistoryRing>,
 }
 
 impl FromRef<AppState> for MetricsState {
@@ -224,6 +231,7 @@ impl FromRef<AppState> for MetricsState {
             devkits: s.devkits.clone(),
             meters: s.meters.clone(),
             started: s.started,
+            history: s.status_history.clone(),
         }
     }
 }

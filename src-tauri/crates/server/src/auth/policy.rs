@@ -86,6 +86,7 @@ pub fn table() -> Vec<Rule> {
         GET  "/api/health"                     => Public, Api;
         GET  "/api/session"                    => SignedIn, Api;
         GET  "/metrics"                        => Metrics, Api;   // Prometheus
+        GET  "/api/status/history"             => Metrics, Api;   // the Status page's charts
 
         GET  "/"                               => View(None), Page;
         GET  "/index.html"                     => View(None), Page;

@@ -4,6 +4,8 @@
 //!   transport, HTTP requests by route and status).
 //! * [`process`]: the process's CPU, memory, threads and descriptors.
 //! * [`text`]: the text exposition format.
+//! * [`history`]: the last 15 minutes of the same counters, sampled for
+//!   the Status page (`GET /api/status/history`).
 //!
 //! Everything else is read at scrape time from what the relay keeps anyway
 //! (the hub's stream and source snapshots, the devkit sessions), so a
@@ -13,6 +15,7 @@
 //! code. The route is `/metrics`, outside `/api`, where scrapers look; the
 //! admin or a token of scope `metrics` may read it (docs/PROTOCOL.md).
 
+pub mod history;
 pub mod meters;
 pub mod process;
 pub mod text;
@@ -31,6 +34,36 @@ use crate::state::{AppState, MetricsState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(scrape))
+}
+
+/// `GET /api/status/history?since=MS` (nested under `/api`).
+pub fn api_router() -> Router<AppState> {
+    Router::new().route("/status/history", get(status_history))
+}
+
+async fn status_history(
+    State(state): State<MetricsState>,
+    access: crate::auth::Access,
+) -> Result<axum::Json<relaydeck_contract::api::StatusHistory>, crate::error::ApiError> {
+    let since = match access.param("since") {
+        None => 0,
+        Some(v) => v.parse().map_err(|_| {
+            crate::error::ApiError::BadRequest(format!("since must be a time in ms, not '{v}'"))
+        })?,
+    };
+    Ok(axum::Json(state.history.since(since)))
+}
+
+/// A history sample of the relay as it is now.
+pub fn status_sample(s: &MetricsState) -> relaydeck_contract::api::StatusSample {
+    let lost = s
+        .devices
+        .list()
+        .iter()
+        .filter_map(|d| s.devkits.session_info(&d.device_id))
+        .map(|i| i.lost)
+        .sum();
+    history::sample(&s.hub, &s.meters, lost)
 }
 
 async fn scrape(State(state): State<MetricsState>) -> Response {

@@ -124,7 +124,7 @@ pub struct BannerFacts<'a> {
     /// The devkit listeners' address, TCP port and UDP port.
     pub devkit: Option<(std::net::IpAddr, u16, u16)>,
     pub data_dir: &'a std::path::Path,
-    pub new_password: Option<&'a str>,
+    pub new_password: Option<NewPassword<'a>>,
     /// Certificate path, SHA-256 fingerprint, self-signed.
     pub tls: Option<(&'a std::path::Path, &'a str, bool)>,
 }
@@ -180,7 +180,7 @@ pub fn print_banner(args: &ServeArgs, facts: BannerFacts<'_>) {
     lines.push(format!("  data directory    {}", data_dir.display()));
     lines.push(format!("  sign in           {http}://{host}/login"));
     lines.extend(password_lines(
-        new_password,
+        new_password.as_ref(),
         args.server.admin_password.is_some(),
     ));
     if let Some((path, fingerprint, self_signed)) = tls {
@@ -250,14 +250,47 @@ mod tests {
     }
 }
 
+/// Where a password generated on the first start goes: the terminal, or —
+/// when nobody watches stdout (a systemd service, a container), so it would
+/// land in a journal — a file only the relay's user may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewPassword<'a> {
+    Shown(&'a str),
+    InFile(std::path::PathBuf),
+}
+
+/// The file a first-start password goes to without a terminal.
+pub const PASSWORD_FILE: &str = "initial-admin-password";
+
+impl<'a> NewPassword<'a> {
+    pub fn deliver(
+        password: &'a str,
+        data_dir: &std::path::Path,
+        terminal: bool,
+    ) -> std::io::Result<Self> {
+        if terminal {
+            return Ok(Self::Shown(password));
+        }
+        let path = data_dir.join(PASSWORD_FILE);
+        relaydeck_server::store::write_atomic(&path, format!("{password}\n").as_bytes())?;
+        Ok(Self::InFile(path))
+    }
+}
+
 /// The banner's admin-password lines: a password generated on this first
-/// start (shown once), one given with `--admin-password`, or the stored one.
-fn password_lines(generated: Option<&str>, given: bool) -> Vec<String> {
+/// start (shown once, or the file it is in), one given with
+/// `--admin-password`, or the stored one.
+fn password_lines(generated: Option<&NewPassword<'_>>, given: bool) -> Vec<String> {
     match (generated, given) {
-        (Some(p), _) => vec![
+        (Some(NewPassword::Shown(p)), _) => vec![
             String::new(),
             format!("  ADMIN PASSWORD    {p}"),
             "  (generated on first start and shown only now; only its Argon2 hash is stored. Set another with --admin-password.)".into(),
+        ],
+        (Some(NewPassword::InFile(path)), _) => vec![
+            String::new(),
+            format!("  ADMIN PASSWORD    generated on first start, in {} (mode 0600)", path.display()),
+            "  (no terminal: it is not printed. Read it, sign in, change it, then delete the file.)".into(),
         ],
         (None, true) => vec![
             "  admin password    as set by --admin-password (or RELAYDECK_ADMIN_PASSWORD)".into(),
@@ -270,11 +303,36 @@ fn password_lines(generated: Option<&str>, given: bool) -> Vec<String> {
 
 #[cfg(test)]
 mod banner_tests {
-    use super::password_lines;
+    use super::{password_lines, NewPassword, PASSWORD_FILE};
+
+    #[test]
+    fn without_a_terminal_the_new_password_goes_to_a_private_file_not_the_banner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("relaydeck-pw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shown = NewPassword::deliver("k3y", &dir, true).unwrap();
+        assert_eq!(shown, NewPassword::Shown("k3y"));
+        assert!(
+            !dir.join(PASSWORD_FILE).exists(),
+            "a terminal gets it, no file"
+        );
+        let filed = NewPassword::deliver("k3y", &dir, false).unwrap();
+        let path = dir.join(PASSWORD_FILE);
+        assert_eq!(filed, NewPassword::InFile(path.clone()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "k3y\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let banner = password_lines(Some(&filed), false).join("\n");
+        assert!(
+            !banner.contains("k3y") && banner.contains(PASSWORD_FILE),
+            "{banner}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_banner_says_where_the_admin_password_came_from() {
-        let generated = password_lines(Some("k3y"), false).join("\n");
+        let generated = password_lines(Some(&NewPassword::Shown("k3y")), false).join("\n");
         assert!(generated.contains("ADMIN PASSWORD    k3y"), "{generated}");
         let given = password_lines(None, true).join("\n");
         assert!(given.contains("as set by --admin-password"), "{given}");

@@ -19,7 +19,7 @@ mod relay;
 mod sim_cli;
 mod token_cli;
 
-use std::sync::Arc;
+use std::{io::IsTerminal, sync::Arc};
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches};
@@ -133,13 +133,18 @@ async fn serve(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result
         .zip(devkits.udp_addr())
         .map(|(tcp, udp)| (tcp.ip(), tcp.port(), udp.port()));
     let data_dir = args.server.data_dir();
+    let new_password = server
+        .generated_password()
+        .map(|p| cli::NewPassword::deliver(p, &data_dir, std::io::stdout().is_terminal()))
+        .transpose()
+        .context("writing the first-start admin password")?;
     cli::print_banner(
         &args,
         cli::BannerFacts {
             addr,
             devkit: ports,
             data_dir: &data_dir,
-            new_password: server.generated_password(),
+            new_password,
             tls: server.tls_info(),
         },
     );

@@ -1,11 +1,12 @@
 // What an operator runs the relay with, against the real binary: `serve
 // --log-format json` writes one JSON object per log line, each request's
 // line in its `request` span with the same ID the answer's `X-Request-Id`
-// carries, credentials redacted; and `/metrics` answers a metrics token.
+// carries, credentials redacted; `/metrics` answers a metrics token; and a
+// first start without a terminal puts the admin password in a 0600 file.
 // Run: node --test tests/e2e/ops.e2e.mjs (after `cargo build -p relaydeck`).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,4 +54,24 @@ test("--log-format json: every log line is a JSON object; a request's line carri
   const scrape = await fetch(`${relay.base}/metrics`, { headers: { authorization: `Bearer ${made.token}` } });
   assert.equal(scrape.status, 200);
   assert.match(await scrape.text(), /^relaydeck_http_requests_total\{route="\/api\/clients",code="401"\} 1$/m);
+});
+
+test("started without a terminal (as a service is), the first-start password goes to a 0600 file, never to the log", async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "relaydeck-ops-"));
+  dirs.push(dataDir);
+  let out = "";
+  const relay = await startRelay(bin, ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir, "--devkit-tcp-port", "0", "--devkit-udp-port", "0"], children);
+  relay.child.stdout.on("data", (d) => (out += d));
+  relay.child.stderr.on("data", (d) => (out += d));
+  const file = path.join(dataDir, "initial-admin-password");
+  const password = readFileSync(file, "utf8").trim();
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.ok(password.length >= 16, "a generated password");
+  const login = await fetch(`${relay.base}/api/health`, { headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString("base64")}` } });
+  assert.equal(login.status, 200);
+  const session = await fetch(`${relay.base}/api/session`, { headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString("base64")}` } });
+  assert.equal((await session.json()).admin, true, "the file's password is the admin's");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match(relay.banner, /ADMIN PASSWORD\s+generated on first start, in .*initial-admin-password \(mode 0600\)/);
+  assert.ok(!(relay.banner + out).includes(password), "the password is not in the output");
 });

@@ -5,7 +5,7 @@ import { spawn, execFileSync } from "node:child_process";
 /**
  * Starts `cmd args` (a `relaydeck serve`, perhaps through `ip netns exec`)
  * and resolves with the web UI's scheme and port and the devkit TCP port from
- * its start-up banner.
+ * its start-up banner, and the output up to then (`banner`).
  */
 export function startRelay(cmd, args, children, env = process.env) {
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env });
@@ -19,7 +19,7 @@ export function startRelay(cmd, args, children, env = process.env) {
       const dk = out.match(/devkits\s+TCP (\d+)/);
       if (web && dk) {
         clearTimeout(timer);
-        resolve({ child, scheme: web[1], port: Number(web[2]), base: `${web[1]}://127.0.0.1:${web[2]}`, devkitPort: Number(dk[1]) });
+        resolve({ child, banner: out, scheme: web[1], port: Number(web[2]), base: `${web[1]}://127.0.0.1:${web[2]}`, devkitPort: Number(dk[1]) });
       }
     };
     child.stdout.on("data", onData);

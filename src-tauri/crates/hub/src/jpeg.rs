@@ -6,6 +6,16 @@
 //! (SOFn) segment gives its size. That costs a walk over a few hundred header
 //! bytes, never over the entropy-coded data.
 
+/// The smallest frame [`inspect`] accepts: a 32×16 baseline header and a
+/// one-byte scan holding `tag`. Not a picture (nothing decodes it): for
+/// tests and benchmarks that count and compare frames, not look at them.
+pub fn markers_only(tag: u8) -> Vec<u8> {
+    vec![
+        0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x10, 0x00, 0x20, 0x01, 0x01, 0x11, 0x00,
+        0xFF, 0xDA, 0x00, 0x03, 0x00, tag, 0xFF, 0xD9,
+    ]
+}
+
 /// What the relay reads from a JPEG header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct JpegInfo {

@@ -108,126 +108,161 @@ fn build_info(e: &mut Exposition, s: &MetricsState) {
     );
 }
 
-/// Per camera: frames in, frames out, frames a slow viewer skipped, viewers.
-fn cameras(e: &mut Exposition, s: &MetricsState) {
-    let snaps: Vec<_> = s.hub.streams().iter().map(|c| c.snapshot()).collect();
-    let per = |e: &mut Exposition,
-               name: &str,
-               kind,
-               help,
-               value: &dyn Fn(&relaydeck_hub::stream::StreamSnapshot) -> f64| {
-        e.family(name, kind, help);
-        for c in &snaps {
-            e.sample(name, &[("camera", c.id.as_str())], value(c));
-        }
-    };
-    per(
-        e,
-        "relaydeck_frames_received_total",
-        Type::Counter,
-        "JPEG frames the camera's publishers sent.",
-        &|c| c.frames as f64,
-    );
-    per(
-        e,
-        "relaydeck_received_bytes_total",
-        Type::Counter,
-        "Bytes of the camera's frames received.",
-        &|c| c.bytes as f64,
-    );
-    per(
-        e,
-        "relaydeck_frames_delivered_total",
-        Type::Counter,
-        "Frames handed to the camera's viewers (each viewer counts).",
-        &|c| c.delivered as f64,
-    );
-    per(
-        e,
-        "relaydeck_frames_skipped_total",
-        Type::Counter,
-        "Frames a slow viewer skipped because a newer one replaced them.",
-        &|c| c.skipped as f64,
-    );
-    per(
-        e,
-        "relaydeck_camera_viewers",
-        Type::Gauge,
-        "Viewers of the camera now, over every transport (recorders count).",
-        &|c| c.viewers as f64,
-    );
-    per(
-        e,
-        "relaydeck_camera_online",
-        Type::Gauge,
-        "1 while the camera has a publisher.",
-        &|c| f64::from(u8::from(c.online)),
-    );
-    per(
-        e,
-        "relaydeck_camera_fps",
-        Type::Gauge,
-        "The camera's measured frame rate.",
-        &|c| c.fps,
-    );
+/// A family with one sample per item (camera, source, device).
+struct PerItem<T> {
+    name: &'static str,
+    kind: Type,
+    help: &'static str,
+    value: fn(&T) -> f64,
 }
 
-/// Per audio source: chunks in, listeners, packets lost/late/duplicated,
+/// Each family of `families`, one sample per item, labelled `label`.
+fn per_item<T>(e: &mut Exposition, label: &str, items: &[(&str, &T)], families: &[PerItem<T>]) {
+    for f in families {
+        e.family(f.name, f.kind, f.help);
+        for (id, item) in items {
+            e.sample(f.name, &[(label, id)], (f.value)(item));
+        }
+    }
+}
+
+type Camera = relaydeck_hub::stream::StreamSnapshot;
+
+const CAMERA_FAMILIES: [PerItem<Camera>; 7] = [
+    PerItem {
+        name: "relaydeck_frames_received_total",
+        kind: Type::Counter,
+        help: "JPEG frames the camera's publishers sent.",
+        value: |c| c.frames as f64,
+    },
+    PerItem {
+        name: "relaydeck_received_bytes_total",
+        kind: Type::Counter,
+        help: "Bytes of the camera's frames received.",
+        value: |c| c.bytes as f64,
+    },
+    PerItem {
+        name: "relaydeck_frames_delivered_total",
+        kind: Type::Counter,
+        help: "Frames handed to the camera's viewers (each viewer counts).",
+        value: |c| c.delivered as f64,
+    },
+    PerItem {
+        name: "relaydeck_frames_skipped_total",
+        kind: Type::Counter,
+        help: "Frames a slow viewer skipped because a newer one replaced them.",
+        value: |c| c.skipped as f64,
+    },
+    PerItem {
+        name: "relaydeck_camera_viewers",
+        kind: Type::Gauge,
+        help: "Viewers of the camera now, over every transport (recorders count).",
+        value: |c| c.viewers as f64,
+    },
+    PerItem {
+        name: "relaydeck_camera_online",
+        kind: Type::Gauge,
+        help: "1 while the camera has a publisher.",
+        value: |c| f64::from(u8::from(c.online)),
+    },
+    PerItem {
+        name: "relaydeck_camera_fps",
+        kind: Type::Gauge,
+        help: "The camera's measured frame rate.",
+        value: |c| c.fps,
+    },
+];
+
+type Source = relaydeck_hub::AudioSnapshot;
+
+const SOURCE_FAMILIES: [PerItem<Source>; 6] = [
+    PerItem {
+        name: "relaydeck_audio_chunks_received_total",
+        kind: Type::Counter,
+        help: "PCM chunks the source carried (silence filled in for lost packets included).",
+        value: |a| a.chunks as f64,
+    },
+    PerItem {
+        name: "relaydeck_audio_received_bytes_total",
+        kind: Type::Counter,
+        help: "Bytes of PCM the source carried (silence filled in included).",
+        value: |a| a.bytes as f64,
+    },
+    PerItem {
+        name: "relaydeck_audio_listeners",
+        kind: Type::Gauge,
+        help: "Listeners of the source now, over every transport (recorders count).",
+        value: |a| a.listeners as f64,
+    },
+    PerItem {
+        name: "relaydeck_audio_packets_lost_total",
+        kind: Type::Counter,
+        help: "Packets that never arrived (filled with silence).",
+        value: |a| a.loss.lost as f64,
+    },
+    PerItem {
+        name: "relaydeck_audio_packets_late_total",
+        kind: Type::Counter,
+        help: "Packets that arrived after their place was filled.",
+        value: |a| a.loss.late as f64,
+    },
+    PerItem {
+        name: "relaydeck_audio_packets_duplicate_total",
+        kind: Type::Counter,
+        help: "Packets received twice.",
+        value: |a| a.loss.duplicates as f64,
+    },
+];
+
+type Session = crate::devkit_service::SessionInfo;
+
+const DEVKIT_FAMILIES: [PerItem<Session>; 5] = [
+    PerItem {
+        name: "relaydeck_devkit_connected",
+        kind: Type::Gauge,
+        help: "1 for each devkit with a live session.",
+        value: |_| 1.0,
+    },
+    PerItem {
+        name: "relaydeck_devkit_packets_received_total",
+        kind: Type::Counter,
+        help: "Audio datagrams of the device's session.",
+        value: |i| i.packets as f64,
+    },
+    PerItem {
+        name: "relaydeck_devkit_packets_lost_total",
+        kind: Type::Counter,
+        help: "Datagrams of the device's session that never arrived.",
+        value: |i| i.lost as f64,
+    },
+    PerItem {
+        name: "relaydeck_devkit_packets_late_total",
+        kind: Type::Counter,
+        help: "Datagrams of the device's session that came too late.",
+        value: |i| i.late as f64,
+    },
+    PerItem {
+        name: "relaydeck_devkit_jitter_seconds",
+        kind: Type::Gauge,
+        help: "The session's interarrival jitter (RFC 3550).",
+        value: |i| i.jitter_ms / 1000.0,
+    },
+];
+
+/// Per camera: frames in, frames out, frames a slow viewer skipped, viewers.
+fn cameras(e: &mut Exposition, s: &MetricsState) {
+    let snaps: Vec<Camera> = s.hub.streams().iter().map(|c| c.snapshot()).collect();
+    let items: Vec<_> = snaps.iter().map(|c| (c.id.as_str(), c)).collect();
+    per_item(e, "camera", &items, &CAMERA_FAMILIES);
+}
+
+/// Per audio source: chunks in, listeners, packets lost/late/duplicated;
 /// and chunks listeners dropped for falling behind.
 fn audio(e: &mut Exposition, s: &MetricsState) {
-    let snaps: Vec<_> = s.hub.audio_sources().iter().map(|a| a.snapshot()).collect();
-    let per = |e: &mut Exposition,
-               name: &str,
-               kind,
-               help,
-               value: &dyn Fn(&relaydeck_hub::AudioSnapshot) -> f64| {
-        e.family(name, kind, help);
-        for a in &snaps {
-            e.sample(name, &[("source", a.id.as_str())], value(a));
-        }
-    };
-    per(
-        e,
-        "relaydeck_audio_chunks_received_total",
-        Type::Counter,
-        "PCM chunks the source carried (silence filled in for lost packets included).",
-        &|a| a.chunks as f64,
-    );
-    per(
-        e,
-        "relaydeck_audio_received_bytes_total",
-        Type::Counter,
-        "Bytes of PCM the source carried (silence filled in included).",
-        &|a| a.bytes as f64,
-    );
-    per(
-        e,
-        "relaydeck_audio_listeners",
-        Type::Gauge,
-        "Listeners of the source now, over every transport (recorders count).",
-        &|a| a.listeners as f64,
-    );
-    per(
-        e,
-        "relaydeck_audio_packets_lost_total",
-        Type::Counter,
-        "Packets that never arrived (filled with silence).",
-        &|a| a.loss.lost as f64,
-    );
-    per(
-        e,
-        "relaydeck_audio_packets_late_total",
-        Type::Counter,
-        "Packets that arrived after their place was filled.",
-        &|a| a.loss.late as f64,
-    );
-    per(
-        e,
-        "relaydeck_audio_packets_duplicate_total",
-        Type::Counter,
-        "Packets received twice.",
-        &|a| a.loss.duplicates as f64,
-    );
+    let snaps: Vec<Source> = s.hub.audio_sources().iter().map(|a| a.snapshot()).collect();
+    let items: Vec<_> = snaps.iter().map(|a| (a.id.as_str(), a)).collect();
+    per_item(e, "source", &items, &SOURCE_FAMILIES);
+    let dropped: u64 = snaps.iter().map(|a| a.dropped).sum();
     e.family(
         "relaydeck_audio_listener_dropped_chunks_total",
         Type::Counter,
@@ -236,64 +271,21 @@ fn audio(e: &mut Exposition, s: &MetricsState) {
     .sample(
         "relaydeck_audio_listener_dropped_chunks_total",
         &[],
-        snaps.iter().map(|a| a.dropped).sum::<u64>() as f64,
+        dropped as f64,
     );
 }
 
 /// Per connected devkit: its session's packets and their loss; per reason,
 /// the datagrams the UDP port dropped.
 fn devkits(e: &mut Exposition, s: &MetricsState) {
-    let sessions: Vec<_> = s
+    let sessions: Vec<(String, Session)> = s
         .devices
         .list()
         .into_iter()
         .filter_map(|d| Some((d.device_id.clone(), s.devkits.session_info(&d.device_id)?)))
         .collect();
-    let per = |e: &mut Exposition,
-               name: &str,
-               kind,
-               help,
-               value: &dyn Fn(&crate::devkit_service::SessionInfo) -> f64| {
-        e.family(name, kind, help);
-        for (id, info) in &sessions {
-            e.sample(name, &[("device", id.as_str())], value(info));
-        }
-    };
-    per(
-        e,
-        "relaydeck_devkit_connected",
-        Type::Gauge,
-        "1 for each devkit with a live session.",
-        &|_| 1.0,
-    );
-    per(
-        e,
-        "relaydeck_devkit_packets_received_total",
-        Type::Counter,
-        "Audio datagrams of the device's session.",
-        &|i| i.packets as f64,
-    );
-    per(
-        e,
-        "relaydeck_devkit_packets_lost_total",
-        Type::Counter,
-        "Datagrams of the device's session that never arrived.",
-        &|i| i.lost as f64,
-    );
-    per(
-        e,
-        "relaydeck_devkit_packets_late_total",
-        Type::Counter,
-        "Datagrams of the device's session that came too late.",
-        &|i| i.late as f64,
-    );
-    per(
-        e,
-        "relaydeck_devkit_jitter_seconds",
-        Type::Gauge,
-        "The session's interarrival jitter (RFC 3550).",
-        &|i| i.jitter_ms / 1000.0,
-    );
+    let items: Vec<_> = sessions.iter().map(|(id, i)| (id.as_str(), i)).collect();
+    per_item(e, "device", &items, &DEVKIT_FAMILIES);
     let drops = s.devkits.drop_counts();
     e.family(
         "relaydeck_devkit_datagrams_dropped_total",

@@ -451,14 +451,8 @@ mod tests {
 
     use crate::edges::record::{catalog::Kind, RecordLimits, Recorders};
 
-    /// A 16×32 baseline JPEG's markers (what the hub checks), `tag` in its scan.
     fn jpeg(tag: u8) -> Vec<u8> {
-        let mut j = vec![
-            0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x10, 0x00, 0x20, 0x01, 0x01, 0x11,
-            0x00,
-        ];
-        j.extend([0xFF, 0xDA, 0x00, 0x03, 0x00, tag, 0xFF, 0xD9]);
-        j
+        relaydeck_hub::jpeg::markers_only(tag)
     }
 
     fn scratch(name: &str) -> std::path::PathBuf {

@@ -3,7 +3,7 @@
 #   make test   every test: formatting and lints, UI unit tests, Rust tests, browser and desktop end-to-end tests
 #   (after changing a wire type: cd ui && npm run contract:write)
 
-.PHONY: run test ui ui-test rust-test e2e lint bench-window
+.PHONY: run test ui ui-test rust-test e2e lint bench-window dist dist-check
 
 # The built UI is embedded in the binary, so it is built first.
 ui:
@@ -45,3 +45,16 @@ test: lint ui-test rust-test e2e
 bench-window: ui
 	cargo build --release -p relaydeck --locked
 	node tests/bench/window-cpu.mjs --bin target/release/relaydeck
+
+# Debian package of the headless relay with its systemd unit, in target/dist
+# (dpkg-deb; src-tauri/packaging). The desktop app's package is not built yet.
+dist: ui
+	cargo build --release -p relaydeck --no-default-features --locked
+	bash src-tauri/packaging/deb.sh server target/release/relaydeck target/dist
+
+# Installs that package in a clean Debian 12 root (mmdebstrap, cached in
+# /var/cache/relaydeck-test; root, network to Debian's mirror), runs its
+# unit's ExecStart and checks it; lintian must report no error.
+dist-check: dist
+	lintian --fail-on error target/dist/relaydeck-server_*.deb
+	bash tests/dist/server-in-clean-root.sh target/dist/relaydeck-server_*.deb

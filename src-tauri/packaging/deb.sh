@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds a Debian package from a release binary with dpkg-deb (no debhelper,
+# no cargo-deb: only what Debian 12 itself has).
+#
+#   deb.sh server BINARY OUTDIR    relaydeck-server: headless `serve`, a hardened systemd unit
+#
+# Dependencies are read off the binary: the libraries it links (ldd, then
+# the package holding each, dpkg -S) and the newest glibc symbol it uses.
+set -euo pipefail
+kind=$1 bin=$2 out=$3
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)
+arch=$(dpkg --print-architecture)
+maintainer=${DEB_MAINTAINER:-Relay Deck developers <relaydeck@users.noreply.github.com>}
+
+depends_of() {
+  local glibc libs pkgs=()
+  glibc=$(objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -1 | cut -d_ -f2)
+  for lib in $(ldd "$1" | awk '/=> \//{print $3}'); do
+    # dpkg knows a library by the path its package ships (/lib or /usr/lib: merged /usr).
+    real=$(readlink -f "$lib")
+    pkg=$( (dpkg -S "$real" || dpkg -S "${real#/usr}" || dpkg -S "/usr$real") 2>/dev/null | head -1 | cut -d: -f1) || true
+    [ -n "$pkg" ] && [ "$pkg" != libc6 ] && pkgs+=("$pkg")
+  done
+  printf 'libc6 (>= %s)' "$glibc"
+  printf ', %s' $(printf '%s\n' "${pkgs[@]}" | sed 's/-dev$//' | sort -u)
+}
+
+case $kind in
+  server)
+    name=relaydeck-server
+    stage=$(mktemp -d)
+    trap 'rm -rf "$stage"' EXIT
+    chmod 0755 "$stage"
+    install -D -m 0755 "$bin" "$stage/usr/bin/relaydeck"
+    strip --strip-unneeded "$stage/usr/bin/relaydeck"
+    install -D -m 0644 "$here/relaydeck-server.service" "$stage/lib/systemd/system/relaydeck-server.service"
+    install -D -m 0644 "$here/relaydeck-server.default" "$stage/etc/default/relaydeck-server"
+    install -D -m 0644 "$root/README.md" "$stage/usr/share/doc/$name/README.md"
+    install -D -m 0644 "$here/copyright" "$stage/usr/share/doc/$name/copyright"
+    printf '%s (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n' \
+      "$name" "$version" "$version" "$maintainer" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct)}")" \
+      | gzip -9n > "$stage/usr/share/doc/$name/changelog.gz"
+    # libjpeg-turbo is built into the binary (turbojpeg's static build): not Debian's policy, but
+    # the library's version is the one the relay was tested with.
+    install -D -m 0644 "$here/lintian-overrides" "$stage/usr/share/lintian/overrides/$name"
+    mkdir -p "$stage/DEBIAN"
+    install -m 0755 "$here/server.postinst" "$stage/DEBIAN/postinst"
+    install -m 0755 "$here/server.prerm" "$stage/DEBIAN/prerm"
+    install -m 0755 "$here/server.postrm" "$stage/DEBIAN/postrm"
+    echo /etc/default/relaydeck-server > "$stage/DEBIAN/conffiles"
+    cat > "$stage/DEBIAN/control" <<CONTROL
+Package: $name
+Version: $version
+Architecture: $arch
+Maintainer: $maintainer
+Installed-Size: $(du -sk "$stage" | cut -f1)
+Depends: $(depends_of "$bin"), adduser, init-system-helpers (>= 1.54)
+Section: net
+Priority: optional
+Homepage: https://github.com/relaydeck/relaydeck
+Description: private live-streaming relay for cameras and audio (headless)
+ Relay Deck takes camera frames (JPEG over WebSocket, the host webcam) and
+ live audio (browsers, microcontroller devkits over TCP/UDP) and serves them
+ to a multi-camera grid, MJPEG and snapshot clients, WebSocket PCM, live WAV
+ and WebRTC, with recording and a Prometheus endpoint.
+ .
+ This package runs it as a hardened systemd service (relaydeck-server).
+CONTROL
+    ;;
+  *)
+    echo "deb.sh: unknown package '$kind' (server)" >&2
+    exit 2
+    ;;
+esac
+mkdir -p "$out"
+deb="$out/${name}_${version}_${arch}.deb"
+dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
+echo "$deb"

@@ -46,15 +46,19 @@ bench-window: ui
 	cargo build --release -p relaydeck --locked
 	node tests/bench/window-cpu.mjs --bin target/release/relaydeck
 
-# Debian package of the headless relay with its systemd unit, in target/dist
-# (dpkg-deb; src-tauri/packaging). The desktop app's package is not built yet.
+# The two Debian packages, in target/dist (dpkg-deb; src-tauri/packaging):
+# relaydeck-server (headless `serve`, a hardened systemd unit) and relaydeck
+# (the desktop app: menu entry, icon, WebKitGTK's runtime as dependencies).
 dist: ui
 	cargo build --release -p relaydeck --no-default-features --locked
 	bash src-tauri/packaging/deb.sh server target/release/relaydeck target/dist
+	cargo build --release -p relaydeck --locked
+	bash src-tauri/packaging/deb.sh desktop target/release/relaydeck target/dist
 
-# Installs that package in a clean Debian 12 root (mmdebstrap, cached in
-# /var/cache/relaydeck-test; root, network to Debian's mirror), runs its
-# unit's ExecStart and checks it; lintian must report no error.
+# Installs each package in a clean Debian 12 root (mmdebstrap, cached in
+# /var/cache/relaydeck-test; root, network to Debian's mirror) and checks it
+# there; lintian must report no error.
 dist-check: dist
-	lintian --fail-on error target/dist/relaydeck-server_*.deb
-	bash tests/dist/server-in-clean-root.sh target/dist/relaydeck-server_*.deb
+	lintian --fail-on error target/dist/relaydeck-server_*.deb target/dist/relaydeck_*.deb
+	bash tests/dist/in-clean-root.sh server target/dist/relaydeck-server_*.deb
+	bash tests/dist/in-clean-root.sh desktop target/dist/relaydeck_*.deb

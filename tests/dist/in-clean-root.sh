@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Installs the relaydeck-server package in a clean Debian 12 root with systemd (made once
-# with mmdebstrap from Debian's own mirror, cached in
-# /var/cache/relaydeck-test) and checks what a fresh machine would see:
-# the package installs with its dependencies, `systemd-analyze verify`
-# accepts the unit, the unit's ExecStart (as the unit's user, with its
-# umask) starts and answers /api/health, the state directory is private,
-# and the first-start password is in a 0600 file, not in the output.
+# Installs a package in a clean Debian 12 root with systemd (made once with
+# mmdebstrap from Debian's own mirror, cached in /var/cache/relaydeck-test)
+# and checks what a fresh machine would see.
 #
-#   tests/dist/server-in-clean-root.sh target/dist/relaydeck-server_*.deb
+#   tests/dist/in-clean-root.sh server target/dist/relaydeck-server_*.deb
+#     installs with its dependencies; `systemd-analyze verify` accepts the
+#     unit; the unit's ExecStart (as the unit's user, with its umask) starts
+#     and answers /api/health; the state directory is private; the
+#     first-start password is in a 0600 file, not in the output.
+#   tests/dist/in-clean-root.sh desktop target/dist/relaydeck_*.deb
+#     installs with its dependencies (WebKitGTK's runtime); every library
+#     the binary needs resolves; with no display it runs the relay headless
+#     and answers /api/health; the menu entry and icon are in place.
 set -euo pipefail
-deb=$(readlink -f "$1")
+kind=$1
+deb=$(readlink -f "$2")
 cache=/var/cache/relaydeck-test
 base=$cache/debian-12-systemd-root.tar
 mkdir -p "$cache"
@@ -27,7 +32,32 @@ mount -t proc proc "$root/proc"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 in_root apt-get update -qq
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "/tmp/$(basename "$deb")" >/dev/null
-echo "installed: $(in_root dpkg-query -W -f='${Package} ${Version} ${Status}' relaydeck-server)"
+pkg=$(dpkg-deb -f "$deb" Package)
+echo "installed: $(in_root dpkg-query -W -f='${Package} ${Version} ${Status}' "$pkg")"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if [ "$kind" = desktop ]; then
+  missing=$(in_root ldd /usr/bin/relaydeck | grep "not found" || true)
+  [ -z "$missing" ] || { echo "libraries not found: $missing" >&2; exit 1; }
+  for f in /usr/share/applications/relaydeck.desktop /usr/share/icons/hicolor/256x256/apps/relaydeck.png; do
+    [ -f "$root$f" ] || { echo "missing $f" >&2; exit 1; }
+  done
+  log=$(mktemp)
+  # Bare `relaydeck`, as the menu entry starts it (settings from the environment).
+  chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root RELAYDECK_BIND=127.0.0.1:$port \
+    RELAYDECK_DATA_DIR=/tmp/relaydeck RELAYDECK_DEVKIT_TCP_PORT=0 RELAYDECK_DEVKIT_UDP_PORT=0 \
+    /usr/bin/relaydeck >"$log" 2>&1 &
+  relay=$!
+  trap 'kill $relay 2>/dev/null || true; cleanup' EXIT
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  health=$(curl -fsS "http://127.0.0.1:$port/api/health") || { cat "$log" >&2; exit 1; }
+  grep -q "running the headless relay instead" "$log" || { echo "no word of the missing display" >&2; cat "$log" >&2; exit 1; }
+  echo "health: $health"
+  echo "relaydeck: installed in a clean Debian 12 root with its dependencies; without a display it ran headless and answered /api/health"
+  exit 0
+fi
 in_root getent passwd relaydeck >/dev/null || { echo "no relaydeck user" >&2; exit 1; }
 unit=$root/lib/systemd/system/relaydeck-server.service
 SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --root="$root" /lib/systemd/system/relaydeck-server.service
@@ -40,7 +70,6 @@ umask_=$(sed -n 's/^UMask=//p' "$unit")
 install -d -m "$mode" "$root/var/lib/relaydeck"
 chmod "$mode" "$root/var/lib/relaydeck"
 in_root chown relaydeck:relaydeck /var/lib/relaydeck
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
 chroot --userspec=relaydeck:relaydeck "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/var/lib/relaydeck \
   RELAYDECK_BIND=127.0.0.1:$port RELAYDECK_DEVKIT_TCP_PORT=0 RELAYDECK_DEVKIT_UDP_PORT=0 \

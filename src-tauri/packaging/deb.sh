@@ -39,23 +39,29 @@ changelog() {
     "$1" "$version" "$version" "$maintainer" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct)}")"
 }
 
+# What both packages hold, in a fresh staging root for package $name: the
+# stripped binary, the docs Debian asks for, the lintian overrides (libjpeg-turbo
+# is built into the binary by turbojpeg's static build: not Debian's policy,
+# but the version the relay was tested with).
+stage_common() {
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' EXIT
+  chmod 0755 "$stage"
+  install -D -m 0755 "$bin" "$stage/usr/bin/relaydeck"
+  strip --strip-unneeded "$stage/usr/bin/relaydeck"
+  install -D -m 0644 "$root/README.md" "$stage/usr/share/doc/$name/README.md"
+  install -D -m 0644 "$here/copyright" "$stage/usr/share/doc/$name/copyright"
+  changelog "$name" | gzip -9n > "$stage/usr/share/doc/$name/changelog.gz"
+  mkdir -p "$stage/usr/share/lintian/overrides" "$stage/DEBIAN"
+  sed "s/^relaydeck-server:/$name:/" "$here/lintian-overrides" > "$stage/usr/share/lintian/overrides/$name"
+}
+
 case $kind in
   server)
     name=relaydeck-server
-    stage=$(mktemp -d)
-    trap 'rm -rf "$stage"' EXIT
-    chmod 0755 "$stage"
-    install -D -m 0755 "$bin" "$stage/usr/bin/relaydeck"
-    strip --strip-unneeded "$stage/usr/bin/relaydeck"
+    stage_common
     install -D -m 0644 "$here/relaydeck-server.service" "$stage/lib/systemd/system/relaydeck-server.service"
     install -D -m 0644 "$here/relaydeck-server.default" "$stage/etc/default/relaydeck-server"
-    install -D -m 0644 "$root/README.md" "$stage/usr/share/doc/$name/README.md"
-    install -D -m 0644 "$here/copyright" "$stage/usr/share/doc/$name/copyright"
-    changelog "$name" | gzip -9n > "$stage/usr/share/doc/$name/changelog.gz"
-    # libjpeg-turbo is built into the binary (turbojpeg's static build): not Debian's policy, but
-    # the library's version is the one the relay was tested with.
-    install -D -m 0644 "$here/lintian-overrides" "$stage/usr/share/lintian/overrides/$name"
-    mkdir -p "$stage/DEBIAN"
     install -m 0755 "$here/server.postinst" "$stage/DEBIAN/postinst"
     install -m 0755 "$here/server.prerm" "$stage/DEBIAN/prerm"
     install -m 0755 "$here/server.postrm" "$stage/DEBIAN/postrm"
@@ -83,19 +89,9 @@ CONTROL
     ;;
   desktop)
     name=relaydeck
-    stage=$(mktemp -d)
-    trap 'rm -rf "$stage"' EXIT
-    chmod 0755 "$stage"
-    install -D -m 0755 "$bin" "$stage/usr/bin/relaydeck"
-    strip --strip-unneeded "$stage/usr/bin/relaydeck"
+    stage_common
     install -D -m 0644 "$here/relaydeck.desktop" "$stage/usr/share/applications/relaydeck.desktop"
     install -D -m 0644 "$root/icons/icon.png" "$stage/usr/share/icons/hicolor/256x256/apps/relaydeck.png"
-    install -D -m 0644 "$root/README.md" "$stage/usr/share/doc/$name/README.md"
-    install -D -m 0644 "$here/copyright" "$stage/usr/share/doc/$name/copyright"
-    changelog "$name" | gzip -9n > "$stage/usr/share/doc/$name/changelog.gz"
-    mkdir -p "$stage/usr/share/lintian/overrides"
-    sed "s/^relaydeck-server:/$name:/" "$here/lintian-overrides" > "$stage/usr/share/lintian/overrides/$name"
-    mkdir -p "$stage/DEBIAN"
     cat > "$stage/DEBIAN/control" <<CONTROL
 Package: $name
 Version: $version

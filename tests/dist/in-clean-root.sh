@@ -30,6 +30,13 @@ cp "$deb" "$root/tmp/"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 mount -t proc proc "$root/proc"
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+# Up to 20 s for the relay on $port to answer /api/health.
+wait_for_health() {
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+}
 in_root apt-get update -qq
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "/tmp/$(basename "$deb")" >/dev/null
 pkg=$(dpkg-deb -f "$deb" Package)
@@ -48,10 +55,7 @@ if [ "$kind" = desktop ]; then
     /usr/bin/relaydeck >"$log" 2>&1 &
   relay=$!
   trap 'kill $relay 2>/dev/null || true; cleanup' EXIT
-  for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
+  wait_for_health
   health=$(curl -fsS "http://127.0.0.1:$port/api/health") || { cat "$log" >&2; exit 1; }
   grep -q "running the headless relay instead" "$log" || { echo "no word of the missing display" >&2; cat "$log" >&2; exit 1; }
   echo "health: $health"
@@ -76,10 +80,7 @@ chroot --userspec=relaydeck:relaydeck "$root" /usr/bin/env -i PATH=/usr/bin:/bin
   /bin/sh -c "umask $umask_; set -a; [ -f /etc/default/relaydeck-server ] && . /etc/default/relaydeck-server; exec $exec_start" >"$log" 2>&1 &
 relay=$!
 trap 'kill $relay 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_for_health
 health=$(curl -fsS "http://127.0.0.1:$port/api/health")
 echo "health: $health"
 case $health in *'"status":"ok"'*) ;; *) echo "no health answer" >&2; cat "$log" >&2; exit 1 ;; esac

@@ -96,6 +96,14 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Method::GET,
+            "/api/openapi.json",
+            "/api/openapi.json",
+            Nothing,
+            Public,
+            Api,
+        ),
+        r(
+            Method::GET,
             "/assets/x.js",
             "/assets/{*}",
             Nothing,

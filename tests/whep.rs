@@ -273,6 +273,25 @@ async fn two_whep_players_hear_a_devkits_tone_from_one_shared_encoder_and_delete
         .filter(|h| a_payloads.contains(&&h.payload))
         .count();
     assert!(shared >= 40, "{shared} of B's 50 packets are A's too");
+    // Every Opus payload a player heard was counted as sent over WebRTC.
+    let heard: usize = heard_a
+        .iter()
+        .chain(&more_a)
+        .chain(&heard_b)
+        .map(|h| h.payload.len())
+        .sum();
+    let sent = srv
+        .state
+        .meters
+        .transports()
+        .into_iter()
+        .find(|t| t.transport == relaydeck_server::metrics::Transport::WebRtc)
+        .unwrap()
+        .sent_bytes;
+    assert!(
+        sent as usize >= heard,
+        "relaydeck_sent_bytes_total{{transport=\"webrtc\"}} {sent} ≥ the {heard} bytes heard"
+    );
 
     // Trickle ICE is not offered: PATCH is refused, as the draft says.
     let patch = reqwest::Client::new()

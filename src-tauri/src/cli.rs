@@ -19,6 +19,10 @@ pub struct Cli {
     /// journald, Loki, Elasticsearch); `RUST_LOG` sets the levels.
     #[arg(long, global = true, env = "RELAYDECK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The desktop app starts in the tray, its window hidden until opened
+    /// (how it starts at login).
+    #[arg(long)]
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

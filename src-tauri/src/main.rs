@@ -76,7 +76,7 @@ fn run() -> anyhow::Result<()> {
         None => {
             let (args, env_explicit) = ServeArgs::parse_defaults_with_test_pattern();
             match desktop_unavailable() {
-                None => return run_desktop(args, env_explicit),
+                None => return run_desktop(args, env_explicit, cli.hidden),
                 Some(why) => {
                     eprintln!("relaydeck: {why}; running the headless relay instead (`relaydeck serve --help` for options).");
                     return runtime()?.block_on(serve(args, env_explicit));
@@ -108,12 +108,12 @@ fn desktop_unavailable() -> Option<&'static str> {
 }
 
 #[cfg(feature = "desktop")]
-fn run_desktop(args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()> {
-    desktop::run(args, explicit)
+fn run_desktop(args: ServeArgs, explicit: relay::Explicit, hidden: bool) -> anyhow::Result<()> {
+    desktop::run(args, explicit, hidden)
 }
 
 #[cfg(not(feature = "desktop"))]
-fn run_desktop(_args: ServeArgs, _explicit: relay::Explicit) -> anyhow::Result<()> {
+fn run_desktop(_args: ServeArgs, _explicit: relay::Explicit, _hidden: bool) -> anyhow::Result<()> {
     unreachable!("desktop_unavailable() says so without the feature")
 }
 

@@ -41,13 +41,22 @@ pub fn explicit_args(matches: &clap::ArgMatches) -> Explicit {
 }
 
 /// Merges stored settings (or `first_run` when none are stored) with the
-/// explicit flags into `args`, and returns the live settings handle.
+/// explicit flags into `args`, and returns the live settings handle. The
+/// data directory's state files are migrated to this version's schema first
+/// (backed up before; a file from a newer major version stops start-up).
 pub fn settings(
     args: &mut ServeArgs,
     explicit: &Explicit,
     store: Arc<dyn SettingsStore>,
     first_run: Settings,
 ) -> anyhow::Result<SettingsHandle> {
+    let data_dir = args.server.data_dir();
+    relaydeck_server::store::schema::migrate(&data_dir).with_context(|| {
+        format!(
+            "the state files in {} cannot be used by this version",
+            data_dir.display()
+        )
+    })?;
     let stored = store.load().context("reading the settings")?;
     let mut current = stored.unwrap_or(first_run);
     args.server

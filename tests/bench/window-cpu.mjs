@@ -8,6 +8,13 @@
 //
 //   node tests/bench/window-cpu.mjs [--bin target/release/relaydeck] [--duration 30] [--label new]
 //                                  [--no-desktop] [--no-chromium] [--painter img|canvas]
+//                                  [--startup-runs N]
+//
+// The desktop run also reports the start-up to the first frame: from asking
+// tauri-driver for a session (which launches the app, as a click on its icon
+// would) to the test pattern's first frame drawn in the window, on a fresh
+// data directory (first start: password hashing, certificate-free HTTP).
+// `--startup-runs N` measures only that, N times, each a new app.
 //
 // `--painter` overrides the Cameras page's choice of painter (ui/src/lib/painter.ts)
 // in both engines; without it each engine gets the page's own choice. The live
@@ -39,6 +46,8 @@ const PORT = Number(arg("port", "3961"));
 const DRIVER_PORT = PORT + 1000;
 const PASSWORD = "window cpu benchmark";
 const PAINTER = arg("painter", null);
+const STARTUP_RUNS = Number(arg("startup-runs", "0"));
+const STARTUP_ONLY = STARTUP_RUNS > 0;
 const DRAWN = `return window.relaydeckTiles?.get("test-pattern")?.painter.drawn ?? 0;`;
 const base = `http://127.0.0.1:${PORT}`;
 const auth = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` };
@@ -124,9 +133,20 @@ async function desktop() {
   const env = { DISPLAY, HOME: home, XDG_DATA_HOME: path.join(home, "data"), RELAYDECK_ADMIN_PASSWORD: PASSWORD, RELAYDECK_BIND: `127.0.0.1:${PORT}`, RELAYDECK_DEVKIT_TCP_PORT: "0", RELAYDECK_DEVKIT_UDP_PORT: "0", RUST_LOG: "warn" };
   spawnGroup("dbus-run-session", ["--", "tauri-driver", "--port", String(DRIVER_PORT)], children, env);
   await until("tauri-driver", async () => (await fetch(`http://127.0.0.1:${DRIVER_PORT}/status`)).ok, 45000);
+  const launched = performance.now();
   const session = await wd.call("POST", "/session", { capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: bin } } } });
   const sid = session.sessionId;
   const pid = Number(execFileSync("pgrep", ["-f", "-n", `^${bin}`]).toString().trim());
+  // Start-up to the first frame drawn (the window opens on Cameras with the test pattern).
+  await until("the first frame drawn", async () => (await wd.script(sid, DRAWN).catch(() => 0)) > 0, 60000, 10);
+  const firstFrameMs = performance.now() - launched;
+  console.log(`${LABEL} · start-up to the first frame drawn · desktop window: ${firstFrameMs.toFixed(0)} ms`);
+  rows.push({ scenario: "start-up to the first frame drawn (ms)", where: "desktop window", total: firstFrameMs.toFixed(0), parts: "" });
+  if (STARTUP_ONLY) {
+    await wd.call("DELETE", `/session/${sid}`).catch(() => {});
+    homes.push(home);
+    return;
+  }
   const go = async (page) => {
     await wd.script(sid, `location.hash = "#/" + arguments[0];`, [page]);
     await until(page, () => wd.script(sid, 'return location.hash === "#/" + arguments[0];', [page]));
@@ -210,8 +230,16 @@ async function chromium() {
 try {
   spawnGroup("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], children);
   await sleep(1000);
-  if (!process.argv.includes("--no-desktop")) await desktop();
-  if (!process.argv.includes("--no-chromium")) await chromium();
+  if (STARTUP_ONLY) {
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      const first = children.length;
+      await desktop();
+      await stopGroups(children.splice(first)); // the app and its driver, before the next launch
+    }
+  } else {
+    if (!process.argv.includes("--no-desktop")) await desktop();
+    if (!process.argv.includes("--no-chromium")) await chromium();
+  }
   console.log(`\n| ${LABEL} | where | % of a core | by process |\n|---|---|---|---|`);
   for (const r of rows) console.log(`| ${r.scenario} | ${r.where} | ${r.total} | ${r.parts} |`);
 } finally {

@@ -6,12 +6,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeWindow } from "./x11.mjs";
+import { closeWindow, shownWindows } from "./x11.mjs";
 import { spawnGroup, stopGroups, until } from "./support.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -102,6 +102,14 @@ test("the window opens signed in on the Cameras page with the test pattern, and 
   assert.equal(statSync(path.join(dataDir, "settings.json")).mode & 0o777, 0o600, "settings.json is private");
   assert.equal(statSync(path.join(dataDir, "auth.json")).mode & 0o777, 0o600, "auth.json is private");
   assert.equal(statSync(dataDir).mode & 0o777, 0o700, "the data directory is private");
+  // Start at login: the setting makes the XDG autostart entry (the app hidden in the tray), and unmakes it.
+  const entry = path.join(home, ".config/autostart/Relay Deck.desktop");
+  const startAtLogin = (on) => fetch(`${base}/api/settings`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ startAtLogin: on }) });
+  assert.equal((await startAtLogin(true)).status, 200);
+  const desktopEntry = await until("the autostart entry", () => (existsSync(entry) ? readFileSync(entry, "utf8") : null), 10000);
+  assert.ok(desktopEntry.split("\n").includes(`Exec=${realpathSync(bin)} --hidden`), desktopEntry);
+  assert.equal((await startAtLogin(false)).status, 200);
+  await until("the autostart entry to go", () => !existsSync(entry), 10000);
   squatter.close();
   // SIGTERM to the app itself (dbus-run-session is only its parent).
   const pid = execFileSync("pgrep", ["-P", String(app.pid), "-x", "relaydeck"]).toString().trim();
@@ -136,7 +144,7 @@ test("WebDriver clicks through every page inside the real webview", async () => 
     const shot = await wd.call("GET", `/session/${sid}/screenshot`);
     writeFileSync(path.join(artifacts, "desktop-webview-cameras.png"), Buffer.from(shot, "base64"));
     const pages = await wd.script(sid, `return [...document.querySelectorAll("#nav a")].map(a => a.dataset.page);`);
-    assert.deepEqual(pages, ["cameras", "listen", "library", "devices", "capture", "share", "status", "settings"]);
+    assert.deepEqual(pages, ["cameras", "listen", "library", "devices", "capture", "share", "status", "api", "settings"]);
     for (const page of pages) {
       await wd.click(sid, `#nav a[data-page="${page}"]`);
       const title = await until(`the ${page} page`, () => wd.script(sid, 'return location.hash === "#/" + arguments[0] && document.querySelector(".page-title")?.textContent;', [page]));
@@ -204,6 +212,24 @@ test("WebDriver clicks through every page inside the real webview", async () => 
   } finally {
     await wd.call("DELETE", `/session/${sid}`).catch(() => {});
   }
+});
+
+test("started at login (--hidden), the app runs in the tray with no window shown and nothing watched, until it is opened", async () => {
+  const app = spawnGroup("dbus-run-session", ["--", bin, "--hidden"], children, appEnv(3947));
+  const base = "http://127.0.0.1:3947";
+  await until("the relay", async () => (await fetch(`${base}/api/health`)).ok, 45000);
+  await sleep(5000); // long enough for a shown window to sign in and watch
+  assert.equal(shownWindows(DISPLAY), 0, "no window shown");
+  assert.equal(await viewers(base), 0, "the hidden page watches nothing");
+  // Launching the app (its menu entry) opens the window.
+  const pid = execFileSync("pgrep", ["-P", String(app.pid), "-x", "relaydeck"]).toString().trim();
+  const bus = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((v) => v.startsWith("DBUS_SESSION_BUS_ADDRESS="));
+  const again = spawnGroup(bin, [], children, { ...appEnv(3947), DBUS_SESSION_BUS_ADDRESS: bus.split("=").slice(1).join("=") });
+  await until("the second launch to return", () => again.exitCode !== null, 30000);
+  await until("the window shown", () => shownWindows(DISPLAY) === 1, 20000);
+  await until("the shown window to watch", async () => (await viewers(base)) >= 1, 30000);
+  process.kill(Number(pid), "SIGTERM");
+  await until("the app to quit", () => app.exitCode !== null || app.signalCode !== null, 20000);
 });
 
 test("a second launch shows the running window instead of starting another relay", async () => {

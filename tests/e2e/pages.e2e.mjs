@@ -543,7 +543,7 @@ test("on a phone the navigation folds into a menu", async () => {
 
 test("every page, desktop and phone, light and dark: no console errors, ID fields really check, a screenshot of each", async () => {
   assert.equal((await api("PUT", "/api/settings", { theme: "system" })).status, 200);
-  const pages = ["cameras", "listen", "library", "devices", "capture", "share", "status", "settings"];
+  const pages = ["cameras", "listen", "library", "devices", "capture", "share", "status", "api", "settings"];
   for (const [size, viewport] of [["desktop", { width: 1280, height: 900 }], ["phone", { width: 390, height: 844 }]]) {
     for (const scheme of ["light", "dark"]) {
       const context = await browser.newContext({ viewport, colorScheme: scheme, ...(size === "phone" ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });

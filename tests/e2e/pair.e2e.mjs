@@ -71,6 +71,7 @@ async function simulatedBoard(cdp, page, { boardId = BOARD_ID, address = "09:09:
     chunks: [],
     wifi: null,
     message: null,
+    subscribed: new Set(), // the characteristics the page subscribed to
     press() {
       this.state = 2;
     },
@@ -163,6 +164,7 @@ async function simulatedBoard(cdp, page, { boardId = BOARD_ID, address = "09:09:
       } else if (uuid === provisionChar(2)) onChunk(bytes);
       return reply();
     }
+    if (e.type === "subscribe-to-notifications") board.subscribed.add(uuid);
     reply(); // (un)subscribing to notifications
   });
   // The browser's device chooser: pick the board, once per prompt.
@@ -198,6 +200,8 @@ test("a board is paired over Bluetooth: authorized by its button, given the Wi-F
   board.press();
   await page.waitForSelector("#wifi-form");
   assert.match(await page.textContent('[data-step="Read the board"]'), /Porch mic \(RelayDeck-FW 0\.9\.1, ESP32-S3\)/);
+  // The page listens to every characteristic the board notifies (and only those).
+  assert.deepEqual([...board.subscribed].sort(), [improvChar(1), improvChar(2), improvChar(4), provisionChar(3)].sort());
   await page.click("#board-identify");
   await until("the board to identify itself", () => board.identified, 5000);
   assert.deepEqual(board.rpc.at(-1), [2, 0, 2], "Improv's identify packet");

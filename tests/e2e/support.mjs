@@ -47,7 +47,7 @@ export function spawnGroup(cmd, args, children, env = {}) {
  * Polls `f` every 250 ms until it returns something truthy, and returns that;
  * after `ms` throws, naming `what` and the last error `f` threw.
  */
-export async function until(what, f, ms = 30000) {
+export async function until(what, f, ms = 30000, everyMs = 250) {
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {
@@ -57,7 +57,7 @@ export async function until(what, f, ms = 30000) {
     } catch (e) {
       last = e;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
 }

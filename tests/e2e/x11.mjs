@@ -26,3 +26,21 @@ print(sent)
 export function closeWindow(display, title = "Relay Deck") {
   return Number(execFileSync("/usr/bin/python3", ["-c", SCRIPT, display, title]).toString().trim());
 }
+
+const MAPPED = `
+import sys
+from Xlib import display, X
+d = display.Display(sys.argv[1])
+def walk(w):
+    for c in w.query_tree().children:
+        name = c.get_wm_name()
+        if name and sys.argv[2] in str(name) and c.get_attributes().map_state == X.IsViewable:
+            yield c
+        yield from walk(c)
+print(len(list(walk(d.screen().root))))
+`;
+
+/** How many windows titled `title` are shown (mapped and viewable) on `display`. */
+export function shownWindows(display, title = "Relay Deck") {
+  return Number(execFileSync("/usr/bin/python3", ["-c", MAPPED, display, title]).toString().trim());
+}

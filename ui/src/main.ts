@@ -1,11 +1,12 @@
 // The Relay Deck UI: one page, one route per feature (#/cameras, #/listen, #/library,
-// #/devices, #/capture, #/share, #/status, #/settings). The same code runs in the
+// #/devices, #/capture, #/share, #/status, #/api, #/settings). The same code runs in the
 // desktop window and in LAN browsers; pages a caller may not use are hidden
 // (the server refuses them anyway).
 import "./style.css";
 import { api, pageToken, Session, Settings } from "./lib/api";
 import { h } from "./lib/dom";
 import { applyTheme, initialTheme } from "./lib/theme";
+import { mountApi } from "./pages/api";
 import { mountCameras } from "./pages/cameras";
 import { mountCapture } from "./pages/capture";
 import { mountDevices } from "./pages/devices";
@@ -34,6 +35,7 @@ const PAGES: Record<string, Page> = {
   capture: { title: "Capture", allowed: (s) => s.canPublish, mount: mountCapture },
   share: { title: "Share", allowed: (s) => s.admin, mount: mountShare },
   status: { title: "Status", allowed: (s) => s.admin, mount: mountStatus },
+  api: { title: "API", allowed: (s) => s.admin, mount: mountApi },
   settings: { title: "Settings", allowed: (s) => s.admin, mount: (r) => mountSettings(r, (s) => (settings = s)) },
 };
 

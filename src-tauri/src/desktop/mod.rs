@@ -4,11 +4,13 @@
 //! persists the settings through `tauri-plugin-store` ([`settings_store`]),
 //! claims a free port ([`port`]), signs its own webview in with a one-time
 //! bootstrap code, and adds what only a desktop app has: a tray
-//! ([`tray`]), a single instance, remembered window geometry. The window
+//! ([`tray`]), a single instance, remembered window geometry, starting at
+//! login ([`autostart`]). The window
 //! shows the UI from `http://127.0.0.1:PORT/`, exactly what LAN browsers get;
 //! frames, audio and stats reach it over the relay's WebSockets, never
 //! through Tauri events.
 
+mod autostart;
 mod bluetooth;
 mod commands;
 mod port;
@@ -66,7 +68,7 @@ impl Shell {
 }
 
 /// Runs the desktop app until the user quits.
-pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()> {
+pub fn run(mut args: ServeArgs, explicit: relay::Explicit, hidden: bool) -> anyhow::Result<()> {
     rendering::choose();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -76,6 +78,7 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(autostart::plugin())
         .manage(commands::NativePairing::default())
         .invoke_handler(tauri::generate_handler![
             commands::desktop_info,
@@ -105,10 +108,14 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit) -> anyhow::Result<()>
             .title("Relay Deck")
             .inner_size(1200.0, 800.0)
             .min_inner_size(360.0, 480.0)
+            // Started at login: in the tray only, until the user opens it.
+            .visible(!hidden)
             .build()?;
             prepare_webview(&window, own_cert, url)?;
             close_to_tray(&window);
-            let _ = window.set_focus();
+            if !hidden {
+                let _ = window.set_focus();
+            }
             watch_signals(app.handle().clone());
             Ok(())
         })
@@ -197,6 +204,7 @@ fn start_relay(
     };
     let code = server.state().auth.mint_bootstrap_code();
     app.manage(BootstrapCode(code));
+    autostart::follow(app, server.state().settings.subscribe());
     let running = tauri::async_runtime::block_on(async move { server.spawn() });
     for n in &notices {
         tracing::warn!("{n}");

@@ -564,6 +564,12 @@ audioBufferMs: number,
  */
 theme: Theme, 
 /**
+ * The desktop app starts when the user logs in, in the tray (through
+ * Tauri's autostart plugin). Live; `serve` ignores it (a service
+ * manager starts it instead).
+ */
+startAtLogin: boolean, 
+/**
  * Publish this computer's camera as `host-camera`. Live.
  */
 cameraEnabled: boolean, 

@@ -1,14 +1,28 @@
 // A board's GATT services as the pairing flow sees them, over Web Bluetooth.
-// The flow (pages/pair.ts) only reads and writes characteristics (it polls
-// reads rather than subscribing: docs/PROTOCOL.md, "Pairing");
-// this file is the one that knows the browser API.
+// The flow (pages/pair.ts) reads and writes characteristics, and re-reads at
+// once when the board notifies (it subscribes to every characteristic that
+// notifies; reads every 250 ms cover a board whose notifications never come:
+// docs/PROTOCOL.md, "Pairing"); this file is the one that knows the browser API.
 import { IMPROV, PROVISION } from "./pairing";
+import { Waker } from "./wait";
+
+/** The characteristics Improv and the provisioning service notify. */
+const NOTIFYING: [string, string][] = [
+  [IMPROV.service, IMPROV.currentState],
+  [IMPROV.service, IMPROV.errorState],
+  [IMPROV.service, IMPROV.rpcResult],
+  [PROVISION.service, PROVISION.status],
+];
 
 export interface BoardLink {
   readonly name: string;
   read(service: string, characteristic: string): Promise<Uint8Array>;
   /** One write, with response (the board has it when this resolves). */
   write(service: string, characteristic: string, bytes: Uint8Array): Promise<void>;
+  /** Resolves at the board's next notification (of any characteristic it notifies). */
+  changed(): Promise<void>;
+  /** How many notifications subscribed (0: the flow only polls). */
+  readonly subscribed: number;
   disconnect(): void;
 }
 
@@ -42,8 +56,25 @@ export async function pickBoard(): Promise<BoardLink> {
     return c;
   };
   const bytes = (v: DataView) => new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+  // Subscribe where the board notifies; a board without notifications (or one
+  // that refuses them) is polled all the same.
+  const waker = new Waker();
+  let subscribed = 0;
+  for (const [service, uuid] of NOTIFYING) {
+    try {
+      const c = await characteristic(service, uuid);
+      if (!c.properties.notify) continue;
+      c.addEventListener("characteristicvaluechanged", () => waker.wake());
+      await c.startNotifications();
+      subscribed++;
+    } catch {
+      // Not offered by this board: polled instead.
+    }
+  }
   return {
     name: device.name ?? "a board",
+    subscribed,
+    changed: () => waker.next(),
     async read(service, uuid) {
       return bytes(await (await characteristic(service, uuid)).readValue());
     },
@@ -71,6 +102,9 @@ interface BluetoothRemoteGATTService {
   getCharacteristic(uuid: string): Promise<BluetoothRemoteGATTCharacteristic>;
 }
 interface BluetoothRemoteGATTCharacteristic {
+  readonly properties: { notify: boolean };
   readValue(): Promise<DataView>;
   writeValueWithResponse(data: BufferSource): Promise<void>;
+  startNotifications(): Promise<BluetoothRemoteGATTCharacteristic>;
+  addEventListener(type: "characteristicvaluechanged", listener: () => void): void;
 }

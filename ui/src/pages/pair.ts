@@ -9,6 +9,7 @@ import { bluetoothUnavailable, pickBoard, type BoardLink } from "../lib/board-li
 import { inDesktopApp, nativeBluetooth } from "../lib/desktop";
 import { h, notice, setText } from "../lib/dom";
 import { decodePcm, type Encoding } from "../lib/jitter";
+import { until } from "../lib/wait";
 import {
   decodeImprovResult,
   decodeStatus,
@@ -40,16 +41,6 @@ const errorText = (e: unknown) => {
   return text.charAt(0).toUpperCase() + text.slice(1);
 };
 
-/** Waits until `check` returns a value, polling every 250 ms; throws `message` after `ms`. */
-async function until<T>(check: () => Promise<T | null>, ms: number, message: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(message);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 export function mountPair(root: HTMLElement): () => void {
   const steps = new Map<Step, HTMLElement>();
@@ -224,7 +215,7 @@ export function mountPair(root: HTMLElement): () => void {
       const state = () => link.read(IMPROV.service, IMPROV.currentState).then((b) => b[0]);
       if ((await state()) !== IMPROV_STATE.authorizationRequired) return mark("Authorize", "skipped", "not needed");
       say("Press the button on the board to allow pairing (within a minute).");
-      await until(async () => (signal.aborted || (await state()) !== IMPROV_STATE.authorizationRequired ? true : null), 60_000, "The board's button was not pressed within a minute.");
+      await until(async () => (signal.aborted || (await state()) !== IMPROV_STATE.authorizationRequired ? true : null), 60_000, "The board's button was not pressed within a minute.", onBoard(link, signal));
       say("Authorized.");
     });
     const tools: WifiTools = {
@@ -253,6 +244,7 @@ export function mountPair(root: HTMLElement): () => void {
         },
         30_000,
         "The board did not report joining the Wi-Fi within 30 s.",
+        onBoard(link, signal),
       );
     });
     await step(signal, "Send the relay settings", async () => {
@@ -267,6 +259,7 @@ export function mountPair(root: HTMLElement): () => void {
         },
         10_000,
         "The board did not confirm the relay settings within 10 s.",
+        onBoard(link, signal),
       );
     });
     await step(signal, "Wait for the board", async () => {
@@ -360,12 +353,17 @@ export function mountPair(root: HTMLElement): () => void {
     }
   }
 
+  /** A wait on the board: re-checked at its notifications, polled as well. */
+  function onBoard(link: BoardLink, signal?: AbortSignal) {
+    return { wake: () => link.changed(), signal };
+  }
+
   /** One RPC's writes (no result awaited: identify has none). */
   async function send(link: BoardLink, cmd: ImprovCommand) {
     for (const w of splitWrites(encodeImprovCommand(cmd))) await link.write(IMPROV.service, IMPROV.rpcCommand, w);
   }
 
-  /** One RPC: its writes, then its result (polled from the result characteristic). */
+  /** One RPC: its writes, then its result (read when the board notifies it, or polled). */
   async function rpc(link: BoardLink, cmd: ImprovCommand, ms: number) {
     await send(link, cmd);
     const id = { wifiSettings: 1, identify: 2, deviceInfo: 3, scan: 4 }[cmd.type];
@@ -378,6 +376,7 @@ export function mountPair(root: HTMLElement): () => void {
       },
       ms,
       `The board did not answer the ${cmd.type} command.`,
+      onBoard(link),
     );
   }
 

@@ -4,6 +4,7 @@ import type { CameraList, CaptureDevices, IceServer, RecordRule, RecorderList } 
 import { formatIceServers, parseIceServers } from "../lib/ice";
 import { formatRecordRules, parseRecordRules } from "../lib/record-rules";
 import { fmtBytes, h, notice } from "../lib/dom";
+import { inDesktopApp } from "../lib/desktop";
 import { applyTheme } from "../lib/theme";
 import { micMeter } from "./mic-meter";
 
@@ -16,6 +17,7 @@ const LABELS: Record<keyof Settings, string> = {
   testPattern: "Test-pattern camera",
   audioBufferMs: "Audio jitter buffer (ms)",
   theme: "Theme",
+  startAtLogin: "Start Relay Deck when I log in (in the tray, without a window)",
   cameraEnabled: "Publish this computer's camera (host-camera)",
   camera: "Camera",
   cameraWidth: "Camera width",
@@ -36,6 +38,8 @@ const LABELS: Record<keyof Settings, string> = {
 
 const GROUPS: [string, (keyof Settings)[]][] = [
   ["Relay", ["port", "lanAccess", "devkitLan", "tls", "ringFrames", "testPattern", "audioBufferMs", "theme"]],
+  // Only the desktop app starts at login (a server's service manager starts `serve`).
+  ...(inDesktopApp() ? [["This computer", ["startAtLogin"]] as [string, (keyof Settings)[]]] : []),
   ["Camera", ["cameraEnabled", "camera", "cameraWidth", "cameraHeight", "cameraFps", "cameraQuality", "cameraAlwaysOn"]],
   ["Microphone", ["micEnabled", "mic", "micFormat", "micAlwaysOn"]],
   ["WebRTC", ["iceServers"]],

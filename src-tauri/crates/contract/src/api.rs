@@ -772,8 +772,10 @@ pub struct FileList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRecorder {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub source: String,
     /// `camera` or `audio`.
+    #[schema(pattern = "^(camera|audio)$")]
     pub kind: String,
     /// A camera: record only while something moves, detected so.
     #[serde(default, skip_serializing_if = "Option::is_none")]

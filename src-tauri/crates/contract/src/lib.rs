@@ -11,12 +11,13 @@
 //! | [`api`] | REST bodies under `/api/` and the error body |
 //! | [`settings`] | `GET/PUT /api/settings` and `settings.json` |
 //! | [`pairing`] | Bluetooth LE pairing: Improv Wi-Fi and the provisioning service, as bytes |
+//! | [`rest`] | every REST route: access, parameters, bodies, answers; the OpenAPI document |
 //!
 //! The server builds these types (never ad-hoc JSON), the UI's TypeScript
 //! types are generated from them ([`typescript`], written to
 //! `ui/src/generated/contract.ts` by `cargo run -p relaydeck-contract`), and
-//! each derives `utoipa::ToSchema` so an OpenAPI document can be generated
-//! from the same source. `docs/PROTOCOL.md` describes each message; a new
+//! each derives `utoipa::ToSchema`: [`rest::openapi`] makes the OpenAPI 3.1
+//! document the relay serves from them and the route table. `docs/PROTOCOL.md` describes each message; a new
 //! message or body is a type here first.
 //!
 //! This crate depends on nothing of the relay: the hub keeps no wire
@@ -27,6 +28,7 @@ pub mod audio_ws;
 pub mod camera_ws;
 pub mod file_channel;
 pub mod pairing;
+pub mod rest;
 pub mod settings;
 pub mod socket;
 pub mod viewer_ws;

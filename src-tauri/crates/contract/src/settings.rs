@@ -56,6 +56,10 @@ pub struct Settings {
     pub audio_buffer_ms: u32,
     /// The UI's theme. Live.
     pub theme: Theme,
+    /// The desktop app starts when the user logs in, in the tray (through
+    /// Tauri's autostart plugin). Live; `serve` ignores it (a service
+    /// manager starts it instead).
+    pub start_at_login: bool,
     /// Publish this computer's camera as `host-camera`. Live.
     pub camera_enabled: bool,
     /// Which camera: its index or (part of) its name; empty for the first one.
@@ -123,12 +127,16 @@ pub enum RecordMode {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MotionSettings {
     /// 1 (only large changes) to 100 (the smallest).
+    #[schema(minimum = 1, maximum = 100)]
     pub sensitivity: u8,
     /// Where to look, in percent of the picture; none: everywhere.
+    #[schema(max_items = 16)]
     pub zones: Vec<MotionZone>,
     /// Seconds kept from before the motion began (0 to 30).
+    #[schema(maximum = 30)]
     pub pre_roll_sec: u32,
     /// Seconds recorded after the last motion (1 to 600).
+    #[schema(minimum = 1, maximum = 600)]
     pub post_roll_sec: u32,
 }
 
@@ -147,9 +155,13 @@ impl Default for MotionSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MotionZone {
+    #[schema(maximum = 100)]
     pub x: u8,
+    #[schema(maximum = 100)]
     pub y: u8,
+    #[schema(maximum = 100)]
     pub w: u8,
+    #[schema(maximum = 100)]
     pub h: u8,
 }
 
@@ -259,6 +271,7 @@ impl Default for Settings {
             test_pattern: false,
             audio_buffer_ms: 150,
             theme: Theme::System,
+            start_at_login: false,
             camera_enabled: false,
             camera: String::new(),
             camera_width: 1280,

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod devices;
 pub mod files;
 pub mod health;
+pub mod openapi;
 pub mod pairing;
 pub mod recordings;
 pub mod session;
@@ -18,6 +19,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(openapi::router())
         .merge(cameras::router())
         .merge(devices::router())
         .merge(pairing::router())

@@ -50,7 +50,9 @@ pub fn router() -> Router<AppState> {
         .route("/recorders/{id}", axum::routing::delete(stop))
         .route("/recordings", get(list))
         .route("/recordings/clip", get(clip_range))
-        .route("/recordings/{*rest}", get(get_segment).delete(remove))
+        // One route per shape, so a 405's Allow names what each offers.
+        .route("/recordings/{id}", get(get_segment).delete(remove))
+        .route("/recordings/{id}/{tail}", get(get_segment))
         .route("/motion", get(motion_list))
         .route("/motion/{*rest}", get(motion_get))
 }

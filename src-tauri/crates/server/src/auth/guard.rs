@@ -238,8 +238,10 @@ fn foreign_origin(state: &GuardState, headers: &HeaderMap) -> bool {
 /// (which a form cannot send either).
 fn json_only(req: &Request) -> Result<(), ApiError> {
     let path = req.uri().path();
+    // Only the methods that carry a body the API reads (a form can send
+    // POST only; the others are refused by the router when not offered).
     if !path.starts_with("/api/")
-        || matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
     {
         return Ok(());
     }
@@ -262,6 +264,25 @@ fn json_only(req: &Request) -> Result<(), ApiError> {
     } else {
         Err(ApiError::UnsupportedMediaType(media))
     }
+}
+
+/// `405` with `Allow` for a method the table does not offer at a path it
+/// knows (what the router says too, had the media type not stopped it first).
+fn not_offered(state: &GuardState, req: &Request) -> Result<(), Response> {
+    let offered = policy::offered(&state.policy, req.uri().path());
+    if offered.is_empty() || offered.contains(req.method()) {
+        return Ok(());
+    }
+    let allow = offered
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut resp = ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    Err(resp)
 }
 
 /// What a caller without (working) credentials gets. `link_ended`: a page was
@@ -322,7 +343,11 @@ async fn admit(state: &GuardState, peer: SocketAddr, req: &mut Request) -> Resul
     if phone && !on_pairing_listener(&d, req.uri().path()) {
         return Err(ApiError::NotFound(req.uri().path().to_owned()).into_response());
     }
-    json_only(req).map_err(IntoResponse::into_response)?;
+    if let Err(e) = json_only(req) {
+        // A method the path does not offer is a 405, whatever its body.
+        not_offered(state, req)?;
+        return Err(e.into_response());
+    }
     let cred = credential(state, req, &params, phone).map_err(IntoResponse::into_response)?;
     let params = params.shared();
     req.extensions_mut().insert(params.clone());

@@ -84,6 +84,7 @@ pub fn table() -> Vec<Rule> {
         POST "/api/logout"                     => Public, Api;
         POST "/api/bootstrap"                  => Public, Api;
         GET  "/api/health"                     => Public, Api;
+        GET  "/api/openapi.json"               => Public, Api;    // the REST contract: no data in it
         GET  "/api/session"                    => SignedIn, Api;
         GET  "/metrics"                        => Metrics, Api;   // Prometheus
         GET  "/api/status/history"             => Metrics, Api;   // the Status page's charts
@@ -321,6 +322,22 @@ pub fn decide(
     })
 }
 
+/// The methods the table offers at `path` (HEAD with GET), when it offers
+/// any: a request with another method is answered `405` with these in
+/// `Allow`, before its body's media type or its credential is looked at.
+pub fn offered(table: &[Rule], path: &str) -> Vec<Method> {
+    let mut methods: Vec<Method> = Vec::new();
+    for rule in table.iter().filter(|r| matches(r.pattern, path).is_some()) {
+        if !methods.contains(&rule.method) {
+            methods.push(rule.method.clone());
+        }
+        if rule.method == Method::GET && !methods.contains(&Method::HEAD) {
+            methods.push(Method::HEAD);
+        }
+    }
+    methods
+}
+
 /// The one policy function: may `p` do what `need` asks for `target`?
 /// The guard applies it to every request; edges apply it again to the ID
 /// they serve, and routes whose IDs arrive in a body apply it to those.
@@ -451,5 +468,86 @@ mod tests {
             Need::Publish(Id::Query("clientId")),
             &target(&["a"])
         ));
+    }
+
+    /// The REST contract's access, as the policy says it.
+    fn contract_access(need: Need) -> Option<relaydeck_contract::rest::Access> {
+        use relaydeck_contract::rest::Access;
+        Some(match need {
+            Need::Public => Access::Public,
+            Need::SignedIn => Access::SignedIn,
+            Need::View(_) => Access::View,
+            Need::Metrics => Access::Metrics,
+            Need::Pairing(_) => Access::Pairing,
+            Need::Admin => Access::Admin,
+            Need::Publish(_) => return None,
+        })
+    }
+
+    /// The REST routes of the table: under `/api/` (the WebSocket and media
+    /// aliases aside) and `/metrics`.
+    fn rest_rules() -> Vec<Rule> {
+        let aliases = ["/api/stream.mjpeg", "/api/frame.jpeg"];
+        table()
+            .into_iter()
+            .filter(|r| r.kind != Kind::WebSocket && r.kind != Kind::Page)
+            .filter(|r| r.pattern.starts_with("/api/") || r.pattern == "/metrics")
+            .filter(|r| !aliases.contains(&r.pattern))
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_route_is_in_the_policy_with_the_access_it_documents() {
+        for e in relaydeck_contract::rest::endpoints() {
+            let method = Method::from_bytes(e.method.as_str().as_bytes()).unwrap();
+            // A concrete path: every `{param}` a plain segment.
+            let concrete: String = e
+                .path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x1" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let rule = rest_rules()
+                .into_iter()
+                .find(|r| r.method == method && matches(r.pattern, &concrete).is_some())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} {} is documented but not in the policy",
+                        e.method.as_str(),
+                        e.path
+                    )
+                });
+            assert_eq!(
+                contract_access(rule.need),
+                Some(e.access),
+                "{} {}: the document says {:?}, the policy {:?}",
+                e.method.as_str(),
+                e.path,
+                e.access,
+                rule.need
+            );
+        }
+    }
+
+    #[test]
+    fn every_rest_route_of_the_policy_is_documented() {
+        let documented = relaydeck_contract::rest::endpoints();
+        for rule in rest_rules() {
+            let found = documented.iter().any(|e| {
+                let concrete: String = e
+                    .path
+                    .split('/')
+                    .map(|s| if s.starts_with('{') { "x1" } else { s })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                e.method.as_str() == rule.method.as_str()
+                    && matches(rule.pattern, &concrete).is_some()
+            });
+            assert!(
+                found,
+                "{} {} is not in the REST contract",
+                rule.method, rule.pattern
+            );
+        }
     }
 }

@@ -39,7 +39,8 @@ impl TokenRecord {
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AuthFile {
-    version: u32,
+    #[serde(rename = "schemaVersion", default)]
+    schema_version: crate::store::schema::Stamp,
     admin_password_argon2: Option<String>,
     cookie_key_hex: Option<String>,
     tokens: Vec<TokenRecord>,
@@ -71,7 +72,7 @@ impl AuthStore {
                 message: e.to_string(),
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => AuthFile {
-                version: 1,
+                schema_version: crate::store::schema::Stamp,
                 ..Default::default()
             },
             Err(e) => {

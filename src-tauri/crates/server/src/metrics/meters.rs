@@ -152,6 +152,32 @@ impl ConnMeter {
             .sent_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
     }
+
+    /// A handle that counts bytes sent for this connection from another
+    /// task (a WebRTC peer's track and channels), without counting the
+    /// connection again.
+    pub fn bytes(&self) -> SentBytes {
+        SentBytes {
+            meters: self.meters.clone(),
+            transport: self.transport,
+        }
+    }
+}
+
+/// Counts bytes sent for one connection of a transport; see [`ConnMeter::bytes`].
+#[derive(Debug, Clone)]
+pub struct SentBytes {
+    meters: Arc<Meters>,
+    transport: Transport,
+}
+
+impl SentBytes {
+    pub fn sent(&self, n: usize) {
+        self.meters
+            .counters(self.transport)
+            .sent_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
 }
 
 impl Drop for ConnMeter {

@@ -27,7 +27,7 @@ use axum::{
     routing::get,
     Router,
 };
-pub use meters::{ConnMeter, Meters, Transport};
+pub use meters::{ConnMeter, Meters, SentBytes, Transport};
 use text::{Exposition, Type};
 
 use crate::state::{AppState, MetricsState};

@@ -20,7 +20,8 @@ pub const FILE_NAME: &str = "camera-names.json";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct NamesFile {
-    version: u32,
+    #[serde(rename = "schemaVersion", default)]
+    schema_version: super::schema::Stamp,
     /// Camera ID → the admin's name for it.
     names: BTreeMap<String, String>,
 }
@@ -81,7 +82,7 @@ impl CameraNames {
             return Ok(());
         }
         let file = NamesFile {
-            version: 1,
+            schema_version: super::schema::Stamp,
             names: next,
         };
         let data = serde_json::to_vec_pretty(&file).expect("names serialize");

@@ -30,7 +30,8 @@ pub struct DeviceRecord {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct RegistryFile {
-    version: u32,
+    #[serde(rename = "schemaVersion", default)]
+    schema_version: super::schema::Stamp,
     devices: Vec<DeviceRecord>,
 }
 
@@ -101,7 +102,7 @@ impl DeviceRegistry {
 
     fn save(&self, devices: &BTreeMap<String, DeviceRecord>) -> Result<(), RegistryError> {
         let file = RegistryFile {
-            version: 1,
+            schema_version: super::schema::Stamp,
             devices: devices.values().cloned().collect(),
         };
         let data = serde_json::to_vec_pretty(&file).expect("the registry always serialises");

@@ -2,14 +2,17 @@
 //!
 //! * [`devices`]: the device registry (`devices.json`).
 //! * [`camera_names`]: the names an admin gave cameras (`camera-names.json`).
-//! * [`settings`]: the user's settings (`settings.json`; the desktop app writes it through
+//! * [`settings`]: the user's settings (`settings.json`; the desktop app reads it through
 //!   `tauri-plugin-store`).
+//! * [`schema`]: every file's `schemaVersion`, and the migrations run at start-up (with a
+//!   backup first).
 //!
 //! Every file is written atomically ([`write_atomic`]): a crash leaves
 //! either the old file or the new one, never half of one.
 
 pub mod camera_names;
 pub mod devices;
+pub mod schema;
 pub mod settings;
 
 use std::{

@@ -186,6 +186,9 @@ impl SettingsExt for Settings {
             unreachable!()
         };
         for (key, value) in stored {
+            if key == super::schema::KEY {
+                continue; // the file's version, dealt with at start-up (`schema::migrate`)
+            }
             if merged.contains_key(key) {
                 merged.insert(key.clone(), value.clone());
             } else {
@@ -249,7 +252,9 @@ impl SettingsStore for JsonFileSettings {
     }
 
     fn save(&self, settings: &Settings) -> Result<(), SettingsError> {
-        let text = serde_json::to_vec_pretty(&settings.to_map()).expect("settings serialize");
+        let mut map = settings.to_map();
+        map.insert(super::schema::KEY.to_owned(), super::schema::current());
+        let text = serde_json::to_vec_pretty(&map).expect("settings serialize");
         super::write_atomic(&self.path, &text).map_err(|source| SettingsError::Io {
             path: self.path.clone(),
             source,

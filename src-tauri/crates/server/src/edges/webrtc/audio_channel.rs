@@ -19,7 +19,10 @@ use relaydeck_hub::{AudioSource, ListenerItem};
 use serde::Serialize;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
-use crate::wire::{listener_format as format_event, listener_stats as stats_event};
+use crate::{
+    metrics::SentBytes,
+    wire::{listener_format as format_event, listener_stats as stats_event},
+};
 
 /// The channel a browser opens for live audio.
 pub const LABEL: &str = "audioStream";
@@ -40,6 +43,7 @@ pub async fn run(
     dc: Arc<dyn DataChannel>,
     source: Arc<AudioSource>,
     stats_every: Duration,
+    sent: SentBytes,
 ) -> ChannelEnd {
     let mut opened = false;
     let mut sub: Option<relaydeck_hub::AudioSubscription> = None;
@@ -70,7 +74,10 @@ pub async fn run(
                         ListenerItem::Chunk(c) => {
                             last = Some((c.seq, c.received_ms));
                             match dc.try_send(BytesMut::from(&c.pcm[..])).await {
-                                Ok(()) => Ok(()),
+                                Ok(()) => {
+                                    sent.sent(c.pcm.len());
+                                    Ok(())
+                                }
                                 // Full: this peer is behind; the chunk is skipped, not queued.
                                 Err(e) if still_open(&dc).await => {
                                     tracing::trace!(error = %e, "a WebRTC listener is behind");

@@ -27,6 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 
 use super::audio_channel::ChannelEnd;
+use crate::metrics::SentBytes;
 
 /// The channel a page opens for a file.
 pub const LABEL: &str = "fileStream";
@@ -113,8 +114,8 @@ impl FilePlay {
 }
 
 /// Sends `play` on `dc` until the page closes the channel.
-pub async fn run(dc: Arc<dyn DataChannel>, play: FilePlay) -> ChannelEnd {
-    match serve(&dc, &play).await {
+pub async fn run(dc: Arc<dyn DataChannel>, play: FilePlay, sent: SentBytes) -> ChannelEnd {
+    match serve(&dc, &play, &sent).await {
         Ok(end) => end,
         Err(Failure::Closed) => ChannelEnd::Closed,
         Err(Failure::File(why)) => {
@@ -136,7 +137,11 @@ impl From<webrtc::error::Error> for Failure {
     }
 }
 
-async fn serve(dc: &Arc<dyn DataChannel>, play: &FilePlay) -> Result<ChannelEnd, Failure> {
+async fn serve(
+    dc: &Arc<dyn DataChannel>,
+    play: &FilePlay,
+    sent: &SentBytes,
+) -> Result<ChannelEnd, Failure> {
     let total = play.total_chunks();
     let mut file = tokio::fs::File::open(&play.path)
         .await
@@ -169,6 +174,7 @@ async fn serve(dc: &Arc<dyn DataChannel>, play: &FilePlay) -> Result<ChannelEnd,
                 let n = next.expect("sending");
                 let len = read_chunk(&mut file, play.offset, n, play.total_size(), &mut buf).await?;
                 dc.send(BytesMut::from(&buf[..len])).await?;
+                sent.sent(len);
                 next = Some(n + 1);
             },
         }

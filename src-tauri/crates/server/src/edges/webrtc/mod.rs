@@ -446,7 +446,8 @@ struct PeerLife<P: PeerConnection> {
     pc: P,
     signals: PeerSignals,
     slot: PeerSlot,
-    /// Counts the peer in `relaydeck_webrtc_peers` while it lives.
+    /// Counts the peer in `relaydeck_webrtc_peers` while it lives, and the
+    /// media bytes its track and channels send.
     meter: crate::metrics::ConnMeter,
     /// Its Opus track, and where the source's shared encoder is found.
     feed: Option<(OpusTrack, Arc<WebRtcShared>)>,
@@ -508,10 +509,11 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
         };
         let feed = shared.opus.feed(source);
         let stop = audio.clone();
+        let sent = self.meter.bytes();
         tokio::spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
-                _ = track.play(feed) => {}
+                _ = track.play(feed, sent) => {}
             }
         });
     }
@@ -521,19 +523,20 @@ impl<P: PeerConnection + 'static> PeerLife<P> {
     async fn serve(&self, dc: Arc<dyn DataChannel>, audio: &CancellationToken) {
         let label = dc.label().await.unwrap_or_default();
         let stop = audio.clone();
+        let sent = self.meter.bytes();
         let run = match (&self.plays, label.as_str()) {
             (Plays::Live(source), audio_channel::LABEL) => {
                 let (source, every) = (source.clone(), self.stats_every);
                 let dc = dc.clone();
                 futures_util::future::Either::Left(async move {
-                    audio_channel::run(dc, source, every).await
+                    audio_channel::run(dc, source, every, sent).await
                 })
             }
             (Plays::File(play), file_channel::LABEL) => {
                 let (play, dc) = ((**play).clone(), dc.clone());
-                futures_util::future::Either::Right(
-                    async move { file_channel::run(dc, play).await },
-                )
+                futures_util::future::Either::Right(async move {
+                    file_channel::run(dc, play, sent).await
+                })
             }
             _ => {
                 tracing::debug!(%label, plays = %self.plays.name(), "a DataChannel this peer is not served; closed");

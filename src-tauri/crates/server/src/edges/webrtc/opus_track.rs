@@ -23,6 +23,7 @@ use webrtc::{
 };
 
 use super::opus_feed::{OpusFeed, OpusPacket};
+use crate::metrics::SentBytes;
 
 /// The payload type the relay offers Opus under (what browsers use too).
 const PAYLOAD_TYPE: u8 = 111;
@@ -93,7 +94,7 @@ impl OpusTrack {
     }
 
     /// Sends the feed's packets until the feed or the peer ends.
-    pub async fn play(self, feed: Arc<OpusFeed>) {
+    pub async fn play(self, feed: Arc<OpusFeed>, sent: SentBytes) {
         let payload_type = match self.sender.get_parameters().await {
             Ok(p) => p
                 .rtp_parameters
@@ -129,6 +130,7 @@ impl OpusTrack {
                 ..Sample::new(packet.at)
             };
             skipped = 0;
+            let len = sample.data.len();
             if let Err(e) = self
                 .track
                 .sample_writer(self.ssrc, payload_type)
@@ -138,6 +140,7 @@ impl OpusTrack {
                 tracing::debug!(error = %e, "the Opus track ended");
                 return;
             }
+            sent.sent(len);
         }
     }
 }

@@ -29,7 +29,7 @@ base=localhost/relaydeck-server-rootfs:$version
 if [ ! -f "$rootfs" ]; then
   # The package's own dependencies come from Debian's mirror; its postinst
   # makes the relaydeck user. The state directory is the volume's mount point.
-  mmdebstrap --variant=apt --include=ca-certificates,curl \
+  mmdebstrap --variant=apt --format=tar --include=ca-certificates,curl \
     --customize-hook="copy-in $deb /tmp" \
     --customize-hook='chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/'"$(basename "$deb")"' >/dev/null' \
     --customize-hook='chroot "$1" install -d -m 0700 -o relaydeck -g relaydeck /var/lib/relaydeck' \
@@ -44,14 +44,15 @@ echo "built $image ($(podman image inspect "$image" --format '{{.Size}}') bytes)
 # The image's configuration, as a runtime reads it.
 config=$(podman image inspect "$image" --format json)
 check() {
-  python3 - "$1" <<<"$config" || { echo "image check failed: $1" >&2; exit 1; }
+  python3 -c 'import json, sys; c = json.load(sys.stdin)[0]; sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" <<<"$config" \
+    || { echo "image check failed: $1" >&2; exit 1; }
 }
 check 'c["Config"]["User"] == "relaydeck"'
 check '"/var/lib/relaydeck" in c["Config"]["Volumes"]'
 check 'all(p in c["Config"]["ExposedPorts"] for p in ["3000/tcp", "5000/tcp", "5001/udp"])'
 check 'c["Config"]["Entrypoint"] == ["/usr/bin/relaydeck", "serve"]'
 check '"RELAYDECK_BIND=0.0.0.0:3000" in c["Config"]["Env"]'
-check '"/api/health" in " ".join(c["Config"]["Healthcheck"]["Test"])'
+check '"/api/health" in " ".join(c["Healthcheck"]["Test"])'
 echo "image configuration: user, volume, ports, environment, entry point and health check as the Containerfile says"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -75,6 +76,7 @@ echo "running the image's root filesystem as the container would, in a chroot, i
 
 # The image's own root filesystem (as built, Containerfile layers included).
 dir=$(mktemp -d /tmp/relaydeck-image.XXXXXX)
+chmod 0755 "$dir" # the root of a filesystem: its user must get in
 cleanup() {
   [ -n "${relay:-}" ] && kill "$relay" 2>/dev/null || true
   umount -R "$dir/proc" 2>/dev/null || true
@@ -92,7 +94,7 @@ eval chroot --userspec=relaydeck:relaydeck "$dir" /usr/bin/env -i $env_args \
   RELAYDECK_BIND=127.0.0.1:$port RELAYDECK_DEVKIT_TCP_PORT=0 RELAYDECK_DEVKIT_UDP_PORT=0 \
   /usr/bin/relaydeck serve >"$log" 2>&1 &
 relay=$!
-health=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Config"]["Healthcheck"]["Test"][-1])' <<<"$config")
+health=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Healthcheck"]["Test"][-1])' <<<"$config")
 for _ in $(seq 100); do
   chroot "$dir" /bin/sh -c "${health//3000/$port}" >/dev/null 2>&1 && break
   sleep 0.2

@@ -268,10 +268,10 @@ fn json_only(req: &Request) -> Result<(), ApiError> {
 
 /// `405` with `Allow` for a method the table does not offer at a path it
 /// knows (what the router says too, had the media type not stopped it first).
-fn not_offered(state: &GuardState, req: &Request) -> Result<(), Response> {
+fn not_offered(state: &GuardState, req: &Request) -> Option<Response> {
     let offered = policy::offered(&state.policy, req.uri().path());
     if offered.is_empty() || offered.contains(req.method()) {
-        return Ok(());
+        return None;
     }
     let allow = offered
         .iter()
@@ -282,7 +282,7 @@ fn not_offered(state: &GuardState, req: &Request) -> Result<(), Response> {
     if let Ok(v) = HeaderValue::from_str(&allow) {
         resp.headers_mut().insert(header::ALLOW, v);
     }
-    Err(resp)
+    Some(resp)
 }
 
 /// What a caller without (working) credentials gets. `link_ended`: a page was
@@ -345,8 +345,7 @@ async fn admit(state: &GuardState, peer: SocketAddr, req: &mut Request) -> Resul
     }
     if let Err(e) = json_only(req) {
         // A method the path does not offer is a 405, whatever its body.
-        not_offered(state, req)?;
-        return Err(e.into_response());
+        return Err(not_offered(state, req).unwrap_or_else(|| e.into_response()));
     }
     let cred = credential(state, req, &params, phone).map_err(IntoResponse::into_response)?;
     let params = params.shared();

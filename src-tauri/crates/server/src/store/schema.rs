@@ -149,8 +149,11 @@ fn v1_to_v2(file: &mut Map<String, Value>) {
     file.remove("version");
 }
 
+/// One migration: a file's object, rewritten in place.
+type Step = fn(&mut Map<String, Value>);
+
 /// The migrations, by the major version they start from.
-const STEPS: &[(u32, fn(&mut Map<String, Value>))] = &[(1, v1_to_v2)];
+const STEPS: &[(u32, Step)] = &[(1, v1_to_v2)];
 
 /// Migrates one file's object to [`CURRENT`].
 pub fn upgrade(file: &mut Map<String, Value>, from: Version) {

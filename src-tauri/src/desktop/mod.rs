@@ -76,7 +76,16 @@ pub fn run(mut args: ServeArgs, explicit: relay::Explicit, hidden: bool) -> anyh
             show_main_window(app);
         }))
         .plugin(tauri_plugin_store::Builder::default().build())
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Size, position and the rest are remembered; whether the window is
+        // shown is not: it is shown at every start but a login start (--hidden).
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        - tauri_plugin_window_state::StateFlags::VISIBLE,
+                )
+                .build(),
+        )
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(autostart::plugin())
         .manage(commands::NativePairing::default())

@@ -481,6 +481,30 @@ test("Share: a metrics token for Prometheus, with its scrape job; it reads /metr
   await admin.close();
 });
 
+test("API: every route of the OpenAPI document, with its access, parameters and answers; a schema opens from where it is named; the filter narrows", async () => {
+  const doc = await (await fetch(`${base}/api/openapi.json`)).json();
+  const operations = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await signedIn(context, "#/api");
+  await page.waitForSelector(".api-op");
+  assert.equal(await page.locator(".api-area:not(#api-schemas) .api-op").count(), operations, "one entry per operation");
+  const op = page.locator("#op-getApiClientsId");
+  await op.locator("summary").click();
+  assert.match(await op.textContent(), /GET\s*\/api\/clients\/\{id\}.*view/s);
+  assert.match(await op.locator(".api-table").textContent(), /id.*path.*string/s);
+  assert.match(await op.locator('li[data-status="200"]').textContent(), /200 The camera → Camera/);
+  assert.match(await op.locator('li[data-status="404"]').textContent(), /ApiErrorBody/);
+  await op.locator('li[data-status="200"] .api-ref').click();
+  await page.waitForFunction(() => document.querySelector("#schema-Camera")?.open === true);
+  assert.match(await page.textContent("#schema-Camera"), /clientId.*string/s);
+  await shot(page, "api-operation-and-schema");
+  await page.fill("#api-filter", "whep");
+  const shown = await page.locator(".api-area:not(#api-schemas) .api-op:visible").count();
+  assert.equal(shown, 3, "POST, DELETE and PATCH of WHEP");
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test("Status: charts of the server's own history, per camera too; a page opened late shows what came before it", async () => {
   // Somebody watches the test pattern (so it sends), and the server samples before any page asks.
   const watching = new AbortController();

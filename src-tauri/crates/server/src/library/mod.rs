@@ -92,7 +92,13 @@ impl FileLibrary {
 
     fn load_entry(dir: &Path, path: &Path) -> Result<AudioFile, String> {
         let text = fs::read(path).map_err(|e| e.to_string())?;
-        let file: AudioFile = serde_json::from_slice(&text).map_err(|e| e.to_string())?;
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| e.to_string())?;
+        // Its version was dealt with at start-up (`store::schema::migrate`).
+        if let Some(entry) = value.as_object_mut() {
+            entry.remove(store::schema::KEY);
+        }
+        let file: AudioFile = serde_json::from_value(value).map_err(|e| e.to_string())?;
         if name::file_id(&file.name).as_deref() != Some(file.id.as_str())
             || path.file_stem().and_then(|s| s.to_str()) != Some(file.id.as_str())
         {
@@ -140,7 +146,7 @@ impl FileLibrary {
         let old = files.get(&file.id).cloned();
         fs::rename(&staged.pcm, &paths.pcm)?;
         fs::rename(&staged.original, &paths.original)?;
-        let entry = serde_json::to_vec_pretty(&file).expect("an AudioFile serialises");
+        let entry = entry_json(&file);
         store::write_atomic(&self.dir.join(format!("{}.json", file.id)), &entry)?;
         // The old original under another extension is no longer the file.
         if let Some(old) = &old {
@@ -198,3 +204,12 @@ pub fn visible(p: &Principal, file: &AudioFile) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// A library entry as written: the file's description and its `schemaVersion`.
+fn entry_json(file: &AudioFile) -> Vec<u8> {
+    let mut value = serde_json::to_value(file).expect("an AudioFile serialises");
+    if let Some(entry) = value.as_object_mut() {
+        entry.insert(store::schema::KEY.to_owned(), store::schema::current());
+    }
+    serde_json::to_vec_pretty(&value).expect("JSON serialises")
+}

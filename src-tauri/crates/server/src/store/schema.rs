@@ -1,7 +1,8 @@
 //! Versions of the state files, and their migrations.
 //!
 //! Every state file of the data directory (`auth.json`, `devices.json`,
-//! `camera-names.json`, `settings.json`) carries a reserved key,
+//! `camera-names.json`, `settings.json`, and `library/ID.json` for each file
+//! of the audio library) carries a reserved key,
 //! `"schemaVersion": "MAJOR.MINOR"`. A new minor version only adds keys, which
 //! an older relay ignores with a warning; a new major version changes what
 //! existing keys mean, so an older relay refuses to start on it rather than
@@ -36,6 +37,28 @@ pub const FILES: [&str; 4] = [
     super::camera_names::FILE_NAME,
     super::settings::FILE_NAME,
 ];
+
+/// The audio library's folder: one state file per file of the library
+/// (`ID.json`, beside its audio).
+pub const LIBRARY_DIR: &str = "library";
+
+/// Every state file of `dir`, as paths relative to it: [`FILES`] and the
+/// library's entries.
+fn state_files(dir: &Path) -> Vec<PathBuf> {
+    let mut names: Vec<PathBuf> = FILES.iter().map(PathBuf::from).collect();
+    if let Ok(entries) = std::fs::read_dir(dir.join(LIBRARY_DIR)) {
+        let mut library: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .filter_map(|n| n.to_str().map(str::to_owned))
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .map(|n| Path::new(LIBRARY_DIR).join(n))
+            .collect();
+        library.sort();
+        names.extend(library);
+    }
+    names
+}
 
 /// Where backups go, in the data directory.
 pub const BACKUP_DIR: &str = "backups";
@@ -170,8 +193,8 @@ type Loaded = Vec<(String, PathBuf, Map<String, Value>, Version)>;
 
 fn load(dir: &Path) -> Result<Loaded, SchemaError> {
     let mut out = Vec::new();
-    for name in FILES {
-        let path = dir.join(name);
+    for name in state_files(dir) {
+        let path = dir.join(&name);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -187,7 +210,7 @@ fn load(dir: &Path) -> Result<Loaded, SchemaError> {
             continue;
         };
         let version = version_of(&path, &file)?;
-        out.push((name.to_owned(), path, file, version));
+        out.push((name.display().to_string(), path, file, version));
     }
     Ok(out)
 }
@@ -248,9 +271,9 @@ fn backup(dir: &Path, backups: &Path, from: Version) -> Result<PathBuf, SchemaEr
     };
     super::private_dir(backups).map_err(fail)?;
     super::private_dir(&target).map_err(fail)?;
-    for name in FILES {
-        match std::fs::read(dir.join(name)) {
-            Ok(bytes) => super::write_atomic(&target.join(name), &bytes).map_err(fail)?,
+    for name in state_files(dir) {
+        match std::fs::read(dir.join(&name)) {
+            Ok(bytes) => super::write_atomic(&target.join(&name), &bytes).map_err(fail)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(fail(e)),
         }
@@ -366,6 +389,33 @@ mod tests {
         }
         // Nothing left to do the second time: no second backup.
         assert_eq!(migrate(d.path()).unwrap(), Migration::default());
+    }
+
+    #[test]
+    fn the_librarys_entries_are_state_files_too() {
+        let d = dir();
+        std::fs::create_dir_all(d.path().join(LIBRARY_DIR)).unwrap();
+        let entry = br#"{"id":"song-mp3","name":"song.mp3"}"#;
+        std::fs::write(d.path().join("library/song-mp3.json"), entry).unwrap();
+        std::fs::write(d.path().join("library/song-mp3.pcm"), b"not json").unwrap();
+        let report = migrate(d.path()).unwrap();
+        assert_eq!(
+            report.migrated,
+            vec![(
+                "library/song-mp3.json".into(),
+                Version { major: 1, minor: 0 }
+            )]
+        );
+        let backup = report.backup.unwrap();
+        assert_eq!(
+            std::fs::read(backup.join("library/song-mp3.json")).unwrap(),
+            entry
+        );
+        assert!(
+            !backup.join("library/song-mp3.pcm").exists(),
+            "the audio is not a state file"
+        );
+        assert_eq!(read(&d.path().join("library/song-mp3.json"))[KEY], "2.0");
     }
 
     #[test]

@@ -496,17 +496,20 @@ mod tests {
             .collect()
     }
 
+    /// An OpenAPI path template as a request path: every `{param}` a plain segment.
+    fn concrete(template: &str) -> String {
+        template
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
     #[test]
     fn every_documented_route_is_in_the_policy_with_the_access_it_documents() {
         for e in relaydeck_contract::rest::endpoints() {
             let method = Method::from_bytes(e.method.as_str().as_bytes()).unwrap();
-            // A concrete path: every `{param}` a plain segment.
-            let concrete: String = e
-                .path
-                .split('/')
-                .map(|s| if s.starts_with('{') { "x1" } else { s })
-                .collect::<Vec<_>>()
-                .join("/");
+            let concrete = concrete(e.path);
             let rule = rest_rules()
                 .into_iter()
                 .find(|r| r.method == method && matches(r.pattern, &concrete).is_some())
@@ -534,14 +537,8 @@ mod tests {
         let documented = relaydeck_contract::rest::endpoints();
         for rule in rest_rules() {
             let found = documented.iter().any(|e| {
-                let concrete: String = e
-                    .path
-                    .split('/')
-                    .map(|s| if s.starts_with('{') { "x1" } else { s })
-                    .collect::<Vec<_>>()
-                    .join("/");
                 e.method.as_str() == rule.method.as_str()
-                    && matches(rule.pattern, &concrete).is_some()
+                    && matches(rule.pattern, &concrete(e.path)).is_some()
             });
             assert!(
                 found,

@@ -60,6 +60,8 @@ dist: ui
 # /var/cache/relaydeck-test; root, network to Debian's mirror) and checks it
 # there; lintian must report no error.
 dist-check: dist
+	bash tests/dist/inspect.sh server target/dist/relaydeck-server_*.deb
+	bash tests/dist/inspect.sh desktop target/dist/relaydeck_*.deb
 	lintian --fail-on error target/dist/relaydeck-server_*.deb target/dist/relaydeck_*.deb
 	bash tests/dist/in-clean-root.sh server target/dist/relaydeck-server_*.deb
 	bash tests/dist/in-clean-root.sh desktop target/dist/relaydeck_*.deb
@@ -84,6 +86,8 @@ dist-test: ui
 	rm -f target/dist-test/*.deb
 	bash src-tauri/packaging/deb.sh server target/dist-test/relaydeck-headless target/dist-test
 	bash src-tauri/packaging/deb.sh desktop target/debug/relaydeck target/dist-test
+	bash tests/dist/inspect.sh server target/dist-test/relaydeck-server_*.deb
+	bash tests/dist/inspect.sh desktop target/dist-test/relaydeck_*.deb
 	lintian --fail-on error target/dist-test/relaydeck-server_*.deb target/dist-test/relaydeck_*.deb
 	bash tests/dist/in-clean-root.sh server target/dist-test/relaydeck-server_*.deb
 	bash tests/dist/in-clean-root.sh desktop target/dist-test/relaydeck_*.deb

@@ -154,6 +154,8 @@ test("WebDriver clicks through every page inside the real webview", async () => 
       // stalls after a click when WebKit paints without compositing, as it
       // does here without a GPU; the first one above works).
       execFileSync("import", ["-display", DISPLAY, "-window", "root", path.join(artifacts, `desktop-webview-${page}.png`)]);
+      // Only the desktop app starts at login: its Settings offer it.
+      if (page === "settings") assert.equal(await wd.script(sid, `return !!document.querySelector("#set-startAtLogin");`), true, "start at login in the window's Settings");
     }
     // Listen in the window: a devkit's tone plays, and the page says over which
     // transport (WebRTC where this WebKitGTK has it, else WebSocket PCM).

@@ -580,6 +580,10 @@ test("every page, desktop and phone, light and dark: no console errors, ID field
         assert.ok(overflow <= 0, `${name} (${size}) is ${overflow}px wider than the screen`);
         await shot(page, `page-${name}-${size}-${scheme}`);
       }
+      // A browser is not the desktop app: Settings do not offer to start it at login.
+      await page.goto(`${base}/#/settings`);
+      await page.waitForSelector("#set-port");
+      assert.equal(await page.locator("#set-startAtLogin").count(), 0, "no start-at-login in a browser");
       // The pairing page stands apart (its own entry, /pair).
       await page.goto(`${base}/pair`);
       await page.waitForSelector("#pair-start");

@@ -96,6 +96,12 @@ impl Meters {
         }
     }
 
+    fn add_sent(&self, t: Transport, n: usize) {
+        self.counters(t)
+            .sent_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     fn counters(&self, t: Transport) -> &TransportCounters {
         &self.transports[Transport::ALL.iter().position(|x| *x == t).expect("in ALL")]
     }
@@ -147,10 +153,7 @@ pub struct ConnMeter {
 impl ConnMeter {
     /// `n` bytes went to the connection's socket.
     pub fn sent(&self, n: usize) {
-        self.meters
-            .counters(self.transport)
-            .sent_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.meters.add_sent(self.transport, n);
     }
 
     /// A handle that counts bytes sent for this connection from another
@@ -173,10 +176,7 @@ pub struct SentBytes {
 
 impl SentBytes {
     pub fn sent(&self, n: usize) {
-        self.meters
-            .counters(self.transport)
-            .sent_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.meters.add_sent(self.transport, n);
     }
 }
 

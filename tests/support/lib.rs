@@ -14,6 +14,8 @@ use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
 };
 
+pub mod nats;
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long any single wait in a test may take before it fails.

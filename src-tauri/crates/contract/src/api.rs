@@ -57,6 +57,54 @@ pub struct Health {
     pub cameras_online: usize,
     #[ts(type = "number")]
     pub viewers: usize,
+    /// This node in its cluster (`null` on a node that runs alone).
+    pub cluster: Option<ClusterHealth>,
+}
+
+/// `GET /api/health`'s `cluster`: this node, its NATS link, the live nodes
+/// and what crossed between them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterHealth {
+    pub cluster: String,
+    pub node: String,
+    /// Whether the node is connected to a NATS server now.
+    pub connected: bool,
+    /// The last problem with NATS, if any since the last connect.
+    pub last_error: Option<String>,
+    /// Every live node with the URL its UI answers on (this one included).
+    pub nodes: Vec<ClusterNode>,
+    #[ts(type = "number")]
+    pub frames_in: u64,
+    #[ts(type = "number")]
+    pub frames_out: u64,
+    #[ts(type = "number")]
+    pub chunks_in: u64,
+    #[ts(type = "number")]
+    pub chunks_out: u64,
+    #[ts(type = "number")]
+    pub bytes_in: u64,
+    #[ts(type = "number")]
+    pub bytes_out: u64,
+    /// Frames and chunks the origins published that never arrived here.
+    #[ts(type = "number")]
+    pub missed: u64,
+    /// Frames split across messages and dropped whole for a missing part.
+    #[ts(type = "number")]
+    pub dropped: u64,
+    /// Origin → this node's hub, over the last 4096 frames and chunks (µs).
+    #[ts(type = "number | null")]
+    pub latency_p50_us: Option<u64>,
+    #[ts(type = "number | null")]
+    pub latency_p99_us: Option<u64>,
+}
+
+/// One live node of the cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterNode {
+    pub name: String,
+    pub url: Option<String>,
 }
 
 /// `GET /api/status/history`: the last 15 minutes of the relay's counters,
@@ -155,6 +203,8 @@ pub struct Camera {
     #[ts(type = "number")]
     pub skipped: u64,
     pub availability: Availability,
+    /// The cluster node whose publisher this is (`null` on a node that runs alone).
+    pub node: Option<String>,
 }
 
 /// `PATCH /api/clients/{id}` (admin): the camera's name as people see it;
@@ -262,6 +312,8 @@ pub struct AudioSourceInfo {
     #[ts(type = "number")]
     pub filled: u64,
     pub availability: Availability,
+    /// The cluster node whose publisher this is (`null` on a node that runs alone).
+    pub node: Option<String>,
     pub ws_url: String,
     pub wav_url: String,
     /// Whether the source belongs to a registered devkit.

@@ -11,6 +11,7 @@
 //! | [`api`] | REST bodies under `/api/` and the error body |
 //! | [`settings`] | `GET/PUT /api/settings` and `settings.json` |
 //! | [`pairing`] | Bluetooth LE pairing: Improv Wi-Fi and the provisioning service, as bytes |
+//! | [`cluster`] | between nodes over NATS: subjects, media headers, key-value buckets, presence and lease records |
 //! | [`rest`] | every REST route: access, parameters, bodies, answers; the OpenAPI document |
 //!
 //! The server builds these types (never ad-hoc JSON), the UI's TypeScript
@@ -26,6 +27,7 @@
 pub mod api;
 pub mod audio_ws;
 pub mod camera_ws;
+pub mod cluster;
 pub mod file_channel;
 pub mod pairing;
 pub mod rest;

@@ -294,6 +294,9 @@ impl Drop for AudioSubscription {
         self.source
             .retired_dropped
             .fetch_add(self.queue.dropped(), std::sync::atomic::Ordering::Relaxed);
+        let count = listeners.len();
+        drop(listeners);
+        self.source.listener_count.send_replace(count);
     }
 }
 
@@ -333,6 +336,9 @@ pub struct AudioSource {
     /// Chunks dropped for listeners that have left.
     retired_dropped: std::sync::atomic::AtomicU64,
     online: watch::Sender<bool>,
+    /// How many listeners the source has (for sources fetched on demand,
+    /// such as a cluster node's, which fetch only while someone listens).
+    listener_count: watch::Sender<usize>,
 }
 
 #[derive(Debug)]
@@ -383,6 +389,7 @@ impl AudioSource {
             listeners: Mutex::new(Vec::new()),
             retired_dropped: Default::default(),
             online: watch::channel(false).0,
+            listener_count: watch::channel(0).0,
         }
     }
 
@@ -420,6 +427,11 @@ impl AudioSource {
         self.listeners.lock().len()
     }
 
+    /// Follows the number of listeners.
+    pub fn listener_watch(&self) -> watch::Receiver<usize> {
+        self.listener_count.subscribe()
+    }
+
     /// Starts a listener. It first receives the current format (if any),
     /// then the last `backlog` of the ring, then live audio.
     pub fn listen(self: &Arc<Self>, backlog: Duration) -> AudioSubscription {
@@ -444,8 +456,13 @@ impl AudioSource {
             }
         }
         // Registered while the state lock is held, so no chunk is missed or doubled.
-        self.listeners.lock().push(queue.clone());
+        let count = {
+            let mut listeners = self.listeners.lock();
+            listeners.push(queue.clone());
+            listeners.len()
+        };
         drop(st);
+        self.listener_count.send_replace(count);
         AudioSubscription {
             source: self.clone(),
             queue,

@@ -253,6 +253,143 @@ pub struct ServerConfig {
     /// candidate): every interface by default; one address on a multi-homed host.
     #[arg(long, env = "RELAYDECK_WEBRTC_BIND", default_value = "0.0.0.0")]
     pub webrtc_bind: std::net::IpAddr,
+
+    /// Clustering over NATS (off unless --nats is given).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub cluster: ClusterConfig,
+}
+
+/// How this node joins a cluster of relays over NATS (`docs/ARCHITECTURE.md`,
+/// "The cluster"). Without `--nats` the node runs alone, on its files.
+#[derive(Debug, Clone, Default, clap::Args, serde::Serialize)]
+pub struct ClusterConfig {
+    /// NATS servers of the cluster, comma-separated (nats://host:4222, tls://host:4222).
+    /// Credentials in a URL are accepted and never printed.
+    #[arg(long = "nats", env = "RELAYDECK_NATS", value_delimiter = ',', value_parser = parse_nats_url)]
+    #[serde(rename = "nats", serialize_with = "redacted_urls")]
+    pub nats_urls: Vec<String>,
+
+    /// The cluster's name: nodes with the same name and NATS servers form one relay.
+    #[arg(long = "cluster", env = "RELAYDECK_CLUSTER", default_value = "relaydeck", value_parser = parse_cluster_name)]
+    pub cluster_name: String,
+
+    /// This node's name in the cluster (default: the host name).
+    #[arg(long = "node", env = "RELAYDECK_NODE", value_parser = parse_cluster_name)]
+    pub node_name: Option<String>,
+
+    /// The URL browsers reach this node's UI on, shared with the cluster so the UI can
+    /// fail over to it (default: http(s)://BIND-ADDRESS:PORT).
+    #[arg(long, env = "RELAYDECK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// A NATS credentials file (JWT + NKey seed) to connect with.
+    #[arg(long, env = "RELAYDECK_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+
+    /// A NATS user (with RELAYDECK_NATS_PASSWORD).
+    #[arg(long, env = "RELAYDECK_NATS_USER")]
+    pub nats_user: Option<String>,
+
+    /// The NATS user's password (environment only, never printed).
+    #[arg(skip = std::env::var("RELAYDECK_NATS_PASSWORD").ok())]
+    #[serde(skip)]
+    pub nats_password: Option<String>,
+
+    /// PEM CA certificate(s) to verify the NATS servers with (implies TLS).
+    #[arg(long, env = "RELAYDECK_NATS_CA")]
+    pub nats_ca: Option<PathBuf>,
+
+    /// PEM client certificate and key for NATS servers that verify clients.
+    #[arg(long, env = "RELAYDECK_NATS_CERT", requires = "nats_key")]
+    pub nats_cert: Option<PathBuf>,
+
+    #[arg(long, env = "RELAYDECK_NATS_KEY", requires = "nats_cert")]
+    pub nats_key: Option<PathBuf>,
+
+    /// Replicas of the shared key-value buckets (credentials, leases, presence); at most
+    /// the number of NATS servers with JetStream.
+    #[arg(long, env = "RELAYDECK_NATS_REPLICAS", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub nats_replicas: u8,
+}
+
+impl ClusterConfig {
+    pub fn enabled(&self) -> bool {
+        !self.nats_urls.is_empty()
+    }
+
+    /// This node's name: `--node`, else the host name made into a valid name.
+    pub fn node(&self) -> String {
+        if let Some(n) = &self.node_name {
+            return n.clone();
+        }
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "node".into());
+        let clean: String = host
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(32)
+            .collect();
+        if clean.is_empty() {
+            "node".into()
+        } else {
+            clean
+        }
+    }
+}
+
+fn parse_cluster_name(s: &str) -> Result<String, String> {
+    if relaydeck_contract::cluster::valid_name(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "'{s}' is not a valid name: use 1 to 32 letters, digits, '-' or '_'"
+        ))
+    }
+}
+
+fn parse_nats_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let (scheme, rest) = s.split_once("://").unwrap_or(("nats", s));
+    if !matches!(scheme, "nats" | "tls" | "ws" | "wss") {
+        return Err(format!(
+            "'{scheme}' is not a NATS URL scheme: use nats://host:port or tls://host:port"
+        ));
+    }
+    let host = rest.rsplit('@').next().unwrap_or(rest);
+    if host.is_empty() || host.starts_with(':') {
+        return Err(format!("'{}' names no NATS server", redact_url(s)));
+    }
+    Ok(format!("{scheme}://{rest}"))
+}
+
+/// A NATS URL without its user and password (for logs and the printed config).
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+fn redacted_urls<S: serde::Serializer>(urls: &[String], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(urls.len()))?;
+    for u in urls {
+        seq.serialize_element(&redact_url(u))?;
+    }
+    seq.end()
 }
 
 /// `FIRST-LAST`, both ports, FIRST ≤ LAST.

@@ -19,6 +19,7 @@
 //! | [`edges::audio_listen`] | `GET /audio/ws`: audio listeners |
 //! | [`edges::audio_publish`] | `GET /audio/publish`: audio publishers (a browser's microphone) |
 //! | [`edges::wav`] | `GET /api/audio/{id}/live.wav`: a source as a streaming WAV file |
+//! | [`cluster`] | several nodes as one relay over NATS: the bridge (remote streams in and out), presence, leases |
 //! | [`edges::webrtc`] | `POST /api/offer`, WHEP: live audio (Opus track, DataChannel) and library files (`fileStream`) over WebRTC |
 //! | [`library`] | the audio library: uploads kept as they came and as PCM, probed and decoded (symphonia, libopus) |
 //! | [`api::files`] | `PUT/GET/DELETE /api/files`: the library over HTTP, uploads streamed to disk |
@@ -44,6 +45,7 @@ pub mod aliases;
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod cluster;
 pub mod config;
 pub mod devkit_service;
 pub mod edges;

@@ -62,6 +62,8 @@ pub enum ServerError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::LinkError),
 }
 
 /// A bound, not yet running, relay server.
@@ -159,7 +161,26 @@ impl Server {
             library,
             recorders,
         };
-        let state = AppState::new(hub, config, stores, auth, settings, devkits.clone());
+        let cluster = match config.cluster.enabled() {
+            true => {
+                let scheme = if config.tls_enabled() {
+                    "https"
+                } else {
+                    "http"
+                };
+                let url = config
+                    .cluster
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{scheme}://{}", config.bind));
+                let view = crate::cluster::ClusterView::member(config.cluster.node(), url);
+                view.set_link(crate::cluster::Link::connect(&config.cluster).await?);
+                view
+            }
+            false => crate::cluster::ClusterView::single(),
+        };
+        let mut state = AppState::new(hub, config, stores, auth, settings, devkits.clone());
+        state.cluster = Arc::new(cluster);
         devkits.set_addrs(
             devkit_tcp.local_addr().expect("bound"),
             devkit_udp.local_addr().expect("bound"),
@@ -234,6 +255,14 @@ impl Server {
             state.settings.clone(),
             state.shutdown.clone(),
         ));
+        let bridge = state.cluster.link().cloned().map(|link| {
+            tokio::spawn(crate::cluster::bridge::run(
+                state.cluster.clone(),
+                link,
+                state.hub.clone(),
+                state.shutdown.clone(),
+            ))
+        });
         let tls = tls.map(|t| t.acceptor);
         let udp = tokio::spawn(devkit::udp::run(devkit_udp, devkits.clone()));
         let limits = ConnectionLimits::new(
@@ -321,6 +350,10 @@ impl Server {
         record_rules.abort();
         udp.abort();
         devkit_accept.abort();
+        // The bridge deletes this node's presence on its way out (bounded: NATS may be down).
+        if let Some(bridge) = bridge {
+            let _ = tokio::time::timeout(Duration::from_secs(3), bridge).await;
+        }
     }
 
     /// Runs the server on the current runtime; for tests and the desktop shell.

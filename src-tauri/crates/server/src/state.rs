@@ -65,6 +65,8 @@ pub struct AppState {
     pub meters: Arc<Meters>,
     /// The last 15 minutes of the counters (the Status page).
     pub status_history: Arc<crate::metrics::history::StatusHistoryRing>,
+    /// The cluster as this node sees it (a lone node's says so).
+    pub cluster: Arc<crate::cluster::ClusterView>,
 }
 
 /// The stores on disk the state owns, opened by [`crate::Server`].
@@ -109,6 +111,7 @@ impl AppState {
             webrtc: Arc::default(),
             meters: Arc::default(),
             status_history,
+            cluster: Arc::new(crate::cluster::ClusterView::single()),
             shutdown,
             tasks: TaskTracker::new(),
         }
@@ -243,6 +246,7 @@ pub struct StatusState {
     pub hub: Hub,
     pub devices: Arc<DeviceRegistry>,
     pub started: Instant,
+    pub cluster: Arc<crate::cluster::ClusterView>,
 }
 
 impl FromRef<AppState> for StatusState {
@@ -251,6 +255,7 @@ impl FromRef<AppState> for StatusState {
             hub: s.hub.clone(),
             devices: s.devices.clone(),
             started: s.started,
+            cluster: s.cluster.clone(),
         }
     }
 }
@@ -263,6 +268,7 @@ pub struct CameraState {
     pub host: Host,
     pub names: Arc<CameraNames>,
     pub meters: Arc<Meters>,
+    pub cluster: Arc<crate::cluster::ClusterView>,
 }
 
 impl FromRef<AppState> for CameraState {
@@ -272,7 +278,19 @@ impl FromRef<AppState> for CameraState {
             host: s.host.clone(),
             names: s.camera_names.clone(),
             meters: s.meters.clone(),
+            cluster: s.cluster.clone(),
         }
+    }
+}
+
+impl CameraState {
+    /// One camera as the API shows it, with the node that publishes it.
+    pub fn camera(&self, s: &relaydeck_hub::VideoStream) -> relaydeck_contract::api::Camera {
+        let node = self.cluster.node_of(
+            relaydeck_contract::cluster::MediaKind::Video,
+            s.id().as_str(),
+        );
+        crate::wire::camera(&s.snapshot(), node)
     }
 }
 

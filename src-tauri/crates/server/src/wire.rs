@@ -27,7 +27,7 @@ pub fn audio_format(f: hub::AudioFormat) -> api::AudioFormat {
 }
 
 /// One camera as `/api/clients` and `/api/streams` show it.
-pub fn camera(s: &hub::StreamSnapshot) -> api::Camera {
+pub fn camera(s: &hub::StreamSnapshot, node: Option<String>) -> api::Camera {
     api::Camera {
         id: s.id.to_string(),
         client_id: s.id.to_string(),
@@ -45,11 +45,16 @@ pub fn camera(s: &hub::StreamSnapshot) -> api::Camera {
         delivered: s.delivered,
         skipped: s.skipped,
         availability: availability(&s.availability),
+        node,
     }
 }
 
 /// One audio source as `/api/sources` shows it.
-pub fn audio_source(s: &hub::AudioSnapshot, device: bool) -> api::AudioSourceInfo {
+pub fn audio_source(
+    s: &hub::AudioSnapshot,
+    device: bool,
+    node: Option<String>,
+) -> api::AudioSourceInfo {
     let id = s.id.as_str();
     api::AudioSourceInfo {
         id: id.to_owned(),
@@ -69,6 +74,7 @@ pub fn audio_source(s: &hub::AudioSnapshot, device: bool) -> api::AudioSourceInf
         duplicates: s.loss.duplicates,
         filled: s.loss.filled,
         availability: availability(&s.availability),
+        node,
         ws_url: format!("/audio/ws?source={id}"),
         wav_url: format!("/api/audio/{id}/live.wav"),
         device,

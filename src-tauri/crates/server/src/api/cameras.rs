@@ -17,7 +17,6 @@ use crate::{
     error::ApiError,
     jpeg_http::{jpeg_response, parse_fps, snapshot},
     state::{AppState, CameraState},
-    wire,
 };
 
 pub fn router() -> Router<AppState> {
@@ -61,7 +60,7 @@ async fn list_clients(
         .streams()
         .iter()
         .filter(|s| caller.can_view(s.id().as_str()))
-        .map(|s| wire::camera(&s.snapshot()))
+        .map(|s| state.camera(s))
         .collect();
     Json(CameraList { clients })
 }
@@ -70,7 +69,7 @@ async fn one_client(
     State(state): State<CameraState>,
     access: Access,
 ) -> Result<Json<relaydeck_contract::api::Camera>, ApiError> {
-    Ok(Json(wire::camera(&named(&state, &access)?.snapshot())))
+    Ok(Json(state.camera(&*named(&state, &access)?)))
 }
 
 async fn list_streams(
@@ -86,7 +85,7 @@ async fn list_streams(
             let snap = s.snapshot();
             let frames = s.ring_frames();
             StreamInfo {
-                camera: wire::camera(&snap),
+                camera: state.camera(s),
                 ring: RingSummary {
                     capacity: snap.ring_capacity,
                     length: frames.len(),
@@ -173,7 +172,7 @@ async fn rename(
         .set(cam.id().as_str(), name.as_deref())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     state.hub.set_label(cam.id(), name);
-    Ok(Json(wire::camera(&cam.snapshot())))
+    Ok(Json(state.camera(&cam)))
 }
 
 async fn remove(

@@ -125,14 +125,18 @@ impl NatsCluster {
         for s in self.servers.iter().filter(|s| s.is_running()) {
             loop {
                 let url = format!("http://127.0.0.1:{}/healthz", s.monitor);
-                let ok = match reqwest::get(&url).await {
-                    Ok(r) => r.status().is_success(),
-                    Err(_) => false,
+                let (ok, why) = match reqwest::get(&url).await {
+                    Ok(r) => (r.status().is_success(), r.text().await.unwrap_or_default()),
+                    Err(e) => (false, e.to_string()),
                 };
                 if ok {
                     break;
                 }
-                assert!(Instant::now() < end, "nats-server {} not ready", s.name);
+                if Instant::now() > end {
+                    let log = std::fs::read_to_string(s.dir.join("server.log")).unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                    panic!("nats-server {} not ready: {why}\n{}", s.name, tail.join("\n"));
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -149,6 +153,16 @@ impl NatsCluster {
     /// Starts a killed server again on the same ports and store.
     pub async fn restart(&mut self, i: usize) {
         self.spawn(i);
+        self.wait_ready().await;
+    }
+
+    /// Starts every killed server again (together: JetStream needs a quorum).
+    pub async fn restart_all(&mut self) {
+        for i in 0..self.servers.len() {
+            if !self.servers[i].is_running() {
+                self.spawn(i);
+            }
+        }
         self.wait_ready().await;
     }
 }

@@ -67,6 +67,9 @@ impl Drop for Node {
     }
 }
 
+/// One cluster at a time: six servers and three relays fill this machine's two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn cluster_name() -> String {
     // RUST_LOG=relaydeck_server::cluster=debug shows what the bridges do.
     let _ = tracing_subscriber::fmt()
@@ -159,6 +162,7 @@ async fn read_until(ws: &mut Ws, sent: &[Vec<u8>], want: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_crosses_nodes_byte_identically_and_once_per_interested_node() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let nats = NatsCluster::start(3).await;
     let name = cluster_name();
     let nodes: Vec<Node> = (1..=3)
@@ -238,6 +242,41 @@ async fn media_crosses_nodes_byte_identically_and_once_per_interested_node() {
     assert_eq!(subscriptions(&nats, "n2", &subject).await, 1);
     drop((v2a, v2b));
 
+    // A token created on node 2 works on node 1; revoked on node 3, it is
+    // refused everywhere (polled: the time it takes is a benchmark, not an assertion).
+    let (status, created) = post_json(
+        n2.addr(),
+        "/api/tokens",
+        serde_json::json!({"name": "cluster viewer", "scope": "view"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["token"].as_str().expect("the secret").to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let with_token = |n: &Node| format!("http://{}/api/clients?token={secret}", n.addr());
+    let started = std::time::Instant::now();
+    for n in [n1, n3] {
+        until_async(|| async { reqwest::get(with_token(n)).await.unwrap().status() == 200 }).await;
+    }
+    println!(
+        "a token created on node 2 worked on nodes 1 and 3 after {:?}",
+        started.elapsed()
+    );
+    let resp = reqwest::Client::new()
+        .delete(http(n3.addr(), &format!("/api/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "revoked on node 3");
+    let revoked = std::time::Instant::now();
+    for n in [n1, n2, n3] {
+        until_async(|| async { reqwest::get(with_token(n)).await.unwrap().status() == 401 }).await;
+    }
+    println!(
+        "the revocation reached every node within {:?}",
+        revoked.elapsed()
+    );
+
     // A devkit on node 3 is heard on node 1, byte for byte.
     let kit = devkit(n3.srv(), "kit").await;
     kit.send_audio(1, 320, &pcm(1)).await.unwrap();
@@ -307,6 +346,7 @@ async fn frames_for(ws: &mut Ws, secs: f64) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nats_server_or_a_relay_node_can_fail_and_nats_can_go_away_entirely() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let mut nats = NatsCluster::start(3).await;
     let name = cluster_name();
     let mut nodes: Vec<Node> = (1..=3)

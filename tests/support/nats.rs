@@ -135,7 +135,11 @@ impl NatsCluster {
                 if Instant::now() > end {
                     let log = std::fs::read_to_string(s.dir.join("server.log")).unwrap_or_default();
                     let tail: Vec<&str> = log.lines().rev().take(15).collect();
-                    panic!("nats-server {} not ready: {why}\n{}", s.name, tail.join("\n"));
+                    panic!(
+                        "nats-server {} not ready: {why}\n{}",
+                        s.name,
+                        tail.join("\n")
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

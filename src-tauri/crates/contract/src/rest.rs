@@ -832,11 +832,11 @@ fn admin() -> Vec<Endpoint> {
         delete(
             "/api/tokens/{id}",
             tag,
-            "Revoke a token: what it has open closes",
+            "Revoke a token: what it has open closes (in a cluster, on every node; 503 while NATS cannot acknowledge it)",
         )
         .params([path("id", Kind::Text, "The token's ID.")])
         .ok(200, "Revoked", json::<RevokedToken>())
-        .errors(&[400, 401, 403, 404]),
+        .errors(&[400, 401, 403, 404, 503]),
         get(
             "/api/settings",
             tag,

@@ -94,6 +94,10 @@ pub enum ApiError {
     TooMuchAudio(String),
     #[error("the disk is full: {0}")]
     DiskFull(String),
+    #[error(
+        "the cluster cannot be reached ({0}); nothing was changed: try again when NATS is back"
+    )]
+    ClusterUnreachable(String),
 }
 
 impl ApiError {
@@ -117,6 +121,7 @@ impl ApiError {
             Self::CommandRefused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "command_refused"),
             Self::CommandTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "command_timeout"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::ClusterUnreachable(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_unreachable"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),

@@ -255,6 +255,14 @@ impl Server {
             state.settings.clone(),
             state.shutdown.clone(),
         ));
+        let credentials = state.cluster.link().cloned().map(|link| {
+            tokio::spawn(crate::cluster::credentials::run(
+                link,
+                state.auth.clone(),
+                state.revocations.clone(),
+                state.shutdown.clone(),
+            ))
+        });
         let bridge = state.cluster.link().cloned().map(|link| {
             tokio::spawn(crate::cluster::bridge::run(
                 state.cluster.clone(),
@@ -351,6 +359,9 @@ impl Server {
         udp.abort();
         devkit_accept.abort();
         // The bridge deletes this node's presence on its way out (bounded: NATS may be down).
+        if let Some(c) = credentials {
+            c.abort();
+        }
         if let Some(bridge) = bridge {
             let _ = tokio::time::timeout(Duration::from_secs(3), bridge).await;
         }

@@ -144,6 +144,7 @@ pub struct AccountState {
     pub config: Arc<ServerConfig>,
     pub settings: SettingsHandle,
     pub revocations: Arc<Revocations>,
+    pub cluster: Arc<crate::cluster::ClusterView>,
 }
 
 impl AccountState {
@@ -166,6 +167,7 @@ impl FromRef<AppState> for AccountState {
             config: s.config.clone(),
             settings: s.settings.clone(),
             revocations: s.revocations.clone(),
+            cluster: s.cluster.clone(),
         }
     }
 }

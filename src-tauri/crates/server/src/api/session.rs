@@ -369,6 +369,23 @@ async fn revoke_token(
     access: Access,
 ) -> Result<Json<RevokedToken>, ApiError> {
     let id = access.id()?.to_string();
+    // In a cluster the revocation is NATS's first: acknowledged there, it
+    // reaches every node; refused there, nothing changes anywhere.
+    if let Some(link) = state.cluster.link() {
+        if !state.auth.store.tokens().iter().any(|t| t.id == id) {
+            return Err(ApiError::NotFound(format!("token {id}")));
+        }
+        crate::cluster::credentials::revoke(link, &id)
+            .await
+            .map_err(ApiError::ClusterUnreachable)?;
+        // This node's replica may have applied the delete already.
+        match state.revoke_token(&id) {
+            Ok(_) | Err(crate::auth::StoreError::NotFound(_)) => state.revocations.revoke(&id),
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(token = %id, "API token revoked in the cluster");
+        return Ok(Json(RevokedToken { id, revoked: true }));
+    }
     state.revoke_token(&id)?;
     tracing::info!(token = %id, "API token revoked");
     Ok(Json(RevokedToken { id, revoked: true }))

@@ -60,6 +60,8 @@ pub enum StoreError {
 pub struct AuthStore {
     path: PathBuf,
     file: Mutex<AuthFile>,
+    /// In a cluster: tokens added here, for the cluster's credentials bucket.
+    added: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<TokenRecord>>,
 }
 
 impl AuthStore {
@@ -85,6 +87,7 @@ impl AuthStore {
         Ok(Self {
             path,
             file: Mutex::new(file),
+            added: std::sync::OnceLock::new(),
         })
     }
 
@@ -140,8 +143,43 @@ impl AuthStore {
 
     pub fn add_token(&self, record: TokenRecord) -> Result<(), StoreError> {
         let mut f = self.file.lock();
-        f.tokens.push(record);
-        self.save(&f)
+        f.tokens.push(record.clone());
+        self.save(&f)?;
+        if let Some(tx) = self.added.get() {
+            let _ = tx.send(record);
+        }
+        Ok(())
+    }
+
+    /// Tokens added from now on (once: the cluster's credentials replica).
+    pub fn follow_additions(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<TokenRecord>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.added.set(tx).ok().map(|_| rx)
+    }
+
+    /// A token as the cluster holds it: added, or replaced if it differs.
+    /// Returns whether the file changed.
+    pub fn apply_replica_token(&self, record: TokenRecord) -> Result<bool, StoreError> {
+        let mut f = self.file.lock();
+        match f.tokens.iter_mut().find(|t| t.id == record.id) {
+            Some(t) if *t == record => return Ok(false),
+            Some(t) => *t = record,
+            None => f.tokens.push(record),
+        }
+        self.save(&f)?;
+        Ok(true)
+    }
+
+    /// A token the cluster revoked. Returns whether it was here.
+    pub fn remove_replica_token(&self, id: &str) -> Result<bool, StoreError> {
+        let mut f = self.file.lock();
+        let before = f.tokens.len();
+        f.tokens.retain(|t| t.id != id);
+        if f.tokens.len() == before {
+            return Ok(false);
+        }
+        self.save(&f)?;
+        Ok(true)
     }
 
     pub fn revoke_token(&self, id: &str) -> Result<TokenRecord, StoreError> {

@@ -113,6 +113,9 @@ impl Link {
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(3))
             .ping_interval(Duration::from_secs(5))
+            // JetStream requests answer in milliseconds; one that hangs (a
+            // stream electing its leader) is retried sooner than after 10 s.
+            .request_timeout(Some(Duration::from_secs(2)))
             // Reconnect quickly: a node without NATS serves only its own streams.
             .reconnect_delay_callback(|attempt| {
                 Duration::from_millis((250 * attempt as u64).min(2_000))
@@ -198,7 +201,9 @@ impl Link {
                 discard: jetstream::stream::DiscardPolicy::New,
                 deny_delete: true,
                 allow_rollup: true,
-                allow_direct: true,
+                // Reads go through the stream's leader: on nats-server 2.9 a
+                // direct get to a new 3-replica stream went unanswered for 10 s.
+                allow_direct: false,
                 storage: if memory {
                     jetstream::stream::StorageType::Memory
                 } else {

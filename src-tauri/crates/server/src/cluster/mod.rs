@@ -8,6 +8,7 @@
 //! | [`link`] | the NATS connection (reconnecting by itself) and the key-value buckets |
 //! | [`presence`] | what is live on which node: heartbeats in the presence bucket |
 //! | [`bridge`] | the task that keeps the local hub and the cluster in step: announcements, leases, remote streams in, wanted streams out |
+//! | [`credentials`] | API tokens in the cluster's credentials bucket, each node's `auth.json` a watched replica |
 //! | [`media`] | one remote stream's two halves: a hub viewer publishing to NATS, a hub publisher fed from NATS |
 //! | [`split`] | frames larger than a NATS message, split and joined |
 //!
@@ -18,6 +19,7 @@
 //! ("The cluster") draws the picture and walks through each fault.
 
 pub mod bridge;
+pub mod credentials;
 pub mod link;
 pub mod media;
 pub mod presence;

@@ -68,7 +68,39 @@ export type ApiErrorDetail = { code: string, message: string, };
 
 export type Ok = { ok: boolean, };
 
-export type Health = { status: string, version: string, uptimeSecs: number, cameras: number, camerasOnline: number, viewers: number, };
+export type Health = { status: string, version: string, uptimeSecs: number, cameras: number, camerasOnline: number, viewers: number, 
+/**
+ * This node in its cluster (`null` on a node that runs alone).
+ */
+cluster: ClusterHealth | null, };
+
+export type ClusterHealth = { cluster: string, node: string, 
+/**
+ * Whether the node is connected to a NATS server now.
+ */
+connected: boolean, 
+/**
+ * The last problem with NATS, if any since the last connect.
+ */
+lastError: string | null, 
+/**
+ * Every live node with the URL its UI answers on (this one included).
+ */
+nodes: Array<ClusterNode>, framesIn: number, framesOut: number, chunksIn: number, chunksOut: number, bytesIn: number, bytesOut: number, 
+/**
+ * Frames and chunks the origins published that never arrived here.
+ */
+missed: number, 
+/**
+ * Frames split across messages and dropped whole for a missing part.
+ */
+dropped: number, 
+/**
+ * Origin → this node's hub, over the last 4096 frames and chunks (µs).
+ */
+latencyP50Us: number | null, latencyP99Us: number | null, };
+
+export type ClusterNode = { name: string, url: string | null, };
 
 export type StatusHistory = { intervalMs: number, spanMs: number, samples: Array<StatusSample>, };
 
@@ -110,13 +142,21 @@ export type CameraSample = { framesIn: number, framesOut: number, skipped: numbe
 
 export type SourceSample = { chunks: number, bytes: number, listeners: number, lost: number, };
 
-export type Camera = { id: string, clientId: string, name: string | null, kind: SourceKind, online: boolean, connectedSince: number | null, lastFrameTime: number | null, frames: number, bytes: number, fps: number, width: number | null, height: number | null, viewers: number, delivered: number, skipped: number, availability: Availability, };
+export type Camera = { id: string, clientId: string, name: string | null, kind: SourceKind, online: boolean, connectedSince: number | null, lastFrameTime: number | null, frames: number, bytes: number, fps: number, width: number | null, height: number | null, viewers: number, delivered: number, skipped: number, availability: Availability, 
+/**
+ * The cluster node whose publisher this is (`null` on a node that runs alone).
+ */
+node: string | null, };
 
 export type CameraList = { clients: Array<Camera>, };
 
 export type CameraRename = { name: string | null, };
 
-export type StreamInfo = { ring: RingSummary, id: string, clientId: string, name: string | null, kind: SourceKind, online: boolean, connectedSince: number | null, lastFrameTime: number | null, frames: number, bytes: number, fps: number, width: number | null, height: number | null, viewers: number, delivered: number, skipped: number, availability: Availability, };
+export type StreamInfo = { ring: RingSummary, id: string, clientId: string, name: string | null, kind: SourceKind, online: boolean, connectedSince: number | null, lastFrameTime: number | null, frames: number, bytes: number, fps: number, width: number | null, height: number | null, viewers: number, delivered: number, skipped: number, availability: Availability, 
+/**
+ * The cluster node whose publisher this is (`null` on a node that runs alone).
+ */
+node: string | null, };
 
 export type RingSummary = { capacity: number, length: number, firstSeq: number | null, latestSeq: number | null, };
 
@@ -132,7 +172,11 @@ export type AudioSourceInfo = { id: string, kind: SourceKind, name: string | nul
 /**
  * `s16le`, `s32le` or `f32le` (`s16le` before the source first streams).
  */
-encoding: string, chunks: number, bytes: number, lastChunkMs: number | null, lastSeq: number | null, listeners: number, ringMs: number, lost: number, late: number, duplicates: number, filled: number, availability: Availability, wsUrl: string, wavUrl: string, 
+encoding: string, chunks: number, bytes: number, lastChunkMs: number | null, lastSeq: number | null, listeners: number, ringMs: number, lost: number, late: number, duplicates: number, filled: number, availability: Availability, 
+/**
+ * The cluster node whose publisher this is (`null` on a node that runs alone).
+ */
+node: string | null, wsUrl: string, wavUrl: string, 
 /**
  * Whether the source belongs to a registered devkit.
  */

@@ -97,6 +97,8 @@ pub fn typescript() -> String {
         api::ApiErrorDetail,
         api::Ok,
         api::Health,
+        api::ClusterHealth,
+        api::ClusterNode,
         api::StatusHistory,
         api::StatusSample,
         api::CameraSample,

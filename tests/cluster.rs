@@ -431,3 +431,81 @@ async fn a_nats_server_or_a_relay_node_can_fail_and_nats_can_go_away_entirely() 
     }
     assert!(back > 3, "frames resume on node 3 when NATS returns");
 }
+
+/// Sums a connection's counters (as nats-server sees them) over every server.
+async fn conn_counters(nats: &NatsCluster, node: &str) -> (u64, u64) {
+    let (mut in_bytes, mut out_bytes) = (0, 0);
+    for s in nats.servers.iter().filter(|s| s.is_running()) {
+        let connz = s.monitor("/connz").await;
+        for c in connz["connections"].as_array().into_iter().flatten() {
+            if c["name"] == format!("relaydeck {node}") {
+                in_bytes += c["in_bytes"].as_u64().unwrap_or(0);
+                out_bytes += c["out_bytes"].as_u64().unwrap_or(0);
+            }
+        }
+    }
+    (in_bytes, out_bytes)
+}
+
+/// docs/BENCHMARKS.md "The cluster": node 1 → node 2 transfer time and the
+/// NATS traffic of one remote camera. Measures, asserts nothing about speed:
+/// `cargo test --release -p relaydeck-tests --test cluster -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by hand (docs/BENCHMARKS.md)"]
+async fn bench_cluster_latency_and_traffic() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let nats = NatsCluster::start(3).await;
+    let name = cluster_name();
+    let nodes: Vec<Node> = (1..=3)
+        .map(|i| Node::start(&format!("n{i}"), &name, &nats.urls()))
+        .collect();
+    let mut cam = camera(nodes[0].addr(), "cam").await;
+    let frame = noise_jpeg(1, 320, 240);
+    send_frame(&mut cam, &frame).await;
+    for n in &nodes[1..] {
+        until("the camera on every node", || n.srv().hub().stream("cam")).await;
+    }
+    let mut viewers = Vec::new();
+    for n in &nodes[1..] {
+        for _ in 0..2 {
+            viewers.push(connect(n.addr(), "/stream/ws?clientId=cam").await);
+        }
+    }
+    let drain: Vec<_> = viewers
+        .into_iter()
+        .map(|mut v| tokio::spawn(async move { while v.next().await.is_some() {} }))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before: Vec<(u64, u64)> = futures_util::future::join_all(
+        ["n1", "n2", "n3"].map(|n| conn_counters(&nats, n)),
+    )
+    .await;
+    let frames = 250u32;
+    let mut tick = tokio::time::interval(Duration::from_millis(40));
+    for i in 0..frames {
+        tick.tick().await;
+        send_frame(&mut cam, &noise_jpeg(i, 320, 240)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after: Vec<(u64, u64)> = futures_util::future::join_all(
+        ["n1", "n2", "n3"].map(|n| conn_counters(&nats, n)),
+    )
+    .await;
+    println!("frame size ~{} bytes, {frames} frames at 25 fps, 2 viewers on each of nodes 2 and 3", frame.len());
+    for (i, n) in ["n1", "n2", "n3"].iter().enumerate() {
+        let sent = (after[i].0 - before[i].0) as f64 / frames as f64;
+        let got = (after[i].1 - before[i].1) as f64 / frames as f64;
+        println!("{n}: to NATS {sent:.0} B/frame, from NATS {got:.0} B/frame");
+    }
+    for n in &nodes[1..] {
+        let (_, h) = get_json(n.addr(), "/api/health").await;
+        let c = &h["cluster"];
+        println!(
+            "{}: frames in {}, missed {}, transfer p50 {} µs, p99 {} µs",
+            c["node"], c["framesIn"], c["missed"], c["latencyP50Us"], c["latencyP99Us"]
+        );
+    }
+    for d in drain {
+        d.abort();
+    }
+}

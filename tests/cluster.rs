@@ -344,6 +344,16 @@ async fn frames_for(ws: &mut Ws, secs: f64) -> usize {
     n
 }
 
+/// Whether more than `n` frames arrive in one half-second within `secs` seconds.
+async fn frames_resume(ws: &mut Ws, n: usize, secs: u32) -> bool {
+    for _ in 0..secs * 2 {
+        if frames_for(ws, 0.5).await > n {
+            return true;
+        }
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nats_server_or_a_relay_node_can_fail_and_nats_can_go_away_entirely() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -369,14 +379,10 @@ async fn a_nats_server_or_a_relay_node_can_fail_and_nats_can_go_away_entirely() 
         .counters
         .get(&nodes[1].srv().state.cluster.counters.frames_missed);
     nats.kill(0);
-    let mut resumed = 0;
-    for _ in 0..20 {
-        resumed = frames_for(&mut v2, 0.5).await;
-        if resumed > 3 {
-            break;
-        }
-    }
-    assert!(resumed > 3, "frames continue with one NATS server down");
+    assert!(
+        frames_resume(&mut v2, 3, 10).await,
+        "frames continue with one NATS server down"
+    );
     let c = &nodes[1].srv().state.cluster.counters;
     let missed = c.get(&c.frames_missed) - before;
     println!("frames missed on node 2 while a NATS server failed: {missed}");
@@ -384,11 +390,13 @@ async fn a_nats_server_or_a_relay_node_can_fail_and_nats_can_go_away_entirely() 
 
     // Relay node 2 killed: its viewer reconnects to node 3 and continues.
     nodes[1].kill();
-    let end = frames_for(&mut v2, 2.0).await;
-    let _ = end;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = v2.next().await {}
+    });
+    assert!(closed.await.is_ok(), "node 2's viewer sees its node go");
     let mut v3 = connect(nodes[2].addr(), "/stream/ws?clientId=cam").await;
     assert!(
-        frames_for(&mut v3, 1.5).await > 5,
+        frames_resume(&mut v3, 5, 5).await,
         "frames reach node 3's new viewer"
     );
     // Node 2's presence lapses within three heartbeats, without a goodbye.
@@ -422,14 +430,10 @@ async fn a_nats_server_or_a_relay_node_can_fail_and_nats_can_go_away_entirely() 
 
     // NATS back: node 3's viewer gets node 1's frames again, by itself.
     nats.restart_all().await;
-    let mut back = 0;
-    for _ in 0..60 {
-        back = frames_for(&mut v3, 0.5).await;
-        if back > 3 {
-            break;
-        }
-    }
-    assert!(back > 3, "frames resume on node 3 when NATS returns");
+    assert!(
+        frames_resume(&mut v3, 3, 30).await,
+        "frames resume on node 3 when NATS returns"
+    );
 }
 
 /// Sums a connection's counters (as nats-server sees them) over every server.
@@ -476,10 +480,8 @@ async fn bench_cluster_latency_and_traffic() {
         .map(|mut v| tokio::spawn(async move { while v.next().await.is_some() {} }))
         .collect();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let before: Vec<(u64, u64)> = futures_util::future::join_all(
-        ["n1", "n2", "n3"].map(|n| conn_counters(&nats, n)),
-    )
-    .await;
+    let before: Vec<(u64, u64)> =
+        futures_util::future::join_all(["n1", "n2", "n3"].map(|n| conn_counters(&nats, n))).await;
     let frames = 250u32;
     let mut tick = tokio::time::interval(Duration::from_millis(40));
     for i in 0..frames {
@@ -487,11 +489,12 @@ async fn bench_cluster_latency_and_traffic() {
         send_frame(&mut cam, &noise_jpeg(i, 320, 240)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let after: Vec<(u64, u64)> = futures_util::future::join_all(
-        ["n1", "n2", "n3"].map(|n| conn_counters(&nats, n)),
-    )
-    .await;
-    println!("frame size ~{} bytes, {frames} frames at 25 fps, 2 viewers on each of nodes 2 and 3", frame.len());
+    let after: Vec<(u64, u64)> =
+        futures_util::future::join_all(["n1", "n2", "n3"].map(|n| conn_counters(&nats, n))).await;
+    println!(
+        "frame size ~{} bytes, {frames} frames at 25 fps, 2 viewers on each of nodes 2 and 3",
+        frame.len()
+    );
     for (i, n) in ["n1", "n2", "n3"].iter().enumerate() {
         let sent = (after[i].0 - before[i].0) as f64 / frames as f64;
         let got = (after[i].1 - before[i].1) as f64 / frames as f64;

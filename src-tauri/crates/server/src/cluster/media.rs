@@ -199,17 +199,74 @@ async fn wait_for_interest(
     }
 }
 
-async fn send_want(link: &Link, kind: MediaKind, id: &str) {
-    let mut h = HeaderMap::new();
-    h.insert(wire::HDR_TTL_MS, WANT_TTL.as_millis().to_string().as_str());
-    let _ = link
-        .client
-        .publish_with_headers(
-            link.subjects.want(kind, id),
-            h,
-            Bytes::from(link.node.clone()),
-        )
-        .await;
+/// This node's interest in one remote stream while it is subscribed: a
+/// want now, renewed every [`WANT_EVERY`] while the stream has local
+/// interest, and one renewal of grace after the last viewer leaves (a page
+/// reload is not a new subscription).
+struct Want {
+    kind: MediaKind,
+    id: String,
+    every: tokio::time::Interval,
+    idle: u32,
+}
+
+impl Want {
+    /// Subscribes to the stream's subject and says so; `None` (after a
+    /// pause) if NATS refused the subscription.
+    async fn start(
+        link: &Link,
+        kind: MediaKind,
+        id: &str,
+    ) -> Option<(async_nats::Subscriber, Self)> {
+        let subject = link.subjects.media(kind, id);
+        let sub = match link.client.subscribe(subject.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(%subject, "cannot subscribe: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                return None;
+            }
+        };
+        let mut every = tokio::time::interval(WANT_EVERY);
+        every.tick().await;
+        let want = Self {
+            kind,
+            id: id.to_owned(),
+            every,
+            idle: 0,
+        };
+        want.send(link).await;
+        Some((sub, want))
+    }
+
+    async fn due(&mut self) {
+        self.every.tick().await;
+    }
+
+    /// Renews the want if the stream is still `wanted` here; false once the
+    /// grace is over (the caller unsubscribes).
+    async fn renew(&mut self, link: &Link, wanted: bool) -> bool {
+        if wanted {
+            self.idle = 0;
+            self.send(link).await;
+            return true;
+        }
+        self.idle += 1;
+        self.idle <= 1
+    }
+
+    async fn send(&self, link: &Link) {
+        let mut h = HeaderMap::new();
+        h.insert(wire::HDR_TTL_MS, WANT_TTL.as_millis().to_string().as_str());
+        let _ = link
+            .client
+            .publish_with_headers(
+                link.subjects.want(self.kind, &self.id),
+                h,
+                Bytes::from(link.node.clone()),
+            )
+            .await;
+    }
 }
 
 /// Feeds a remote camera into the local hub through `lease` while it has
@@ -230,31 +287,16 @@ pub async fn video_in(
     let mut gaps = GapCounter::default();
     let polled = || stream.polled_within(POLL_INTEREST);
     while wait_for_interest(&mut viewers, polled, &mut superseded, &cancel).await {
-        let mut sub = match link.client.subscribe(subject.clone()).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::debug!(%subject, "cannot subscribe: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        let Some((mut sub, mut want)) = Want::start(&link, MediaKind::Video, &id).await else {
+            continue;
         };
-        send_want(&link, MediaKind::Video, &id).await;
-        let mut renew = tokio::time::interval(WANT_EVERY);
-        renew.tick().await;
-        let mut idle_ticks = 0;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = superseded.changed() => return,
-                _ = renew.tick() => {
-                    if *viewers.borrow() == 0 && !polled() {
-                        // One renewal of grace: a page reload is not a new subscription.
-                        idle_ticks += 1;
-                        if idle_ticks > 1 { break; }
-                    } else {
-                        idle_ticks = 0;
-                        send_want(&link, MediaKind::Video, &id).await;
-                    }
+                _ = want.due() => {
+                    let wanted = *viewers.borrow() > 0 || polled();
+                    if !want.renew(&link, wanted).await { break; }
                 }
                 msg = sub.next() => {
                     let Some(msg) = msg else { break };
@@ -304,34 +346,20 @@ pub async fn audio_in(
         return;
     };
     let mut format = first;
-    let subject = link.subjects.media(MediaKind::Audio, &id);
     let mut listeners = lease.source().listener_watch();
     let mut superseded = lease.superseded_signal();
     let mut gaps = GapCounter::default();
     while wait_for_interest(&mut listeners, || false, &mut superseded, &cancel).await {
-        let mut sub = match link.client.subscribe(subject.clone()).await {
-            Ok(s) => s,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        let Some((mut sub, mut want)) = Want::start(&link, MediaKind::Audio, &id).await else {
+            continue;
         };
-        send_want(&link, MediaKind::Audio, &id).await;
-        let mut renew = tokio::time::interval(WANT_EVERY);
-        renew.tick().await;
-        let mut idle_ticks = 0;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = superseded.changed() => return,
-                _ = renew.tick() => {
-                    if *listeners.borrow() == 0 {
-                        idle_ticks += 1;
-                        if idle_ticks > 1 { break; }
-                    } else {
-                        idle_ticks = 0;
-                        send_want(&link, MediaKind::Audio, &id).await;
-                    }
+                _ = want.due() => {
+                    let wanted = *listeners.borrow() > 0;
+                    if !want.renew(&link, wanted).await { break; }
                 }
                 msg = sub.next() => {
                     let Some(msg) = msg else { break };
